@@ -1,0 +1,148 @@
+/* vitmatte.h - the public API of the ViTMatte engine.
+ * Owns: loading a Hugging Face ViTMatte checkpoint, inference contexts on CPU or CUDA, alpha prediction. */
+#ifndef VITMATTE_H
+#define VITMATTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VM_VERSION_STRING "0.1.0"
+
+/* Every call that can fail returns a status and, when `err` is not NULL, fills it with the same status and a
+ * one-line human-readable message. The library never prints, never exits and keeps no global state. */
+typedef enum vm_status {
+  VM_OK = 0,
+  VM_ERR_INVALID_ARGUMENT,    /* NULL pointer, bad size, image and trimap of different sizes, bad option */
+  VM_ERR_IO,                  /* a file could not be opened or read */
+  VM_ERR_FORMAT,              /* a file is not what it should be: bad JSON, bad safetensors, a pickle file */
+  VM_ERR_MODEL,               /* checkpoint and config disagree: missing/unexpected tensor, shape or dtype */
+  VM_ERR_UNSUPPORTED,         /* valid but not supported here (e.g. a config option this engine lacks) */
+  VM_ERR_OUT_OF_MEMORY,       /* host memory */
+  VM_ERR_DEVICE_OUT_OF_MEMORY,/* the GPU has too little free memory for this image; the message says how much */
+  VM_ERR_DEVICE,              /* no usable GPU, or a CUDA / cuBLAS / cuDNN failure */
+  VM_ERR_CANCELLED,           /* the progress callback asked to stop */
+  VM_ERR_INTERNAL
+} vm_status;
+
+typedef struct vm_error {
+  vm_status status;
+  char message[512];
+} vm_error;
+
+/* A static English name of a status ("invalid argument", ...). */
+const char *vm_status_string(vm_status status);
+
+/* ---- Models ------------------------------------------------------------------------------------------ */
+
+typedef struct vm_model vm_model;
+
+/* `path` is a directory holding config.json and model.safetensors (what `save_pretrained` or the hub gives),
+ * or the path of a .safetensors file with config.json beside it. A pickle checkpoint (pytorch_model.bin) is
+ * refused with a message that says how to get model.safetensors. */
+vm_status vm_model_load(const char *path, vm_model **out, vm_error *err);
+
+/* The same with the two files named separately. */
+vm_status vm_model_load_files(const char *config_json_path, const char *safetensors_path, vm_model **out,
+                              vm_error *err);
+
+void vm_model_free(vm_model *model);
+
+typedef struct vm_model_info {
+  int hidden_size;          /* 384 for ViTMatte-S, 768 for ViTMatte-B */
+  int num_attention_heads;
+  int num_hidden_layers;
+  int patch_size;
+  int window_size;
+  int64_t num_parameters;   /* trainable parameters as stored (BatchNorm statistics not counted) */
+  const char *stored_dtype; /* "F32", "F16", "BF16" or "mixed" */
+} vm_model_info;
+
+void vm_model_get_info(const vm_model *model, vm_model_info *info);
+
+/* ---- Inference contexts ------------------------------------------------------------------------------- */
+
+typedef enum vm_device {
+  VM_DEVICE_AUTO = 0, /* CUDA when a usable GPU and the CUDA backend are present, else the CPU (with a notice) */
+  VM_DEVICE_CPU,
+  VM_DEVICE_CUDA      /* fail with VM_ERR_DEVICE when no usable GPU is present */
+} vm_device;
+
+typedef enum vm_precision {
+  VM_PRECISION_AUTO = 0, /* fp32 on the CPU, fp16 on CUDA */
+  VM_PRECISION_FP32,     /* exact reference (TF32 off on CUDA) */
+  VM_PRECISION_FP16,     /* CUDA only: fp16 storage and tensor cores, fp32 accumulation */
+  VM_PRECISION_BF16      /* CUDA only: bf16 storage and tensor cores, fp32 accumulation */
+} vm_precision;
+
+/* Progress: `stage` is a short static text ("encoder", "decoder", ...), `fraction` grows from 0 to 1.
+ * Return non-zero to cancel: vm_predict then returns VM_ERR_CANCELLED and writes nothing to the alpha. */
+typedef int (*vm_progress_fn)(void *user_data, const char *stage, double fraction);
+
+typedef struct vm_context_options {
+  vm_device device;
+  vm_precision precision;
+  int cpu_threads;          /* 0 = all cores */
+  int cuda_device;          /* CUDA device ordinal */
+  vm_progress_fn progress;  /* may be NULL */
+  void *progress_user_data;
+} vm_context_options;
+
+void vm_context_options_default(vm_context_options *options);
+
+typedef struct vm_context vm_context;
+
+/* The context uploads the weights to its device once. The model must outlive the context. */
+vm_status vm_context_create(const vm_model *model, const vm_context_options *options, vm_context **out,
+                            vm_error *err);
+void vm_context_free(vm_context *ctx);
+
+vm_device vm_context_device(const vm_context *ctx);       /* CPU or CUDA, never AUTO */
+vm_precision vm_context_precision(const vm_context *ctx); /* never AUTO */
+const char *vm_context_device_name(const vm_context *ctx);/* e.g. "CPU, 2 threads" or "NVIDIA H100 80GB HBM3" */
+/* When VM_DEVICE_AUTO fell back to the CPU: a one-line reason ("no NVIDIA driver found; running on the CPU").
+ * NULL otherwise. */
+const char *vm_context_notice(const vm_context *ctx);
+
+/* ---- Images and prediction ---------------------------------------------------------------------------- */
+
+typedef enum vm_pixel_type {
+  VM_PIXEL_U8 = 0, /* 0..255 */
+  VM_PIXEL_U16,    /* 0..65535 */
+  VM_PIXEL_F32     /* 0..1 (values outside are used as they are) */
+} vm_pixel_type;
+
+/* A borrowed view of pixels: `channels` interleaved samples per pixel, rows `row_stride` bytes apart
+ * (0 = tightly packed). Colour images have 3 (RGB) or 4 (RGBA, the alpha is ignored) channels in sRGB order R,G,B.
+ * Trimaps have 1 channel: 0 = background, 1/2 (128 in 8 bits) = unknown, 1 (255) = foreground; the engine uses
+ * the value as it is (p/255 for 8 bits), exactly as VitMatteImageProcessor does. */
+typedef struct vm_image {
+  const void *data;
+  int width;
+  int height;
+  int channels;
+  size_t row_stride;
+  vm_pixel_type type;
+} vm_image;
+
+/* Predict the alpha of `rgb` given `trimap` (same width and height). `alpha` receives width x height floats in
+ * 0..1, rows `alpha_row_stride` floats apart (0 = width). The result equals VitMatteImageProcessor +
+ * VitMatteForImageMatting cropped to the image. */
+vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trimap, float *alpha,
+                     size_t alpha_row_stride, vm_error *err);
+
+/* Memory the context would need for an image of this size (device memory on CUDA, host memory on the CPU),
+ * weights included. Lets a caller refuse a too-large image before it reads any pixels. */
+vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err);
+
+/* Peak memory used so far by this context: device memory on CUDA, planned host memory on the CPU. */
+size_t vm_context_peak_memory(const vm_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITMATTE_H */
