@@ -116,7 +116,8 @@ typedef enum vm_pixel_type {
 } vm_pixel_type;
 
 /* A borrowed view of pixels: `channels` interleaved samples per pixel, rows `row_stride` bytes apart
- * (0 = tightly packed). Colour images have 3 (RGB) or 4 (RGBA, the alpha is ignored) channels in sRGB order R,G,B.
+ * (0 = tightly packed). Colour images have 3 (RGB) or 4 (RGBA) channels in sRGB order R,G,B, or 1 (gray) or 2
+ * (gray + alpha); gray is used as R = G = B and alpha channels are ignored.
  * Trimaps have 1 channel: 0 = background, 1/2 (128 in 8 bits) = unknown, 1 (255) = foreground; the engine uses
  * the value as it is (p/255 for 8 bits), exactly as VitMatteImageProcessor does. */
 typedef struct vm_image {

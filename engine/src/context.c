@@ -1,0 +1,376 @@
+/* context.c - inference contexts: a backend, the weights uploaded to it, and the memory plan of one resolution. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "context_internal.h"
+#include "cuda_loader.h"
+#include "error.h"
+#include "model.h"
+#include "modules.h"
+#include "preprocess.h"
+
+struct vm_context {
+  const vm_model *model;
+  vm_backend *be;
+  void *cuda_module;
+  vm_params P;               /* the parameters in backend memory */
+  size_t params_bytes;
+  char notice[320];
+  vm_progress_fn progress;
+  void *progress_user;
+  /* the plan of the current resolution */
+  int H, W;                  /* padded input size; 0 = nothing planned */
+  uint64_t generation;       /* changes whenever the arena changes: the key of recorded passes */
+  vm_grid grid;
+  void *arena;
+  size_t arena_bytes;
+  float *host_px, *host_alpha;
+  size_t peak_host_plan;     /* CPU backends: largest arena + params */
+};
+
+void vm_context_options_default(vm_context_options *o) {
+  *o = (vm_context_options){.device = VM_DEVICE_AUTO, .precision = VM_PRECISION_AUTO, .cpu_threads = 0,
+                            .cuda_device = 0, .progress = NULL, .progress_user_data = NULL};
+}
+
+/* ---- parameters on the backend ---- */
+
+typedef struct { vm_param **slots; int n, cap; } slot_list;
+
+static vm_status collect(vm_param *p, void *user) {
+  slot_list *l = user;
+  if (l->n == l->cap) return VM_ERR_INTERNAL;
+  l->slots[l->n++] = p;
+  return VM_OK;
+}
+
+static int count_slots(const vm_params *ps) {
+  return VM_STEM_COUNT + ps->num_layers * VM_L_COUNT + (ps->num_convstream + ps->num_fusion) * VM_CONV_COUNT +
+         VM_HEAD_COUNT;
+}
+
+static vm_status free_param(vm_param *p, void *user) {
+  vm_backend *be = user;
+  if (p->data) be->ops->param_free(be, p->data);
+  p->data = NULL;
+  return VM_OK;
+}
+
+static vm_status upload_params(vm_context *ctx, vm_error *err) {
+  vm_params *host = (vm_params *)&ctx->model->params;
+  vm_status st = vm_params_init(&ctx->P, &ctx->model->cfg, err);
+  if (st != VM_OK) return st;
+  const int n = count_slots(host);
+  slot_list hs = {calloc((size_t)n, sizeof(vm_param *)), 0, n}, ds = {calloc((size_t)n, sizeof(vm_param *)), 0, n};
+  if (!hs.slots || !ds.slots) {
+    st = vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory");
+    goto done;
+  }
+  vm_params_each(host, collect, &hs);
+  vm_params_each(&ctx->P, collect, &ds);
+  for (int i = 0; i < n; i++) {
+    const vm_param *h = hs.slots[i];
+    vm_param *d = ds.slots[i];
+    d->numel = h->numel;
+    d->kind = h->kind;
+    if (!h->data) continue;
+    st = ctx->be->ops->param_upload(ctx->be, h->kind, h->data, h->numel, &d->data, err);
+    if (st != VM_OK) goto done;
+    ctx->params_bytes += (size_t)h->numel * sizeof(float);
+  }
+done:
+  free(hs.slots);
+  free(ds.slots);
+  return st;
+}
+
+/* ---- the plan of one resolution ---- */
+
+static void drop_plan(vm_context *ctx) {
+  vm_backend *be = ctx->be;
+  if (ctx->arena) be->ops->free(be, ctx->arena);
+  ctx->arena = NULL;
+  ctx->arena_bytes = 0;
+  free_param(&ctx->grid.pos, be);
+  if (ctx->grid.rel)
+    for (int l = 0; l < ctx->model->cfg.num_hidden_layers; l++) {
+      free_param(&ctx->grid.rel[l][0], be);
+      free_param(&ctx->grid.rel[l][1], be);
+    }
+  free(ctx->grid.rel);
+  ctx->grid = (vm_grid){0};
+  free(ctx->host_px);
+  free(ctx->host_alpha);
+  ctx->host_px = ctx->host_alpha = NULL;
+  ctx->H = ctx->W = 0;
+}
+
+/* The op sequence of one prediction. Run once measuring (to size the arena) and then for real, identically. */
+static void run_sequence(vm_context *ctx, vm_run *r) {
+  const vm_config *cfg = &ctx->model->cfg;
+  vm_tensor px = vm_run_tensor(r, 1, ctx->grid.H, ctx->grid.W, 4);
+  vm_tensor alpha = vm_run_tensor(r, 1, ctx->grid.H, ctx->grid.W, 1);
+  if (vm_run_active(r)) r->status = ctx->be->ops->upload(ctx->be, &px, ctx->host_px, r->err);
+  const bool hooks = vm_run_active(r) && ctx->be->ops->forward_begin && ctx->be->ops->forward_end;
+  const int replayed = hooks ? ctx->be->ops->forward_begin(ctx->be, ctx->generation) : 0;
+  if (!replayed) vm_mod_forward(r, cfg, &ctx->P, &ctx->grid, &px, &alpha);
+  if (hooks) {
+    vm_error end_err;
+    vm_status st = ctx->be->ops->forward_end(ctx->be, &end_err);
+    if (st != VM_OK && r->status == VM_OK) {
+      r->status = st;
+      if (r->err) *r->err = end_err;
+    }
+  }
+  if (vm_run_active(r)) r->status = ctx->be->ops->download(ctx->be, &alpha, ctx->host_alpha, r->err);
+  vm_run_free(r, &alpha);
+  vm_run_free(r, &px);
+}
+
+/* Size of the arena for padded H x W: a measuring pass needs only the grid's sizes. */
+static vm_status measure(vm_context *ctx, int H, int W, size_t *bytes, vm_error *err) {
+  const vm_config *cfg = &ctx->model->cfg;
+  vm_grid saved = ctx->grid;
+  ctx->grid = (vm_grid){.H = H, .W = W, .h = H / cfg->patch_size, .w = W / cfg->patch_size};
+  ctx->grid.rel = calloc((size_t)cfg->num_hidden_layers + 1, sizeof *ctx->grid.rel);
+  vm_status st;
+  if (!ctx->grid.rel) {
+    st = vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory");
+  } else {
+    vm_run r;
+    vm_run_init(&r, ctx->be, true, NULL, 0, err);
+    run_sequence(ctx, &r);
+    st = r.status;
+    *bytes = r.peak;
+    vm_run_release(&r);
+  }
+  free(ctx->grid.rel);
+  ctx->grid = saved;
+  return st;
+}
+
+static vm_status upload_grid(vm_context *ctx, int H, int W, vm_error *err) {
+  const vm_config *cfg = &ctx->model->cfg;
+  vm_grid_host gh;
+  vm_status st = vm_grid_host_make(cfg, &ctx->model->params, H, W, &gh, err);
+  if (st != VM_OK) return st;
+  vm_grid *g = &ctx->grid;
+  *g = (vm_grid){.H = H, .W = W, .h = gh.h, .w = gh.w};
+  g->rel = calloc((size_t)cfg->num_hidden_layers + 1, sizeof *g->rel);
+  if (!g->rel) {
+    st = vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory");
+    goto done;
+  }
+  if (gh.pos) {
+    g->pos.numel = (int64_t)gh.h * gh.w * cfg->hidden_size;
+    g->pos.kind = VM_PARAM_VECTOR;
+    st = ctx->be->ops->param_upload(ctx->be, VM_PARAM_VECTOR, gh.pos, g->pos.numel, &g->pos.data, err);
+    if (st != VM_OK) goto done;
+  }
+  for (int l = 0; l < cfg->num_hidden_layers && st == VM_OK; l++)
+    for (int a = 0; a < 2 && st == VM_OK; a++) {
+      if (!gh.rel[l][a]) continue;
+      vm_param *p = &g->rel[l][a];
+      p->numel = (int64_t)gh.rel_len[l][a] * cfg->head_dim;
+      p->kind = VM_PARAM_VECTOR;
+      st = ctx->be->ops->param_upload(ctx->be, VM_PARAM_VECTOR, gh.rel[l][a], p->numel, &p->data, err);
+    }
+done:
+  vm_grid_host_free(&gh, cfg->num_hidden_layers);
+  return st;
+}
+
+static size_t backend_scratch(vm_context *ctx, int H, int W) {
+  const vm_backend_ops *o = ctx->be->ops;
+  return o->scratch_estimate ? o->scratch_estimate(ctx->be, &ctx->model->cfg, H, W) : 0;
+}
+
+static vm_status plan(vm_context *ctx, int H, int W, vm_error *err) {
+  if (ctx->H == H && ctx->W == W) return VM_OK;
+  drop_plan(ctx);
+  size_t bytes = 0;
+  vm_status st = measure(ctx, H, W, &bytes, err);
+  if (st != VM_OK) return st;
+  if ((st = upload_grid(ctx, H, W, err)) != VM_OK) goto fail;
+  st = ctx->be->ops->alloc(ctx->be, bytes, &ctx->arena, err);
+  if (st != VM_OK) {
+    if (st == VM_ERR_DEVICE_OUT_OF_MEMORY) {
+      double need = (double)(bytes + ctx->params_bytes + backend_scratch(ctx, H, W)) / (1 << 20);
+      char inner[sizeof err->message];
+      snprintf(inner, sizeof inner, "%s", err ? err->message : "");
+      vm_fail(err, st, "the image needs about %.0f MiB of GPU memory at %d x %d (padded), more than is free: %s",
+              need, W, H, inner);
+    }
+    goto fail;
+  }
+  ctx->arena_bytes = bytes;
+  ctx->host_px = malloc(sizeof(float) * 4 * (size_t)H * W);
+  ctx->host_alpha = malloc(sizeof(float) * (size_t)H * W);
+  if (!ctx->host_px || !ctx->host_alpha) {
+    st = vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of host memory for a %d x %d image", W, H);
+    goto fail;
+  }
+  ctx->H = H;
+  ctx->W = W;
+  ctx->generation++;
+  if (ctx->be->device == VM_DEVICE_CPU) {
+    size_t total = bytes + ctx->params_bytes + sizeof(float) * 5 * (size_t)H * W;
+    if (total > ctx->peak_host_plan) ctx->peak_host_plan = total;
+  }
+  return VM_OK;
+fail:
+  drop_plan(ctx);
+  return st;
+}
+
+/* ---- public API ---- */
+
+static vm_status make_backend(vm_context *ctx, const vm_context_options *o, vm_error *err) {
+  vm_precision prec = o->precision;
+  if (o->device == VM_DEVICE_CUDA || o->device == VM_DEVICE_AUTO) {
+    vm_precision gpu_prec = prec == VM_PRECISION_AUTO ? VM_PRECISION_FP16 : prec;
+    vm_error cuda_err = {0};
+    vm_status st = vm_cuda_load(o->cuda_device, gpu_prec, &ctx->cuda_module, &ctx->be, &cuda_err);
+    if (st == VM_OK) return VM_OK;
+    if (o->device == VM_DEVICE_CUDA) {
+      if (err) *err = cuda_err;
+      return st;
+    }
+    snprintf(ctx->notice, sizeof ctx->notice, "GPU not used (%s); running on the CPU", cuda_err.message);
+    if (prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16) prec = VM_PRECISION_FP32;
+  }
+  if (prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16)
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "fp16 and bf16 are GPU precisions; the CPU computes in fp32");
+  return vm_cpu_backend_create(o->cpu_threads, &ctx->be, err);
+}
+
+vm_status vm_context_create(const vm_model *model, const vm_context_options *options, vm_context **out,
+                            vm_error *err) {
+  vm_error_clear(err);
+  if (!model || !out) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_context_create: model and out are required");
+  *out = NULL;
+  vm_context_options def;
+  if (!options) {
+    vm_context_options_default(&def);
+    options = &def;
+  }
+  if (options->device < VM_DEVICE_AUTO || options->device > VM_DEVICE_CUDA)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "unknown device %d", (int)options->device);
+  if (options->precision < VM_PRECISION_AUTO || options->precision > VM_PRECISION_BF16)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "unknown precision %d", (int)options->precision);
+  const vm_config *cfg = &model->cfg;
+  if (cfg->patch_size != (1 << cfg->num_fusion) || VM_PAD_MULTIPLE % cfg->patch_size != 0)
+    return vm_fail(err, VM_ERR_UNSUPPORTED,
+                   "patch size %d does not match the decoder's %d fusion stages (it must be 2^stages and divide %d)",
+                   cfg->patch_size, cfg->num_fusion, VM_PAD_MULTIPLE);
+  vm_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory");
+  ctx->model = model;
+  ctx->progress = options->progress;
+  ctx->progress_user = options->progress_user_data;
+  vm_status st = make_backend(ctx, options, err);
+  if (st == VM_OK) st = upload_params(ctx, err);
+  if (st != VM_OK) {
+    vm_context_free(ctx);
+    return st;
+  }
+  *out = ctx;
+  return VM_OK;
+}
+
+void vm_context_free(vm_context *ctx) {
+  if (!ctx) return;
+  if (ctx->be) {
+    drop_plan(ctx);
+    if (ctx->P.layer) vm_params_each(&ctx->P, free_param, ctx->be);
+    ctx->be->ops->destroy(ctx->be);
+  }
+  vm_params_release_slots(&ctx->P);
+  vm_cuda_unload(ctx->cuda_module);
+  free(ctx);
+}
+
+vm_device vm_context_device(const vm_context *ctx) { return ctx->be->device; }
+vm_precision vm_context_precision(const vm_context *ctx) { return ctx->be->precision; }
+const char *vm_context_device_name(const vm_context *ctx) { return ctx->be->name; }
+const char *vm_context_notice(const vm_context *ctx) { return ctx->notice[0] ? ctx->notice : NULL; }
+
+static int padded(int n) { return (n + VM_PAD_MULTIPLE - 1) / VM_PAD_MULTIPLE * VM_PAD_MULTIPLE; }
+
+/* Sizes beyond this would overflow 32-bit pixel indices somewhere in the pipeline; no real photo is near it. */
+#define VM_MAX_SIDE 65536
+#define VM_MAX_PIXELS ((int64_t)1 << 30)
+
+static vm_status check_size(int width, int height, vm_error *err) {
+  if (width <= 0 || height <= 0 || width > VM_MAX_SIDE || height > VM_MAX_SIDE ||
+      (int64_t)width * height > VM_MAX_PIXELS)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "image size %d x %d is outside what the engine supports", width,
+                   height);
+  return VM_OK;
+}
+
+vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trimap, float *alpha,
+                     size_t alpha_row_stride, vm_error *err) {
+  vm_error_clear(err);
+  if (!ctx || !alpha) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_predict: context and alpha are required");
+  vm_status st;
+  if ((st = vm_image_check(rgb, 0, "image", err)) != VM_OK) return st;
+  if ((st = vm_image_check(trimap, 1, "trimap", err)) != VM_OK) return st;
+  if (rgb->width != trimap->width || rgb->height != trimap->height)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the trimap is %d x %d but the image is %d x %d", trimap->width,
+                   trimap->height, rgb->width, rgb->height);
+  if ((st = check_size(rgb->width, rgb->height, err)) != VM_OK) return st;
+  if (alpha_row_stride == 0) alpha_row_stride = (size_t)rgb->width;
+  if (alpha_row_stride < (size_t)rgb->width)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "alpha row stride %zu is less than the width %d", alpha_row_stride,
+                   rgb->width);
+  const int H = padded(rgb->height), W = padded(rgb->width);
+  if ((st = plan(ctx, H, W, err)) != VM_OK) return st;
+  vm_preprocess(rgb, trimap, H, W, ctx->host_px);
+  vm_run r;
+  vm_run_init(&r, ctx->be, false, ctx->arena, ctx->arena_bytes, err);
+  r.progress = ctx->progress;
+  r.progress_user = ctx->progress_user;
+  if (vm_run_progress(&r, "starting", 0.0)) run_sequence(ctx, &r);
+  st = r.status;
+  vm_run_release(&r);
+  if (st != VM_OK) {
+    if (st == VM_ERR_DEVICE || st == VM_ERR_INTERNAL) drop_plan(ctx); /* the device state is unknown now */
+    return st;
+  }
+  for (int y = 0; y < rgb->height; y++)
+    memcpy(alpha + (size_t)y * alpha_row_stride, ctx->host_alpha + (size_t)y * W, sizeof(float) * rgb->width);
+  return VM_OK;
+}
+
+vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err) {
+  vm_error_clear(err);
+  if (!ctx || !bytes) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "context and bytes are required");
+  vm_status st = check_size(width, height, err);
+  if (st != VM_OK) return st;
+  const int H = padded(height), W = padded(width);
+  size_t arena = 0;
+  if ((st = measure(ctx, H, W, &arena, err)) != VM_OK) return st;
+  *bytes = ctx->params_bytes + arena + backend_scratch(ctx, H, W);
+  if (ctx->be->device == VM_DEVICE_CPU) *bytes += sizeof(float) * 5 * (size_t)H * W;
+  return VM_OK;
+}
+
+size_t vm_context_peak_memory(const vm_context *ctx) {
+  if (ctx->be->ops->peak_memory) return ctx->be->ops->peak_memory(ctx->be);
+  return ctx->peak_host_plan;
+}
+
+/* ---- internal access (context_internal.h) ---- */
+
+vm_backend *vm_context_backend(vm_context *ctx) { return ctx->be; }
+const vm_params *vm_context_params(const vm_context *ctx) { return &ctx->P; }
+const vm_config *vm_context_config(const vm_context *ctx) { return &ctx->model->cfg; }
+
+vm_status vm_context_plan(vm_context *ctx, int H, int W, const vm_grid **grid, vm_error *err) {
+  vm_status st = plan(ctx, H, W, err);
+  if (st == VM_OK) *grid = &ctx->grid;
+  return st;
+}

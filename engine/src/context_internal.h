@@ -1,0 +1,15 @@
+/* context_internal.h - what tests and benchmarks may see of a context beyond the public API.
+ * Owns: access to the backend, the uploaded parameters and the grid of a planned resolution. */
+#ifndef VM_CONTEXT_INTERNAL_H
+#define VM_CONTEXT_INTERNAL_H
+
+#include "backend.h"
+#include "modules.h"
+
+vm_backend *vm_context_backend(vm_context *ctx);
+const vm_params *vm_context_params(const vm_context *ctx);
+const vm_config *vm_context_config(const vm_context *ctx);
+/* Plan for a padded input of H x W (multiples of 32) and return its grid (position tables in backend memory). */
+vm_status vm_context_plan(vm_context *ctx, int H, int W, const vm_grid **grid, vm_error *err);
+
+#endif

@@ -1,0 +1,79 @@
+#include "preprocess.h"
+
+#include <string.h>
+
+#include "error.h"
+
+static size_t sample_size(vm_pixel_type t) { return t == VM_PIXEL_U8 ? 1 : (t == VM_PIXEL_U16 ? 2 : 4); }
+
+vm_status vm_image_check(const vm_image *im, int is_trimap, const char *what, vm_error *err) {
+  if (!im || !im->data) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%s: no pixel data", what);
+  if (im->width <= 0 || im->height <= 0)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%s: invalid size %d x %d", what, im->width, im->height);
+  if (im->type != VM_PIXEL_U8 && im->type != VM_PIXEL_U16 && im->type != VM_PIXEL_F32)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%s: unknown pixel type %d", what, (int)im->type);
+  if (is_trimap ? im->channels != 1 : (im->channels < 1 || im->channels > 4))
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%s: %d channels (expected %s)", what, im->channels,
+                   is_trimap ? "1" : "1 to 4: gray, gray+alpha, RGB or RGBA");
+  size_t row = (size_t)im->width * (size_t)im->channels * sample_size(im->type);
+  if (im->row_stride != 0 && im->row_stride < row)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%s: row stride %zu is less than a row (%zu bytes)", what,
+                   im->row_stride, row);
+  return VM_OK;
+}
+
+static const unsigned char *row_ptr(const vm_image *im, int y) {
+  size_t row = im->row_stride ? im->row_stride : (size_t)im->width * im->channels * sample_size(im->type);
+  return (const unsigned char *)im->data + row * (size_t)y;
+}
+
+/* One sample mapped to [-1, 1] the way the processor does for each bit depth. */
+static float colour_value(const unsigned char *row, int i, vm_pixel_type t) {
+  switch (t) {
+  case VM_PIXEL_U8: return ((float)row[i] - 127.5f) / 127.5f;
+  case VM_PIXEL_U16: {
+    uint16_t v;
+    memcpy(&v, row + 2 * (size_t)i, 2);
+    return ((float)v - 32767.5f) / 32767.5f;
+  }
+  default: {
+    float v;
+    memcpy(&v, row + 4 * (size_t)i, 4);
+    return (v - 0.5f) / 0.5f;
+  }
+  }
+}
+
+static float trimap_value(const unsigned char *row, int i, vm_pixel_type t) {
+  switch (t) {
+  case VM_PIXEL_U8: return (float)row[i] / 255.0f;
+  case VM_PIXEL_U16: {
+    uint16_t v;
+    memcpy(&v, row + 2 * (size_t)i, 2);
+    return (float)v / 65535.0f;
+  }
+  default: {
+    float v;
+    memcpy(&v, row + 4 * (size_t)i, 4);
+    return v;
+  }
+  }
+}
+
+void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, float *px) {
+  const int W = rgb->width, H = rgb->height, ch = rgb->channels;
+  const int colour = ch >= 3;
+  memset(px, 0, sizeof(float) * 4 * (size_t)Hp * Wp);
+  for (int y = 0; y < H; y++) {
+    const unsigned char *src = row_ptr(rgb, y), *tri = row_ptr(trimap, y);
+    float *dst = px + (size_t)y * Wp * 4;
+    for (int x = 0; x < W; x++) {
+      const int base = x * ch;
+      float r = colour_value(src, base, rgb->type);
+      dst[4 * x + 0] = r;
+      dst[4 * x + 1] = colour ? colour_value(src, base + 1, rgb->type) : r;
+      dst[4 * x + 2] = colour ? colour_value(src, base + 2, rgb->type) : r;
+      dst[4 * x + 3] = trimap_value(tri, x, trimap->type);
+    }
+  }
+}

@@ -1,0 +1,571 @@
+/* test_parity.c - every ViTMatte module and the end-to-end alpha against tensors saved from transformers.
+ * Prints the parity table (module, max abs error, tolerance, result) and exits non-zero on any failure. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context_internal.h"
+#include "error.h"
+#include "preprocess.h"
+#include "safetensors.h"
+#include "vitmatte.h"
+
+#ifndef VM_SOURCE_ROOT
+#define VM_SOURCE_ROOT "."
+#endif
+
+typedef struct options {
+  const char *model, *fixtures;
+  vm_device device;
+  vm_precision precision;
+  int threads;
+} options;
+
+typedef struct table {
+  int passed, failed;
+  double tol_module, tol_alpha;
+} table;
+
+static void row(table *t, const char *name, double err, double tol, const char *note) {
+  bool ok = err <= tol; /* NaN fails */
+  printf("| %-34s | %10.3e | %8.1e | %s |%s%s\n", name, err, tol, ok ? "pass" : "FAIL", note ? " " : "",
+         note ? note : "");
+  if (ok)
+    t->passed++;
+  else
+    t->failed++;
+}
+
+/* ---- fixtures ---- */
+
+typedef struct tensor_f32 {
+  float *data;
+  int ndim;
+  int64_t shape[8];
+  int64_t numel;
+} tensor_f32;
+
+static bool fx_get(const vm_safetensors *st, const char *name, tensor_f32 *out) {
+  const vm_st_tensor *t = vm_safetensors_find(st, name);
+  if (!t) {
+    fprintf(stderr, "fixture tensor %s is missing\n", name);
+    return false;
+  }
+  out->ndim = t->ndim;
+  out->numel = t->numel;
+  memcpy(out->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+  out->data = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
+  if (!out->data) return false;
+  vm_safetensors_to_f32(st, t, out->data);
+  return true;
+}
+
+/* (N, C, H, W) -> (N, H, W, C), in place through a copy. */
+static void nchw_to_nhwc(tensor_f32 *t) {
+  if (t->ndim != 4) return;
+  const int64_t N = t->shape[0], C = t->shape[1], H = t->shape[2], W = t->shape[3];
+  float *o = malloc(sizeof(float) * (size_t)t->numel);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t y = 0; y < H; y++)
+        for (int64_t x = 0; x < W; x++) o[((n * H + y) * W + x) * C + c] = t->data[((n * C + c) * H + y) * W + x];
+  free(t->data);
+  t->data = o;
+  t->shape[1] = H;
+  t->shape[2] = W;
+  t->shape[3] = C;
+}
+
+/* ---- running one module on the backend ---- */
+
+typedef struct mod_io mod_io;
+typedef vm_tensor (*mod_body)(vm_run *r, mod_io *io, vm_tensor *in);
+
+struct mod_io {
+  vm_context *ctx;
+  const vm_config *cfg;
+  const vm_params *P;
+  const vm_grid *g;
+  int index;              /* layer / stage number for the body */
+  int nin;
+  tensor_f32 in[3];       /* NHWC */
+  float *out;             /* NHWC, filled by the run */
+  int64_t out_numel;
+};
+
+static vm_tensor shape_of(const tensor_f32 *t) {
+  vm_tensor v = {NULL, t->shape[0], t->shape[1], t->shape[2], t->shape[3]};
+  return v;
+}
+
+static void one_pass(vm_run *r, mod_io *io, mod_body body) {
+  vm_backend *be = r->be;
+  vm_tensor in[3];
+  for (int i = 0; i < io->nin; i++) {
+    vm_tensor s = shape_of(&io->in[i]);
+    in[i] = vm_run_tensor(r, s.n, s.h, s.w, s.c);
+    if (vm_run_active(r)) r->status = be->ops->upload(be, &in[i], io->in[i].data, r->err);
+  }
+  vm_tensor out = body(r, io, in);
+  if (vm_run_active(r)) {
+    io->out_numel = vm_tensor_numel(&out);
+    io->out = malloc(sizeof(float) * (size_t)io->out_numel);
+    r->status = be->ops->download(be, &out, io->out, r->err);
+  }
+  vm_run_free(r, &out);
+  for (int i = io->nin - 1; i >= 0; i--) vm_run_free(r, &in[i]);
+}
+
+static vm_status run_module(mod_io *io, mod_body body, vm_error *err) {
+  vm_backend *be = vm_context_backend(io->ctx);
+  vm_run r;
+  vm_run_init(&r, be, true, NULL, 0, err);
+  one_pass(&r, io, body);
+  size_t peak = r.peak;
+  vm_status st = r.status;
+  vm_run_release(&r);
+  if (st != VM_OK) return st;
+  void *arena = NULL;
+  if ((st = be->ops->alloc(be, peak, &arena, err)) != VM_OK) return st;
+  vm_run_init(&r, be, false, arena, peak, err);
+  one_pass(&r, io, body);
+  st = r.status;
+  vm_run_release(&r);
+  be->ops->free(be, arena);
+  return st;
+}
+
+/* ---- module bodies ---- */
+
+static vm_tensor new_like(vm_run *r, const vm_tensor *t, int64_t c) { return vm_run_tensor(r, t->n, t->h, t->w, c); }
+
+static vm_tensor body_embeddings(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor out = vm_run_tensor(r, 1, io->g->h, io->g->w, io->cfg->hidden_size);
+  vm_mod_embeddings(r, io->cfg, io->P, &io->g->pos, &in[0], &out);
+  return out;
+}
+static vm_tensor body_norm1(vm_run *r, mod_io *io, vm_tensor *in) {
+  const vm_param *L = io->P->layer[io->index];
+  vm_tensor out = new_like(r, &in[0], in[0].c);
+  op_layer_norm(r, &in[0], &L[VM_L_NORM1_W], &L[VM_L_NORM1_B], io->cfg->layer_norm_eps, VM_ACT_NONE, NULL, &out);
+  return out;
+}
+static vm_tensor body_attention(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor out = new_like(r, &in[0], in[0].c);
+  vm_mod_attention(r, io->cfg, io->P->layer[io->index], &io->g->rel[io->index][0], &io->g->rel[io->index][1],
+                   &in[0], NULL, &out);
+  return out;
+}
+static vm_tensor body_mlp(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor out = new_like(r, &in[0], in[0].c);
+  vm_mod_mlp(r, io->cfg, io->P->layer[io->index], &in[0], NULL, &out);
+  return out;
+}
+static vm_tensor body_res_norm1(vm_run *r, mod_io *io, vm_tensor *in) {
+  const vm_param *L = io->P->layer[io->index];
+  vm_tensor out = new_like(r, &in[0], in[0].c);
+  op_layer_norm(r, &in[0], &L[VM_L_RES_NORM1_W], &L[VM_L_RES_NORM1_B], 1e-6, VM_ACT_NONE, NULL, &out);
+  return out;
+}
+static vm_tensor take(vm_tensor *t) {
+  vm_tensor o = *t;
+  t->data = NULL;
+  return o;
+}
+static vm_tensor body_residual(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_mod_res_block(r, io->cfg, io->P->layer[io->index], &in[0]);
+  return take(&in[0]);
+}
+static vm_tensor body_layer(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_mod_layer(r, io->cfg, io->P->layer[io->index], io->index, &io->g->rel[io->index][0],
+               &io->g->rel[io->index][1], &in[0]);
+  return take(&in[0]);
+}
+static vm_tensor body_encoder(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_mod_encoder(r, io->cfg, io->P, io->g, &in[0]);
+  return take(&in[0]);
+}
+static vm_tensor body_basic_conv(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor out = vm_run_tensor(r, 1, (in[0].h + 1) / 2, (in[0].w + 1) / 2,
+                                io->cfg->convstream_hidden_sizes[io->index]);
+  vm_mod_basic_conv(r, io->P->convstream[io->index], 2, &in[0], NULL, &out);
+  return out;
+}
+static vm_tensor body_convstream(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor D[VM_MAX_DECODER_STAGES + 1];
+  vm_mod_convstream(r, io->cfg, io->P, &in[0], D);
+  vm_tensor out = io->index == 0 ? take(&in[0]) : take(&D[io->index]);
+  for (int k = io->cfg->num_convstream; k >= 1; k--) vm_run_free(r, &D[k]);
+  return out;
+}
+static vm_tensor body_fusion(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor out = new_like(r, &in[1], io->cfg->fusion_hidden_sizes[io->index]);
+  vm_mod_fusion(r, io->P->fusion[io->index], &in[0], &in[1], &out);
+  return out;
+}
+static vm_tensor body_head(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor out = new_like(r, &in[0], 1);
+  vm_mod_head(r, io->P, VM_ACT_NONE, &in[0], &out);
+  return out;
+}
+static vm_tensor body_decoder(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor out = new_like(r, &in[1], 1);
+  vm_mod_decoder(r, io->cfg, io->P, &in[0], &in[1], &out);
+  return out;
+}
+static vm_tensor body_model(vm_run *r, mod_io *io, vm_tensor *in) {
+  vm_tensor out = new_like(r, &in[0], 1);
+  vm_mod_forward(r, io->cfg, io->P, io->g, &in[0], &out);
+  return out;
+}
+
+static double max_abs_diff(const float *a, const float *b, int64_t n, double *ref_max) {
+  double m = 0.0, rm = 0.0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - (double)b[i]);
+    if (!(d <= m)) m = d; /* keeps NaN */
+    if (fabs(b[i]) > rm) rm = fabs(b[i]);
+  }
+  if (ref_max) *ref_max = rm;
+  return m;
+}
+
+/* Run `body` on the fixture inputs (names in `ins`, NCHW ones converted) and compare with `out_name`. */
+static void check_module(table *t, mod_io base, const vm_safetensors *st, const char *label, mod_body body,
+                         const char *const *ins, const bool *in_nchw, int nin, const char *out_name, bool out_nchw,
+                         bool is_alpha) {
+  mod_io io = base;
+  io.nin = nin;
+  tensor_f32 ref = {0};
+  bool ok = fx_get(st, out_name, &ref);
+  for (int i = 0; i < nin && ok; i++) {
+    ok = fx_get(st, ins[i], &io.in[i]);
+    if (ok && in_nchw[i]) nchw_to_nhwc(&io.in[i]);
+    if (ok && io.in[i].ndim != 4) ok = false;
+  }
+  if (!ok) {
+    row(t, label, INFINITY, 0, "(fixture missing or malformed)");
+  } else {
+    if (out_nchw) nchw_to_nhwc(&ref);
+    vm_error err = {0};
+    vm_status s = run_module(&io, body, &err);
+    if (s != VM_OK) {
+      char note[600];
+      snprintf(note, sizeof note, "(%s)", err.message);
+      row(t, label, INFINITY, 0, note);
+    } else if (io.out_numel != ref.numel) {
+      row(t, label, INFINITY, 0, "(output size differs from the reference)");
+    } else {
+      double rm;
+      double e = max_abs_diff(io.out, ref.data, ref.numel, &rm);
+      double tol = is_alpha ? t->tol_alpha : t->tol_module * (t->tol_module > 1e-4 ? (rm > 1 ? rm : 1) : 1);
+      char note[64];
+      snprintf(note, sizeof note, "(max |ref| %.3g)", rm);
+      row(t, label, e, tol, note);
+    }
+  }
+  free(io.out);
+  for (int i = 0; i < nin; i++) free(io.in[i].data);
+  free(ref.data);
+}
+
+static void module_suite(table *t, vm_context *ctx, const char *fixtures) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/modules.safetensors", fixtures);
+  vm_safetensors st;
+  vm_error err = {0};
+  if (vm_safetensors_open(path, &st, &err) != VM_OK) {
+    row(t, "modules fixture", INFINITY, 0, err.message);
+    return;
+  }
+  const vm_config *cfg = vm_context_config(ctx);
+  const vm_st_tensor *pv = vm_safetensors_find(&st, "pixel_values");
+  if (!pv || pv->ndim != 4) {
+    row(t, "modules fixture", INFINITY, 0, "(no pixel_values)");
+    vm_safetensors_close(&st);
+    return;
+  }
+  const vm_grid *g = NULL;
+  if (vm_context_plan(ctx, (int)pv->shape[2], (int)pv->shape[3], &g, &err) != VM_OK) {
+    row(t, "plan", INFINITY, 0, err.message);
+    vm_safetensors_close(&st);
+    return;
+  }
+  mod_io base = {.ctx = ctx, .cfg = cfg, .P = vm_context_params(ctx), .g = g};
+  char label[128], in_name[128], in2[128], out_name[128];
+  const bool T = true, F = false;
+
+  { const char *ins[] = {"pixel_values"}; const bool nc[] = {T};
+    check_module(t, base, &st, "VitDetEmbeddings", body_embeddings, ins, nc, 1, "embeddings.out", T, F); }
+
+  for (int i = 0; i < cfg->num_layers_run; i++) {
+    mod_io b = base;
+    b.index = i;
+    const char *kind = cfg->window_block[i] && cfg->window_size > 0 ? "windowed" : "global";
+    const char *ins[] = {in_name};
+    snprintf(in_name, sizeof in_name, "layer.%d.norm1.in", i);
+    snprintf(out_name, sizeof out_name, "layer.%d.norm1.out", i);
+    snprintf(label, sizeof label, "LayerNorm (layer %d norm1)", i);
+    check_module(t, b, &st, label, body_norm1, ins, &F, 1, out_name, F, F);
+    snprintf(in_name, sizeof in_name, "layer.%d.attention.in", i);
+    snprintf(out_name, sizeof out_name, "layer.%d.attention.out", i);
+    snprintf(label, sizeof label, "VitDetAttention (%d, %s)", i, kind);
+    check_module(t, b, &st, label, body_attention, ins, &F, 1, out_name, F, F);
+    snprintf(in_name, sizeof in_name, "layer.%d.mlp.in", i);
+    snprintf(out_name, sizeof out_name, "layer.%d.mlp.out", i);
+    snprintf(label, sizeof label, "VitDetMlp (layer %d)", i);
+    check_module(t, b, &st, label, body_mlp, ins, &F, 1, out_name, F, F);
+    if (cfg->residual_block[i]) {
+      snprintf(in_name, sizeof in_name, "layer.%d.residual.norm1.in", i);
+      snprintf(out_name, sizeof out_name, "layer.%d.residual.norm1.out", i);
+      snprintf(label, sizeof label, "VitDetLayerNorm (layer %d res)", i);
+      check_module(t, b, &st, label, body_res_norm1, ins, &T, 1, out_name, T, F);
+      snprintf(in_name, sizeof in_name, "layer.%d.residual.in", i);
+      snprintf(out_name, sizeof out_name, "layer.%d.residual.out", i);
+      snprintf(label, sizeof label, "VitDetResBottleneckBlock (%d)", i);
+      check_module(t, b, &st, label, body_residual, ins, &T, 1, out_name, T, F);
+    }
+    snprintf(in_name, sizeof in_name, "layer.%d.in", i);
+    snprintf(out_name, sizeof out_name, "layer.%d.out", i);
+    snprintf(label, sizeof label, "VitDetLayer (%d, %s%s)", i, kind, cfg->residual_block[i] ? "+res" : "");
+    check_module(t, b, &st, label, body_layer, ins, &T, 1, out_name, T, F);
+  }
+  { const char *ins[] = {"encoder.in"};
+    check_module(t, base, &st, "VitDetEncoder", body_encoder, ins, &T, 1, "encoder.out", T, F); }
+
+  for (int j = 0; j < cfg->num_convstream; j++) {
+    mod_io b = base;
+    b.index = j;
+    const char *ins[] = {in_name};
+    snprintf(in_name, sizeof in_name, "convstream.convs.%d.in", j);
+    snprintf(out_name, sizeof out_name, "convstream.convs.%d.out", j);
+    snprintf(label, sizeof label, "VitMatteBasicConv3x3 (%d)", j);
+    check_module(t, b, &st, label, body_basic_conv, ins, &T, 1, out_name, T, F);
+  }
+  for (int k = 1; k <= cfg->num_convstream; k++) {
+    mod_io b = base;
+    b.index = k;
+    const char *ins[] = {"pixel_values"};
+    snprintf(out_name, sizeof out_name, "convstream.out.%d", k);
+    snprintf(label, sizeof label, "VitMatteConvStream (map %d)", k);
+    check_module(t, b, &st, label, body_convstream, ins, &T, 1, out_name, T, F);
+  }
+  for (int k = 0; k < cfg->num_fusion; k++) {
+    mod_io b = base;
+    b.index = k;
+    const char *ins[] = {in_name, in2};
+    const bool nc[] = {T, T};
+    snprintf(in_name, sizeof in_name, "fusion.%d.features", k);
+    snprintf(in2, sizeof in2, "fusion.%d.detail", k);
+    snprintf(out_name, sizeof out_name, "fusion.%d.out", k);
+    snprintf(label, sizeof label, "VitMatteFusionBlock (%d)", k);
+    check_module(t, b, &st, label, body_fusion, ins, nc, 2, out_name, T, F);
+  }
+  { const char *ins[] = {"head.in"};
+    check_module(t, base, &st, "VitMatteHead", body_head, ins, &T, 1, "head.out", T, F); }
+  { const char *ins[] = {"decoder.features", "decoder.pixel_values"}; const bool nc[] = {T, T};
+    check_module(t, base, &st, "VitMatteDetailCaptureModule", body_decoder, ins, nc, 2, "decoder.out", T, T); }
+  { const char *ins[] = {"pixel_values"};
+    check_module(t, base, &st, "VitMatteForImageMatting (alphas)", body_model, ins, &T, 1, "alphas", T, T); }
+  vm_safetensors_close(&st);
+}
+
+/* ---- end to end through the public API ---- */
+
+static unsigned char *to_u8(const tensor_f32 *t) {
+  unsigned char *o = malloc((size_t)t->numel);
+  for (int64_t i = 0; i < t->numel; i++) o[i] = (unsigned char)lrintf(t->data[i]);
+  return o;
+}
+
+/* Predict case `c` of an e2e fixture file with `ctx` and compare with `alpha_key`; also checks preprocessing. */
+static void e2e_case(table *t, vm_context *ctx, const vm_safetensors *st, int c, const char *alpha_key,
+                     const char *label_prefix) {
+  char k_img[64], k_tri[64], k_px[64], label[160];
+  snprintf(k_img, sizeof k_img, "case%d.image", c);
+  snprintf(k_tri, sizeof k_tri, "case%d.trimap", c);
+  snprintf(k_px, sizeof k_px, "case%d.pixel_values", c);
+  tensor_f32 img = {0}, tri = {0}, px = {0}, ref = {0};
+  if (!fx_get(st, k_img, &img) || !fx_get(st, k_tri, &tri) || !fx_get(st, k_px, &px) ||
+      !fx_get(st, alpha_key, &ref) || img.ndim != 3 || tri.ndim != 2 || px.ndim != 4) {
+    snprintf(label, sizeof label, "%s case %d", label_prefix, c);
+    row(t, label, INFINITY, 0, "(fixture missing or malformed)");
+    goto out;
+  }
+  const int H = (int)img.shape[0], W = (int)img.shape[1];
+  unsigned char *rgb8 = to_u8(&img), *tri8 = to_u8(&tri);
+  vm_image im = {rgb8, W, H, 3, 0, VM_PIXEL_U8}, tm = {tri8, W, H, 1, 0, VM_PIXEL_U8};
+  if (strcmp(label_prefix, "end-to-end") == 0) {
+    /* Preprocessing against the processor's own pixel_values. */
+    const int Hp = (int)px.shape[2], Wp = (int)px.shape[3];
+    float *ours = malloc(sizeof(float) * 4 * (size_t)Hp * Wp);
+    vm_preprocess(&im, &tm, Hp, Wp, ours);
+    nchw_to_nhwc(&px);
+    double e = max_abs_diff(ours, px.data, px.numel, NULL);
+    snprintf(label, sizeof label, "VitMatteImageProcessor %dx%d", W, H);
+    row(t, label, e, 1e-6, NULL);
+    free(ours);
+  }
+  float *alpha = malloc(sizeof(float) * (size_t)H * W);
+  vm_error err = {0};
+  snprintf(label, sizeof label, "%s %dx%d", label_prefix, W, H);
+  if (vm_predict(ctx, &im, &tm, alpha, 0, &err) != VM_OK) {
+    row(t, label, INFINITY, 0, err.message);
+  } else {
+    double e = max_abs_diff(alpha, ref.data, (int64_t)H * W, NULL);
+    row(t, label, e, t->tol_alpha, NULL);
+  }
+  free(alpha);
+  free(rgb8);
+  free(tri8);
+out:
+  free(img.data);
+  free(tri.data);
+  free(px.data);
+  free(ref.data);
+}
+
+static void e2e_suite(table *t, vm_context *ctx, const char *fixtures) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/e2e.safetensors", fixtures);
+  vm_safetensors st;
+  vm_error err = {0};
+  if (vm_safetensors_open(path, &st, &err) != VM_OK) {
+    row(t, "e2e fixture", INFINITY, 0, err.message);
+    return;
+  }
+  int cases = 0;
+  for (int c = 0; c < 64; c++) {
+    char key[64];
+    snprintf(key, sizeof key, "case%d.alpha", c);
+    if (!vm_safetensors_find(&st, key)) break;
+    e2e_case(t, ctx, &st, c, key, "end-to-end");
+    cases++;
+  }
+  if (cases == 0) row(t, "e2e cases", INFINITY, 0, "(none in the fixture)");
+  vm_safetensors_close(&st);
+}
+
+/* Checkpoints stored in bf16 / f16: the same processor case, reference computed from the rounded weights. */
+static void dtype_suite(table *t, const options *o) {
+  char path[1024], e2e[1024];
+  snprintf(path, sizeof path, "%s/dtype.safetensors", o->fixtures);
+  snprintf(e2e, sizeof e2e, "%s/e2e.safetensors", o->fixtures);
+  vm_safetensors st, cases;
+  vm_error err = {0};
+  if (vm_safetensors_open(path, &st, &err) != VM_OK) {
+    row(t, "dtype fixture", INFINITY, 0, err.message);
+    return;
+  }
+  if (vm_safetensors_open(e2e, &cases, &err) != VM_OK) {
+    row(t, "e2e fixture", INFINITY, 0, err.message);
+    vm_safetensors_close(&st);
+    return;
+  }
+  const char *variants[][2] = {{"bf16", "model-bf16"}, {"f16", "model-f16"}};
+  for (int v = 0; v < 2; v++) {
+    char dir[1024], key[64], label[64];
+    snprintf(dir, sizeof dir, "%s/%s", o->fixtures, variants[v][1]);
+    snprintf(key, sizeof key, "%s.alpha", variants[v][0]);
+    snprintf(label, sizeof label, "checkpoint stored as %s:", variants[v][0]);
+    vm_model *m = NULL;
+    vm_context *ctx = NULL;
+    vm_context_options co;
+    vm_context_options_default(&co);
+    co.device = o->device;
+    co.precision = o->precision;
+    co.cpu_threads = o->threads;
+    if (vm_model_load(dir, &m, &err) != VM_OK || vm_context_create(m, &co, &ctx, &err) != VM_OK) {
+      row(t, label, INFINITY, 0, err.message);
+    } else {
+      tensor_f32 ref = {0};
+      if (!fx_get(&st, key, &ref)) {
+        row(t, label, INFINITY, 0, "(reference missing)");
+      } else {
+        /* the inputs of case 0 come from e2e.safetensors, its reference alpha from dtype.safetensors */
+        tensor_f32 img = {0}, tri = {0};
+        if (fx_get(&cases, "case0.image", &img) && fx_get(&cases, "case0.trimap", &tri)) {
+          const int H = (int)img.shape[0], W = (int)img.shape[1];
+          unsigned char *rgb8 = to_u8(&img), *tri8 = to_u8(&tri);
+          vm_image im = {rgb8, W, H, 3, 0, VM_PIXEL_U8}, tm = {tri8, W, H, 1, 0, VM_PIXEL_U8};
+          float *alpha = malloc(sizeof(float) * (size_t)H * W);
+          char l2[128];
+          snprintf(l2, sizeof l2, "%s %dx%d", label, W, H);
+          if (vm_predict(ctx, &im, &tm, alpha, 0, &err) != VM_OK)
+            row(t, l2, INFINITY, 0, err.message);
+          else
+            row(t, l2, max_abs_diff(alpha, ref.data, (int64_t)H * W, NULL), t->tol_alpha, NULL);
+          free(alpha);
+          free(rgb8);
+          free(tri8);
+        }
+        free(img.data);
+        free(tri.data);
+      }
+      free(ref.data);
+    }
+    vm_context_free(ctx);
+    vm_model_free(m);
+  }
+  vm_safetensors_close(&cases);
+  vm_safetensors_close(&st);
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: test_parity [--model DIR] [--fixtures DIR] [--device cpu|cuda|auto] "
+                  "[--precision fp32|fp16|bf16] [--threads N] [--no-dtype]\n");
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  options o = {VM_SOURCE_ROOT "/data/tiny", VM_SOURCE_ROOT "/data/fixtures", VM_DEVICE_CPU, VM_PRECISION_FP32, 0};
+  bool dtype = true;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--no-dtype")) { dtype = false; continue; }
+    if (!v) return usage();
+    i++;
+    if (!strcmp(a, "--model")) o.model = v;
+    else if (!strcmp(a, "--fixtures")) o.fixtures = v;
+    else if (!strcmp(a, "--threads")) o.threads = atoi(v);
+    else if (!strcmp(a, "--device"))
+      o.device = !strcmp(v, "cuda") ? VM_DEVICE_CUDA : !strcmp(v, "auto") ? VM_DEVICE_AUTO : VM_DEVICE_CPU;
+    else if (!strcmp(a, "--precision"))
+      o.precision = !strcmp(v, "fp16") ? VM_PRECISION_FP16 : !strcmp(v, "bf16") ? VM_PRECISION_BF16 : VM_PRECISION_FP32;
+    else return usage();
+  }
+  vm_error err = {0};
+  vm_model *model = NULL;
+  vm_context *ctx = NULL;
+  if (vm_model_load(o.model, &model, &err) != VM_OK) {
+    fprintf(stderr, "test_parity: %s\n", err.message);
+    return 1;
+  }
+  vm_context_options co;
+  vm_context_options_default(&co);
+  co.device = o.device;
+  co.precision = o.precision;
+  co.cpu_threads = o.threads;
+  if (vm_context_create(model, &co, &ctx, &err) != VM_OK) {
+    fprintf(stderr, "test_parity: %s\n", err.message);
+    vm_model_free(model);
+    return 1;
+  }
+  const bool half = vm_context_precision(ctx) != VM_PRECISION_FP32;
+  table t = {0, 0, half ? 5e-2 : 1e-5, half ? 2e-3 : 1e-5};
+  printf("Parity against transformers: model %s, fixtures %s\ndevice %s, precision %s\n\n", o.model, o.fixtures,
+         vm_context_device_name(ctx), half ? (vm_context_precision(ctx) == VM_PRECISION_FP16 ? "fp16" : "bf16") : "fp32");
+  printf("| %-34s | %10s | %8s | %s |\n", "module", "max abs err", "tol", "result");
+  printf("|%s|%s|%s|%s|\n", "------------------------------------", "------------", "----------", "--------");
+  module_suite(&t, ctx, o.fixtures);
+  e2e_suite(&t, ctx, o.fixtures);
+  if (dtype) dtype_suite(&t, &o);
+  if (half) printf("\n(fp16/bf16: modules are checked loosely (%.0e x max(1, max|ref|)); the alpha at %.0e)\n",
+                   t.tol_module, t.tol_alpha);
+  printf("\nparity: %d passed, %d failed\n", t.passed, t.failed);
+  vm_context_free(ctx);
+  vm_model_free(model);
+  return t.failed ? 1 : 0;
+}
