@@ -17,7 +17,7 @@ struct vm_context {
   void *cuda_module;
   vm_params P;               /* the parameters in backend memory */
   size_t params_bytes;
-  char notice[320];
+  char notice[sizeof(((vm_error *)0)->message) + 64];
   vm_progress_fn progress;
   void *progress_user;
   /* the plan of the current resolution */

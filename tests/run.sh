@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The project's test command: installs what is missing, builds, runs every test that needs no GPU (also under
+# AddressSanitizer + UndefinedBehaviorSanitizer), a bounded fuzz run and the headless GIMP 3 tests, then prints
+# the parity table and a last line "N passed, N failed".
+#   tests/run.sh            everything
+#   tests/run.sh --quick    the normal build's tests only (no sanitizers, fuzzing or GIMP)
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+scripts/install-deps.sh --tests || { echo "0 passed, 1 failed"; exit 1; }
+[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+
+passed=0
+failed=0
+note() { printf '\n=== %s\n' "$*"; }
+
+# meson_suite NAME BUILD_DIR [meson setup options...]: configure, build, run `meson test`, count its results.
+meson_suite() {
+  local name=$1 dir=$2
+  shift 2
+  note "$name: configure and build ($dir)"
+  if [ -d "$dir" ]; then
+    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 || meson setup --wipe "$dir" "$@" >"$dir.setup.log" 2>&1
+  else
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+  fi
+  if [ $? -ne 0 ] || ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+    tail -n 40 "$dir.setup.log" "$dir.build.log" 2>/dev/null
+    echo "$name: BUILD FAILED"
+    failed=$((failed + 1))
+    return
+  fi
+  note "$name: meson test"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 2>&1 | grep -vE '^\s*$' | tail -n 60
+  local counts
+  counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+import json, sys
+ok = bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line).get("result")
+    if r in ("OK", "SKIP", "EXPECTEDFAIL"):
+        ok += r == "OK"
+    else:
+        bad += 1
+print(ok, bad)
+PY
+)
+  passed=$((passed + ${counts% *}))
+  failed=$((failed + ${counts#* }))
+}
+
+meson_suite "tests" build-test -Dtests=true
+# The parity table as measured (from the normal build's log).
+python3 - build-test/meson-logs/testlog.json <<'PY' || true
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("name") == "parity":
+        print("\n" + r.get("stdout", ""))
+PY
+
+if [ $quick -eq 0 ]; then
+  meson_suite "tests under ASan+UBSan" build-test-asan -Dtests=true -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dbuildtype=debugoptimized -Dcuda=disabled -Dgimp=disabled
+  if command -v clang >/dev/null 2>&1 && [ -f tests/fuzz/meson.build ]; then
+    note "fuzzing the loader (bounded)"
+    if CC=clang meson setup build-test-fuzz -Dfuzz=true -Dtests=true -Db_sanitize=address,undefined \
+         -Db_lundef=false -Dcuda=disabled -Dgimp=disabled -Dcli=disabled >build-test-fuzz.setup.log 2>&1 \
+       || meson setup --reconfigure build-test-fuzz >>build-test-fuzz.setup.log 2>&1; then
+      if ninja -C build-test-fuzz tests/fuzz/fuzz_loader >build-test-fuzz.build.log 2>&1 &&
+         tests/fuzz/run.sh build-test-fuzz/tests/fuzz/fuzz_loader 60; then
+        echo "fuzz: PASS"; passed=$((passed + 1))
+      else
+        tail -n 30 build-test-fuzz.build.log; echo "fuzz: FAIL"; failed=$((failed + 1))
+      fi
+    else
+      tail -n 20 build-test-fuzz.setup.log; echo "fuzz: BUILD FAILED"; failed=$((failed + 1))
+    fi
+  fi
+  if [ -x tests/gimp/run.sh ]; then
+    note "GIMP 3 headless integration tests"
+    out=$(tests/gimp/run.sh 2>&1); rc=$?
+    printf '%s\n' "$out" | tail -n 60
+    line=$(printf '%s\n' "$out" | grep -E '^gimp: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    if [ -n "$line" ]; then
+      p=$(echo "$line" | sed -E 's/^gimp: ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+      passed=$((passed + p)); failed=$((failed + f))
+      [ $rc -ne 0 ] && [ "$f" -eq 0 ] && failed=$((failed + 1))
+    else
+      failed=$((failed + 1))
+    fi
+  fi
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
