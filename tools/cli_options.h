@@ -1,0 +1,35 @@
+/* cli_options.h - the vitmatte command line: what it accepts and what it means.
+ * Owns: parsing argv into options, validating every value up front, and the --help text. */
+#ifndef VITMATTE_CLI_OPTIONS_H
+#define VITMATTE_CLI_OPTIONS_H
+
+#include <stdio.h>
+
+#include "image_io.h"
+#include "vitmatte.h"
+
+typedef struct cli_options {
+  const char *model_path;
+  const char *image_path;
+  const char *trimap_path;
+  const char *output_path;
+  alpha_format output_format;
+  int png_bits;        /* 8 or 16 */
+  vm_device device;
+  vm_precision precision;
+  int threads;         /* 0 = all cores */
+  int quiet;
+} cli_options;
+
+typedef enum cli_parse_result {
+  CLI_RUN,          /* options complete and valid */
+  CLI_SHOW_HELP,
+  CLI_SHOW_VERSION,
+  CLI_USAGE_ERROR   /* msg says what is wrong */
+} cli_parse_result;
+
+cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *msg, size_t msg_size);
+
+void cli_print_help(FILE *to);
+
+#endif

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# quickstart.sh - from a fresh Debian 12/13 or Ubuntu machine to an alpha matte in one command.
+# Installs the missing build packages, builds into build/ (reusing it when present) and runs the vitmatte CLI.
+#
+#   tools/quickstart.sh [IMAGE TRIMAP [MODEL]] [-o OUT]
+#
+# MODEL defaults to $VITMATTE_MODEL, then ~/.cache/vitmatte/vitmatte-small-composition-1k. Without a model it runs
+# the bundled sample with the tiny random-weight test model (the pipeline works, the alpha means nothing).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${VITMATTE_BUILD_DIR:-$ROOT/build} # another folder, e.g. for a second configuration
+OFFICIAL_CACHE=$HOME/.cache/vitmatte/vitmatte-small-composition-1k
+PACKAGES=(gcc libc6-dev pkg-config meson ninja-build libjson-c-dev libopenblas-dev libpng-dev libjpeg-dev libtiff-dev)
+
+say() { printf 'quickstart: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+usage() {
+  # The comment block at the top of this file, without its "# ".
+  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
+}
+
+official_weights_help() {
+  cat >&2 <<EOF
+  To get the official weights (ViTMatte-S, trained on Composition-1k; -base- for ViTMatte-B):
+    pip install -U huggingface_hub
+    huggingface-cli download hustvl/vitmatte-small-composition-1k config.json model.safetensors \\
+        --local-dir ~/.cache/vitmatte/vitmatte-small-composition-1k
+  (or download config.json and model.safetensors from https://huggingface.co/hustvl/vitmatte-small-composition-1k
+  by hand), then run this script again, or set VITMATTE_MODEL=/path/to/that/folder.
+EOF
+}
+
+# ---- arguments ----
+OUT=alpha.png
+POSITIONAL=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    -o|--output) [ $# -ge 2 ] || die "-o needs a file name"; OUT=$2; shift 2 ;;
+    -o*) OUT=${1#-o}; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; POSITIONAL+=("$@"); break ;;
+    -*) die "unknown option '$1' (try --help)" ;;
+    *) POSITIONAL+=("$1"); shift ;;
+  esac
+done
+case ${#POSITIONAL[@]} in
+  0|2|3) ;;
+  *) die "give IMAGE and TRIMAP (and optionally MODEL), or nothing for the sample (try --help)" ;;
+esac
+
+# ---- packages ----
+install_missing_packages() {
+  if ! command -v dpkg >/dev/null || ! command -v apt-get >/dev/null; then
+    say "not a Debian/Ubuntu system: make sure these (or their equivalents) are installed: ${PACKAGES[*]}"
+    return 0
+  fi
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    # No pipe into grep -q here: with pipefail, grep quitting early can fail the pipe of an installed package.
+    [[ "$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "missing packages (${missing[*]}) and no sudo: run as root or install them"
+    sudo=(sudo)
+  fi
+  say "installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+install_missing_packages
+
+# The project needs meson >= 1.0 (Debian 12 and Ubuntu 24.04 have it; older releases do not).
+meson_version=$(meson --version 2>/dev/null || echo 0)
+if [ "$(printf '%s\n1.0.0\n' "$meson_version" | sort -V | head -n 1)" != "1.0.0" ]; then
+  die "meson $meson_version is too old (1.0 or newer needed): 'pip install --user meson' and run again"
+fi
+
+# ---- build ----
+if [ -f "$BUILD/build.ninja" ]; then
+  say "building in $BUILD (existing build folder)"
+else
+  say "configuring $BUILD"
+  # Without the tests: this is the shortest way to a matte ('meson configure build -Dtests=true' adds them).
+  meson setup "$BUILD" "$ROOT" -Dtests=false >/dev/null || die "meson setup failed (see $BUILD/meson-logs/meson-log.txt)"
+fi
+ninja -C "$BUILD" >/dev/null || die "the build failed: run 'ninja -C $BUILD' to see why"
+VITMATTE=$BUILD/tools/vitmatte
+[ -x "$VITMATTE" ] || die "$VITMATTE was not built (is the cli option disabled in $BUILD? 'meson configure $BUILD -Dcli=enabled')"
+
+# ---- model and inputs ----
+MODEL=""
+DEMO=0
+if [ ${#POSITIONAL[@]} -eq 3 ]; then
+  MODEL=${POSITIONAL[2]}
+elif [ -n "${VITMATTE_MODEL:-}" ]; then
+  [ -e "$VITMATTE_MODEL" ] || die "VITMATTE_MODEL=$VITMATTE_MODEL does not exist"
+  MODEL=$VITMATTE_MODEL
+elif [ -f "$OFFICIAL_CACHE/model.safetensors" ] && [ -f "$OFFICIAL_CACHE/config.json" ]; then
+  MODEL=$OFFICIAL_CACHE
+fi
+
+if [ -n "$MODEL" ] && [ ${#POSITIONAL[@]} -ge 2 ]; then
+  IMAGE=${POSITIONAL[0]}
+  TRIMAP=${POSITIONAL[1]}
+elif [ -n "$MODEL" ]; then
+  IMAGE=$ROOT/data/sample/image.png
+  TRIMAP=$ROOT/data/sample/trimap.png
+  say "no IMAGE and TRIMAP given: running the bundled sample with $MODEL"
+else
+  IMAGE=$ROOT/data/sample/image.png
+  TRIMAP=$ROOT/data/sample/trimap.png
+  MODEL=$ROOT/data/tiny
+  DEMO=1
+  [ -f "$MODEL/config.json" ] || die "no model: neither official weights nor the test model $MODEL were found"
+  {
+    echo "=========================================================================================="
+    echo " DEMO RUN WITH RANDOM WEIGHTS: no ViTMatte weights were found (not given, not in"
+    echo " \$VITMATTE_MODEL, not in $OFFICIAL_CACHE)."
+    echo " Running the bundled sample (data/sample) with the tiny random-weight TEST model (data/tiny)."
+    [ ${#POSITIONAL[@]} -ge 2 ] && echo " Your pictures (${POSITIONAL[0]}, ${POSITIONAL[1]}) were NOT used."
+    echo " This checks that everything builds and runs; the alpha it writes is MEANINGLESS."
+    echo "=========================================================================================="
+  } >&2
+  official_weights_help
+fi
+
+say "running: $VITMATTE --model $MODEL $IMAGE $TRIMAP -o $OUT"
+status=0
+"$VITMATTE" --model "$MODEL" "$IMAGE" "$TRIMAP" -o "$OUT" || status=$?
+if [ $status -eq 0 ]; then
+  say "done: $OUT"
+  if [ "$(cd "$MODEL" 2>/dev/null && pwd)" = "$ROOT/data/tiny" ]; then
+    say "(random test weights: $OUT is not a real matte)"
+    [ $DEMO -eq 1 ] || official_weights_help
+  fi
+fi
+exit $status
