@@ -153,7 +153,8 @@ vm_status cpu_attention(vm_backend *be, const vm_tensor *qkv, int heads, const v
   s.ld = qkv->c;
   s.scale = (float)(1.0 / sqrt((double)s.d));
   if (out->n != qkv->n || out->h != qkv->h || out->w != qkv->w || out->c != s.c)
-    return vm_fail(err, VM_ERR_INTERNAL, "attention: out is [%lld, %lld, %lld, %lld], expected [%lld, %lld, %lld, %lld]",
+    return vm_fail(err, VM_ERR_INTERNAL,
+                   "attention: out is [%lld, %lld, %lld, %lld], expected [%lld, %lld, %lld, %lld]",
                    (long long)out->n, (long long)out->h, (long long)out->w, (long long)out->c, (long long)qkv->n,
                    (long long)qkv->h, (long long)qkv->w, (long long)s.c);
   const float *rh = cpu_param_data(rel_h), *rw = cpu_param_data(rel_w);

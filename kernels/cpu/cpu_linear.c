@@ -24,7 +24,8 @@ vm_status cpu_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, cons
   if (!cpu_param_ok(w, n * k))
     return vm_fail(err, VM_ERR_INTERNAL, "linear: weight has %lld values, expected %lld x %lld",
                    w ? (long long)w->numel : 0LL, (long long)n, (long long)k);
-  if (!cpu_optional_param_ok(b, n)) return vm_fail(err, VM_ERR_INTERNAL, "linear: bias needs %lld values", (long long)n);
+  if (!cpu_optional_param_ok(b, n))
+    return vm_fail(err, VM_ERR_INTERNAL, "linear: bias needs %lld values", (long long)n);
   if (residual && (!cpu_tensor_ok(residual) || vm_tensor_rows(residual) != rows || residual->c != n))
     return vm_fail(err, VM_ERR_INTERNAL, "linear: residual does not match out");
   if (x->data == out->data) return vm_fail(err, VM_ERR_INTERNAL, "linear: out must not alias x");

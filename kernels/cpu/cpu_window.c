@@ -15,7 +15,8 @@ vm_status cpu_window_partition(vm_backend *be, const vm_tensor *x, int ws, const
   if (ws <= 0) return vm_fail(err, VM_ERR_INTERNAL, "window_partition: window size %d", ws);
   int64_t gh = ceil_div(x->h, ws), gw = ceil_div(x->w, ws), c = x->c;
   if (out->n != x->n * gh * gw || out->h != ws || out->w != ws || out->c != c)
-    return vm_fail(err, VM_ERR_INTERNAL, "window_partition: out is [%lld, %lld, %lld, %lld], expected [%lld, %d, %d, %lld]",
+    return vm_fail(err, VM_ERR_INTERNAL,
+                   "window_partition: out is [%lld, %lld, %lld, %lld], expected [%lld, %d, %d, %lld]",
                    (long long)out->n, (long long)out->h, (long long)out->w, (long long)out->c,
                    (long long)(x->n * gh * gw), ws, ws, (long long)c);
 
@@ -46,7 +47,8 @@ vm_status cpu_window_unpartition(vm_backend *be, const vm_tensor *win, int ws, c
                    (long long)win->h, (long long)win->w, ws);
   int64_t gh = ceil_div(out->h, ws), gw = ceil_div(out->w, ws), c = out->c;
   if (win->n != out->n * gh * gw || win->c != c)
-    return vm_fail(err, VM_ERR_INTERNAL, "window_unpartition: %lld windows of %lld channels do not cover out [%lld, %lld, %lld, %lld]",
+    return vm_fail(err, VM_ERR_INTERNAL,
+                   "window_unpartition: %lld windows of %lld channels do not cover out [%lld, %lld, %lld, %lld]",
                    (long long)win->n, (long long)win->c, (long long)out->n, (long long)out->h, (long long)out->w,
                    (long long)c);
   if (residual && (!cpu_tensor_ok(residual) || !cpu_same_shape(residual, out)))

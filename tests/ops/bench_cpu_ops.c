@@ -119,7 +119,8 @@ static void bench_gemm_policies(const char *what, int m, int n, int k, int threa
   for (int gelu = 0; gelu <= 1; gelu++) {
     gemm_case g = {m, n, k, a, b, c, threads, 0, gelu};
     double tb = time_policy(policy_blas_threads, &g);
-    printf("  %-52s %8.2f ms  %6.1f GFLOP/s\n", gelu ? "one sgemm, OpenBLAS threads, + GELU" : "one sgemm, OpenBLAS threads",
+    printf("  %-52s %8.2f ms  %6.1f GFLOP/s\n",
+           gelu ? "one sgemm, OpenBLAS threads, + GELU" : "one sgemm, OpenBLAS threads",
            tb * 1e3, flop / tb * 1e-9);
     const int tiles[] = {0, 512, 256, 128, 64};
     for (int i = 0; i < 5; i++) {
