@@ -21,7 +21,7 @@ static void *try_open(const char *dir, char *why, size_t why_len) {
   } else {
     snprintf(path, sizeof path, "%s", VM_CUDA_MODULE_NAME);
   }
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!h && dir && access(path, F_OK) == 0) {
     /* The module is there but cannot be loaded (e.g. libcudnn missing): that reason beats "not found". */
     const char *e = dlerror();
@@ -34,7 +34,7 @@ static void *open_module(char *why, size_t why_len) {
   void *h = NULL;
   const char *env = getenv("VITMATTE_CUDA_MODULE");
   if (env && *env) {
-    h = dlopen(env, RTLD_NOW | RTLD_LOCAL);
+    h = dlopen(env, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!h) {
       const char *e = dlerror();
       snprintf(why, why_len, "%s", e ? e : "dlopen failed");

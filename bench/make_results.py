@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Writes bench/RESULTS.md from one GPU run: our engine's bench-*.json (bench/bench.c) and transformers'
+torch-*.json (tests/reference/torch_bench.py), measured in the same call on the same card.
+
+    python3 bench/make_results.py --out RESULTS.md DIR     (DIR holds the JSON files; run by tests/gpu/run_gpu.sh)
+"""
+import argparse
+import datetime
+import json
+import subprocess
+from pathlib import Path
+
+# The issue's targets: (preset, size, precision) -> (max ms, max GiB or None)
+TARGETS = {
+    ("small", "1024x1024", "fp16"): (2.5, None),
+    ("small", "2048x2048", "fp16"): (10.0, 2.0),
+    ("small", "3008x4000", "fp16"): (50.0, 4.0),
+    ("base", "2048x2048", "fp16"): (20.0, None),
+}
+# Arithmetic per forward (GFLOP, spec section 6.1 counting; 3008x4000 and base scaled the same way)
+GFLOP = {("small", "512x512"): 119.5, ("small", "1024x1024"): 530.1, ("small", "2048x2048"): 3363.9,
+         ("small", "3008x4000"): 18400.0, ("base", "512x512"): 302.0, ("base", "1024x1024"): 1271.0,
+         ("base", "2048x2048"): 7572.0}
+PEAK_TFLOPS = 800.0  # measured bf16/fp16 dense rate of the card (KINDS.md)
+TORCH_MODES = [("fp32", "PyTorch fp32"), ("fp16", "PyTorch fp16"), ("bf16", "PyTorch bf16"),
+               ("compile-fp16", "torch.compile fp16")]
+
+
+def load(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def card_name():
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30).stdout.strip()
+        return out.splitlines()[0] if out else "unknown GPU"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown GPU"
+
+
+def ours_row(bench, size, prec):
+    for r in (bench or {}).get("full", []):
+        if r["size"] == size and r["precision"] == prec:
+            return r
+    return None
+
+
+def torch_row(torch_runs, size, mode):
+    for t in torch_runs:
+        for r in t.get("full", []):
+            if r["size"] == size and r["mode"] == mode:
+                return r
+    return None
+
+
+def fmt_ours(r, with_mem=True):
+    if r is None:
+        return "not run"
+    if r["status"] != "ok":
+        return r["status"].split(":")[0] if "memory" not in r["status"] else "out of memory"
+    s = f"{r['forward_ms']:.2f} ms"
+    if with_mem:
+        s += f", {r['peak_gib']:.2f} GiB"
+    return s
+
+
+def fmt_torch(r):
+    if r is None:
+        return "not run"
+    if r["status"] != "ok":
+        return r["status"]
+    return f"{r['median_ms']:.2f} ms, {r['peak_gib']:.2f} GiB"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    d = args.dir
+    lines = [f"# Benchmark: vitmatte-gimp engine vs transformers", "",
+             f"Card: **{card_name()}**; date: {datetime.date.today().isoformat()}; both measured in the same call.",
+             "Random weights (timing does not depend on them). Our times: median of the timed passes after warm-up, "
+             "CUDA events around one forward pass (the recorded CUDA graph replayed; the input upload and alpha "
+             "download are outside), peak = device memory the context held (weights, arena, scratch). "
+             "`vm_predict` = wall time of the whole public call (preprocessing, upload, forward, download). "
+             "PyTorch: median of CUDA-event-timed `model(pixel_values=x)` after warm-up, peak = "
+             "`torch.cuda.max_memory_allocated`, TF32 off.", ""]
+    for preset, title in (("small", "ViTMatte-S"), ("base", "ViTMatte-B")):
+        bench = load(d / f"bench-{preset}.json")
+        torch_runs = [t for t in (load(d / f"torch-{preset}.json"), load(d / f"torch-{preset}-compile.json")) if t]
+        if not bench and not torch_runs:
+            continue
+        sizes = []
+        for r in (bench or {}).get("full", []):
+            if r["size"] not in sizes:
+                sizes.append(r["size"])
+        for t in torch_runs:
+            for r in t.get("full", []):
+                if r["size"] not in sizes:
+                    sizes.append(r["size"])
+        lines += [f"## {title}", "",
+                  "| input | ours fp16 | ours bf16 | ours fp32 | ours fp16 vm_predict | "
+                  + " | ".join(t for _, t in TORCH_MODES) + " | fp16 speed-up vs PyTorch fp32 / fp16 / compile |",
+                  "|---|---|---|---|---|" + "---|" * len(TORCH_MODES) + "---|"]
+        for size in sizes:
+            o16, obf, o32 = (ours_row(bench, size, p) for p in ("fp16", "bf16", "fp32"))
+            cells = [fmt_ours(o16), fmt_ours(obf), fmt_ours(o32),
+                     f"{o16['predict_ms']:.1f} ms" if o16 and o16["status"] == "ok" else "-"]
+            trs = [torch_row(torch_runs, size, m) for m, _ in TORCH_MODES]
+            cells += [fmt_torch(r) for r in trs]
+            ratios = []
+            for r in (trs[0], trs[1], trs[3]):
+                if o16 and o16["status"] == "ok" and r and r["status"] == "ok":
+                    ratios.append(f"{r['median_ms'] / o16['forward_ms']:.1f}x")
+                else:
+                    ratios.append("-")
+            cells.append(" / ".join(ratios))
+            lines.append(f"| {size} | " + " | ".join(cells) + " |")
+        lines.append("")
+        # floor and targets
+        lines += ["| input | arithmetic | floor at 800 TFLOP/s | ours fp16 | fraction of the floor rate | target | met? |",
+                  "|---|---|---|---|---|---|---|"]
+        for size in sizes:
+            g = GFLOP.get((preset, size))
+            o16 = ours_row(bench, size, "fp16")
+            floor = g / PEAK_TFLOPS if g else None
+            t = TARGETS.get((preset, size, "fp16"))
+            ok = o16 is not None and o16["status"] == "ok"
+            frac = f"{floor / o16['forward_ms'] * 100:.0f}%" if ok and floor else "-"
+            target = "-"
+            met = "-"
+            if t:
+                target = f"<= {t[0]} ms" + (f", <= {t[1]} GiB" if t[1] else "")
+                if ok:
+                    good = o16["forward_ms"] <= t[0] and (t[1] is None or o16["peak_gib"] <= t[1])
+                    met = "yes" if good else (f"no ({o16['forward_ms'] / t[0]:.2f}x the time"
+                                               + (f", {o16['peak_gib']:.2f} GiB" if t[1] else "") + ")")
+            lines.append(f"| {size} | {g / 1000:.2f} TFLOP | {floor:.2f} ms | " if g else f"| {size} | - | - | ")
+            lines[-1] += f"{fmt_ours(o16)} | {frac} | {target} | {met} |"
+        lines.append("")
+        mods = (bench or {}).get("modules")
+        tmods = next((t["modules"] for t in torch_runs if "modules" in t), None)
+        if mods:
+            lines += [f"Per-module times at {mods['size']} (median ms; ours: CUDA events around the module's ops, "
+                      "replayed as a graph; PyTorch: the submodule called on captured inputs)", "",
+                      "| module | ours fp32 | PyTorch fp32 | ours fp16 | PyTorch fp16 | fp16 speed-up |",
+                      "|---|---|---|---|---|---|"]
+            labels = []
+            for r in mods["rows"]:
+                if r["module"] not in labels:
+                    labels.append(r["module"])
+            for label in labels:
+                ours = {r["precision"]: r["median_ms"] for r in mods["rows"] if r["module"] == label}
+                theirs = {}
+                if tmods:
+                    theirs = {r["dtype"]: r.get("median_ms") for r in tmods["rows"]
+                              if r["module"] == label and r["status"] == "ok"}
+
+                def f(v):
+                    return f"{v:.3f}" if v is not None and v >= 0 else "-"
+
+                sp = "-"
+                if ours.get("fp16", -1) > 0 and theirs.get("fp16"):
+                    sp = f"{theirs['fp16'] / ours['fp16']:.1f}x"
+                lines.append(f"| {label} | {f(ours.get('fp32'))} | {f(theirs.get('fp32'))} | {f(ours.get('fp16'))} | "
+                             f"{f(theirs.get('fp16'))} | {sp} |")
+            lines.append("")
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+// The attention op: checks the shapes, then runs the tensor-core kernel (fp16/bf16, head dim 32/64/128) or the
+// exact fp32 kernel (fp32 mode, other head dims).
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention_common.cuh"
+#include "cuda_backend.h"
+
+vm_status vm_cuda_attention_tc(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
+bool vm_cuda_attention_tc_takes(const vm_cuda *cu, int d);
+vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
+
+vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, const vm_param *rel_h,
+                            const vm_param *rel_w, const vm_tensor *out, vm_error *err) {
+  vm_cuda *cu = vm_cuda_of(be);
+  VM_TRY(vm_cuda_op_enter(cu, err));
+  if (heads <= 0 || qkv->c % 3 != 0 || (qkv->c / 3) % heads != 0)
+    return vm_fail(err, VM_ERR_INTERNAL, "attention: %lld qkv channels do not split into 3 x %d heads",
+                   (long long)qkv->c, heads);
+  int64_t C = qkv->c / 3, d = C / heads;
+  if (out->n != qkv->n || out->h != qkv->h || out->w != qkv->w || out->c != C)
+    return vm_fail(err, VM_ERR_INTERNAL, "attention: output must be [%lld, %lld, %lld, %lld]", (long long)qkv->n,
+                   (long long)qkv->h, (long long)qkv->w, (long long)C);
+  int64_t N = qkv->h * qkv->w;
+  if (N == 0 || qkv->n == 0) return VM_OK;
+  if (N > 0x7fffffffLL / 2 || qkv->n > 65535 || heads > 65535)
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: %lld images of %lld tokens and %d heads is too large",
+                   (long long)qkv->n, (long long)N, heads);
+  bool has_rel = rel_h && rel_h->data;
+  if (has_rel != (rel_w && rel_w->data))
+    return vm_fail(err, VM_ERR_INTERNAL, "attention: rel_h and rel_w must both be given or both be NULL");
+  if (has_rel && (rel_h->numel != (2 * qkv->h - 1) * d || rel_w->numel != (2 * qkv->w - 1) * d))
+    return vm_fail(err, VM_ERR_INTERNAL, "attention: rel-pos tables hold %lld and %lld values, expected %lld x %lld "
+                   "and %lld x %lld", (long long)rel_h->numel, (long long)rel_w->numel, (long long)(2 * qkv->h - 1),
+                   (long long)d, (long long)(2 * qkv->w - 1), (long long)d);
+  vm_attn_args a;
+  memset(&a, 0, sizeof a);
+  a.qkv = qkv->data;
+  a.out = out->data;
+  a.rel_h = has_rel ? (const float *)rel_h->data : NULL;
+  a.rel_w = has_rel ? (const float *)rel_w->data : NULL;
+  a.hh = (int)qkv->h;
+  a.ww = (int)qkv->w;
+  a.N = (int)N;
+  a.C = (int)C;
+  a.d = (int)d;
+  a.scale = (float)(1.0 / sqrt((double)d));
+  if (be->precision != VM_PRECISION_FP32 && !cu->attention_generic_only && vm_cuda_attention_tc_takes(cu, a.d))
+    return vm_cuda_attention_tc(cu, a, (int)qkv->n, heads, err);
+  return vm_cuda_attention_generic(cu, a, (int)qkv->n, heads, err);
+}

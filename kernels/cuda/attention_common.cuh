@@ -1,0 +1,128 @@
+/* attention_common.cuh - what the two attention kernels share: their arguments, the key-tile schedule, and the
+ * prologue that computes one query block's decomposed relative-position bias into shared memory. */
+#ifndef VM_ATTENTION_COMMON_CUH
+#define VM_ATTENTION_COMMON_CUH
+
+#include <stdint.h>
+
+#include "act_types.cuh"
+
+/* Queries per block, keys per tile. */
+#define VM_ATTN_BQ 64
+#define VM_ATTN_BK 64
+
+struct vm_attn_args {
+  const void *qkv;   /* [n, hh, ww, 3C] */
+  void *out;         /* [n, hh, ww, C] */
+  const float *rel_h;/* [2hh-1, d] or NULL */
+  const float *rel_w;/* [2ww-1, d] or NULL */
+  int hh, ww, N, C, d;
+  float scale;       /* d^-0.5 */
+  int bias_h_stride, bias_w_stride; /* row strides of the bias tables in shared memory, in elements */
+};
+
+/* Key tiles follow the image rows, so a tile's keys share one y (ww >= 64: up to 64 keys of one row) or are whole
+ * rows (ww < 64: as many rows as fit in 64 keys). Each tile is a contiguous run of tokens; inside it, column c is
+ * key (y0 + dy(c), x0 + dx(c)) with dy, dx the same for every tile. */
+struct vm_attn_tile {
+  int tok0, cnt, y0, x0;
+};
+
+__device__ __forceinline__ int vm_attn_num_tiles(int hh, int ww) {
+  if (ww >= VM_ATTN_BK) return hh * ((ww + VM_ATTN_BK - 1) / VM_ATTN_BK);
+  int rows = VM_ATTN_BK / ww;
+  return (hh + rows - 1) / rows;
+}
+
+__device__ __forceinline__ vm_attn_tile vm_attn_tile_at(int t, int hh, int ww) {
+  vm_attn_tile k;
+  if (ww >= VM_ATTN_BK) {
+    int per_row = (ww + VM_ATTN_BK - 1) / VM_ATTN_BK;
+    k.y0 = t / per_row;
+    k.x0 = (t - k.y0 * per_row) * VM_ATTN_BK;
+    k.cnt = min(VM_ATTN_BK, ww - k.x0);
+  } else {
+    int rows = VM_ATTN_BK / ww;
+    k.y0 = t * rows;
+    k.x0 = 0;
+    k.cnt = min(rows, hh - k.y0) * ww;
+  }
+  k.tok0 = k.y0 * ww + k.x0;
+  return k;
+}
+
+/* Column c of every tile: packed dy << 16 | dx. */
+__device__ __forceinline__ int vm_attn_col_offset(int c, int ww) {
+  if (ww >= VM_ATTN_BK) return c;
+  return ((c / ww) << 16) | (c % ww);
+}
+
+/* bias_h[r][y2] = mult * q_r . Rh[y1 - y2 + hh - 1] and bias_w[r][x2] = mult * q_r . Rw[x1 - x2 + ww - 1] for the
+ * block's query rows r (token q0 + r at (y1, x1)), with the unscaled q. Lanes take consecutive rows and walk the
+ * table rows k together, so each R row a warp reads is one broadcast load; q_r stays in registers.
+ * qload(r, c) returns q_r[c] as float. Rows past the last token get zeros. */
+template <int DQ, typename BiasT, typename QLoad>
+__device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasT *bias_h, BiasT *bias_w, float mult,
+                                      QLoad qload) {
+  const int nthreads = blockDim.x;
+  const int tid = threadIdx.x;
+  const int last = min(q0 + VM_ATTN_BQ, a.N) - 1;
+  const int nvalid = last - q0 + 1;
+  /* rows without a token */
+  for (int i = tid; i < (VM_ATTN_BQ - nvalid) * (a.bias_h_stride + a.bias_w_stride); i += nthreads) {
+    int r = nvalid + i / (a.bias_h_stride + a.bias_w_stride);
+    int c = i % (a.bias_h_stride + a.bias_w_stride);
+    if (c < a.bias_h_stride)
+      bias_h[r * a.bias_h_stride + c] = BiasT(0.f);
+    else
+      bias_w[r * a.bias_w_stride + c - a.bias_h_stride] = BiasT(0.f);
+  }
+  const int y1min = q0 / a.ww, y1max = last / a.ww;
+  int x1min = 0, x1max = a.ww - 1;
+  if (y1min == y1max) {
+    x1min = q0 - y1min * a.ww;
+    x1max = last - y1max * a.ww;
+  }
+  const int kh0 = y1min, nh = y1max + a.hh - 1 - kh0 + 1;
+  const int kw0 = x1min, nw = x1max + a.ww - 1 - kw0 + 1;
+  const int parts = nthreads / VM_ATTN_BQ;
+  const int r = tid % VM_ATTN_BQ, part = tid / VM_ATTN_BQ;
+  const bool valid = r < nvalid;
+  const int tok = q0 + r;
+  const int y1 = tok / a.ww, x1 = tok - (tok / a.ww) * a.ww;
+  float q[DQ];
+#pragma unroll
+  for (int c = 0; c < DQ; c++) q[c] = (valid && c < a.d) ? qload(r, c) : 0.f;
+  for (int s = part; s < nh + nw; s += parts) {
+    const float *row;
+    int dst;
+    BiasT *table;
+    if (s < nh) {
+      int k = kh0 + s;
+      row = a.rel_h + (int64_t)k * a.d;
+      dst = y1 + a.hh - 1 - k;
+      table = bias_h + r * a.bias_h_stride;
+      if (dst >= a.hh) dst = -1;
+    } else {
+      int k = kw0 + (s - nh);
+      row = a.rel_w + (int64_t)k * a.d;
+      dst = x1 + a.ww - 1 - k;
+      table = bias_w + r * a.bias_w_stride;
+      if (dst >= a.ww) dst = -1;
+    }
+    float acc = 0.f;
+#pragma unroll
+    for (int c4 = 0; c4 < DQ / 4; c4++) {
+      if (c4 * 4 < a.d) {
+        float4 v = __ldg((const float4 *)row + c4);
+        acc = fmaf(q[4 * c4], v.x, acc);
+        acc = fmaf(q[4 * c4 + 1], v.y, acc);
+        acc = fmaf(q[4 * c4 + 2], v.z, acc);
+        acc = fmaf(q[4 * c4 + 3], v.w, acc);
+      }
+    }
+    if (valid && dst >= 0) table[dst] = BiasT(acc * mult);
+  }
+}
+
+#endif

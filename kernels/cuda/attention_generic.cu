@@ -1,0 +1,180 @@
+// Flash attention on the CUDA cores in exact fp32 arithmetic: the fp32 path (the exactness reference) and the
+// path for head dimensions the tensor-core kernel does not take (any multiple of 8 up to 128).
+//
+// Block: 256 threads as 16 x 16, 64 queries of one head of one image; each thread owns a 4 x 4 tile of the 64 x 64
+// score block and 4 rows x 4 (x DMAX/64) columns of the output. Q and K are stored transposed ([d][64]) so the
+// score loop reads float4 of both; P is written transposed for the P V loop. Softmax uses expf.
+#include "attention_common.cuh"
+#include "cuda_backend.h"
+
+#define VM_GEN_LD (VM_ATTN_BQ + 4) /* row stride of the transposed tiles, in floats */
+
+template <int DMAX> static size_t generic_smem_floats(int hs, int wsd) {
+  return (size_t)2 * DMAX * VM_GEN_LD + (size_t)VM_ATTN_BK * (DMAX + 4) + (size_t)VM_ATTN_BK * VM_GEN_LD +
+         (size_t)VM_ATTN_BQ * (hs + wsd);
+}
+
+template <typename T, int DMAX> __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a) {
+  extern __shared__ __align__(16) float fsmem[];
+  float *Qt = fsmem;                       /* [DMAX][LD] */
+  float *Kt = Qt + DMAX * VM_GEN_LD;       /* [DMAX][LD] */
+  float *Vs = Kt + DMAX * VM_GEN_LD;       /* [64][DMAX + 4] */
+  float *Pt = Vs + VM_ATTN_BK * (DMAX + 4);/* [64 keys][LD] */
+  float *bias_h = Pt + VM_ATTN_BK * VM_GEN_LD;
+  float *bias_w = bias_h + VM_ATTN_BQ * a.bias_h_stride;
+  const bool has_bias = a.rel_h != NULL;
+  const int VLD = DMAX + 4;
+
+  const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
+  const int q0 = blockIdx.x * VM_ATTN_BQ;
+  const int head = blockIdx.y;
+  const int64_t img = blockIdx.z;
+  const int64_t stride = 3 * (int64_t)a.C;
+  const T *base = (const T *)a.qkv + img * a.N * stride;
+  const int d = a.d;
+
+  for (int i = tid; i < VM_ATTN_BQ * DMAX; i += 256) {
+    int r = i / DMAX, c = i % DMAX;
+    float v = 0.f;
+    if (c < d && q0 + r < a.N) v = vm_to_f32<T>(base[(int64_t)(q0 + r) * stride + head * d + c]);
+    Qt[c * VM_GEN_LD + r] = v;
+  }
+  __syncthreads();
+  if (has_bias)
+    vm_attn_bias_prologue<DMAX, float>(a, q0, bias_h, bias_w, 1.f,
+                                       [&](int r, int c) { return Qt[c * VM_GEN_LD + r]; });
+
+  float m_run[4], l_run[4], o[4][DMAX / 16];
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    m_run[i] = -INFINITY;
+    l_run[i] = 0.f;
+#pragma unroll
+    for (int j = 0; j < DMAX / 16; j++) o[i][j] = 0.f;
+  }
+
+  for (int k0 = 0; k0 < a.N; k0 += VM_ATTN_BK) {
+    __syncthreads(); /* the previous tile's K, V and P are no longer read */
+    for (int i = tid; i < VM_ATTN_BK * DMAX; i += 256) {
+      int r = i / DMAX, c = i % DMAX;
+      float kv = 0.f, vv = 0.f;
+      if (c < d && k0 + r < a.N) {
+        const T *row = base + (int64_t)(k0 + r) * stride + head * d + c;
+        kv = vm_to_f32<T>(row[a.C]);
+        vv = vm_to_f32<T>(row[2 * a.C]);
+      }
+      Kt[c * VM_GEN_LD + r] = kv;
+      Vs[r * VLD + c] = vv;
+    }
+    __syncthreads();
+
+    float s[4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+      for (int j = 0; j < 4; j++) s[i][j] = 0.f;
+    for (int c = 0; c < d; c++) {
+      float4 qa = *(const float4 *)&Qt[c * VM_GEN_LD + ty * 4];
+      float4 kb = *(const float4 *)&Kt[c * VM_GEN_LD + tx * 4];
+      float qv[4] = {qa.x, qa.y, qa.z, qa.w}, kv[4] = {kb.x, kb.y, kb.z, kb.w};
+#pragma unroll
+      for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) s[i][j] = fmaf(qv[i], kv[j], s[i][j]);
+    }
+    float mx[4];
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+      int m = k0 + tx * 4 + j;
+      bool valid = m < a.N;
+      int y2 = valid ? m / a.ww : 0, x2 = valid ? m - (m / a.ww) * a.ww : 0;
+#pragma unroll
+      for (int i = 0; i < 4; i++) {
+        int r = ty * 4 + i;
+        float b = has_bias ? bias_h[r * a.bias_h_stride + y2] + bias_w[r * a.bias_w_stride + x2] : 0.f;
+        s[i][j] = valid ? s[i][j] * a.scale + b : -INFINITY;
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      mx[i] = fmaxf(fmaxf(s[i][0], s[i][1]), fmaxf(s[i][2], s[i][3]));
+#pragma unroll
+      for (int off = 1; off < 16; off <<= 1) mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], off));
+      float mnew = fmaxf(m_run[i], mx[i]);
+      float corr = expf(m_run[i] - mnew);
+      m_run[i] = mnew;
+      float sum = 0.f;
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        s[i][j] = expf(s[i][j] - mnew);
+        sum += s[i][j];
+      }
+      l_run[i] = l_run[i] * corr + sum;
+#pragma unroll
+      for (int j = 0; j < DMAX / 16; j++) o[i][j] *= corr;
+    }
+#pragma unroll
+    for (int j = 0; j < 4; j++)
+      *(float4 *)&Pt[(tx * 4 + j) * VM_GEN_LD + ty * 4] = make_float4(s[0][j], s[1][j], s[2][j], s[3][j]);
+    __syncthreads();
+
+    int kend = a.N - k0 < VM_ATTN_BK ? a.N - k0 : VM_ATTN_BK;
+    for (int k = 0; k < kend; k++) {
+      float4 p = *(const float4 *)&Pt[k * VM_GEN_LD + ty * 4];
+      float pv[4] = {p.x, p.y, p.z, p.w};
+#pragma unroll
+      for (int h = 0; h < DMAX / 64; h++) {
+        float4 v = *(const float4 *)&Vs[k * VLD + h * 64 + tx * 4];
+        float vv[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+          for (int j = 0; j < 4; j++) o[i][h * 4 + j] = fmaf(pv[i], vv[j], o[i][h * 4 + j]);
+      }
+    }
+  }
+
+  T *out = (T *)a.out + img * a.N * (int64_t)a.C;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    float l = l_run[i];
+#pragma unroll
+    for (int off = 1; off < 16; off <<= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
+    int tok = q0 + ty * 4 + i;
+    if (tok >= a.N) continue;
+    float inv = 1.f / l;
+#pragma unroll
+    for (int h = 0; h < DMAX / 64; h++)
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        int c = h * 64 + tx * 4 + j;
+        if (c < d) out[(int64_t)tok * a.C + head * d + c] = vm_from_f32<T>(o[i][h * 4 + j] * inv);
+      }
+  }
+}
+
+template <typename T, int DMAX>
+static vm_status launch_generic(vm_cuda *cu, vm_attn_args a, int n, int heads, vm_error *err) {
+  a.bias_h_stride = a.rel_h ? a.hh : 0;
+  a.bias_w_stride = a.rel_h ? a.ww : 0;
+  size_t smem = generic_smem_floats<DMAX>(a.bias_h_stride, a.bias_w_stride) * sizeof(float);
+  if (smem > cu->smem_optin)
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid with head dimension %d needs %zu bytes of "
+                   "shared memory, the GPU allows %zu", a.hh, a.ww, a.d, smem, cu->smem_optin);
+  VM_CU(cudaFuncSetAttribute(attention_generic_kernel<T, DMAX>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             (int)smem),
+        "attention shared memory");
+  dim3 grid((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ, heads, n);
+  attention_generic_kernel<T, DMAX><<<grid, 256, smem, cu->stream>>>(a);
+  return vm_cuda_launch_check(err, "attention (fp32)");
+}
+
+vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
+  if (a.d > 128 || a.d % 8 != 0)
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: head dimension %d (supported: multiples of 8 up to 128)", a.d);
+  return vm_dispatch(cu->base.precision, [&](auto tag) -> vm_status {
+    typedef typename decltype(tag)::type T;
+    if (a.d <= 64) return launch_generic<T, 64>(cu, a, n, heads, err);
+    return launch_generic<T, 128>(cu, a, n, heads, err);
+  });
+}

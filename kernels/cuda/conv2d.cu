@@ -1,0 +1,268 @@
+// Decoder convolutions through cuDNN (NHWC, fp32 accumulation; FMA-only kernels in fp32 mode). The virtual input
+// [detail, bilinear-upsample-x2(low)] is built band by band in a bounded buffer (a few output rows at a time, with
+// their halo rows), so the full-resolution concat (68 channels x 12 M pixels at 12 MP) never exists.
+#include <string.h>
+
+#include "act_types.cuh"
+#include "cuda_backend.h"
+
+
+/* band[br][x][c] for band rows br (image row iy = row0 + br; outside the image: zeros):
+ * c < Cd: detail[iy][x][c]; c < Cd + Cl: bilinear x2 upsample of low (align_corners=False) at (iy, x);
+ * else zero (channel padding for the tensor cores). */
+template <typename T>
+__global__ void __launch_bounds__(128) concat_band(const T *__restrict__ detail, const T *__restrict__ low,
+                                                   T *__restrict__ band, int row0, int rows, int H, int W, int Cd,
+                                                   int Cl, int Cp) {
+  const int lh = H / 2, lw = W / 2;
+  int64_t pixels = (int64_t)rows * W;
+  for (int64_t p = blockIdx.x * (int64_t)blockDim.y + threadIdx.y; p < pixels; p += (int64_t)gridDim.x * blockDim.y) {
+    int br = (int)(p / W), x = (int)(p - (int64_t)(p / W) * W);
+    int iy = row0 + br;
+    T *dst = band + p * Cp;
+    if (iy < 0 || iy >= H) {
+      for (int c = threadIdx.x; c < Cp; c += blockDim.x) dst[c] = vm_from_f32<T>(0.f);
+      continue;
+    }
+    /* source rows/columns and weights of the x2 upsample: src = max(0, i/2 - 0.25) */
+    float sy = fmaxf(0.f, 0.5f * (float)iy - 0.25f), sx = fmaxf(0.f, 0.5f * (float)x - 0.25f);
+    int y0 = (int)sy, x0 = (int)sx;
+    int y1 = min(y0 + 1, lh - 1), x1 = min(x0 + 1, lw - 1);
+    float ly = sy - (float)y0, lx = sx - (float)x0;
+    const T *drow = detail ? detail + ((int64_t)iy * W + x) * Cd : NULL;
+    const T *l00 = low ? low + ((int64_t)y0 * lw + x0) * Cl : NULL;
+    const T *l01 = low ? low + ((int64_t)y0 * lw + x1) * Cl : NULL;
+    const T *l10 = low ? low + ((int64_t)y1 * lw + x0) * Cl : NULL;
+    const T *l11 = low ? low + ((int64_t)y1 * lw + x1) * Cl : NULL;
+    for (int c = threadIdx.x; c < Cp; c += blockDim.x) {
+      float v = 0.f;
+      if (c < Cd) {
+        v = vm_to_f32<T>(drow[c]);
+      } else if (c < Cd + Cl) {
+        int j = c - Cd;
+        /* PyTorch's order: rows weighted after columns */
+        float top = (1.f - lx) * vm_to_f32<T>(l00[j]) + lx * vm_to_f32<T>(l01[j]);
+        float bot = (1.f - lx) * vm_to_f32<T>(l10[j]) + lx * vm_to_f32<T>(l11[j]);
+        v = (1.f - ly) * top + ly * bot;
+      }
+      dst[c] = vm_from_f32<T>(v);
+    }
+  }
+}
+
+/* dst[o][c] = c < cin ? src[o][c] : 0 for o over Cout*k*k filter positions. */
+template <typename T>
+__global__ void pad_channels(const T *__restrict__ src, T *__restrict__ dst, int64_t positions, int cin, int cp) {
+  int64_t n = positions * cp;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t o = i / cp;
+    int c = (int)(i - o * cp);
+    dst[i] = c < cin ? src[o * cin + c] : vm_from_f32<T>(0.f);
+  }
+}
+
+void vm_cuda_conv_plans_release(vm_cuda *cu) {
+  for (int i = 0; i < VM_CUDA_PADDED; i++) {
+    if (cu->padded[i].data) vm_cuda_release(cu, cu->padded[i].data);
+    memset(&cu->padded[i], 0, sizeof cu->padded[i]);
+  }
+  memset(cu->conv_plans, 0, sizeof cu->conv_plans);
+}
+
+/* The weight with its input channels padded from cin to cp, made once. */
+static vm_status padded_weight(vm_cuda *cu, const vm_param *w, int64_t positions, int cin, int cp, const void **out,
+                               vm_error *err) {
+  for (int i = 0; i < VM_CUDA_PADDED; i++) {
+    if (cu->padded[i].data && cu->padded[i].src == w->data && cu->padded[i].cin_padded == cp) {
+      *out = cu->padded[i].data;
+      return VM_OK;
+    }
+  }
+  int slot = -1;
+  for (int i = 0; i < VM_CUDA_PADDED && slot < 0; i++)
+    if (!cu->padded[i].data) slot = i;
+  if (slot < 0) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: too many channel-padded weights");
+  if (vm_cuda_capturing(cu)) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: weight padding inside a recorded pass");
+  size_t bytes = (size_t)(positions * cp) * cu->base.act_size;
+  void *p = NULL;
+  VM_TRY(vm_cuda_malloc(cu, bytes, "a channel-padded convolution weight", &p, err));
+  vm_status st = vm_dispatch(cu->base.precision, [&](auto tag) -> vm_status {
+    typedef typename decltype(tag)::type T;
+    pad_channels<T><<<vm_grid_for(positions * cp, 256), 256, 0, cu->stream>>>((const T *)w->data, (T *)p, positions,
+                                                                               cin, cp);
+    return vm_cuda_launch_check(err, "weight channel padding");
+  });
+  if (st != VM_OK) {
+    vm_cuda_release(cu, p);
+    return st;
+  }
+  cu->padded[slot].src = w->data;
+  cu->padded[slot].cin = cin;
+  cu->padded[slot].cin_padded = cp;
+  cu->padded[slot].data = p;
+  cu->padded[slot].size = bytes;
+  *out = p;
+  return VM_OK;
+}
+
+static bool algo_is_exact(cudnnConvolutionFwdAlgo_t a) {
+  /* Winograd and FFT trade accuracy for speed; the implicit-GEMM family and direct convolution do not. */
+  return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+}
+
+/* y[1, ho, wo, cout] = conv(x[1, h, w, cin], wt[cout, k, k, cin]) with the given padding and stride, via cuDNN. */
+static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, const void *wt, int cout, int k,
+                          int stride, int pad_h, int pad_w, void *y, int ho, int wo, vm_error *err) {
+  cudnnDataType_t dt = cu->base.precision == VM_PRECISION_FP16   ? CUDNN_DATA_HALF
+                       : cu->base.precision == VM_PRECISION_BF16 ? CUDNN_DATA_BFLOAT16
+                                                                 : CUDNN_DATA_FLOAT;
+  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_x, CUDNN_TENSOR_NHWC, dt, 1, cin, h, w), "conv input descriptor");
+  VM_DNN(cudnnSetFilter4dDescriptor(cu->dnn_w, dt, CUDNN_TENSOR_NHWC, cout, cin, k, k), "conv filter descriptor");
+  VM_DNN(cudnnSetConvolution2dDescriptor(cu->dnn_conv, pad_h, pad_w, stride, stride, 1, 1, CUDNN_CROSS_CORRELATION,
+                                         CUDNN_DATA_FLOAT),
+         "conv descriptor");
+  int on, oc, oh, ow;
+  VM_DNN(cudnnGetConvolution2dForwardOutputDim(cu->dnn_conv, cu->dnn_x, cu->dnn_w, &on, &oc, &oh, &ow),
+         "conv output size");
+  if (on != 1 || oc != cout || oh != ho || ow != wo)
+    return vm_fail(err, VM_ERR_INTERNAL, "conv2d: cuDNN gives a %dx%dx%d output, expected %dx%dx%d", oh, ow, oc, ho, wo,
+                   cout);
+  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_y, CUDNN_TENSOR_NHWC, dt, 1, cout, ho, wo), "conv output descriptor");
+  cudnnMathType_t want = dt == CUDNN_DATA_FLOAT ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
+
+  vm_cuda_conv_plan *plan = NULL;
+  for (int i = 0; i < VM_CUDA_CONV_PLANS && !plan; i++) {
+    vm_cuda_conv_plan *p = &cu->conv_plans[i];
+    if (p->used && p->h == h && p->w == w && p->cin == cin && p->cout == cout && p->k == k && p->stride == stride &&
+        p->pad_h == pad_h && p->pad_w == pad_w)
+      plan = p;
+  }
+  if (!plan) {
+    VM_DNN(cudnnSetConvolutionMathType(cu->dnn_conv, want), "conv math type");
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int found = 0;
+    VM_DNN(cudnnGetConvolutionForwardAlgorithm_v7(cu->dnn, cu->dnn_x, cu->dnn_w, cu->dnn_conv, cu->dnn_y,
+                                                  CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
+           "choosing a convolution algorithm");
+    int pick = -1;
+    for (int i = 0; i < found && pick < 0; i++) {
+      if (perf[i].status != CUDNN_STATUS_SUCCESS || !algo_is_exact(perf[i].algo)) continue;
+      if (perf[i].memory > VM_CUDA_CONV_WORKSPACE_CAP) continue;
+      if (dt == CUDNN_DATA_FLOAT && perf[i].mathType != CUDNN_FMA_MATH && perf[i].mathType != CUDNN_DEFAULT_MATH)
+        continue;
+      pick = i;
+    }
+    if (pick < 0)
+      return vm_fail(err, VM_ERR_DEVICE, "cuDNN offers no exact algorithm for a %dx%d x %d -> %d conv %dx%d", h, w,
+                     cin, cout, k, k);
+    int slot = 0;
+    for (int i = 0; i < VM_CUDA_CONV_PLANS; i++) {
+      if (!cu->conv_plans[i].used) {
+        slot = i;
+        break;
+      }
+      if (cu->conv_plans[i].stamp < cu->conv_plans[slot].stamp) slot = i;
+    }
+    plan = &cu->conv_plans[slot];
+    plan->used = true;
+    plan->h = h;
+    plan->w = w;
+    plan->cin = cin;
+    plan->cout = cout;
+    plan->k = k;
+    plan->stride = stride;
+    plan->pad_h = pad_h;
+    plan->pad_w = pad_w;
+    plan->algo = perf[pick].algo;
+    plan->math = (int)(dt == CUDNN_DATA_FLOAT ? CUDNN_FMA_MATH : perf[pick].mathType);
+    size_t ws = 0;
+    VM_DNN(cudnnSetConvolutionMathType(cu->dnn_conv, (cudnnMathType_t)plan->math), "conv math type");
+    VM_DNN(cudnnGetConvolutionForwardWorkspaceSize(cu->dnn, cu->dnn_x, cu->dnn_w, cu->dnn_conv, cu->dnn_y, plan->algo,
+                                                   &ws),
+           "convolution workspace size");
+    plan->workspace = ws;
+  }
+  plan->stamp = ++cu->clock;
+  VM_DNN(cudnnSetConvolutionMathType(cu->dnn_conv, (cudnnMathType_t)plan->math), "conv math type");
+  if (plan->workspace > cu->ws_dnn.size)
+    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->ws_dnn, plan->workspace, "the cuDNN workspace", err));
+  float alpha = 1.f, beta = 0.f;
+  VM_DNN(cudnnConvolutionForward(cu->dnn, &alpha, cu->dnn_x, x, cu->dnn_w, wt, cu->dnn_conv, plan->algo,
+                                 cu->ws_dnn.ptr, plan->workspace, &beta, cu->dnn_y, y),
+         "cudnnConvolutionForward");
+  return VM_OK;
+}
+
+vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
+                         const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
+  vm_cuda *cu = vm_cuda_of(be);
+  VM_TRY(vm_cuda_op_enter(cu, err));
+  if (!detail && !low) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: neither detail nor low given");
+  if ((k != 1 && k != 3) || stride < 1) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: k=%d stride=%d", k, stride);
+  if ((detail && detail->n != 1) || (low && low->n != 1) || out->n != 1)
+    return vm_fail(err, VM_ERR_INTERNAL, "conv2d: batch size must be 1");
+  int64_t H = detail ? detail->h : 2 * low->h, W = detail ? detail->w : 2 * low->w;
+  if (low && (low->h * 2 != H || low->w * 2 != W))
+    return vm_fail(err, VM_ERR_INTERNAL, "conv2d: low %lldx%lld is not half of %lldx%lld", (long long)low->h,
+                   (long long)low->w, (long long)H, (long long)W);
+  int Cd = detail ? (int)detail->c : 0, Cl = low ? (int)low->c : 0, Cin = Cd + Cl, Cout = (int)out->c;
+  int pad = k / 2;
+  int64_t Ho = (H + 2 * pad - k) / stride + 1, Wo = (W + 2 * pad - k) / stride + 1;
+  if (out->h != Ho || out->w != Wo)
+    return vm_fail(err, VM_ERR_INTERNAL, "conv2d: output must be %lldx%lld, is %lldx%lld", (long long)Ho,
+                   (long long)Wo, (long long)out->h, (long long)out->w);
+  if (!w || !w->data || w->numel != (int64_t)Cout * k * k * Cin)
+    return vm_fail(err, VM_ERR_INTERNAL, "conv2d: weight has %lld values, expected %d x %d x %d x %d",
+                   (long long)(w ? w->numel : 0), Cout, k, k, Cin);
+  if (b && b->data && b->numel != Cout) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: bias size");
+  if (H > 0x7fffffffLL || W > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "conv2d: image too large");
+  if (Ho == 0 || Wo == 0) return VM_OK;
+  const float *bias = (b && b->data) ? (const float *)b->data : NULL;
+  size_t es = be->act_size;
+
+  if (vm_cuda_conv_tc_takes(cu, Cd, Cl, Cout, k, stride))
+    return vm_cuda_conv_tc(cu, detail, low, w, b, stride, act, out, err);
+  if (!low && k == 1 && stride == 1) {
+    /* a 1x1 convolution is a matrix product */
+    VM_TRY(vm_cuda_gemm(cu, detail->data, w->data, bias ? vm_cuda_vector_shadow(cu, b) : NULL, NULL, out->data, H * W,
+                        Cout, Cd, err));
+    return vm_cuda_epilogue(cu, out->data, NULL, act, NULL, out->data, H * W, Cout, err);
+  }
+  if (!low && (es == 4 || Cd % 8 == 0)) {
+    VM_TRY(dnn_conv(cu, detail->data, (int)H, (int)W, Cd, w->data, Cout, k, stride, pad, pad, out->data, (int)Ho,
+                    (int)Wo, err));
+    return vm_cuda_epilogue(cu, out->data, bias, act, NULL, out->data, Ho * Wo, Cout, err);
+  }
+
+  /* Concat bands (also for a detail-only input whose channel count the tensor cores do not take, e.g. the 4-channel
+   * image): the band's channels are padded to a multiple of 8. */
+  int Cp = es == 4 ? Cin : (Cin + 7) / 8 * 8;
+  const void *wt = w->data;
+  if (Cp != Cin) VM_TRY(padded_weight(cu, w, (int64_t)Cout * k * k, Cin, Cp, &wt, err));
+  int64_t row_bytes = W * Cp * (int64_t)es;
+  int64_t band_rows_max = (int64_t)cu->band_limit / row_bytes; /* input rows per band */
+  int64_t R = band_rows_max >= k ? (band_rows_max - k) / stride + 1 : 1;
+  if (R > Ho) R = Ho;
+  int64_t rin_max = (R - 1) * stride + k;
+  VM_TRY(vm_cuda_scratch_reserve(cu, &cu->band, (size_t)(rin_max * row_bytes), "the convolution band", err));
+  for (int64_t o0 = 0; o0 < Ho; o0 += R) {
+    int64_t r = Ho - o0 < R ? Ho - o0 : R;
+    int64_t rin = (r - 1) * stride + k;
+    int64_t row0 = o0 * stride - pad;
+    vm_status st = vm_dispatch(be->precision, [&](auto tag) -> vm_status {
+      typedef typename decltype(tag)::type T;
+      dim3 block(32, 4);
+      int64_t blocks = (rin * W + 3) / 4;
+      concat_band<T><<<(unsigned)(blocks > 2147483647LL ? 2147483647LL : blocks), block, 0, cu->stream>>>(
+          detail ? (const T *)detail->data : NULL, low ? (const T *)low->data : NULL, (T *)cu->band.ptr, (int)row0, (int)rin,
+          (int)H, (int)W, Cd, Cl, Cp);
+      return vm_cuda_launch_check(err, "concat band");
+    });
+    VM_TRY(st);
+    void *y = (char *)out->data + (size_t)(o0 * Wo * Cout) * es;
+    VM_TRY(dnn_conv(cu, cu->band.ptr, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, y, (int)r, (int)Wo, err));
+    VM_TRY(vm_cuda_epilogue(cu, y, bias, act, NULL, y, r * Wo, Cout, err));
+  }
+  return VM_OK;
+}

@@ -1,0 +1,234 @@
+/* cuda_backend.h - the CUDA backend's private state, shared by the source files of libvitmatte-cuda.so.
+ * Owns: struct vm_cuda (stream, library handles, memory accounting, scratch buffers, plan caches, graph cache). */
+#ifndef VM_CUDA_BACKEND_H
+#define VM_CUDA_BACKEND_H
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+extern "C" {
+#include "backend.h"
+#include "error.h"
+}
+
+/* One cudaMalloc the backend made, so free() knows how much it gives back. */
+struct vm_cuda_block {
+  void *ptr;
+  size_t size;
+};
+
+/* A device buffer that only grows (cuBLASLt / cuDNN workspaces, staging, band buffers). */
+struct vm_cuda_scratch {
+  void *ptr;
+  size_t size;
+};
+
+/* A cuBLASLt matmul set up once per shape: descriptors + the algorithm the heuristic chose. */
+struct vm_cuda_lt_plan {
+  bool used;
+  uint64_t stamp;
+  int64_t rows, n, k;
+  int epilogue;     /* cublasLtEpilogue_t */
+  int with_c;       /* 1: D = A B + C */
+  int align_key;    /* the pointer alignments the algorithm was chosen for */
+  cublasLtMatmulDesc_t op;
+  cublasLtMatrixLayout_t a, b, c;
+  cublasLtMatmulAlgo_t algo;
+};
+
+/* A cuDNN convolution set up once per shape. */
+struct vm_cuda_conv_plan {
+  bool used;
+  uint64_t stamp;
+  int h, w, cin, cout, k, stride, pad_h, pad_w;
+  cudnnConvolutionFwdAlgo_t algo;
+  int math; /* cudnnMathType_t */
+  size_t workspace;
+};
+
+/* Weights padded to a channel count the tensor cores take (68 -> 72), made once per weight on first use. */
+struct vm_cuda_padded_weight {
+  const void *src;
+  int cin, cin_padded;
+  void *data;
+  size_t size;
+};
+
+/* One recorded forward pass (a CUDA graph) per resolution key. */
+struct vm_cuda_graph_entry {
+  bool used;
+  uint64_t key;
+  uint64_t stamp;
+  long ops_expected;        /* op count of the last uncaptured pass at this key */
+  cudaGraphExec_t exec;     /* NULL until captured */
+};
+
+enum vm_cuda_pass_state {
+  VM_PASS_NONE,      /* no forward_begin in effect: ops run as issued */
+  VM_PASS_EAGER,     /* ops run as issued; their count is remembered for the key */
+  VM_PASS_CAPTURING, /* ops are being recorded into a graph */
+  VM_PASS_REPLAY,    /* a recorded graph stands in for the ops; it is launched at the next sync point */
+  VM_PASS_LAUNCHED   /* the pass's work is on the stream */
+};
+
+#define VM_CUDA_LT_PLANS 96
+#define VM_CUDA_CONV_PLANS 48
+#define VM_CUDA_PADDED 32
+#define VM_CUDA_GRAPHS 6
+
+struct vm_cuda {
+  vm_backend base; /* first, so a vm_backend * is a vm_cuda * */
+  int device;
+  int sm_count;
+  size_t smem_optin;   /* largest dynamic shared memory one block may ask for */
+  cudaStream_t stream; /* every op runs here, in order */
+  cudaStream_t side;   /* uploads made while the main stream is being captured */
+  cublasLtHandle_t lt;
+  cudnnHandle_t dnn;
+  cudnnTensorDescriptor_t dnn_x, dnn_y;
+  cudnnFilterDescriptor_t dnn_w;
+  cudnnConvolutionDescriptor_t dnn_conv;
+
+  /* memory accounting: every device allocation the backend holds */
+  vm_cuda_block *blocks;
+  int nblocks, cap_blocks;
+  size_t in_use, peak;
+
+  vm_cuda_scratch ws_lt;    /* cuBLASLt workspace */
+  vm_cuda_scratch ws_dnn;   /* cuDNN workspace */
+  vm_cuda_scratch staging;  /* f32 staging for uploads/downloads in fp16/bf16 */
+  vm_cuda_scratch band;     /* im2col bands (patch embedding) and concat bands (decoder convs) */
+  vm_cuda_scratch tmp;      /* linear with both an activation and a residual */
+  /* scratch replaced while a capture was running: freed once the capture has ended */
+  void *deferred[8];
+  size_t deferred_size[8];
+  int ndeferred;
+
+  uint64_t clock; /* use counter for the caches' least-recently-used eviction */
+  vm_cuda_lt_plan lt_plans[VM_CUDA_LT_PLANS];
+  vm_cuda_conv_plan conv_plans[VM_CUDA_CONV_PLANS];
+  vm_cuda_padded_weight padded[VM_CUDA_PADDED];
+
+  /* forward-pass recording */
+  vm_cuda_graph_entry graphs[VM_CUDA_GRAPHS];
+  int pass_state;
+  int pass_entry;      /* index into graphs, -1 when none */
+  long pass_ops;       /* ops issued since forward_begin */
+  cudaEvent_t ev_begin, ev_end;
+  bool timing_valid;
+  int graphs_disabled;        /* VITMATTE_CUDA_GRAPHS=0 */
+  int attention_generic_only; /* VITMATTE_CUDA_ATTENTION=generic: the fp32-arithmetic kernel in every precision */
+  size_t band_limit;          /* bytes of a concat/im2col band; VITMATTE_CUDA_BAND_BYTES overrides (tests) */
+  int conv_cudnn_only;        /* VITMATTE_CUDA_CONV=cudnn: every convolution through cuDNN */
+};
+
+static inline vm_cuda *vm_cuda_of(vm_backend *be) { return (vm_cuda *)be; }
+
+/* ---- errors (cuda_status.cu) ---- */
+vm_status vm_cuda_rt_fail(vm_error *err, cudaError_t e, const char *what);
+vm_status vm_cuda_lt_fail(vm_error *err, cublasStatus_t s, const char *what);
+vm_status vm_cuda_dnn_fail(vm_error *err, cudnnStatus_t s, const char *what);
+/* After a kernel launch: the launch error, if any. */
+vm_status vm_cuda_launch_check(vm_error *err, const char *kernel);
+
+#define VM_CU(call, what)                                              \
+  do {                                                                 \
+    cudaError_t vm_e_ = (call);                                        \
+    if (vm_e_ != cudaSuccess) return vm_cuda_rt_fail(err, vm_e_, what); \
+  } while (0)
+#define VM_LT(call, what)                                                          \
+  do {                                                                             \
+    cublasStatus_t vm_s_ = (call);                                                 \
+    if (vm_s_ != CUBLAS_STATUS_SUCCESS) return vm_cuda_lt_fail(err, vm_s_, what); \
+  } while (0)
+#define VM_DNN(call, what)                                                          \
+  do {                                                                              \
+    cudnnStatus_t vm_s_ = (call);                                                   \
+    if (vm_s_ != CUDNN_STATUS_SUCCESS) return vm_cuda_dnn_fail(err, vm_s_, what); \
+  } while (0)
+#define VM_TRY(expr)                      \
+  do {                                    \
+    vm_status vm_st_ = (expr);            \
+    if (vm_st_ != VM_OK) return vm_st_;   \
+  } while (0)
+
+/* ---- memory (cuda_memory.cu) ---- */
+/* cudaMalloc with accounting; VM_ERR_DEVICE_OUT_OF_MEMORY says how much was needed and how much is free. */
+vm_status vm_cuda_malloc(vm_cuda *cu, size_t bytes, const char *what, void **out, vm_error *err);
+void vm_cuda_release(vm_cuda *cu, void *ptr);
+/* Make `s` at least `bytes` large (keeps its contents only when it does not grow). */
+vm_status vm_cuda_scratch_reserve(vm_cuda *cu, vm_cuda_scratch *s, size_t bytes, const char *what, vm_error *err);
+void vm_cuda_scratch_release(vm_cuda *cu, vm_cuda_scratch *s);
+/* Where a VECTOR parameter's copy in the activation type lives (fp16/bf16 only): after the f32 values. */
+static inline size_t vm_cuda_shadow_offset(int64_t numel) { return ((size_t)numel * 4 + 255) & ~(size_t)255; }
+static inline const void *vm_cuda_vector_shadow(const vm_cuda *cu, const vm_param *p) {
+  if (!p || !p->data || cu->base.act_size == 4) return p ? p->data : NULL;
+  return (const char *)p->data + vm_cuda_shadow_offset(p->numel);
+}
+
+vm_status vm_cuda_alloc(vm_backend *be, size_t bytes, void **out, vm_error *err);
+void vm_cuda_free(vm_backend *be, void *ptr);
+vm_status vm_cuda_param_upload(vm_backend *be, vm_param_kind kind, const float *host, int64_t numel, void **out,
+                               vm_error *err);
+void vm_cuda_param_free(vm_backend *be, void *ptr);
+vm_status vm_cuda_upload(vm_backend *be, const vm_tensor *dst, const float *src, vm_error *err);
+vm_status vm_cuda_download(vm_backend *be, const vm_tensor *src, float *dst, vm_error *err);
+vm_status vm_cuda_synchronize(vm_backend *be, vm_error *err);
+size_t vm_cuda_peak_memory(vm_backend *be);
+size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int W);
+
+/* ---- forward-pass recording (cuda_graph.cu) ---- */
+int vm_cuda_forward_begin(vm_backend *be, uint64_t key);
+vm_status vm_cuda_forward_end(vm_backend *be, vm_error *err);
+/* Called by download/synchronize: puts a captured or replayed pass on the stream. */
+vm_status vm_cuda_pass_flush(vm_cuda *cu, vm_error *err);
+/* Every op calls this first: counts ops and refuses ops while a replay stands in for them. */
+vm_status vm_cuda_op_enter(vm_cuda *cu, vm_error *err);
+/* Drop every recorded graph (memory they point into is going away). */
+void vm_cuda_graphs_invalidate(vm_cuda *cu);
+bool vm_cuda_capturing(const vm_cuda *cu);
+
+/* ---- caches (gemm.cu, conv2d.cu) ---- */
+void vm_cuda_gemm_plans_release(vm_cuda *cu);
+void vm_cuda_conv_plans_release(vm_cuda *cu);
+
+/* Scratch limits (the estimate relies on them): host data moves through the device in 16 MiB chunks; the im2col
+ * band of the patch embedding and the concat band of the decoder convolutions stay bounded, so a 12 MP image needs
+ * no full-size gather or concat buffer; cuDNN algorithms that want more workspace than the cap are skipped. */
+#define VM_CUDA_LT_WORKSPACE (32u << 20)
+#define VM_CUDA_PATCH_BAND_BYTES (32u << 20)
+#define VM_CUDA_CONV_BAND_BYTES (64u << 20)
+#define VM_CUDA_CONV_WORKSPACE_CAP (64u << 20)
+#define VM_CUDA_STAGING_FLOATS (4 << 20)
+
+/* ---- ops ---- */
+vm_status vm_cuda_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w, const vm_param *b, int patch,
+                              const vm_param *pos, const vm_tensor *out, vm_error *err);
+vm_status vm_cuda_layer_norm(vm_backend *be, const vm_tensor *x, const vm_param *gamma, const vm_param *beta,
+                             double eps, vm_act act, const vm_tensor *residual, const vm_tensor *out, vm_error *err);
+vm_status vm_cuda_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
+                         const vm_tensor *residual, const vm_tensor *out, vm_error *err);
+vm_status vm_cuda_window_partition(vm_backend *be, const vm_tensor *x, int ws, const vm_tensor *out, vm_error *err);
+vm_status vm_cuda_window_unpartition(vm_backend *be, const vm_tensor *win, int ws, const vm_tensor *residual,
+                                     const vm_tensor *out, vm_error *err);
+vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, const vm_param *rel_h,
+                            const vm_param *rel_w, const vm_tensor *out, vm_error *err);
+vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
+                         const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err);
+
+/* The tensor-core 3x3 convolution for few output channels (conv_tc.cu). */
+bool vm_cuda_conv_tc_takes(const vm_cuda *cu, int Cd, int Cl, int Cout, int k, int stride);
+vm_status vm_cuda_conv_tc(vm_cuda *cu, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
+                          const vm_param *b, int stride, vm_act act, const vm_tensor *out, vm_error *err);
+
+/* ---- shared pieces ---- */
+/* out[rows, n] (activation type) = A[rows, k] * W[n, k]^T (+ bias[n] in the activation type) (+ C[rows, n]);
+ * pointers in device memory; C may equal out. */
+vm_status vm_cuda_gemm(vm_cuda *cu, const void *a, const void *w, const void *bias, const void *c, void *out,
+                       int64_t rows, int64_t n, int64_t k, vm_error *err);
+/* out = [residual +] act(x [+ bias f32 per column]) over rows x n elements; out may alias x or residual. */
+vm_status vm_cuda_epilogue(vm_cuda *cu, const void *x, const float *bias, vm_act act, const void *residual, void *out,
+                           int64_t rows, int64_t n, vm_error *err);
+
+#endif

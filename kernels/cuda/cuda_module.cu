@@ -1,0 +1,195 @@
+// The CUDA backend module's entry points: creating a backend for a device and precision (failing cleanly without a
+// driver or GPU), its op table, destroying it, and the scratch estimate.
+#include <stdlib.h>
+#include <string.h>
+
+#include "act_types.cuh"
+#include "cuda_backend.h"
+
+#define VM_EXPORT extern "C" __attribute__((visibility("default")))
+
+/* A kernel that exists only to ask whether this module's code can run on the device. */
+__global__ void vm_cuda_probe_kernel(int *p) {
+  if (p) *p = 1;
+}
+
+static void destroy(vm_backend *be) {
+  vm_cuda *cu = vm_cuda_of(be);
+  if (!cu) return;
+  (void)cudaSetDevice(cu->device);
+  if (cu->stream) (void)cudaStreamSynchronize(cu->stream);
+  if (cu->pass_state == VM_PASS_CAPTURING) {
+    cudaGraph_t g = NULL;
+    (void)cudaStreamEndCapture(cu->stream, &g);
+    if (g) (void)cudaGraphDestroy(g);
+  }
+  vm_cuda_graphs_invalidate(cu);
+  vm_cuda_gemm_plans_release(cu);
+  vm_cuda_conv_plans_release(cu);
+  for (int i = 0; i < cu->ndeferred; i++) vm_cuda_release(cu, cu->deferred[i]);
+  cu->ndeferred = 0;
+  vm_cuda_scratch_release(cu, &cu->ws_lt);
+  vm_cuda_scratch_release(cu, &cu->ws_dnn);
+  vm_cuda_scratch_release(cu, &cu->staging);
+  vm_cuda_scratch_release(cu, &cu->band);
+  vm_cuda_scratch_release(cu, &cu->tmp);
+  /* whatever the engine did not give back */
+  while (cu->nblocks > 0) vm_cuda_release(cu, cu->blocks[cu->nblocks - 1].ptr);
+  if (cu->dnn_x) (void)cudnnDestroyTensorDescriptor(cu->dnn_x);
+  if (cu->dnn_y) (void)cudnnDestroyTensorDescriptor(cu->dnn_y);
+  if (cu->dnn_w) (void)cudnnDestroyFilterDescriptor(cu->dnn_w);
+  if (cu->dnn_conv) (void)cudnnDestroyConvolutionDescriptor(cu->dnn_conv);
+  if (cu->dnn) (void)cudnnDestroy(cu->dnn);
+  if (cu->lt) (void)cublasLtDestroy(cu->lt);
+  if (cu->ev_begin) (void)cudaEventDestroy(cu->ev_begin);
+  if (cu->ev_end) (void)cudaEventDestroy(cu->ev_end);
+  if (cu->side) (void)cudaStreamDestroy(cu->side);
+  if (cu->stream) (void)cudaStreamDestroy(cu->stream);
+  free(cu->blocks);
+  free(cu);
+}
+
+/* Upper bound of the scratch one forward pass at H x W takes (im2col/concat bands, staging, workspaces). */
+size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int W) {
+  size_t es = be->act_size;
+  size_t total = VM_CUDA_LT_WORKSPACE + VM_CUDA_CONV_WORKSPACE_CAP;
+  if (es != 4) {
+    size_t px = (size_t)H * W * 4;
+    total += (px < (size_t)VM_CUDA_STAGING_FLOATS ? px : (size_t)VM_CUDA_STAGING_FLOATS) * 4;
+  }
+  size_t band = 0;
+  int p = cfg->patch_size > 0 ? cfg->patch_size : 16;
+  size_t patch = (size_t)(H / p) * (W / p) * p * p * cfg->num_channels * es;
+  band = patch < VM_CUDA_PATCH_BAND_BYTES ? patch : VM_CUDA_PATCH_BAND_BYTES;
+  for (int k = 0; k < cfg->num_fusion; k++) {
+    int down = 1 << (cfg->num_fusion - 1 - k); /* fusion k works at H / 2^(num_fusion-1-k) */
+    int detail = k + 1 < cfg->num_fusion ? cfg->convstream_hidden_sizes[cfg->num_fusion - 2 - k] : cfg->num_channels;
+    int lowc = k == 0 ? cfg->hidden_size : cfg->fusion_hidden_sizes[k - 1];
+    size_t cp = es == 4 ? (size_t)(detail + lowc) : (size_t)(detail + lowc + 7) / 8 * 8;
+    size_t row = (size_t)(W / down) * cp * es;
+    size_t full = (size_t)(H / down + 2) * row;
+    size_t b = full < (size_t)VM_CUDA_CONV_BAND_BYTES + 3 * row ? full : (size_t)VM_CUDA_CONV_BAND_BYTES + 3 * row;
+    if (b > band) band = b;
+  }
+  total += band;
+  /* channel-padded copies of the fusion weights */
+  for (int k = 0; k < cfg->num_fusion; k++) total += (size_t)cfg->fusion_hidden_sizes[k] * 9 * 1024 * es / 64;
+  return total;
+}
+
+static const vm_backend_ops cuda_ops = {
+    destroy,
+    vm_cuda_alloc,
+    vm_cuda_free,
+    vm_cuda_param_upload,
+    vm_cuda_param_free,
+    vm_cuda_upload,
+    vm_cuda_download,
+    vm_cuda_synchronize,
+    vm_cuda_patch_embed,
+    vm_cuda_layer_norm,
+    vm_cuda_linear,
+    vm_cuda_window_partition,
+    vm_cuda_window_unpartition,
+    vm_cuda_attention,
+    vm_cuda_conv2d,
+    vm_cuda_forward_begin,
+    vm_cuda_forward_end,
+    vm_cuda_scratch_estimate,
+    vm_cuda_peak_memory,
+};
+
+static vm_status no_gpu(vm_error *err, cudaError_t e) {
+  (void)cudaGetLastError();
+  if (e == cudaErrorInsufficientDriver)
+    return vm_fail(err, VM_ERR_DEVICE, "no usable NVIDIA driver found (none installed, or older than CUDA %d.%d needs)",
+                   CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
+  if (e == cudaErrorNoDevice) return vm_fail(err, VM_ERR_DEVICE, "no NVIDIA GPU found");
+  return vm_fail(err, VM_ERR_DEVICE, "the CUDA runtime cannot start: %s (%s)", cudaGetErrorString(e),
+                 cudaGetErrorName(e));
+}
+
+VM_EXPORT int vm_cuda_backend_abi(void) { return VM_BACKEND_ABI_VERSION; }
+
+VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision precision, vm_backend **out,
+                                           vm_error *err) {
+  if (!out) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_cuda_backend_create: out is NULL");
+  *out = NULL;
+  if (precision != VM_PRECISION_FP32 && precision != VM_PRECISION_FP16 && precision != VM_PRECISION_BF16)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the CUDA backend takes fp32, fp16 or bf16");
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) return no_gpu(err, e);
+  if (count == 0) return no_gpu(err, cudaErrorNoDevice);
+  if (device_ordinal < 0 || device_ordinal >= count)
+    return vm_fail(err, VM_ERR_DEVICE, "CUDA device %d does not exist (%d found)", device_ordinal, count);
+  cudaDeviceProp prop;
+  e = cudaGetDeviceProperties(&prop, device_ordinal);
+  if (e != cudaSuccess) return vm_cuda_rt_fail(err, e, "cudaGetDeviceProperties");
+  e = cudaSetDevice(device_ordinal);
+  if (e != cudaSuccess) return vm_cuda_rt_fail(err, e, "cudaSetDevice");
+  cudaFuncAttributes fa;
+  e = cudaFuncGetAttributes(&fa, vm_cuda_probe_kernel);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return vm_fail(err, VM_ERR_DEVICE, "%s (compute capability %d.%d) cannot run this build of the CUDA backend "
+                   "(%s); rebuild with -Dcuda_arch= set for this GPU", prop.name, prop.major, prop.minor,
+                   cudaGetErrorString(e));
+  }
+
+  vm_cuda *cu = (vm_cuda *)calloc(1, sizeof *cu);
+  if (!cu) return vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of host memory for the CUDA backend");
+  cu->base.ops = &cuda_ops;
+  cu->base.act_size = precision == VM_PRECISION_FP32 ? 4 : 2;
+  cu->base.precision = precision;
+  cu->base.device = VM_DEVICE_CUDA;
+  snprintf(cu->base.name, sizeof cu->base.name, "%.127s", prop.name);
+  cu->device = device_ordinal;
+  cu->sm_count = prop.multiProcessorCount;
+  cu->smem_optin = prop.sharedMemPerBlockOptin;
+  cu->pass_entry = -1;
+  const char *g = getenv("VITMATTE_CUDA_GRAPHS");
+  cu->graphs_disabled = g && g[0] == '0';
+  const char *at = getenv("VITMATTE_CUDA_ATTENTION");
+  cu->attention_generic_only = at && strcmp(at, "generic") == 0;
+  const char *cv = getenv("VITMATTE_CUDA_CONV");
+  cu->conv_cudnn_only = cv && strcmp(cv, "cudnn") == 0;
+  const char *bl = getenv("VITMATTE_CUDA_BAND_BYTES");
+  cu->band_limit = bl && atol(bl) > 0 ? (size_t)atol(bl) : VM_CUDA_CONV_BAND_BYTES;
+
+  vm_status st = VM_OK;
+  cublasStatus_t ls;
+  cudnnStatus_t ds;
+  if ((e = cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking)) != cudaSuccess ||
+      (e = cudaStreamCreateWithFlags(&cu->side, cudaStreamNonBlocking)) != cudaSuccess ||
+      (e = cudaEventCreate(&cu->ev_begin)) != cudaSuccess || (e = cudaEventCreate(&cu->ev_end)) != cudaSuccess) {
+    st = vm_cuda_rt_fail(err, e, "creating CUDA streams");
+  } else if ((ls = cublasLtCreate(&cu->lt)) != CUBLAS_STATUS_SUCCESS) {
+    st = vm_cuda_lt_fail(err, ls, "cublasLtCreate");
+  } else if ((ds = cudnnCreate(&cu->dnn)) != CUDNN_STATUS_SUCCESS) {
+    st = vm_cuda_dnn_fail(err, ds, "cudnnCreate");
+  } else if ((ds = cudnnSetStream(cu->dnn, cu->stream)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnCreateTensorDescriptor(&cu->dnn_x)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnCreateTensorDescriptor(&cu->dnn_y)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnCreateFilterDescriptor(&cu->dnn_w)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnCreateConvolutionDescriptor(&cu->dnn_conv)) != CUDNN_STATUS_SUCCESS) {
+    st = vm_cuda_dnn_fail(err, ds, "setting up cuDNN");
+  }
+  if (st != VM_OK) {
+    destroy(&cu->base);
+    return st;
+  }
+  *out = &cu->base;
+  return VM_OK;
+}
+
+/* Milliseconds between the last forward_begin and forward_end on the GPU (CUDA events); -1 when none. For the
+ * benchmark, which looks this symbol up with dlsym. */
+VM_EXPORT float vm_cuda_backend_last_forward_ms(vm_backend *be) {
+  vm_cuda *cu = vm_cuda_of(be);
+  if (!cu || !cu->timing_valid) return -1.f;
+  if (cudaEventSynchronize(cu->ev_end) != cudaSuccess) return -1.f;
+  float ms = -1.f;
+  if (cudaEventElapsedTime(&ms, cu->ev_begin, cu->ev_end) != cudaSuccess) return -1.f;
+  return ms;
+}

@@ -1,0 +1,769 @@
+/* test_cuda_ops.c - every op of the CUDA backend module against a float64 reference written here from the spec's
+ * formulas, in fp32, fp16 and bf16, plus memory, banding and forward-pass recording checks.
+ *
+ * Usage: test_cuda_ops MODULE.so [fp32] [fp16] [bf16]   (default: all three)
+ * Exits 77 (skip) when the module reports no usable GPU, 1 when any check fails. Inputs are random (fixed seeds),
+ * sizes odd where the contract allows it; in fp16/bf16 the inputs and weights are rounded to the type on the host
+ * first, so the reference sees exactly what the GPU sees. Outputs are poisoned with NaN before each op, so an
+ * element the op never writes fails the check. */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+typedef struct suite {
+  vm_backend *be;
+  vm_precision prec;
+  const char *pname;
+  int passed, failed;
+  uint64_t rng;
+} suite;
+
+/* ---- numbers ---- */
+
+static double urand(suite *s) { /* uniform in [-1, 1) */
+  s->rng ^= s->rng << 13;
+  s->rng ^= s->rng >> 7;
+  s->rng ^= s->rng << 17;
+  return (double)(s->rng >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+static float bits_to_f32(uint32_t u) {
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+static uint32_t f32_to_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  return u;
+}
+
+/* Round to the nearest bf16 (ties to even), back as float. */
+static float round_bf16(float f) {
+  uint32_t u = f32_to_bits(f);
+  if ((u & 0x7f800000u) == 0x7f800000u) return f;
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return bits_to_f32(u & 0xffff0000u);
+}
+
+/* Round to the nearest fp16 (ties to even, subnormals, overflow to inf), back as float. */
+static float round_f16(float f) {
+  double a = fabs((double)f);
+  if (a == 0.0 || isnan(f)) return f;
+  if (a >= 65520.0) return f > 0 ? INFINITY : -INFINITY;
+  int e;
+  frexp(a, &e); /* a = m 2^e, m in [0.5, 1) */
+  int exp2 = e - 1; /* a in [2^exp2, 2^(exp2+1)) */
+  if (exp2 < -14) exp2 = -14; /* subnormal spacing */
+  double ulp = ldexp(1.0, exp2 - 10);
+  double q = a / ulp;
+  double r = nearbyint(q); /* default rounding mode: ties to even */
+  double v = r * ulp;
+  return (float)(f < 0 ? -v : v);
+}
+
+static float round_to(vm_precision p, float f) {
+  return p == VM_PRECISION_FP16 ? round_f16(f) : p == VM_PRECISION_BF16 ? round_bf16(f) : f;
+}
+
+static float *rand_array(suite *s, int64_t n, double scale) {
+  float *a = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+  for (int64_t i = 0; i < n; i++) a[i] = round_to(s->prec, (float)(scale * urand(s)));
+  return a;
+}
+
+static double gelu(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+static double act_ref(double x, vm_act a) {
+  switch (a) {
+  case VM_ACT_RELU: return x > 0 ? x : 0;
+  case VM_ACT_GELU: return gelu(x);
+  case VM_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+  default: return x;
+  }
+}
+
+/* ---- checks ---- */
+
+static double tolerance(const suite *s) {
+  return s->prec == VM_PRECISION_FP32 ? 1e-5 : s->prec == VM_PRECISION_FP16 ? 5e-3 : 2e-2;
+}
+
+/* Error relative to max(1, max|ref|); NaN fails. */
+static void check(suite *s, const char *what, const float *got, const double *ref, int64_t n, double tol) {
+  double m = 0.0, rm = 0.0;
+  int64_t worst = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - ref[i]);
+    if (!(d <= m)) {
+      m = d;
+      worst = i;
+    }
+    if (fabs(ref[i]) > rm) rm = fabs(ref[i]);
+  }
+  double rel = m / (rm > 1.0 ? rm : 1.0);
+  bool ok = rel <= tol;
+  printf("%s %-4s %-58s max err %.3e (rel %.3e, max|ref| %.3g, tol %.1e)", ok ? "ok  " : "FAIL", s->pname, what, m,
+         rel, rm, tol);
+  if (!ok && n > 0) printf("  [at %lld: got %.6g want %.6g]", (long long)worst, (double)got[worst], ref[worst]);
+  printf("\n");
+  if (ok)
+    s->passed++;
+  else
+    s->failed++;
+}
+
+static void expect(suite *s, bool ok, const char *what) {
+  printf("%s %-4s %s\n", ok ? "ok  " : "FAIL", s->pname, what);
+  if (ok)
+    s->passed++;
+  else
+    s->failed++;
+}
+
+/* ---- device helpers (a failing call aborts the run: the checks after it would mean nothing) ---- */
+
+static void die(const char *what, const vm_error *e) {
+  fprintf(stderr, "FAIL %s: %s (%s)\n", what, e->message, vm_status_string(e->status));
+  exit(1);
+}
+
+static vm_tensor dev(suite *s, int64_t n, int64_t h, int64_t w, int64_t c) {
+  vm_tensor t = {NULL, n, h, w, c};
+  vm_error e = {0};
+  size_t bytes = (size_t)(n * h * w * c) * s->be->act_size;
+  if (s->be->ops->alloc(s->be, bytes ? bytes : 16, &t.data, &e) != VM_OK) die("alloc", &e);
+  return t;
+}
+static void put(suite *s, const vm_tensor *t, const float *host) {
+  vm_error e = {0};
+  if (s->be->ops->upload(s->be, t, host, &e) != VM_OK) die("upload", &e);
+}
+static void poison(suite *s, const vm_tensor *t) {
+  int64_t n = vm_tensor_numel(t);
+  float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+  for (int64_t i = 0; i < n; i++) p[i] = NAN;
+  put(s, t, p);
+  free(p);
+}
+static float *get(suite *s, const vm_tensor *t) {
+  int64_t n = vm_tensor_numel(t);
+  float *h = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+  vm_error e = {0};
+  if (s->be->ops->download(s->be, t, h, &e) != VM_OK) die("download", &e);
+  return h;
+}
+static void drop(suite *s, vm_tensor *t) {
+  s->be->ops->free(s->be, t->data);
+  t->data = NULL;
+}
+static vm_param param(suite *s, vm_param_kind kind, const float *host, int64_t numel) {
+  vm_param p = {NULL, numel, kind};
+  vm_error e = {0};
+  if (s->be->ops->param_upload(s->be, kind, host, numel, &p.data, &e) != VM_OK) die("param_upload", &e);
+  return p;
+}
+static void drop_param(suite *s, vm_param *p) {
+  s->be->ops->param_free(s->be, p->data);
+  p->data = NULL;
+}
+static void op_ok(vm_status st, const vm_error *e, const char *what) {
+  if (st != VM_OK) die(what, e);
+}
+
+/* ---- references ---- */
+
+static void ref_layer_norm(const float *x, const float *g, const float *b, double eps, vm_act act, const float *res,
+                           int64_t rows, int64_t C, double *out) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * C;
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < C; c++) mean += xr[c];
+    mean /= (double)C;
+    for (int64_t c = 0; c < C; c++) var += (xr[c] - mean) * (xr[c] - mean);
+    var /= (double)C;
+    double rstd = 1.0 / sqrt(var + eps);
+    for (int64_t c = 0; c < C; c++) {
+      double y = act_ref((xr[c] - mean) * rstd * g[c] + b[c], act);
+      out[r * C + c] = y + (res ? res[r * C + c] : 0.0);
+    }
+  }
+}
+
+static void ref_linear(const float *x, const float *w, const float *b, vm_act act, const float *res, int64_t rows,
+                       int64_t K, int64_t N, double *out) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t n = 0; n < N; n++) {
+      double acc = b ? b[n] : 0.0;
+      for (int64_t k = 0; k < K; k++) acc += (double)x[r * K + k] * w[n * K + k];
+      out[r * N + n] = act_ref(acc, act) + (res ? res[r * N + n] : 0.0);
+    }
+}
+
+/* decomposed rel-pos attention, straight from the spec (section 2.4); the bias terms q.Rh and q.Rw of a query are
+ * computed once per key row / column, which is the same sum */
+static void ref_attention(const float *qkv, int64_t nimg, int64_t hh, int64_t ww, int64_t C, int heads,
+                          const float *rh, const float *rw, double *out) {
+  int64_t N = hh * ww, d = C / heads;
+  double scale = 1.0 / sqrt((double)d);
+  double *sc = malloc(sizeof(double) * (size_t)N), *bh = malloc(sizeof(double) * (size_t)hh),
+         *bw = malloc(sizeof(double) * (size_t)ww), *acc = malloc(sizeof(double) * (size_t)d);
+  for (int64_t b = 0; b < nimg; b++)
+    for (int h = 0; h < heads; h++)
+      for (int64_t i = 0; i < N; i++) {
+        const float *q = qkv + (b * N + i) * 3 * C + h * d;
+        int64_t y1 = i / ww, x1 = i % ww;
+        for (int64_t y2 = 0; y2 < hh; y2++) {
+          bh[y2] = 0;
+          if (rh)
+            for (int64_t c = 0; c < d; c++) bh[y2] += (double)q[c] * rh[(y1 - y2 + hh - 1) * d + c];
+        }
+        for (int64_t x2 = 0; x2 < ww; x2++) {
+          bw[x2] = 0;
+          if (rw)
+            for (int64_t c = 0; c < d; c++) bw[x2] += (double)q[c] * rw[(x1 - x2 + ww - 1) * d + c];
+        }
+        double mx = -INFINITY;
+        for (int64_t m = 0; m < N; m++) {
+          const float *k = qkv + (b * N + m) * 3 * C + C + h * d;
+          double s = 0;
+          for (int64_t c = 0; c < d; c++) s += (double)q[c] * scale * k[c];
+          sc[m] = s + bh[m / ww] + bw[m % ww];
+          if (sc[m] > mx) mx = sc[m];
+        }
+        double sum = 0;
+        for (int64_t c = 0; c < d; c++) acc[c] = 0;
+        for (int64_t m = 0; m < N; m++) {
+          double p = exp(sc[m] - mx);
+          sum += p;
+          const float *v = qkv + (b * N + m) * 3 * C + 2 * C + h * d;
+          for (int64_t c = 0; c < d; c++) acc[c] += p * v[c];
+        }
+        for (int64_t c = 0; c < d; c++) out[(b * N + i) * C + h * d + c] = acc[c] / sum;
+      }
+  free(sc);
+  free(bh);
+  free(bw);
+  free(acc);
+}
+
+/* bilinear x2 of low[h][w][c] at output (Y, X), align_corners=False */
+static double upsample_at(const float *low, int64_t lh, int64_t lw, int64_t cl, int64_t Y, int64_t X, int64_t c) {
+  double sy = 0.5 * Y - 0.25, sx = 0.5 * X - 0.25;
+  if (sy < 0) sy = 0;
+  if (sx < 0) sx = 0;
+  int64_t y0 = (int64_t)sy, x0 = (int64_t)sx;
+  int64_t y1 = y0 + 1 < lh ? y0 + 1 : lh - 1, x1 = x0 + 1 < lw ? x0 + 1 : lw - 1;
+  double ly = sy - y0, lx = sx - x0;
+  double a = low[(y0 * lw + x0) * cl + c], b = low[(y0 * lw + x1) * cl + c];
+  double cc = low[(y1 * lw + x0) * cl + c], dd = low[(y1 * lw + x1) * cl + c];
+  return (1 - ly) * ((1 - lx) * a + lx * b) + ly * ((1 - lx) * cc + lx * dd);
+}
+
+static void ref_conv(const float *detail, const float *low, int64_t H, int64_t W, int64_t Cd, int64_t Cl,
+                     const float *w, const float *b, int k, int stride, vm_act act, int64_t Cout, double *out) {
+  int pad = k / 2;
+  int64_t Ho = (H + 2 * pad - k) / stride + 1, Wo = (W + 2 * pad - k) / stride + 1, Cin = Cd + Cl;
+  double *col = malloc(sizeof(double) * (size_t)(k * k * Cin));
+  for (int64_t oy = 0; oy < Ho; oy++)
+    for (int64_t ox = 0; ox < Wo; ox++) {
+      for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++) {
+          int64_t iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+          bool in = iy >= 0 && iy < H && ix >= 0 && ix < W;
+          for (int64_t c = 0; c < Cin; c++) {
+            double v = 0;
+            if (in) v = c < Cd ? detail[(iy * W + ix) * Cd + c] : upsample_at(low, H / 2, W / 2, Cl, iy, ix, c - Cd);
+            col[(ky * k + kx) * Cin + c] = v;
+          }
+        }
+      for (int64_t o = 0; o < Cout; o++) {
+        double acc = b ? b[o] : 0.0;
+        for (int64_t j = 0; j < k * k * Cin; j++) acc += col[j] * w[o * k * k * Cin + j];
+        out[(oy * Wo + ox) * Cout + o] = act_ref(acc, act);
+      }
+    }
+  free(col);
+}
+
+/* ---- tests ---- */
+
+static void test_copy(suite *s) {
+  int64_t n = 5000001; /* more than one staging chunk */
+  float *x = rand_array(s, n, 3.0);
+  vm_tensor t = dev(s, 1, 1, n, 1);
+  put(s, &t, x);
+  float *y = get(s, &t);
+  double *r = malloc(sizeof(double) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) r[i] = x[i];
+  check(s, "upload/download round trip (5000001 values, exact)", y, r, n, 0.0);
+  free(x);
+  free(y);
+  free(r);
+  drop(s, &t);
+}
+
+static void test_layer_norm(suite *s) {
+  const int64_t sizes[][2] = {{1000, 384}, {77, 192}, {33, 1100}, {5, 7}};
+  const vm_act acts[] = {VM_ACT_NONE, VM_ACT_GELU, VM_ACT_NONE, VM_ACT_GELU};
+  for (int t = 0; t < 4; t++) {
+    int64_t rows = sizes[t][0], C = sizes[t][1];
+    for (int mode = 0; mode < 3; mode++) { /* 0: out separate; 1: in place; 2: residual aliasing out */
+      float *x = rand_array(s, rows * C, 2.0);
+      for (int64_t i = 0; i < rows * C; i++) x[i] = round_to(s->prec, x[i] + 0.5f); /* a mean to remove */
+      float *g = rand_array(s, C, 1.0), *bb = rand_array(s, C, 0.5), *res = rand_array(s, rows * C, 1.0);
+      for (int64_t c = 0; c < C; c++) g[c] += 1.0f;
+      vm_param G = param(s, VM_PARAM_VECTOR, g, C), B = param(s, VM_PARAM_VECTOR, bb, C);
+      vm_tensor X = dev(s, 1, rows, 1, C), O = dev(s, 1, rows, 1, C);
+      put(s, &X, x);
+      double *ref = malloc(sizeof(double) * (size_t)(rows * C));
+      vm_error e = {0};
+      char what[128];
+      if (mode == 0) {
+        poison(s, &O);
+        ref_layer_norm(x, g, bb, 1e-6, acts[t], NULL, rows, C, ref);
+        op_ok(s->be->ops->layer_norm(s->be, &X, &G, &B, 1e-6, acts[t], NULL, &O, &e), &e, "layer_norm");
+      } else if (mode == 1) {
+        ref_layer_norm(x, g, bb, 1e-6, acts[t], NULL, rows, C, ref);
+        op_ok(s->be->ops->layer_norm(s->be, &X, &G, &B, 1e-6, acts[t], NULL, &X, &e), &e, "layer_norm");
+      } else {
+        put(s, &O, res);
+        ref_layer_norm(x, g, bb, 1e-6, acts[t], res, rows, C, ref);
+        op_ok(s->be->ops->layer_norm(s->be, &X, &G, &B, 1e-6, acts[t], &O, &O, &e), &e, "layer_norm");
+      }
+      float *got = get(s, mode == 1 ? &X : &O);
+      snprintf(what, sizeof what, "layer_norm %lldx%lld %s%s", (long long)rows, (long long)C,
+               acts[t] == VM_ACT_GELU ? "+gelu" : "", mode == 0 ? "" : mode == 1 ? " in place" : " +residual=out");
+      check(s, what, got, ref, rows * C, tolerance(s));
+      free(got);
+      free(ref);
+      free(x);
+      free(g);
+      free(bb);
+      free(res);
+      drop(s, &X);
+      drop(s, &O);
+      drop_param(s, &G);
+      drop_param(s, &B);
+    }
+  }
+}
+
+static void test_linear(suite *s) {
+  struct {
+    int64_t rows, K, N;
+    vm_act act;
+    int bias, res; /* res: 0 none, 1 residual distinct, 2 residual aliasing out */
+  } cases[] = {
+      {777, 384, 1152, VM_ACT_NONE, 1, 0}, {777, 384, 1536, VM_ACT_GELU, 1, 0}, {300, 1536, 384, VM_ACT_NONE, 1, 2},
+      {301, 192, 384, VM_ACT_NONE, 0, 0},  {129, 64, 72, VM_ACT_GELU, 1, 1},    {1001, 16, 1, VM_ACT_SIGMOID, 1, 0},
+      {513, 16, 1, VM_ACT_NONE, 1, 2},     {17, 40, 24, VM_ACT_RELU, 0, 2},
+  };
+  for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+    int64_t rows = cases[t].rows, K = cases[t].K, N = cases[t].N;
+    float *x = rand_array(s, rows * K, 1.0), *w = rand_array(s, N * K, 1.0 / sqrt((double)K));
+    float *b = rand_array(s, N, 0.5), *res = rand_array(s, rows * N, 1.0);
+    vm_param Wp = param(s, VM_PARAM_MATRIX, w, N * K), Bp = param(s, VM_PARAM_VECTOR, b, N);
+    vm_tensor X = dev(s, 1, 1, rows, K), O = dev(s, 1, 1, rows, N), R = dev(s, 1, 1, rows, N);
+    put(s, &X, x);
+    if (cases[t].res == 2)
+      put(s, &O, res);
+    else
+      poison(s, &O);
+    put(s, &R, res);
+    double *ref = malloc(sizeof(double) * (size_t)(rows * N));
+    ref_linear(x, w, cases[t].bias ? b : NULL, cases[t].act, cases[t].res ? res : NULL, rows, K, N, ref);
+    vm_error e = {0};
+    const vm_tensor *rp = cases[t].res == 1 ? &R : cases[t].res == 2 ? &O : NULL;
+    op_ok(s->be->ops->linear(s->be, &X, &Wp, cases[t].bias ? &Bp : NULL, cases[t].act, rp, &O, &e), &e, "linear");
+    float *got = get(s, &O);
+    char what[128];
+    snprintf(what, sizeof what, "linear %lldx%lld -> %lld%s%s%s", (long long)rows, (long long)K, (long long)N,
+             cases[t].bias ? " +bias" : "", cases[t].act == VM_ACT_NONE ? "" : " +act",
+             cases[t].res == 1 ? " +residual" : cases[t].res == 2 ? " +residual=out" : "");
+    check(s, what, got, ref, rows * N, tolerance(s));
+    free(got);
+    free(ref);
+    free(x);
+    free(w);
+    free(b);
+    free(res);
+    drop(s, &X);
+    drop(s, &O);
+    drop(s, &R);
+    drop_param(s, &Wp);
+    drop_param(s, &Bp);
+  }
+}
+
+static void test_patch_embed(suite *s) {
+  const int p = 16;
+  const int64_t H = 80, W = 112, in_ch = 4, C = 128, th = H / p, tw = W / p;
+  for (int with_pos = 0; with_pos < 2; with_pos++) {
+    float *px = rand_array(s, H * W * in_ch, 1.0), *w = rand_array(s, C * p * p * in_ch, 1.0 / 32.0);
+    float *b = rand_array(s, C, 0.5), *pos = rand_array(s, th * tw * C, 0.5);
+    vm_param Wp = param(s, VM_PARAM_MATRIX, w, C * p * p * in_ch), Bp = param(s, VM_PARAM_VECTOR, b, C);
+    vm_param Pp = param(s, VM_PARAM_VECTOR, pos, th * tw * C);
+    vm_tensor X = dev(s, 1, H, W, in_ch), O = dev(s, 1, th, tw, C);
+    put(s, &X, px);
+    poison(s, &O);
+    double *ref = malloc(sizeof(double) * (size_t)(th * tw * C));
+    for (int64_t ty = 0; ty < th; ty++)
+      for (int64_t tx = 0; tx < tw; tx++)
+        for (int64_t o = 0; o < C; o++) {
+          double acc = b[o] + (with_pos ? pos[(ty * tw + tx) * C + o] : 0.0);
+          for (int ky = 0; ky < p; ky++)
+            for (int kx = 0; kx < p; kx++)
+              for (int64_t ci = 0; ci < in_ch; ci++)
+                acc += (double)px[((ty * p + ky) * W + tx * p + kx) * in_ch + ci] *
+                       w[((o * p + ky) * p + kx) * in_ch + ci];
+          ref[(ty * tw + tx) * C + o] = acc;
+        }
+    vm_error e = {0};
+    op_ok(s->be->ops->patch_embed(s->be, &X, &Wp, &Bp, p, with_pos ? &Pp : NULL, &O, &e), &e, "patch_embed");
+    float *got = get(s, &O);
+    check(s, with_pos ? "patch_embed 80x112x4 -> 5x7x128 +pos" : "patch_embed 80x112x4 -> 5x7x128", got, ref,
+          th * tw * C, tolerance(s));
+    free(got);
+    free(ref);
+    free(px);
+    free(w);
+    free(b);
+    free(pos);
+    drop(s, &X);
+    drop(s, &O);
+    drop_param(s, &Wp);
+    drop_param(s, &Bp);
+    drop_param(s, &Pp);
+  }
+}
+
+static void test_windows(suite *s) {
+  const int64_t shapes[][3] = {{10, 20, 128}, {29, 15, 36}, {14, 28, 8}};
+  const int ws = 14;
+  for (int t = 0; t < 3; t++) {
+    int64_t h = shapes[t][0], w = shapes[t][1], C = shapes[t][2];
+    int64_t nwy = (h + ws - 1) / ws, nwx = (w + ws - 1) / ws, nwin = nwy * nwx;
+    float *x = rand_array(s, h * w * C, 1.0), *res = rand_array(s, h * w * C, 1.0);
+    vm_tensor X = dev(s, 1, h, w, C), Wn = dev(s, nwin, ws, ws, C), O = dev(s, 1, h, w, C);
+    put(s, &X, x);
+    poison(s, &Wn);
+    vm_error e = {0};
+    op_ok(s->be->ops->window_partition(s->be, &X, ws, &Wn, &e), &e, "window_partition");
+    float *win = get(s, &Wn);
+    double *ref = malloc(sizeof(double) * (size_t)(nwin * ws * ws * C));
+    for (int64_t wi = 0; wi < nwin; wi++)
+      for (int64_t yy = 0; yy < ws; yy++)
+        for (int64_t xx = 0; xx < ws; xx++)
+          for (int64_t c = 0; c < C; c++) {
+            int64_t y = (wi / nwx) * ws + yy, x0 = (wi % nwx) * ws + xx;
+            ref[((wi * ws + yy) * ws + xx) * C + c] = (y < h && x0 < w) ? x[(y * w + x0) * C + c] : 0.0;
+          }
+    char what[128];
+    snprintf(what, sizeof what, "window_partition %lldx%lldx%lld -> %lld windows (exact)", (long long)h, (long long)w,
+             (long long)C, (long long)nwin);
+    check(s, what, win, ref, nwin * ws * ws * C, 0.0);
+    /* unpartition of the partitioned windows with a residual aliasing the output: res + x */
+    put(s, &O, res);
+    op_ok(s->be->ops->window_unpartition(s->be, &Wn, ws, &O, &O, &e), &e, "window_unpartition");
+    float *got = get(s, &O);
+    double *r2 = malloc(sizeof(double) * (size_t)(h * w * C));
+    for (int64_t i = 0; i < h * w * C; i++) r2[i] = (double)x[i] + res[i];
+    snprintf(what, sizeof what, "window_unpartition %lldx%lldx%lld +residual=out", (long long)h, (long long)w,
+             (long long)C);
+    check(s, what, got, r2, h * w * C, s->prec == VM_PRECISION_FP32 ? 1e-6 : tolerance(s));
+    /* and without a residual: the round trip is exact */
+    poison(s, &O);
+    op_ok(s->be->ops->window_unpartition(s->be, &Wn, ws, NULL, &O, &e), &e, "window_unpartition");
+    free(got);
+    got = get(s, &O);
+    for (int64_t i = 0; i < h * w * C; i++) r2[i] = x[i];
+    snprintf(what, sizeof what, "window partition/unpartition round trip %lldx%lld (exact)", (long long)h,
+             (long long)w);
+    check(s, what, got, r2, h * w * C, 0.0);
+    free(got);
+    free(r2);
+    free(win);
+    free(ref);
+    free(x);
+    free(res);
+    drop(s, &X);
+    drop(s, &Wn);
+    drop(s, &O);
+  }
+}
+
+static void test_attention(suite *s) {
+  struct {
+    int64_t n, hh, ww, C;
+    int heads, rel;
+    const char *what;
+  } cases[] = {
+      {3, 14, 14, 384, 6, 1, "windowed 3 x 14x14, 6 heads"},
+      {1, 10, 20, 128, 2, 1, "global 10x20 (2 heads)"},
+      {1, 40, 70, 192, 3, 1, "global 40x70 (keys by row, partial tiles)"},
+      {1, 30, 20, 128, 2, 1, "global 30x20 (3 rows per key tile)"},
+      {2, 9, 11, 128, 2, 0, "2 images 9x11, no rel-pos"},
+      {1, 12, 13, 128, 4, 1, "head dim 32"},
+      {1, 9, 70, 256, 2, 1, "head dim 128"},
+      {1, 11, 9, 120, 3, 1, "head dim 40 (generic path)"},
+      {1, 8, 300, 64, 1, 1, "global 8x300 (wide: f16 bias tables)"},
+      {1, 1, 1, 128, 2, 1, "one token"},
+  };
+  for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+    int64_t n = cases[t].n, hh = cases[t].hh, ww = cases[t].ww, C = cases[t].C, d = C / cases[t].heads;
+    int64_t N = hh * ww;
+    float *qkv = rand_array(s, n * N * 3 * C, 1.0);
+    for (int64_t i = 0; i < n * N * 3 * C; i++) qkv[i] = round_to(s->prec, qkv[i] * 2.0f); /* peaky softmax */
+    float *rh = rand_array(s, (2 * hh - 1) * d, 0.3), *rw = rand_array(s, (2 * ww - 1) * d, 0.3);
+    for (int64_t i = 0; i < (2 * hh - 1) * d; i++) rh[i] = (float)(0.3 * (2.0 * i / ((2 * hh - 1) * d) - 1.0)) + rh[i];
+    vm_param Rh = param(s, VM_PARAM_VECTOR, rh, (2 * hh - 1) * d), Rw = param(s, VM_PARAM_VECTOR, rw, (2 * ww - 1) * d);
+    vm_tensor Q = dev(s, n, hh, ww, 3 * C), O = dev(s, n, hh, ww, C);
+    put(s, &Q, qkv);
+    poison(s, &O);
+    double *ref = malloc(sizeof(double) * (size_t)(n * N * C));
+    ref_attention(qkv, n, hh, ww, C, cases[t].heads, cases[t].rel ? rh : NULL, cases[t].rel ? rw : NULL, ref);
+    vm_error e = {0};
+    op_ok(s->be->ops->attention(s->be, &Q, cases[t].heads, cases[t].rel ? &Rh : NULL, cases[t].rel ? &Rw : NULL, &O,
+                                &e),
+          &e, "attention");
+    float *got = get(s, &O);
+    char what[128];
+    snprintf(what, sizeof what, "attention %s", cases[t].what);
+    check(s, what, got, ref, n * N * C, tolerance(s));
+    free(got);
+    free(ref);
+    free(qkv);
+    free(rh);
+    free(rw);
+    drop(s, &Q);
+    drop(s, &O);
+    drop_param(s, &Rh);
+    drop_param(s, &Rw);
+  }
+}
+
+static void conv_case(suite *s, int64_t H, int64_t W, int64_t Cd, int64_t Cl, int64_t Cout, int k, int stride,
+                      vm_act act, int bias, const char *what) {
+  int pad = k / 2;
+  int64_t Ho = (H + 2 * pad - k) / stride + 1, Wo = (W + 2 * pad - k) / stride + 1, Cin = Cd + Cl;
+  float *det = Cd ? rand_array(s, H * W * Cd, 1.0) : NULL;
+  float *low = Cl ? rand_array(s, (H / 2) * (W / 2) * Cl, 1.0) : NULL;
+  float *w = rand_array(s, Cout * k * k * Cin, 1.0 / sqrt((double)(k * k * Cin)));
+  float *b = rand_array(s, Cout, 0.3);
+  vm_param Wp = param(s, VM_PARAM_MATRIX, w, Cout * k * k * Cin), Bp = param(s, VM_PARAM_VECTOR, b, Cout);
+  vm_tensor D = {0}, L = {0};
+  if (Cd) {
+    D = dev(s, 1, H, W, Cd);
+    put(s, &D, det);
+  }
+  if (Cl) {
+    L = dev(s, 1, H / 2, W / 2, Cl);
+    put(s, &L, low);
+  }
+  vm_tensor O = dev(s, 1, Ho, Wo, Cout);
+  poison(s, &O);
+  double *ref = malloc(sizeof(double) * (size_t)(Ho * Wo * Cout));
+  ref_conv(det, low, H, W, Cd, Cl, w, bias ? b : NULL, k, stride, act, Cout, ref);
+  vm_error e = {0};
+  op_ok(s->be->ops->conv2d(s->be, Cd ? &D : NULL, Cl ? &L : NULL, &Wp, bias ? &Bp : NULL, k, stride, act, &O, &e),
+        &e, "conv2d");
+  float *got = get(s, &O);
+  check(s, what, got, ref, Ho * Wo * Cout, tolerance(s));
+  free(got);
+  free(ref);
+  free(det);
+  free(low);
+  free(w);
+  free(b);
+  if (Cd) drop(s, &D);
+  if (Cl) drop(s, &L);
+  drop(s, &O);
+  drop_param(s, &Wp);
+  drop_param(s, &Bp);
+}
+
+static void test_conv(suite *s, const char *tag) {
+  char what[160];
+#define CONV(H, W, Cd, Cl, Co, k, st, act, b, name)                          \
+  do {                                                                       \
+    snprintf(what, sizeof what, "conv2d %s%s", name, tag);                   \
+    conv_case(s, H, W, Cd, Cl, Co, k, st, act, b, what);                     \
+  } while (0)
+  CONV(13, 17, 24, 0, 16, 3, 1, VM_ACT_RELU, 1, "3x3 detail 13x17x24 -> 16 +relu");
+  CONV(32, 48, 4, 0, 48, 3, 2, VM_ACT_RELU, 1, "3x3/2 image 32x48x4 -> 48");
+  CONV(33, 47, 8, 0, 16, 3, 2, VM_ACT_NONE, 0, "3x3/2 odd 33x47x8 -> 16, no bias");
+  CONV(12, 18, 0, 16, 8, 3, 1, VM_ACT_RELU, 1, "3x3 low only 6x9x16 -> 12x18x8");
+  CONV(12, 18, 4, 64, 32, 3, 1, VM_ACT_RELU, 1, "3x3 concat [4 | up(64)] -> 32 (fusion 3)");
+  CONV(20, 14, 48, 128, 64, 3, 1, VM_ACT_RELU, 1, "3x3 concat [48 | up(128)] -> 64 (fusion 2)");
+  CONV(16, 22, 32, 0, 16, 3, 1, VM_ACT_RELU, 1, "3x3 head 32 -> 16");
+  CONV(9, 7, 32, 0, 16, 1, 1, VM_ACT_GELU, 1, "1x1 detail 9x7x32 -> 16 +gelu");
+  CONV(10, 10, 192, 0, 192, 3, 1, VM_ACT_NONE, 0, "3x3 residual block 192 -> 192");
+#undef CONV
+}
+
+/* forward_begin/forward_end: eager pass, captured pass, replays; each with fresh input uploaded before the pass. */
+static void test_recording(suite *s) {
+  if (!s->be->ops->forward_begin || !s->be->ops->forward_end) {
+    expect(s, false, "forward_begin/forward_end are implemented");
+    return;
+  }
+  const int64_t rows = 200, C = 128, N = 256;
+  float *g = rand_array(s, C, 0.2), *bb = rand_array(s, C, 0.2), *w = rand_array(s, N * C, 0.1), *b = rand_array(s, N, 0.1);
+  for (int64_t c = 0; c < C; c++) g[c] += 1.0f;
+  vm_param G = param(s, VM_PARAM_VECTOR, g, C), B = param(s, VM_PARAM_VECTOR, bb, C);
+  vm_param Wp = param(s, VM_PARAM_MATRIX, w, N * C), Bp = param(s, VM_PARAM_VECTOR, b, N);
+  vm_tensor X = dev(s, 1, 1, rows, C), Y = dev(s, 1, 1, rows, C), Z = dev(s, 1, 1, rows, N);
+  double *t = malloc(sizeof(double) * (size_t)(rows * C)), *ref = malloc(sizeof(double) * (size_t)(rows * N));
+  float *tf = malloc(sizeof(float) * (size_t)(rows * C));
+  const uint64_t key = 0x5eed;
+  /* a pass with no ops (what a measuring pass looks like) must not be recorded */
+  s->be->ops->forward_begin(s->be, key);
+  vm_error e = {0};
+  op_ok(s->be->ops->forward_end(s->be, &e), &e, "forward_end");
+  const char *graphs = getenv("VITMATTE_CUDA_GRAPHS");
+  bool graphs_on = !(graphs && graphs[0] == '0');
+  for (int pass = 0; pass < 5; pass++) {
+    float *x = rand_array(s, rows * C, 1.0);
+    put(s, &X, x);
+    poison(s, &Z);
+    int replayed = s->be->ops->forward_begin(s->be, key);
+    if (!replayed) {
+      op_ok(s->be->ops->layer_norm(s->be, &X, &G, &B, 1e-6, VM_ACT_GELU, NULL, &Y, &e), &e, "layer_norm");
+      op_ok(s->be->ops->linear(s->be, &Y, &Wp, &Bp, VM_ACT_NONE, NULL, &Z, &e), &e, "linear");
+    }
+    op_ok(s->be->ops->forward_end(s->be, &e), &e, "forward_end");
+    float *got = get(s, &Z);
+    ref_layer_norm(x, g, bb, 1e-6, VM_ACT_GELU, NULL, rows, C, t);
+    for (int64_t i = 0; i < rows * C; i++) tf[i] = round_to(s->prec, (float)t[i]);
+    ref_linear(tf, w, b, VM_ACT_NONE, NULL, rows, C, N, ref);
+    char what[128];
+    snprintf(what, sizeof what, "recorded pass %d (%s)", pass, replayed ? "replayed" : "ops issued");
+    check(s, what, got, ref, rows * N, tolerance(s));
+    bool want = graphs_on && pass >= 2;
+    snprintf(what, sizeof what, "pass %d %s", pass, want ? "is replayed" : "issues its ops");
+    expect(s, (replayed != 0) == want, what);
+    free(x);
+    free(got);
+  }
+  /* freeing memory drops the recordings: the next pass at the key issues its ops again */
+  vm_tensor tmp = dev(s, 1, 1, 1, 8);
+  drop(s, &tmp);
+  int replayed = s->be->ops->forward_begin(s->be, key);
+  if (!replayed) {
+    op_ok(s->be->ops->layer_norm(s->be, &X, &G, &B, 1e-6, VM_ACT_GELU, NULL, &Y, &e), &e, "layer_norm");
+    op_ok(s->be->ops->linear(s->be, &Y, &Wp, &Bp, VM_ACT_NONE, NULL, &Z, &e), &e, "linear");
+  }
+  op_ok(s->be->ops->forward_end(s->be, &e), &e, "forward_end");
+  expect(s, replayed == 0, "a pass after free() issues its ops");
+  free(t);
+  free(ref);
+  free(tf);
+  free(g);
+  free(bb);
+  free(w);
+  free(b);
+  drop(s, &X);
+  drop(s, &Y);
+  drop(s, &Z);
+  drop_param(s, &G);
+  drop_param(s, &B);
+  drop_param(s, &Wp);
+  drop_param(s, &Bp);
+}
+
+static void test_memory(suite *s) {
+  void *p = NULL;
+  vm_error e = {0};
+  vm_status st = s->be->ops->alloc(s->be, (size_t)1 << 50, &p, &e);
+  printf("     %-4s 1 PiB allocation: %s: %s\n", s->pname, vm_status_string(st), e.message);
+  expect(s, st == VM_ERR_DEVICE_OUT_OF_MEMORY && strstr(e.message, "MiB") != NULL && p == NULL,
+         "a too-large allocation fails with VM_ERR_DEVICE_OUT_OF_MEMORY and says how much");
+  size_t peak = s->be->ops->peak_memory(s->be);
+  printf("     %-4s peak device memory so far: %.1f MiB\n", s->pname, (double)peak / (1 << 20));
+  expect(s, peak > 0, "peak_memory reports the memory held");
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: test_cuda_ops libvitmatte-cuda.so [fp32] [fp16] [bf16]\n");
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage();
+  void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (!h) {
+    fprintf(stderr, "FAIL cannot open %s: %s\n", argv[1], dlerror());
+    return 1;
+  }
+  vm_cuda_backend_abi_fn abi = (vm_cuda_backend_abi_fn)dlsym(h, VM_CUDA_ABI_SYMBOL);
+  vm_cuda_backend_create_fn create = (vm_cuda_backend_create_fn)dlsym(h, VM_CUDA_CREATE_SYMBOL);
+  if (!abi || !create || abi() != VM_BACKEND_ABI_VERSION) {
+    fprintf(stderr, "FAIL %s does not export the backend interface %d\n", argv[1], VM_BACKEND_ABI_VERSION);
+    return 1;
+  }
+  const char *names[3] = {"fp32", "fp16", "bf16"};
+  const vm_precision precs[3] = {VM_PRECISION_FP32, VM_PRECISION_FP16, VM_PRECISION_BF16};
+  bool want[3] = {argc == 2, argc == 2, argc == 2};
+  for (int i = 2; i < argc; i++)
+    for (int p = 0; p < 3; p++)
+      if (!strcmp(argv[i], names[p])) want[p] = true;
+  int passed = 0, failed = 0;
+  for (int p = 0; p < 3; p++) {
+    if (!want[p]) continue;
+    suite s = {0};
+    s.prec = precs[p];
+    s.pname = names[p];
+    s.rng = 0x9E3779B97F4A7C15ull + (uint64_t)p;
+    vm_error e = {0};
+    vm_status st = create(0, precs[p], &s.be, &e);
+    if (st == VM_ERR_DEVICE) {
+      printf("SKIP: no usable GPU: %s\n", e.message);
+      return 77;
+    }
+    if (st != VM_OK) die("vm_cuda_backend_create", &e);
+    printf("== %s on %s\n", names[p], s.be->name);
+    test_copy(&s);
+    test_layer_norm(&s);
+    test_linear(&s);
+    test_patch_embed(&s);
+    test_windows(&s);
+    test_attention(&s);
+    test_conv(&s, "");
+    test_recording(&s);
+    test_memory(&s);
+    s.be->ops->destroy(s.be);
+    /* the same convolutions through cuDNN (in fp16/bf16 the small ones above ran on our tensor-core kernel) and
+     * the patch embedding, cut into many small bands */
+    setenv("VITMATTE_CUDA_BAND_BYTES", "12000", 1);
+    setenv("VITMATTE_CUDA_CONV", "cudnn", 1);
+    st = create(0, precs[p], &s.be, &e);
+    unsetenv("VITMATTE_CUDA_BAND_BYTES");
+    unsetenv("VITMATTE_CUDA_CONV");
+    if (st != VM_OK) die("vm_cuda_backend_create", &e);
+    test_conv(&s, " [cuDNN, small bands]");
+    test_patch_embed(&s);
+    s.be->ops->destroy(s.be);
+    if (precs[p] != VM_PRECISION_FP32) {
+      /* the fp32-arithmetic attention kernel on fp16/bf16 data */
+      setenv("VITMATTE_CUDA_ATTENTION", "generic", 1);
+      st = create(0, precs[p], &s.be, &e);
+      unsetenv("VITMATTE_CUDA_ATTENTION");
+      if (st != VM_OK) die("vm_cuda_backend_create", &e);
+      printf("== %s, generic attention kernel\n", names[p]);
+      test_attention(&s);
+      s.be->ops->destroy(s.be);
+    }
+    printf("== %s: %d passed, %d failed\n", names[p], s.passed, s.failed);
+    passed += s.passed;
+    failed += s.failed;
+  }
+  printf("cuda ops: %d passed, %d failed\n", passed, failed);
+  dlclose(h);
+  return failed ? 1 : 0;
+}
