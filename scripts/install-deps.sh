@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages the engine, the CLI and the tests need, skipping those already present.
-# Usage: scripts/install-deps.sh [--tests]   (--tests adds clang for the fuzzer and debootstrap for the GIMP tests)
+# Installs the Debian/Ubuntu packages the engine, the CLI and the tests need, skipping those already installed.
+#   scripts/install-deps.sh [--tests]   (--tests adds clang for the fuzzer and debootstrap for the GIMP tests)
 set -eu
-pkgs="gcc libc6-dev pkg-config meson ninja-build python3 libopenblas-dev libjson-c-dev libpng-dev libjpeg-dev libtiff-dev"
-if [ "${1:-}" = "--tests" ]; then
-  pkgs="$pkgs clang libclang-rt-dev debootstrap"
+packages=(gcc libc6-dev pkg-config meson ninja-build python3 libjson-c-dev libopenblas-dev libpng-dev libjpeg-dev
+          libtiff-dev)
+[ "${1:-}" = "--tests" ] && packages+=(clang libclang-rt-dev debootstrap)
+say() { printf 'install-deps: %s\n' "$*" >&2; }
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+  say "not a Debian/Ubuntu system: make sure these (or their equivalents) are installed: ${packages[*]}"
+  exit 0
 fi
-missing=""
-for p in $pkgs; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+missing=()
+for p in "${packages[@]}"; do
+  # dpkg -s also succeeds for removed packages whose config files remain: check the status word.
+  [[ "$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$p")
 done
-[ -z "$missing" ] && exit 0
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-deps: please install:$missing" >&2
-  exit 1
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { say "missing packages (${missing[*]}) and no sudo: run as root or install them"; exit 1; }
+  sudo=(sudo)
 fi
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-echo "install-deps: installing$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-# shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+say "installing ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -11,7 +11,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${VITMATTE_BUILD_DIR:-$ROOT/build} # another folder, e.g. for a second configuration
 OFFICIAL_CACHE=$HOME/.cache/vitmatte/vitmatte-small-composition-1k
-PACKAGES=(gcc libc6-dev pkg-config meson ninja-build libjson-c-dev libopenblas-dev libpng-dev libjpeg-dev libtiff-dev)
 
 say() { printf 'quickstart: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -51,27 +50,9 @@ case ${#POSITIONAL[@]} in
 esac
 
 # ---- packages ----
-install_missing_packages() {
-  if ! command -v dpkg >/dev/null || ! command -v apt-get >/dev/null; then
-    say "not a Debian/Ubuntu system: make sure these (or their equivalents) are installed: ${PACKAGES[*]}"
-    return 0
-  fi
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    # No pipe into grep -q here: with pipefail, grep quitting early can fail the pipe of an installed package.
-    [[ "$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "missing packages (${missing[*]}) and no sudo: run as root or install them"
-    sudo=(sudo)
-  fi
-  say "installing ${missing[*]}"
-  "${sudo[@]}" apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
-install_missing_packages
+# nvcc, when CUDA is installed, makes the build include the GPU backend.
+[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+"$ROOT/scripts/install-deps.sh" || die "could not install the build packages"
 
 # The project needs meson >= 1.0 (Debian 12 and Ubuntu 24.04 have it; older releases do not).
 meson_version=$(meson --version 2>/dev/null || echo 0)

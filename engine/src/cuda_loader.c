@@ -52,6 +52,10 @@ static void *open_module(char *why, size_t why_len) {
     snprintf(buf, sizeof buf, "%s", info.dli_fname);
     if ((h = try_open(dirname(buf), why, why_len))) return h;
   }
+#ifdef VM_CUDA_MODULE_BUILD_DIR
+  /* Programs run from the build tree (tests, quickstart) find the module where meson built it. */
+  if ((h = try_open(VM_CUDA_MODULE_BUILD_DIR, why, why_len))) return h;
+#endif
   if ((h = try_open(VM_CUDA_MODULE_DIR, why, why_len))) return h;
   return try_open(NULL, why, why_len);
 }
