@@ -15,10 +15,11 @@ set -euo pipefail
 
 readonly SUITE=trixie
 readonly MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-# What building the project and running tests/gimp need inside the root. Changing this list makes the next run
-# install the new list into the root (see the stamp below).
+# What building the project and running tests/gimp need inside the root: GIMP 3 and its headers, the build tools
+# and libraries, Xvfb + xdotool for the tests of the user interface (x11-apps + netpbm only for screenshots of a
+# failing one). Changing this list makes the next run install the new list into the root (see the stamp below).
 readonly PACKAGES="gimp libgimp-3.0-dev meson ninja-build gcc pkg-config libjson-c-dev libopenblas-dev \
-libpng-dev libjpeg-dev libtiff-dev python3 ca-certificates xvfb xauth xdotool"
+libpng-dev libjpeg-dev libtiff-dev python3 ca-certificates xvfb xauth xdotool x11-apps netpbm"
 readonly STAMP_NAME=.vitmatte-gimp-root-stamp
 readonly SCRIPT_PATH="$(readlink -f "$0")"
 readonly REPO_ROOT="$(cd "$(dirname "$SCRIPT_PATH")/.." && pwd)"

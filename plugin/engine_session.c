@@ -1,0 +1,146 @@
+/* engine_session.c - one prediction with the ViTMatte engine from inside the plug-in, with GIMP progress.
+ * Owns: model lookup, engine calls and the user-facing wording of engine errors. */
+#include "engine_session.h"
+
+#include "model_location.h"
+
+gchar *vmp_resolve_model_path(const gchar *chosen, GError **error) {
+  gchar *path = NULL;
+  if (chosen && g_str_has_prefix(chosen, "~/"))
+    return g_build_filename(g_get_home_dir(), chosen + 2, NULL);
+  if (chosen && *chosen)
+    return g_strdup(chosen);
+
+  gchar *plugin_dir = g_path_get_dirname(gimp_get_progname());
+  vmp_model_candidates c;
+  if (vmp_model_candidates_init(&c, g_getenv(VMP_MODEL_ENV), plugin_dir, g_get_home_dir()) != 0) {
+    g_free(plugin_dir);
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "Out of memory");
+    return NULL;
+  }
+  g_free(plugin_dir);
+  const char *found = vmp_model_candidates_first_usable(&c);
+  if (found) {
+    path = g_strdup(found);
+  } else {
+    GString *tried = g_string_new(NULL);
+    for (int i = 0; i < c.count; i++)
+      g_string_append_printf(tried, "\n  %s", c.paths[i]);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                "No ViTMatte model found. Choose the model folder (config.json + model.safetensors), or set "
+                "$" VMP_MODEL_ENV ". Looked in:%s",
+                tried->str);
+    g_string_free(tried, TRUE);
+  }
+  vmp_model_candidates_free(&c);
+  return path;
+}
+
+/* Progress of the engine mapped onto a slice of GIMP's progress bar. GIMP calls are round trips to the core,
+ * so the bar moves only when the fraction grew by a percent or the stage changed. */
+typedef struct progress_slice {
+  gdouble from, to;
+  gdouble last_fraction;
+  const char *last_stage;
+} progress_slice;
+
+static int on_engine_progress(void *user_data, const char *stage, double fraction) {
+  progress_slice *p = user_data;
+  if (stage && stage != p->last_stage) {
+    gimp_progress_set_text_printf("ViTMatte: %s", stage);
+    p->last_stage = stage;
+  }
+  if (fraction - p->last_fraction >= 0.01 || fraction >= 1.0) {
+    gimp_progress_update(p->from + (p->to - p->from) * CLAMP(fraction, 0.0, 1.0));
+    p->last_fraction = fraction;
+  }
+  return 0; /* GIMP cancels by ending the plug-in, never through here */
+}
+
+static void set_engine_error(GError **error, const vm_error *err, const gchar *model_path) {
+  switch (err->status) {
+  case VM_ERR_IO:
+  case VM_ERR_FORMAT:
+  case VM_ERR_MODEL:
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Could not load the ViTMatte model from \"%s\": %s", model_path,
+                err->message);
+    return;
+  case VM_ERR_DEVICE_OUT_OF_MEMORY:
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                "Out of GPU memory: %s. Choose the CPU device, or matte a smaller layer.", err->message);
+    return;
+  case VM_ERR_DEVICE:
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "GPU error: %s. Choose the CPU device or Automatic.", err->message);
+    return;
+  case VM_ERR_OUT_OF_MEMORY:
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Out of memory: %s", err->message);
+    return;
+  default:
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "ViTMatte failed (%s): %s", vm_status_string(err->status),
+                err->message);
+    return;
+  }
+}
+
+static vm_device to_vm_device(vmp_device_choice d) {
+  return d == VMP_DEV_CPU ? VM_DEVICE_CPU : d == VMP_DEV_GPU ? VM_DEVICE_CUDA : VM_DEVICE_AUTO;
+}
+
+static vm_precision to_vm_precision(vmp_precision_choice p) {
+  switch (p) {
+  case VMP_PREC_FP32: return VM_PRECISION_FP32;
+  case VMP_PREC_FP16: return VM_PRECISION_FP16;
+  case VMP_PREC_BF16: return VM_PRECISION_BF16;
+  default: return VM_PRECISION_AUTO;
+  }
+}
+
+gfloat *vmp_engine_predict(const gchar *model_path, vmp_device_choice device, vmp_precision_choice precision,
+                           const vm_image *rgb, const vm_image *trimap, gdouble progress_from, gdouble progress_to,
+                           GError **error) {
+  vm_error err = {VM_OK, ""};
+  vm_model *model = NULL;
+  vm_context *ctx = NULL;
+  gfloat *alpha = NULL;
+  /* Loading is a fixed share of the slice; the rest follows the engine's own progress. */
+  const gdouble load_share = 0.1 * (progress_to - progress_from);
+
+  gimp_progress_set_text("ViTMatte: loading the model");
+  if (vm_model_load(model_path, &model, &err) != VM_OK) {
+    set_engine_error(error, &err, model_path);
+    goto done;
+  }
+  gimp_progress_update(progress_from + load_share);
+
+  progress_slice slice = {progress_from + load_share, progress_to, 0.0, NULL};
+  vm_context_options options;
+  vm_context_options_default(&options);
+  options.device = to_vm_device(device);
+  options.precision = to_vm_precision(precision);
+  options.progress = on_engine_progress;
+  options.progress_user_data = &slice;
+  if (vm_context_create(model, &options, &ctx, &err) != VM_OK) {
+    set_engine_error(error, &err, model_path);
+    goto done;
+  }
+
+  alpha = g_try_malloc_n((gsize)rgb->width * (gsize)rgb->height, sizeof(gfloat));
+  if (!alpha) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory for a %d x %d alpha", rgb->width, rgb->height);
+    goto done;
+  }
+  gimp_progress_set_text_printf("ViTMatte: running on %s", vm_context_device_name(ctx));
+  if (vm_predict(ctx, rgb, trimap, alpha, 0, &err) != VM_OK) {
+    set_engine_error(error, &err, model_path);
+    g_clear_pointer(&alpha, g_free);
+    goto done;
+  }
+  gimp_progress_update(progress_to);
+
+done:
+  if (ctx)
+    vm_context_free(ctx);
+  if (model)
+    vm_model_free(model);
+  return alpha;
+}

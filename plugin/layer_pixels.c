@@ -1,0 +1,60 @@
+/* layer_pixels.c - reading a layer's colour pixels for the engine, in the precision the image has.
+ * Owns: the babl format choice and the copy out of GEGL. */
+#include "layer_pixels.h"
+
+static void choose_format(GimpImage *image, const char **encoding, vm_pixel_type *type, gsize *sample_size) {
+  switch (gimp_image_get_precision(image)) {
+  case GIMP_PRECISION_U8_NON_LINEAR:
+  case GIMP_PRECISION_U8_PERCEPTUAL:
+    *encoding = "R'G'B' u8", *type = VM_PIXEL_U8, *sample_size = 1;
+    return;
+  case GIMP_PRECISION_U16_NON_LINEAR:
+  case GIMP_PRECISION_U16_PERCEPTUAL:
+    *encoding = "R'G'B' u16", *type = VM_PIXEL_U16, *sample_size = 2;
+    return;
+  default:
+    /* Linear integer images would lose shadow detail if re-quantised to perceptual u8, so they go as float. */
+    *encoding = "R'G'B' float", *type = VM_PIXEL_F32, *sample_size = 4;
+    return;
+  }
+}
+
+gboolean vmp_layer_pixels_read(GimpDrawable *layer, vmp_layer_pixels *out, GError **error) {
+  memset(out, 0, sizeof *out);
+  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
+  const gint w = gimp_drawable_get_width(layer), h = gimp_drawable_get_height(layer);
+  const char *encoding;
+  vm_pixel_type type;
+  gsize sample_size;
+  choose_format(image, &encoding, &type, &sample_size);
+
+  gpointer data = g_try_malloc_n((gsize)w * (gsize)h, 3 * sample_size);
+  if (!data) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory to read the %d x %d layer", w, h);
+    return FALSE;
+  }
+  /* The image's own space: no colour conversion, so the model sees the stored values (as from an exported file). */
+  const Babl *format = babl_format_with_space(encoding, gimp_drawable_get_format(layer));
+  GeglBuffer *buffer = gimp_drawable_get_buffer(layer);
+  gegl_buffer_get(buffer, GEGL_RECTANGLE(0, 0, w, h), 1.0, format, data, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  g_object_unref(buffer);
+
+  if (type == VM_PIXEL_F32) {
+    gfloat *f = data;
+    for (gsize i = 0, n = (gsize)w * (gsize)h * 3; i < n; i++)
+      f[i] = f[i] > 1.0f ? 1.0f : f[i] >= 0.0f ? f[i] : 0.0f; /* NaN -> 0 too */
+  }
+  out->data = data;
+  out->image.data = data;
+  out->image.width = w;
+  out->image.height = h;
+  out->image.channels = 3;
+  out->image.row_stride = 0;
+  out->image.type = type;
+  return TRUE;
+}
+
+void vmp_layer_pixels_clear(vmp_layer_pixels *pixels) {
+  g_free(pixels->data);
+  memset(pixels, 0, sizeof *pixels);
+}

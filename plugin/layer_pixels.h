@@ -1,0 +1,22 @@
+/* layer_pixels.h - reading a layer's colour pixels for the engine, in the precision the image has.
+ * Owns: the choice of babl format per image precision and the layer-sized pixel copy. */
+#ifndef VMP_LAYER_PIXELS_H
+#define VMP_LAYER_PIXELS_H
+
+#include <libgimp/gimp.h>
+
+#include "vitmatte.h"
+
+/* A layer's colour as R'G'B' in the image's own colour space: u8 for 8-bit perceptual images, u16 for 16-bit
+ * perceptual ones (so the engine sees exactly the stored values, as the CLI does for the exported file), float
+ * otherwise (linear and float images; clamped to 0..1, the range the model was trained on). Grey layers come
+ * as R = G = B; the alpha channel is not read (the model ignores it). */
+typedef struct vmp_layer_pixels {
+  gpointer data;
+  vm_image image; /* points into data */
+} vmp_layer_pixels;
+
+gboolean vmp_layer_pixels_read(GimpDrawable *layer, vmp_layer_pixels *out, GError **error);
+void vmp_layer_pixels_clear(vmp_layer_pixels *pixels);
+
+#endif

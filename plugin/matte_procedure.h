@@ -1,0 +1,35 @@
+/* matte_procedure.h - the PDB face of the plug-in: procedure name, argument names and choice values.
+ * Owns: the names Script-Fu callers, the dialog and run() agree on (changing one breaks saved scripts). */
+#ifndef VMP_MATTE_PROCEDURE_H
+#define VMP_MATTE_PROCEDURE_H
+
+#include <libgimp/gimp.h>
+
+#define VMP_PROC_NAME "plug-in-vitmatte"
+#define VMP_BINARY_NAME "vitmatte-gimp"
+#define VMP_MENU_LABEL "_ViTMatte..."
+#define VMP_MENU_PATH "<Image>/Filters/Matting"
+
+/* Argument names, as Script-Fu spells them (#:trimap-source "channel" ...). */
+#define VMP_ARG_TRIMAP_SOURCE "trimap-source"
+#define VMP_ARG_TRIMAP_CHANNEL "trimap-channel"
+#define VMP_ARG_TRIMAP_CHANNEL_NAME "trimap-channel-name"
+#define VMP_ARG_BAND_WIDTH "band-width"
+#define VMP_ARG_MODEL "model"
+#define VMP_ARG_DEVICE "device"
+#define VMP_ARG_PRECISION "precision"
+#define VMP_ARG_OUTPUT "output"
+#define VMP_ARG_REPLACE_MASK "replace-mask"
+#define VMP_RET_RESULT "result"
+
+#define VMP_BAND_WIDTH_MAX 1000
+
+typedef enum { VMP_SOURCE_CHANNEL, VMP_SOURCE_SELECTION } vmp_trimap_source;
+typedef enum { VMP_OUTPUT_LAYER_MASK, VMP_OUTPUT_NEW_LAYER, VMP_OUTPUT_SELECTION } vmp_output_kind;
+typedef enum { VMP_DEV_AUTO, VMP_DEV_CPU, VMP_DEV_GPU } vmp_device_choice;
+typedef enum { VMP_PREC_AUTO, VMP_PREC_FP32, VMP_PREC_FP16, VMP_PREC_BF16 } vmp_precision_choice;
+
+/* Registers every argument and the return value on `procedure` (used by create_procedure). */
+void vmp_matte_procedure_add_arguments(GimpProcedure *procedure);
+
+#endif

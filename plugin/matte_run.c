@@ -1,0 +1,193 @@
+/* matte_run.c - what happens when the procedure runs: validate, read, predict, and only then write.
+ * Owns: argument checks, the progress stages and the PDB status of the run. */
+#include "matte_run.h"
+
+#include "alpha_output.h"
+#include "engine_session.h"
+#include "layer_geometry.h"
+#include "layer_pixels.h"
+#include "matte_dialog.h"
+#include "matte_procedure.h"
+#include "trimap_source.h"
+
+/* Progress stages, as fractions of the bar: reading and the trimap are quick, the model is nearly everything. */
+#define STAGE_TRIMAP 0.03
+#define STAGE_MODEL 0.06
+#define STAGE_WRITE 0.97
+
+typedef struct run_args {
+  vmp_trimap_source source;
+  GimpChannel *channel; /* owned reference or NULL */
+  gchar *channel_name;
+  gint band_width;
+  gchar *model; /* "" = the default location */
+  vmp_device_choice device;
+  vmp_precision_choice precision;
+  vmp_output_kind output;
+  gboolean replace_mask;
+} run_args;
+
+static void run_args_read(GimpProcedureConfig *config, run_args *a) {
+  memset(a, 0, sizeof *a);
+  g_object_get(config, VMP_ARG_TRIMAP_CHANNEL, &a->channel, VMP_ARG_TRIMAP_CHANNEL_NAME, &a->channel_name,
+               VMP_ARG_BAND_WIDTH, &a->band_width, VMP_ARG_MODEL, &a->model, VMP_ARG_REPLACE_MASK, &a->replace_mask,
+               NULL);
+  a->source = gimp_procedure_config_get_choice_id(config, VMP_ARG_TRIMAP_SOURCE);
+  a->device = gimp_procedure_config_get_choice_id(config, VMP_ARG_DEVICE);
+  a->precision = gimp_procedure_config_get_choice_id(config, VMP_ARG_PRECISION);
+  a->output = gimp_procedure_config_get_choice_id(config, VMP_ARG_OUTPUT);
+}
+
+static void run_args_clear(run_args *a) {
+  g_clear_object(&a->channel);
+  g_clear_pointer(&a->model, g_free);
+  g_clear_pointer(&a->channel_name, g_free);
+}
+
+/* The only layer of `layers` (a NULL-terminated array, freed here) that is not a group, or NULL. */
+static GimpLayer *single_layer(GimpLayer **layers) {
+  GimpLayer *found = NULL;
+  gint n = 0;
+  for (gint i = 0; layers && layers[i]; i++)
+    n++, found = layers[i];
+  g_free(layers);
+  return n == 1 && !gimp_item_is_group(GIMP_ITEM(found)) ? found : NULL;
+}
+
+/* The one layer the procedure works on, or NULL with `error` set (a calling error: wrong kind of drawable).
+ * Started with a channel selected (typically the trimap just painted), it works on the selected layer, or on the
+ * image's only layer, and reports the channel in `selected_channel` so it can serve as the trimap. */
+static GimpLayer *pick_layer(GimpImage *image, GimpDrawable **drawables, GimpChannel **selected_channel,
+                             GError **error) {
+  *selected_channel = NULL;
+  if (gimp_core_object_array_get_length((GObject **)drawables) != 1) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "ViTMatte works on exactly one selected layer");
+    return NULL;
+  }
+  GimpDrawable *d = drawables[0];
+  if (GIMP_IS_LAYER_MASK(d)) {
+    d = GIMP_DRAWABLE(gimp_layer_from_mask(GIMP_LAYER_MASK(d)));
+  } else if (GIMP_IS_CHANNEL(d)) {
+    GimpLayer *layer = single_layer(gimp_image_get_selected_layers(image));
+    if (!layer)
+      layer = single_layer(gimp_image_get_layers(image));
+    if (!layer) {
+      g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                          "ViTMatte works on a layer: select the layer to matte (with a channel selected, it takes "
+                          "the selected layer or the image's only layer)");
+      return NULL;
+    }
+    *selected_channel = GIMP_CHANNEL(d);
+    d = GIMP_DRAWABLE(layer);
+  }
+  if (!GIMP_IS_LAYER(d)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "ViTMatte works on a layer; select a layer");
+    return NULL;
+  }
+  if (gimp_item_is_group(GIMP_ITEM(d))) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "ViTMatte cannot work on a layer group; select a layer in it");
+    return NULL;
+  }
+  if (gimp_image_get_base_type(image) == GIMP_INDEXED || gimp_drawable_is_indexed(d)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                        "Indexed images are not supported: convert the image with Image > Mode > RGB first");
+    return NULL;
+  }
+  return GIMP_LAYER(d);
+}
+
+/* The trimap channel: the argument, else the channel that was selected when ViTMatte started, else the one
+ * named by trimap-channel-name. */
+static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel,
+                            GError **error) {
+  GimpDrawable *d = GIMP_DRAWABLE(layer);
+  gint ox = 0, oy = 0;
+  gimp_drawable_get_offsets(d, &ox, &oy);
+  if (!vmp_layer_on_canvas(ox, oy, gimp_drawable_get_width(d), gimp_drawable_get_height(d),
+                           gimp_image_get_width(image), gimp_image_get_height(image), NULL, NULL)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                        "The layer lies wholly outside the canvas, where the trimap is background only");
+    return NULL;
+  }
+  if (a->source == VMP_SOURCE_SELECTION)
+    return vmp_trimap_from_gimp_selection(d, a->band_width, error);
+  GimpChannel *channel =
+      vmp_find_trimap_channel(image, a->channel ? a->channel : selected_channel, a->channel_name, error);
+  return channel ? vmp_trimap_from_gimp_channel(channel, d, error) : NULL;
+}
+
+/* Everything that can fail or be cancelled happens before the image is touched (GIMP ends a cancelled plug-in
+ * outright), then the write is one short undo group. */
+static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel, const run_args *a,
+                           GError **error) {
+  GimpDrawable *result = NULL;
+  vmp_layer_pixels pixels = {0};
+  guint8 *trimap = NULL;
+  gchar *model_path = NULL;
+  gfloat *alpha = NULL;
+
+  if (!vmp_alpha_output_check(layer, a->output, a->replace_mask, error))
+    goto done;
+  if (!(model_path = vmp_resolve_model_path(a->model, error)))
+    goto done;
+
+  gimp_progress_init("ViTMatte: reading the trimap");
+  if (!(trimap = build_trimap(a, image, layer, selected_channel, error)))
+    goto done;
+  gimp_progress_update(STAGE_TRIMAP);
+  gimp_progress_set_text("ViTMatte: reading the layer");
+  if (!vmp_layer_pixels_read(GIMP_DRAWABLE(layer), &pixels, error))
+    goto done;
+  gimp_progress_update(STAGE_MODEL);
+
+  const vm_image trimap_image = {trimap, pixels.image.width, pixels.image.height, 1, 0, VM_PIXEL_U8};
+  alpha = vmp_engine_predict(model_path, a->device, a->precision, &pixels.image, &trimap_image, STAGE_MODEL,
+                             STAGE_WRITE, error);
+  if (!alpha)
+    goto done;
+  /* The input copies are no longer needed; large images need the memory back before GIMP copies the output. */
+  vmp_layer_pixels_clear(&pixels);
+  g_clear_pointer(&trimap, g_free);
+
+  gimp_progress_set_text("ViTMatte: writing the result");
+  result = vmp_alpha_output_write(layer, a->output, a->replace_mask, alpha, error);
+  gimp_progress_update(1.0);
+
+done:
+  vmp_layer_pixels_clear(&pixels);
+  g_free(trimap);
+  g_free(model_path);
+  g_free(alpha);
+  return result;
+}
+
+GimpValueArray *vmp_matte_run(GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
+                              GimpDrawable **drawables, GimpProcedureConfig *config, gpointer run_data) {
+  (void)run_data;
+  GError *error = NULL;
+  gegl_init(NULL, NULL);
+
+  GimpChannel *selected_channel = NULL;
+  GimpLayer *layer = pick_layer(image, drawables, &selected_channel, &error);
+  if (!layer)
+    return gimp_procedure_new_return_values(procedure, GIMP_PDB_CALLING_ERROR, error);
+
+  if (run_mode == GIMP_RUN_INTERACTIVE && !vmp_matte_dialog_run(procedure, config, image))
+    return gimp_procedure_new_return_values(procedure, GIMP_PDB_CANCEL, NULL);
+
+  run_args args;
+  run_args_read(config, &args);
+  GimpDrawable *result = matte(image, layer, selected_channel, &args, &error);
+  run_args_clear(&args);
+
+  /* In interactive runs the core shows a returned error as a message ("Execution error for 'ViTMatte'");
+   * Script-Fu and other PDB callers get the status and the same text. */
+  if (!result)
+    return gimp_procedure_new_return_values(procedure, GIMP_PDB_EXECUTION_ERROR, error);
+
+  if (run_mode != GIMP_RUN_NONINTERACTIVE)
+    gimp_displays_flush();
+  GimpValueArray *ret = gimp_procedure_new_return_values(procedure, GIMP_PDB_SUCCESS, NULL);
+  GIMP_VALUES_SET_DRAWABLE(ret, 1, result);
+  return ret;
+}

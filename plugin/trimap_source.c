@@ -1,0 +1,129 @@
+/* trimap_source.c - reading a trimap for a layer out of GIMP: from a channel or from the selection.
+ * Owns: the GEGL reads at the layer's rectangle and the "has unknown pixels" check. */
+#include "trimap_source.h"
+
+#include "trimap.h"
+
+static gboolean check_unknown(const guint8 *trimap, gsize count, const char *hint, GError **error) {
+  vmp_trimap_counts c;
+  vmp_trimap_count(trimap, count, &c);
+  if (c.unknown == 0) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                "The trimap has no unknown pixels inside the layer (%" G_GSIZE_FORMAT " background, %" G_GSIZE_FORMAT
+                " foreground), so there is nothing to matte. %s",
+                c.background, c.foreground, hint);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Channel values as the channel stores them, as floats: "Y' float" for the Y' channels of 8-bit perceptual images,
+ * "Y float" for linear ones. So the thresholds apply to the grey level the user painted and sees in the Channels
+ * dialog (50% grey is 0.5), not to its linear-light value (0.22, and 25% grey would be 0.05: "background"). */
+static const Babl *stored_float_format(GimpDrawable *channel) {
+  const Babl *stored = gimp_drawable_get_format(channel);
+  const char *model = babl_get_name(babl_format_get_model(stored));
+  const char *encoding = g_strcmp0(model, "Y'") == 0 ? "Y' float" : g_strcmp0(model, "Y~") == 0 ? "Y~ float" : "Y float";
+  return babl_format_with_space(encoding, stored);
+}
+
+/* Reads `rect` of an image-sized mask in `format`; pixels outside the canvas read as 0 (GEGL_ABYSS_NONE). */
+static gfloat *read_mask(GimpDrawable *mask, const GeglRectangle *rect, const Babl *format, GError **error) {
+  gfloat *values = g_try_malloc_n((gsize)rect->width * (gsize)rect->height, sizeof(gfloat));
+  if (!values) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory for a %d x %d trimap", rect->width, rect->height);
+    return NULL;
+  }
+  GeglBuffer *buffer = gimp_drawable_get_buffer(mask);
+  gegl_buffer_get(buffer, rect, 1.0, format, values, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  g_object_unref(buffer);
+  return values;
+}
+
+guint8 *vmp_trimap_from_gimp_channel(GimpChannel *channel, GimpDrawable *layer, GError **error) {
+  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
+  if (gimp_item_get_image(GIMP_ITEM(channel)) != image) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The trimap channel belongs to another image");
+    return NULL;
+  }
+  if (GIMP_IS_LAYER_MASK(channel)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                        "The trimap must be a channel (Channels dialog) or the selection, not a layer mask");
+    return NULL;
+  }
+  gint ox = 0, oy = 0;
+  gimp_drawable_get_offsets(layer, &ox, &oy);
+  const GeglRectangle rect = {ox, oy, gimp_drawable_get_width(layer), gimp_drawable_get_height(layer)};
+  gfloat *values = read_mask(GIMP_DRAWABLE(channel), &rect, stored_float_format(GIMP_DRAWABLE(channel)), error);
+  if (!values)
+    return NULL;
+  const gsize count = (gsize)rect.width * (gsize)rect.height;
+  guint8 *trimap = g_try_malloc(count);
+  if (!trimap) {
+    g_free(values);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory for a %d x %d trimap", rect.width, rect.height);
+    return NULL;
+  }
+  vmp_trimap_from_channel(values, count, trimap);
+  g_free(values);
+  if (!check_unknown(trimap, count,
+                     "Paint the uncertain edge in grey (between 10% and 90%) in the trimap channel.", error)) {
+    g_free(trimap);
+    return NULL;
+  }
+  return trimap;
+}
+
+guint8 *vmp_trimap_from_gimp_selection(GimpDrawable *layer, gint band_width, GError **error) {
+  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
+  if (gimp_selection_is_empty(image)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                        "The selection is empty: select the object roughly, or use a trimap channel");
+    return NULL;
+  }
+  gint ox = 0, oy = 0;
+  gimp_drawable_get_offsets(layer, &ox, &oy);
+  const gint w = gimp_drawable_get_width(layer), h = gimp_drawable_get_height(layer);
+  /* A margin of band_width lets selection edges just outside the layer still shape the band inside it. */
+  const gint m = band_width;
+  const GeglRectangle rect = {ox - m, oy - m, w + 2 * m, h + 2 * m};
+  /* The selection is always linear; its values are selection strengths. */
+  gfloat *values = read_mask(GIMP_DRAWABLE(gimp_image_get_selection(image)), &rect, babl_format("Y float"), error);
+  if (!values)
+    return NULL;
+  guint8 *trimap = g_try_malloc_n((gsize)w, (gsize)h);
+  if (!trimap || vmp_trimap_from_selection(values, w, h, m, band_width, trimap) != 0) {
+    g_free(values), g_free(trimap);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory to build a %d x %d trimap", w, h);
+    return NULL;
+  }
+  g_free(values);
+  if (!check_unknown(trimap, (gsize)w * (gsize)h,
+                     "The selection's edge does not cross the layer: select part of the layer's content.", error)) {
+    g_free(trimap);
+    return NULL;
+  }
+  return trimap;
+}
+
+GimpChannel *vmp_find_trimap_channel(GimpImage *image, GimpChannel *chosen, const gchar *name, GError **error) {
+  if (chosen)
+    return chosen;
+  GimpChannel *found = NULL;
+  if (name && *name) {
+    GimpChannel **channels = gimp_image_get_channels(image);
+    for (gint i = 0; channels && channels[i] && !found; i++) {
+      gchar *n = gimp_item_get_name(GIMP_ITEM(channels[i]));
+      if (g_ascii_strcasecmp(n, name) == 0)
+        found = channels[i];
+      g_free(n);
+    }
+    g_free(channels);
+  }
+  if (!found)
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                "No trimap channel: choose one, or add a channel named \"%s\" (white = foreground, black = "
+                "background, grey = unknown), or take the trimap from the selection",
+                name && *name ? name : "trimap");
+  return found;
+}

@@ -1,0 +1,133 @@
+/* compare_results.c - the GIMP integration tests' numeric check: an alpha GIMP produced against the CLI's alpha.
+ * Owns: reading both sides (raw float dumps from the inspector, PNG alpha or grey, float TIFF) and the verdict. */
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tiffio.h>
+
+typedef struct plane {
+  int w, h;
+  float *v; /* 0..1 */
+} plane;
+
+/* The inspector's dump: "VMPF\n<width> <height>\n" then width*height little-endian float32. */
+static int read_dump(const char *path, plane *p) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return -1;
+  char magic[5] = {0};
+  int ok = fread(magic, 1, 5, f) == 5 && memcmp(magic, "VMPF\n", 5) == 0 && fscanf(f, "%d %d", &p->w, &p->h) == 2 &&
+           fgetc(f) == '\n' && p->w > 0 && p->h > 0;
+  if (ok) {
+    size_t n = (size_t)p->w * p->h;
+    p->v = malloc(n * sizeof *p->v);
+    ok = p->v && fread(p->v, sizeof *p->v, n, f) == n;
+  }
+  fclose(f);
+  return ok ? 0 : -1;
+}
+
+/* A PNG's alpha channel when it has one, else its grey level (8-bit samples, no colour conversion). */
+static int read_png(const char *path, plane *p) {
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file(&img, path))
+    return -1;
+  int has_alpha = (img.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+  img.format = has_alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY;
+  int channels = has_alpha ? 2 : 1;
+  unsigned char *buf = malloc(PNG_IMAGE_SIZE(img));
+  if (!buf || !png_image_finish_read(&img, NULL, buf, 0, NULL)) {
+    free(buf);
+    png_image_free(&img);
+    return -1;
+  }
+  p->w = (int)img.width, p->h = (int)img.height;
+  p->v = malloc((size_t)p->w * p->h * sizeof *p->v);
+  for (size_t i = 0, n = (size_t)p->w * p->h; p->v && i < n; i++)
+    p->v[i] = buf[i * channels + channels - 1] / 255.0f;
+  free(buf);
+  return p->v ? 0 : -1;
+}
+
+/* A one-channel 32-bit float TIFF (what `vitmatte -o x.tif` writes). */
+static int read_tiff(const char *path, plane *p) {
+  TIFF *t = TIFFOpen(path, "r");
+  if (!t)
+    return -1;
+  uint32_t w = 0, h = 0;
+  uint16_t bits = 0, spp = 1, fmt = SAMPLEFORMAT_UINT;
+  TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
+  TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
+  TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &bits);
+  TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &spp);
+  TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &fmt);
+  int rc = -1;
+  if (bits == 32 && spp == 1 && fmt == SAMPLEFORMAT_IEEEFP && w > 0 && h > 0) {
+    p->w = (int)w, p->h = (int)h;
+    p->v = malloc((size_t)w * h * sizeof *p->v);
+    rc = p->v ? 0 : -1;
+    for (uint32_t y = 0; rc == 0 && y < h; y++)
+      if (TIFFReadScanline(t, p->v + (size_t)y * w, y, 0) < 0)
+        rc = -1;
+  }
+  TIFFClose(t);
+  return rc;
+}
+
+static int read_any(const char *path, plane *p) {
+  memset(p, 0, sizeof *p);
+  size_t n = strlen(path);
+  if (n > 4 && strcmp(path + n - 4, ".f32") == 0)
+    return read_dump(path, p);
+  if (n > 4 && strcmp(path + n - 4, ".png") == 0)
+    return read_png(path, p);
+  return read_tiff(path, p);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 5) {
+    fprintf(stderr, "usage: vmp-compare LABEL GOT EXPECTED TOLERANCE [OFFSET_X OFFSET_Y]\n"
+                    "  GOT pixel (x + OFFSET_X, y + OFFSET_Y) is compared with EXPECTED pixel (x, y); GOT pixels\n"
+                    "  outside EXPECTED's rectangle must be 0. Prints one PASS/FAIL line.\n");
+    return 2;
+  }
+  const char *label = argv[1];
+  double tol = atof(argv[4]);
+  int ox = argc > 6 ? atoi(argv[5]) : 0, oy = argc > 6 ? atoi(argv[6]) : 0;
+  plane got, want;
+  if (read_any(argv[2], &got) != 0 || read_any(argv[3], &want) != 0) {
+    printf("FAIL %s (cannot read %s or %s)\n", label, argv[2], argv[3]);
+    return 1;
+  }
+  if (argc <= 6 && (got.w != want.w || got.h != want.h)) {
+    printf("FAIL %s (size %dx%d, expected %dx%d)\n", label, got.w, got.h, want.w, want.h);
+    return 1;
+  }
+  double max_diff = 0, outside_max = 0;
+  long compared = 0;
+  for (int y = 0; y < got.h; y++)
+    for (int x = 0; x < got.w; x++) {
+      int ex = x - ox, ey = y - oy;
+      double g = got.v[(size_t)y * got.w + x];
+      if (ex >= 0 && ey >= 0 && ex < want.w && ey < want.h) {
+        double d = fabs(g - want.v[(size_t)ey * want.w + ex]);
+        if (!(d <= max_diff)) /* NaN counts as a failure */
+          max_diff = isnan(d) ? INFINITY : d;
+        compared++;
+      } else if (fabs(g) > outside_max) {
+        outside_max = fabs(g);
+      }
+    }
+  int ok = compared > 0 && max_diff <= tol && outside_max == 0;
+  printf("%s %s (max diff %.6f over %ld pixels, tolerance %.6f", ok ? "PASS" : "FAIL", label, max_diff, compared,
+         tol);
+  if (outside_max > 0)
+    printf(", %.6f outside the layer", outside_max);
+  printf(")\n");
+  free(got.v), free(want.v);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,81 @@
+; gui_session.scm - the user-interface part of the GIMP integration tests (Script-Fu, GIMP 3.0 under Xvfb).
+; The PDB cannot undo and cannot open menus, but a user can; integration.sh plays the user with xdotool while this
+; script sets the scene, waits, and saves the image after each step for the inspector:
+;   0. no model anywhere: a PDB error (no user interface needed, but only this run lacks a default model);
+;   1. an image in a window; plug-in-vitmatte run interactively (integration.sh answers the dialog with Return);
+;      then Ctrl+Z and Ctrl+Y in the image window;
+;   2. an image without a trimap channel; ViTMatte started from the menus (Search Actions): the error must come
+;      up as a GIMP message;
+;   3. the scene with its trimap channel; ViTMatte started from the menus: a layer mask must appear.
+; Handshake through files in DIR: this script writes ready-dialog, ran, undone, redone, menu-error-ready,
+; menu-ready, menu-done; integration.sh writes next-step and menu-run-done when the user action of a step is over,
+; and stop-waiting when it gives up, so a missed key press cannot hang the run.
+; Needs integration.scm loaded first. Run: (vmp-gui-all "WORK" "MODEL")
+
+(define (vmp-has-mask? layer) (not (= (car (gimp-layer-get-mask layer)) -1)))
+
+; Polls until (done?) or until integration.sh gives up; each poll is a PDB round trip, so the user interface
+; handles the key presses in between.
+(define (vmp-wait-until dir done?)
+  (let loop ()
+    (if (not (or (done?) (vmp-exists? (vmp-path dir "stop-waiting"))))
+        (loop))))
+
+(define (vmp-gui-undo dir model)
+  (let* ((image (vmp-scene-with-trimap dir "scene.png"))
+         (layer (vmp-layer image))
+         (display (car (gimp-display-new image))))
+    (vmp-save image dir "gui-before")
+    (vmp-marker dir "ready-dialog")
+    (vmp-record "gui-interactive"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)
+                                            #:model model))))
+    (vmp-save image dir "gui-after")
+    (vmp-marker dir "ran")
+    (vmp-wait-until dir (lambda () (not (vmp-has-mask? layer))))
+    (vmp-save image dir "gui-undone")
+    (vmp-marker dir "undone")
+    (vmp-wait-until dir (lambda () (vmp-has-mask? layer)))
+    (vmp-save image dir "gui-redone")
+    (vmp-marker dir "redone")
+    (gimp-image-clean-all image)
+    (gimp-display-delete display)))
+
+(define (vmp-gui-menu-error dir)
+  (let* ((image (vmp-load dir "scene.png"))
+         (display (car (gimp-display-new image))))
+    (vmp-save image dir "gui-menu-error-before")
+    (vmp-marker dir "menu-error-ready")
+    (vmp-wait-until dir (lambda () (vmp-exists? (vmp-path dir "next-step"))))
+    (vmp-save image dir "gui-menu-error")
+    (gimp-image-clean-all image)
+    (gimp-display-delete display)))
+
+; The mask exists before the plug-in has filled it, so the script waits for integration.sh to see the plug-in's
+; process end (menu-run-done) rather than for the mask.
+(define (vmp-gui-menu dir)
+  (let* ((image (vmp-scene-with-trimap dir "scene.png"))
+         (display (car (gimp-display-new image))))
+    (vmp-marker dir "menu-ready")
+    (vmp-wait-until dir (lambda () (vmp-exists? (vmp-path dir "menu-run-done"))))
+    (vmp-save image dir "gui-menu")
+    (vmp-marker dir "menu-done")
+    (gimp-image-clean-all image)
+    (gimp-display-delete display)))
+
+; Also the one bad input the console suite cannot set up: no model anywhere. This run is the only one without
+; $VITMATTE_MODEL and without a model next to the plug-in (integration.sh sees to that).
+(define (vmp-gui-no-model dir)
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-no-model-found" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model "")))))
+
+(define (vmp-gui-all dir model)
+  (set! vmp-results (open-output-file (vmp-path dir "gui-results.txt")))
+  (vmp-gui-no-model dir)
+  (vmp-gui-undo dir model)
+  (vmp-gui-menu-error dir)
+  (vmp-gui-menu dir)
+  (vmp-say "DONE")
+  (close-output-port vmp-results))

@@ -1,0 +1,291 @@
+; integration.scm - the actions of the GIMP integration tests (Script-Fu, GIMP 3.0, default v2 dialect).
+; Builds test images from the generated files, calls plug-in-vitmatte non-interactively (and once with last
+; values), records each PDB status and message in results.txt and saves XCF files for inspect_images.py.
+; It decides nothing: tests/gimp/integration.sh compares what was recorded and saved.
+;
+; Run: (begin (load ".../integration.scm") (vmp-run-all "WORK" "MODEL" "MODEL-WITHOUT-WEIGHTS"))
+; WORK holds scene.png, scene_gray.png, trimap.png; results go there too.
+
+(define vmp-results #f)
+
+(define (vmp-flatten-lines text)
+  ; one record per line, so a multi-line message stays on its own line
+  (list->string (map (lambda (c) (if (char=? c #\newline) #\| c)) (string->list text))))
+
+(define (vmp-say . parts)
+  (display (vmp-flatten-lines (apply string-append parts)) vmp-results)
+  (newline vmp-results))
+
+; Calls thunk; returns (ok value) or (failed "message"). A failing PDB call raises a Script-Fu error whose text
+; is "Procedure execution of plug-in-vitmatte failed: <the plug-in's message>"; the hook keeps that text.
+(define (vmp-try thunk)
+  (let* ((message "")
+         (saved-hook *error-hook*)
+         (result (catch (list 'failed message)
+                   (set! *error-hook* (lambda (msg . rest) (set! message msg) (throw msg)))
+                   (list 'ok (thunk)))))
+    (set! *error-hook* saved-hook)
+    result))
+
+(define (vmp-path dir file) (string-append dir "/" file))
+
+; Files as signals to integration.sh, which waits for them (and writes some that this side waits for).
+(define (vmp-marker dir name)
+  (let ((port (open-output-file (vmp-path dir name))))
+    (display name port)
+    (close-output-port port)))
+
+(define (vmp-exists? path)
+  (let ((port (catch #f (open-input-file path))))
+    (if port (begin (close-input-port port) #t) #f)))
+
+(define (vmp-load dir file)
+  (car (gimp-file-load RUN-NONINTERACTIVE (vmp-path dir file))))
+
+(define (vmp-layer image)
+  (vector-ref (car (gimp-image-get-layers image)) 0))
+
+; A channel called `name` holding the grey levels of trimap.png, made as a user would in the GUI: the file on top
+; as an opaque layer, a new channel from the red component of the image, the layer removed again. The channel
+; keeps the file's grey levels as they are (128 stays 128). (The clipboard route, edit-copy + paste into the
+; channel, works too but leaks buffers in gimp-console.)
+(define (vmp-add-trimap-channel image dir file name)
+  (let* ((trimap-layer (car (gimp-file-load-layer RUN-NONINTERACTIVE image (vmp-path dir file))))
+         (channel 0))
+    (gimp-image-insert-layer image trimap-layer 0 0)
+    (set! channel (car (gimp-channel-new-from-component image (if (= (car (gimp-image-get-base-type image)) GRAY) CHANNEL-GRAY CHANNEL-RED) name)))
+    (gimp-image-insert-channel image channel 0 0)
+    (gimp-image-remove-layer image trimap-layer)
+    channel))
+
+; The scene with a trimap channel called "trimap" (what most cases start from).
+(define (vmp-scene-with-trimap dir scene)
+  (let ((image (vmp-load dir scene)))
+    (vmp-add-trimap-channel image dir "trimap.png" "trimap")
+    image))
+
+; XCF files do not keep the selection's values exactly in GIMP 3.0.4 (they come back through the sRGB curve), so
+; the selection is copied into the mask of a new top layer, which keeps them (both are linear).
+(define (vmp-selection-as-mask image)
+  (let ((carrier (car (gimp-layer-new image "selection" (car (gimp-image-get-width image))
+                                      (car (gimp-image-get-height image)) RGB-IMAGE 100 LAYER-MODE-NORMAL))))
+    (gimp-image-insert-layer image carrier 0 0)
+    (gimp-layer-add-mask carrier (car (gimp-layer-create-mask carrier ADD-MASK-SELECTION)))))
+
+(define (vmp-save image dir name)
+  (gimp-xcf-save RUN-NONINTERACTIVE image (vmp-path dir (string-append name ".xcf"))))
+
+(define (vmp-record name outcome)
+  (if (eq? (car outcome) 'ok)
+      (vmp-say "CASE " name " ok")
+      (vmp-say "CASE " name " failed " (cadr outcome))))
+
+(define (vmp-bool value) (if (or (eq? value #t) (and (number? value) (= value 1))) "1" "0"))
+
+; ---- cases that must succeed -------------------------------------------------------------------------------
+
+(define (vmp-good-cases dir model)
+  ; trimap channel found by its name ("TriMap" matches the default "trimap" in any case), output: layer mask
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-add-trimap-channel image dir "trimap.png" "TriMap")
+    (vmp-record "channel-mask"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:model model))))
+    (vmp-say "FACT channel-mask undo-enabled " (vmp-bool (car (gimp-image-undo-is-enabled image))))
+    (vmp-save image dir "channel-mask")
+    (gimp-image-delete image))
+
+  ; trimap channel passed by ID, output: selection (replacing a selection made before)
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image))
+         (channel (vmp-add-trimap-channel image dir "trimap.png" "my own trimap")))
+    (gimp-image-select-rectangle image CHANNEL-OP-REPLACE 0 0 10 10)
+    (vmp-record "channel-to-selection"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:trimap-channel channel
+                                            #:output "selection" #:model model))))
+    (vmp-selection-as-mask image)
+    (vmp-save image dir "channel-to-selection")
+    (gimp-image-delete image))
+
+  ; started with the trimap channel selected instead of the layer (as after painting it): the image's only layer is
+  ; matted and the selected channel is the trimap, whatever its name
+  (let* ((image (vmp-load dir "scene.png"))
+         (channel (vmp-add-trimap-channel image dir "trimap.png" "painted edges")))
+    (vmp-record "channel-selected"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector channel) #:model model))))
+    (vmp-save image dir "channel-selected")
+    (gimp-image-delete image))
+
+  ; band around a rectangular selection, on a layer moved partly off the canvas
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-layer-set-offsets layer 7 -5)
+    (gimp-image-select-rectangle image CHANNEL-OP-REPLACE 30 20 40 30)
+    (vmp-record "selection-band"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:trimap-source "selection"
+                                            #:band-width 6 #:model model))))
+    (vmp-save image dir "selection-band")
+    (gimp-image-delete image))
+
+  ; a layer smaller than the canvas (cropped to 60x50 at (20,15)), band around a selection that reaches past it
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-layer-resize layer 60 50 -20 -15)
+    (gimp-image-select-rectangle image CHANNEL-OP-REPLACE 30 20 40 30)
+    (vmp-record "small-layer"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:trimap-source "selection"
+                                            #:band-width 6 #:model model))))
+    (vmp-save image dir "small-layer")
+    (gimp-image-delete image))
+
+  ; output: a new layer with the mask, the original left alone
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-save image dir "new-layer-before")
+    (vmp-record "new-layer"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:output "new-layer" #:model model))))
+    (vmp-save image dir "new-layer")
+    (gimp-image-delete image))
+
+  ; a grey image
+  (let* ((image (vmp-scene-with-trimap dir "scene_gray.png")) (layer (vmp-layer image)))
+    (vmp-record "gray"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:model model))))
+    (vmp-save image dir "gray")
+    (gimp-image-delete image))
+
+  ; 16-bit perceptual and 32-bit float linear images, and a layer with an alpha channel
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-image-convert-precision image PRECISION-U16-NON-LINEAR)
+    (vmp-record "u16"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:model model))))
+    (vmp-save image dir "u16")
+    (gimp-image-delete image))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-image-convert-precision image PRECISION-FLOAT-LINEAR)
+    (vmp-record "float"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:model model))))
+    (vmp-save image dir "float")
+    (gimp-image-delete image))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-layer-add-alpha layer)
+    (vmp-record "with-alpha"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:model model))))
+    (vmp-save image dir "with-alpha")
+    (gimp-image-delete image))
+
+  ; an existing mask replaced when asked to
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-layer-add-mask layer (car (gimp-layer-create-mask layer ADD-MASK-WHITE)))
+    (vmp-record "replace-mask"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:replace-mask TRUE #:model model))))
+    (vmp-save image dir "replace-mask")
+    (gimp-image-delete image))
+
+  ; last-values mode: no values were saved yet, so the defaults apply, and the model comes from $VITMATTE_MODEL
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-record "last-values"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-WITH-LAST-VALS #:image image
+                                            #:drawables (vector layer)))))
+    (vmp-save image dir "last-values")
+    (gimp-image-delete image)))
+
+; ---- bad inputs: each must fail and leave the image as it was -------------------------------------------------
+
+(define (vmp-bad-case dir name image thunk)
+  (vmp-save image dir (string-append name "-before"))
+  (vmp-record name (vmp-try thunk))
+  (vmp-save image dir name)
+  (gimp-image-delete image))
+
+(define (vmp-bad-cases dir model model-without-weights)
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-drawable-fill (car (gimp-image-get-channel-by-name image "trimap")) FILL-WHITE)
+    (vmp-bad-case dir "bad-no-unknown" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model model))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-image-convert-indexed image CONVERT-DITHER-NONE CONVERT-PALETTE-GENERATE 255 FALSE FALSE "")
+    (vmp-bad-case dir "bad-indexed" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model model))))
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-selection-none image)
+    (vmp-bad-case dir "bad-empty-selection" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:trimap-source "selection" #:model model))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-missing-model" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model "/nonexistent/vitmatte-model"))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-model-without-weights" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model model-without-weights))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-layer-add-mask layer (car (gimp-layer-create-mask layer ADD-MASK-WHITE)))
+    (vmp-bad-case dir "bad-existing-mask" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model model))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-layer-set-offsets layer 500 500)
+    (vmp-bad-case dir "bad-outside-canvas" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model model))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-gpu-unavailable" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:device "gpu" #:model model))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-fp16-on-cpu" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:device "cpu" #:precision "fp16" #:model model))))
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-no-channel" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model model)))))
+
+; ---- undo ------------------------------------------------------------------------------------------------------
+; The PDB has no "undo" call, so a headless run cannot press Ctrl+Z (tests/gimp/undo_gui.scm does, under Xvfb).
+; Here: the image before, after, and after removing what the run added. integration.sh checks that the run added
+; exactly one mask and changed nothing else, and that removing it gives back the image before, bit for bit.
+(define (vmp-undo-case dir model)
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-save image dir "undo-before")
+    (vmp-record "undo-run"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:model model))))
+    (vmp-say "FACT undo-run undo-enabled " (vmp-bool (car (gimp-image-undo-is-enabled image))))
+    (vmp-save image dir "undo-after")
+    (gimp-layer-remove-mask layer MASK-DISCARD)
+    (vmp-save image dir "undo-removed")
+    (gimp-image-delete image)))
+
+; ---- cancel ----------------------------------------------------------------------------------------------------
+; Cancelling the progress bar makes GIMP kill the plug-in (SIGKILL). integration.sh does the same to the plug-in's
+; process shortly after it starts on a picture large enough to take a while; the image must stay as it was.
+(define (vmp-cancel-case dir model)
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-image-scale image 1536 1228)
+    (vmp-save image dir "cancel-before")
+    (vmp-marker dir "cancel-armed")
+    (vmp-record "cancel"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:device "cpu" #:model model))))
+    (vmp-save image dir "cancel")
+    (gimp-image-delete image)))
+
+(define (vmp-run-all dir model model-without-weights)
+  (set! vmp-results (open-output-file (vmp-path dir "results.txt")))
+  (vmp-good-cases dir model)
+  (vmp-bad-cases dir model model-without-weights)
+  (vmp-undo-case dir model)
+  (vmp-cancel-case dir model)
+  (vmp-say "DONE")
+  (close-output-port vmp-results))

@@ -1,0 +1,440 @@
+#!/bin/bash
+# integration.sh - the GIMP integration tests proper, on a machine that has gimp-console-3.0 (natively or inside the
+# Debian 13 root; tests/gimp/run.sh picks). Owns: the test inputs, the CLI reference runs, the gimp-console runs
+# (Script-Fu suite, Script-Fu batch example, Python inspector) and every PASS/FAIL verdict.
+#
+# Usage: tests/gimp/integration.sh SRC_DIR BUILD_DIR WORK_DIR [MODEL_DIR]
+#   SRC_DIR    the repository
+#   BUILD_DIR  a meson build with plugin/vitmatte-gimp, tools/vitmatte and the tests/gimp helpers built
+#   WORK_DIR   scratch folder (emptied first)
+#   MODEL_DIR  checkpoint to use; default: SRC_DIR/data/tiny, else a seeded random checkpoint made here
+# Prints one line per check and "gimp: N passed, N failed" ($VMP_SUMMARY_LABEL replaces "gimp"); exits 1 when
+# anything failed. Sanitizer reports (AddressSanitizer, UBSan "runtime error:") in any log fail the run.
+set -uo pipefail
+
+SRC=$(cd "${1:?SRC_DIR}" && pwd)
+BUILD=$(cd "${2:?BUILD_DIR}" && pwd)
+WORK=${3:?WORK_DIR}
+MODEL=${4:-}
+# 8-bit masks hold k/255, at most half a step from the engine's float; the required bound is one step (1/255).
+TOL8=0.0039216
+# 16-bit and float images: the mask keeps (nearly) the engine's float.
+TOL_FINE=0.0002
+GIMP_TIMEOUT=${VMP_GIMP_TIMEOUT:-240}
+
+PASSED=0
+FAILED=0
+pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
+fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
+check() { if [ "$1" = 0 ]; then pass "$2"; else fail "$2"; fi; }
+finish() {
+  echo "${VMP_SUMMARY_LABEL:-gimp}: $PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ]
+  exit $?
+}
+
+CLI=$BUILD/tools/vitmatte
+PLUGIN_DIR=$BUILD/plugin
+HELPERS=$BUILD/tests/gimp
+for f in "$CLI" "$PLUGIN_DIR/vitmatte-gimp" "$HELPERS/vmp-make-test-images" "$HELPERS/vmp-compare" \
+         "$HELPERS/vmp-make-random-checkpoint"; do
+  [ -x "$f" ] || { fail "built: $f is missing"; finish; }
+done
+command -v gimp-console-3.0 >/dev/null || { fail "gimp-console-3.0 not found"; finish; }
+
+rm -rf "$WORK"
+mkdir -p "$WORK/home" "$WORK/model-without-weights" "$WORK/batch-in" "$WORK/batch-trimaps" "$WORK/batch-out"
+export HOME=$WORK/home
+unset DISPLAY
+
+# --- inputs ---------------------------------------------------------------------------------------------------
+"$HELPERS/vmp-make-test-images" "$WORK" || { fail "test images generated"; finish; }
+# The rectangle selection of the selection-band case, seen from its layer at (7, -5); see integration.scm.
+"$HELPERS/vmp-make-test-images" --rect-trimap 30 20 40 30 6 7 -5 100 80 "$WORK/rect_trimap.png" ||
+  { fail "rectangle band trimap generated"; finish; }
+# The small-layer case: the layer is the scene's part (20,15,60,50), with the same rectangle selection.
+"$HELPERS/vmp-make-test-images" --rect-trimap 30 20 40 30 6 20 15 60 50 "$WORK/small_trimap.png" &&
+  "$HELPERS/vmp-make-test-images" --crop "$WORK/scene.png" 20 15 60 50 "$WORK/small_scene.png" ||
+  { fail "small-layer inputs generated"; finish; }
+if [ -z "$MODEL" ] && [ -f "$SRC/data/tiny/config.json" ] && [ -f "$SRC/data/tiny/model.safetensors" ]; then
+  MODEL=$SRC/data/tiny
+fi
+if [ -z "$MODEL" ]; then
+  MODEL=$WORK/random-model
+  mkdir -p "$MODEL"
+  "$HELPERS/vmp-make-random-checkpoint" "$MODEL" || { fail "random checkpoint generated"; finish; }
+  echo "NOTE data/tiny is absent: using a seeded random checkpoint ($MODEL)"
+fi
+echo "NOTE model: $MODEL"
+cp "$MODEL/config.json" "$WORK/model-without-weights/"
+
+# --- the engine's own alpha for the same inputs (the reference every GIMP result is compared with) --------------
+cli() { # OUT IMAGE TRIMAP
+  local out=$1 image=$2 trimap=$3
+  if "$CLI" --model "$MODEL" --device cpu --quiet "$WORK/$image" "$WORK/$trimap" -o "$WORK/$out" 2>"$WORK/$out.log" &&
+     ! grep -qE "AddressSanitizer|runtime error:" "$WORK/$out.log"; then
+    pass "CLI alpha for $image + $trimap"
+  else
+    fail "CLI alpha for $image + $trimap: $(tail -1 "$WORK/$out.log")"
+  fi
+}
+cli cli_scene.tif scene.png trimap.png
+cli cli_gray.tif scene_gray.png trimap.png
+cli cli_rect.tif scene.png rect_trimap.png
+cli cli_small.tif small_scene.png small_trimap.png
+
+# --- gimp-console runs ----------------------------------------------------------------------------------------
+# The plug-in as `meson install` lays it out (plug-ins/vitmatte-gimp/vitmatte-gimp under GIMP's plug-in folder),
+# installed into a scratch DESTDIR and found from there. GIMP_TESTING_PLUGINDIRS replaces the whole search path,
+# so the system folder (Script-Fu, Python) goes in too.
+GIMPLIBDIR=$(pkg-config --variable=gimplibdir gimp-3.0 2>/dev/null || echo /usr/lib/x86_64-linux-gnu/gimp/3.0)
+INSTALLED=$WORK/install
+meson install -C "$BUILD" --no-rebuild --tags runtime --destdir "$INSTALLED" >"$WORK/install.log" 2>&1
+PLUGINS=$INSTALLED$GIMPLIBDIR/plug-ins
+BATCH_SCM=$(find "$INSTALLED" -name vitmatte-batch.scm | head -1)
+[ -x "$PLUGINS/vitmatte-gimp/vitmatte-gimp" ] && [ -n "$BATCH_SCM" ]
+check $? "meson install: ${PLUGINS#$INSTALLED}/vitmatte-gimp/vitmatte-gimp and ${BATCH_SCM#$INSTALLED}"
+[ -x "$PLUGINS/vitmatte-gimp/vitmatte-gimp" ] || { tail -5 "$WORK/install.log"; finish; }
+export GIMP_TESTING_PLUGINDIRS=$PLUGINS:$GIMPLIBDIR/plug-ins
+export VITMATTE_MODEL=$MODEL # for the last-values case, whose defaults find the model this way
+
+# Stderr lines every console run prints (shared/gimp3/NOTES.md 6.3), and the core's report of the failures the
+# bad-input cases provoke on purpose; anything else is shown, and crashes, CRITICALs, other GIMP errors and open
+# undo groups fail the run.
+NOISE='Plug-in crashed: "vitmatte-gimp"|gimp_plug_in_handle_tile_(get|put): ERROR|plug-ins/vitmatte-gimp/vitmatte-gimp\)$|The dying plug-in may have messed up|returned no return values|Unable to run plug-in "file-|plug-ins/file-[a-z]+/file-[a-z]+\)$|Failed to execute child process .*/plug-ins/file-|stale context|list of contexts not empty|cannot open display|gimp_wire_read\(\): unexpected EOF|Welcome to GIMP|batch command executed successfully|gimp_flush\(\): error: Broken pipe|Failed to parse tag cache|^script-fu-Warning: vitmatte: |Unable to run plug-in "file-darktable"|^\s*$'
+gimp_run() { # NAME INTERPRETER COMMAND
+  local name=$1 interpreter=$2 command=$3 rc=0
+  timeout "$GIMP_TIMEOUT" gimp-console-3.0 -i --batch-interpreter="$interpreter" -b "$command" --quit \
+    >"$WORK/$name.log" 2>&1 || rc=$?
+  check "$rc" "gimp-console $name run ended normally (exit code $rc)"
+  local bad crashes tile_errors allowed=0
+  # The cancel case kills the plug-in on purpose once; GIMP reports that as a crash, or, when the kill comes in the
+  # middle of a pixel transfer, as a failed tile request.
+  [ "$name" = suite ] && [ "$(cat "$WORK/cancel.note" 2>/dev/null)" = killed ] && allowed=1
+  crashes=$(grep -c 'Plug-in crashed: "vitmatte-gimp"' "$WORK/$name.log")
+  tile_errors=$(grep -cE 'gimp_plug_in_handle_tile_(get|put): ERROR' "$WORK/$name.log")
+  # GIMP sometimes fails to start a stock raw loader in a fresh profile ("Unable to run plug-in \"file-darktable\"");
+  # only our plug-in's start-up failures count.
+  bad=$(grep -E "CRITICAL|Plug-in crashed|inconsistent state|GIMP-Error|AddressSanitizer|runtime error:" "$WORK/$name.log" |
+        grep -vE "GIMP-Error: (Calling|Execution) error for procedure 'plug-in-vitmatte'" |
+        grep -vE 'GIMP-Error: Unable to run plug-in "[^"]*"' || true)
+  bad=$bad$(grep -E 'GIMP-Error: Unable to run plug-in "vitmatte' "$WORK/$name.log" || true)
+  if [ "$crashes" -le "$allowed" ] && [ "$tile_errors" -le "$allowed" ]; then
+    bad=$(printf '%s' "$bad" | grep -vE 'Plug-in crashed: "vitmatte-gimp"|gimp_plug_in_handle_tile_(get|put): ERROR' ||
+          true)
+  fi
+  if [ -n "$bad" ]; then fail "gimp-console $name: no crash, CRITICAL, open undo group or GIMP error: $bad"
+  else pass "gimp-console $name: no crash, CRITICAL, open undo group or unexpected GIMP error"; fi
+  grep -vE "$NOISE" "$WORK/$name.log" | grep -vE "^GIMP-Error: (Calling|Execution) error for procedure 'plug-in-vitmatte'" |
+    sed "s/^/NOTE $name stderr: /" | head -20
+}
+
+wait_for() { # FILE SECONDS
+  local i
+  for ((i = 0; i < $2 * 4; i++)); do [ -f "$1" ] && return 0; sleep 0.25; done
+  return 1
+}
+plug_in_pid() { # the process ID of a running vitmatte-gimp, if any (read from /proc)
+  local comm
+  for comm in /proc/[0-9]*/comm; do
+    if [ "$(cat "$comm" 2>/dev/null)" = vitmatte-gimp ]; then
+      comm=${comm#/proc/}
+      echo "${comm%/comm}"
+      return 0
+    fi
+  done
+  return 1
+}
+plug_in_running() { plug_in_pid >/dev/null; }
+plug_in_done() { # SECONDS: wait until the plug-in's process has ended
+  local i
+  sleep 0.5
+  for ((i = 0; i < $1 * 4; i++)); do
+    plug_in_running || return 0
+    sleep 0.25
+  done
+  echo "NOTE gui: the plug-in was still running after $1 s"
+  return 1
+}
+# The cancel case (integration.scm): once the suite says "cancel-armed", kill the next plug-in process 0.3 s after
+# it appears, as GIMP does when the user cancels the progress. The plug-in is the child of the GIMP this script
+# started; it is found by name and ended by its process ID.
+cancel_watcher() {
+  local pid="" i
+  wait_for "$WORK/cancel-armed" "$GIMP_TIMEOUT" || return 0
+  for ((i = 0; i < 1000; i++)); do
+    pid=$(plug_in_pid) && break
+    sleep 0.01
+  done
+  [ -n "$pid" ] || { echo "no plug-in process appeared" >"$WORK/cancel.note"; return 0; }
+  sleep 0.3
+  if kill -KILL "$pid" 2>/dev/null; then echo "killed" >"$WORK/cancel.note"
+  else echo "the plug-in had ended before the kill" >"$WORK/cancel.note"; fi
+}
+
+start=$(date +%s)
+cancel_watcher &
+watcher=$!
+gimp_run suite plug-in-script-fu-eval \
+  "(begin (load \"$SRC/tests/gimp/integration.scm\") (vmp-run-all \"$WORK\" \"$MODEL\" \"$WORK/model-without-weights\"))"
+wait "$watcher"
+RESULTS=$WORK/results.txt
+grep -q '^DONE$' "$RESULTS" 2>/dev/null
+check $? "Script-Fu suite ran every case"
+# GIMP's record of the registration: the menu entry Filters > Matting > ViTMatte... of plug-in-vitmatte.
+PLUGINRC=$HOME/.config/GIMP/3.0/pluginrc
+grep -q '"plug-in-vitmatte"' "$PLUGINRC" 2>/dev/null && grep -q '"<Image>/Filters/Matting"' "$PLUGINRC" &&
+  grep -q '"_ViTMatte..."' "$PLUGINRC"
+check $? "registered: plug-in-vitmatte with the menu entry <Image>/Filters/Matting/ViTMatte... (pluginrc)"
+
+# The batch example of plugin/README.md, as documented, over a folder. Its model argument is "" and
+# $VITMATTE_MODEL is unset, so the plug-in has to find the model in its own folder (plug-ins/vitmatte-gimp/model).
+cp "$WORK/scene.png" "$WORK/batch-in/scene.png"
+cp "$WORK/scene_gray.png" "$WORK/batch-in/portrait.png"
+cp "$WORK/trimap.png" "$WORK/batch-trimaps/scene.png"
+cp "$WORK/trimap.png" "$WORK/batch-trimaps/portrait.png"
+ln -s "$MODEL" "$PLUGINS/vitmatte-gimp/model"
+unset VITMATTE_MODEL
+gimp_run batch plug-in-script-fu-eval \
+  "(begin (load \"$BATCH_SCM\") (vitmatte-folder \"$WORK/batch-in\" \"$WORK/batch-trimaps\" \"$WORK/batch-out\" \"\"))"
+
+# The user interface under Xvfb (tests/gimp/gui_session.scm sets the scenes): the dialog in interactive mode,
+# real Ctrl+Z / Ctrl+Y in the image window (the PDB has no undo), and ViTMatte started from the menus, once with
+# a missing trimap (the error must come up as a GIMP message) and once for real. xdotool plays the user; there is no
+# window manager, so every key goes to an explicitly focused window. Needs Xvfb, xdotool and gimp-3.0.
+GUI_RAN=0
+screenshot() { # NAME: the screen as WORK/NAME.png, when xwd and netpbm are there (for reading failures)
+  command -v xwd >/dev/null && command -v xwdtopnm >/dev/null && command -v pnmtopng >/dev/null &&
+    xwd -root -silent 2>/dev/null | xwdtopnm 2>/dev/null | pnmtopng >"$WORK/$1.png" 2>/dev/null &&
+    echo "NOTE gui: screenshot $WORK/$1.png"
+}
+find_window() { # NAME_REGEX SECONDS -> window id
+  timeout "$2" xdotool search --sync --name "$1" 2>/dev/null | head -1
+}
+press() { # WINDOW KEY...
+  local window=$1
+  shift
+  [ -n "$window" ] && xdotool windowfocus --sync "$window" key "$@"
+}
+image_window() { find_window 'RGB color.* – GIMP$' 10; }
+close_message() { # WINDOW: OK, and make sure it went (GIMP adds later messages to an open message window)
+  local i
+  [ -n "$1" ] || return 0
+  sleep 1
+  for i in 1 2 3; do
+    press "$1" Return
+    sleep 1
+    window_exists "$1" '^GIMP Message$' || return 0
+  done
+  press "$1" Escape
+}
+# Filters > Matting > ViTMatte... by its name, through Search Actions ("/"), as a keyboard user would.
+start_from_menu() {
+  sleep 1 # the image window shows the new image
+  press "$(image_window)" slash || { echo "NOTE gui: no image window for the menus"; return 1; }
+  local search
+  search=$(find_window '^Search Actions$' 10)
+  [ -n "$search" ] || { echo "NOTE gui: Search Actions did not open"; screenshot gui-no-search; return 1; }
+  sleep 0.5
+  # The box keeps the last search: select it all so the typing replaces it.
+  press "$search" ctrl+a && xdotool type --delay 40 "ViTMatte" && sleep 1 && press "$search" Return
+}
+window_exists() { xdotool search --name "$2" 2>/dev/null | grep -qx "$1"; }
+answer_dialog() { # press OK (Return) in the ViTMatte dialog, again if the first press came too early
+  local dialog i
+  dialog=$(find_window '^ViTMatte$' 30)
+  [ -n "$dialog" ] || { echo "NOTE gui: the ViTMatte dialog did not open"; screenshot gui-no-dialog; return 1; }
+  sleep 1 # let the dialog take its final size before typing into it
+  for i in 1 2 3; do
+    press "$dialog" Return
+    sleep 1
+    window_exists "$dialog" '^ViTMatte$' || return 0
+  done
+  echo "NOTE gui: the ViTMatte dialog did not close on Return"
+  screenshot gui-dialog-stays
+  return 1
+}
+gui_stage() {
+  local xpid gpid rc=0 message display_file=$WORK/xvfb.display
+  Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$display_file" >"$WORK/xvfb.log" 2>&1 &
+  xpid=$!
+  wait_for "$display_file" 10 && sleep 0.5
+  export DISPLAY=:$(head -1 "$display_file" 2>/dev/null)
+  timeout "$GIMP_TIMEOUT" gimp-3.0 --no-splash --batch-interpreter=plug-in-script-fu-eval -b \
+    "(begin (load \"$SRC/tests/gimp/integration.scm\") (load \"$SRC/tests/gimp/gui_session.scm\") (vmp-gui-all \"$WORK\" \"$MODEL\"))" \
+    --quit >"$WORK/gui.log" 2>&1 &
+  gpid=$!
+
+  wait_for "$WORK/ready-dialog" 90 && answer_dialog
+  check $? "gui: the ViTMatte dialog opened (interactive mode) and took OK"
+  if wait_for "$WORK/ran" 60; then
+    press "$(image_window)" ctrl+z && wait_for "$WORK/undone" 20 && press "$(image_window)" ctrl+y &&
+      wait_for "$WORK/redone" 20
+  fi
+
+  message=""
+  if wait_for "$WORK/menu-error-ready" 20 && start_from_menu && answer_dialog; then
+    message=$(find_window '^GIMP Message$' 30)
+    [ -n "$message" ] || { echo "NOTE gui: no GIMP Message window came up"; screenshot gui-no-message; }
+  fi
+  [ -n "$message" ]
+  check $? "gui: started from the menus without a trimap channel, the error comes up as a GIMP message"
+  close_message "$message"
+  plug_in_done 30
+  touch "$WORK/next-step"
+
+  wait_for "$WORK/menu-ready" 20 && start_from_menu && answer_dialog && plug_in_done 60
+  touch "$WORK/menu-run-done"
+  wait_for "$WORK/menu-done" 60
+  check $? "gui: started from the menus (Search Actions: ViTMatte), the run ends"
+
+  touch "$WORK/stop-waiting"
+  wait "$gpid" || rc=$?
+  kill "$xpid" 2>/dev/null
+  unset DISPLAY
+  check "$rc" "gui: gimp-3.0 (user interface under Xvfb) ended normally (exit code $rc)"
+  local bad
+  # One CRITICAL is GIMP's own: a dialog of a plug-in that Script-Fu started in interactive mode asks the core for
+  # the progress window, and a batch call has none ("gimp_progress_get_window_id: assertion ... failed").
+  bad=$(grep -E "CRITICAL|Plug-in crashed|inconsistent state|duplicate mnemonic|vitmatte-gimp.*(WARNING|Error)|AddressSanitizer|runtime error:" \
+        "$WORK/gui.log" | grep -v "gimp_progress_get_window_id: assertion 'GIMP_IS_PROGRESS (progress)' failed" |
+        grep -v "gimp_flush(): error: Broken pipe" || true)
+  if [ -n "$bad" ]; then fail "gui: no crash, CRITICAL, open undo group or dialog warning: $bad"
+  else pass "gui: no crash, CRITICAL, open undo group or dialog warning"; fi
+  GUI_RAN=1
+}
+if command -v Xvfb >/dev/null && command -v xdotool >/dev/null && command -v gimp-3.0 >/dev/null; then
+  rm "$PLUGINS/vitmatte-gimp/model" # no default model for this run (gui_session.scm step 0)
+  gui_stage
+else
+  echo "NOTE Xvfb, xdotool or gimp-3.0 missing: the dialog, menu and real-undo checks are skipped"
+fi
+
+ls "$WORK"/*.xcf >"$WORK/inspect.list" 2>/dev/null
+export VMP_INSPECT_LIST=$WORK/inspect.list
+gimp_run inspect python-fu-eval "exec(open('$SRC/tests/gimp/inspect_images.py').read())"
+echo "NOTE gimp-console runs took $(($(date +%s) - start)) s"
+
+# --- (a) results equal the CLI's alpha ------------------------------------------------------------------------
+case_ok() { grep -q "^CASE $1 ok$" "$RESULTS" 2>/dev/null; }
+compare() { # LABEL GOT EXPECTED TOLERANCE [OFFSET_X OFFSET_Y]
+  local line
+  line=$("$HELPERS/vmp-compare" "$@")
+  case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+}
+good_case() { # NAME DUMP CLI_REFERENCE TOLERANCE WHAT
+  local name=$1 dump=$2 ref=$3 tol=$4 what=$5
+  if case_ok "$name"; then pass "$name: plug-in-vitmatte returned success"
+  else fail "$name: plug-in-vitmatte returned success ($(grep "^CASE $name " "$RESULTS" 2>/dev/null))"; return; fi
+  compare "$name: $what equals the CLI alpha" "$WORK/$dump" "$WORK/$ref" "$tol"
+}
+good_case channel-mask channel-mask.layer0.mask.f32 cli_scene.tif $TOL8 "layer mask (trimap channel found by name)"
+good_case channel-to-selection channel-to-selection.layer0.mask.f32 cli_scene.tif $TOL8 \
+  "selection (trimap channel by ID; copied into a mask to be saved)"
+good_case channel-selected channel-selected.layer0.mask.f32 cli_scene.tif $TOL8 \
+  "mask (started with the trimap channel selected: that channel is the trimap, the only layer is matted)"
+good_case selection-band selection-band.layer0.mask.f32 cli_rect.tif $TOL8 \
+  "mask (6 px band around a rectangle selection, layer at (7,-5) partly off the canvas)"
+good_case small-layer small-layer.layer0.mask.f32 cli_small.tif $TOL8 \
+  "mask (60x50 layer at (20,15) on a 100x80 canvas, selection band)"
+good_case new-layer new-layer.layer0.mask.f32 cli_scene.tif $TOL8 "mask of the new layer"
+good_case gray gray.layer0.mask.f32 cli_gray.tif $TOL8 "mask of a grey image"
+good_case u16 u16.layer0.mask.f32 cli_scene.tif $TOL_FINE "mask of a 16-bit image"
+good_case float float.layer0.mask.f32 cli_scene.tif $TOL_FINE "mask of a 32-bit float linear image"
+good_case with-alpha with-alpha.layer0.mask.f32 cli_scene.tif $TOL8 "mask of a layer with an alpha channel"
+good_case replace-mask replace-mask.layer0.mask.f32 cli_scene.tif $TOL8 "replaced mask (replace-mask TRUE)"
+good_case last-values last-values.layer0.mask.f32 cli_scene.tif $TOL8 "mask in last-values mode (model from \$VITMATTE_MODEL)"
+compare "batch example (model found next to the plug-in): exported PNG's alpha equals the CLI alpha" "$WORK/batch-out/scene.png" "$WORK/cli_scene.tif" $TOL8
+compare "batch example, grey picture: exported PNG's alpha equals the CLI alpha" "$WORK/batch-out/portrait.png" \
+  "$WORK/cli_gray.tif" $TOL8
+
+# new-layer: the copy sits above the original, which keeps its pixels and gets no mask.
+state_line() { grep "^$2 " "$WORK/$1.state" 2>/dev/null | head -1; }
+before=$(state_line new-layer-before "layer 0")
+after=$(state_line new-layer "layer 1")
+[ -n "$before" ] && [ "${before#layer 0 }" = "${after#layer 1 }" ]
+check $? "new-layer: the original layer (now second) is unchanged and has no mask"
+grep -q "^layer 0 name=Background (ViTMatte) .* mask=yes" "$WORK/new-layer.state" 2>/dev/null
+check $? "new-layer: the new layer 'Background (ViTMatte)' is on top and has the mask"
+grep -q "^selection empty=False " "$WORK/channel-to-selection.state" 2>/dev/null
+check $? "channel-to-selection: GIMP sees the new selection as not empty"
+grep -q "^layer 0 .*offset=20,15 size=60x50 .*mask=yes" "$WORK/small-layer.state" 2>/dev/null
+check $? "small-layer: the layer is 60x50 at (20,15) and has a mask of its size"
+grep -q "^layer 0 .*offset=7,-5 size=100x80 .*mask=yes" "$WORK/selection-band.state" 2>/dev/null
+check $? "selection-band: the mask covers the whole layer, also the part off the canvas"
+
+# --- (b) bad inputs: an error status with a message that says what is wrong, and the image unchanged -------------
+bad_case() { # NAME EXPECTED_MESSAGE_PART
+  local name=$1 expect=$2 line
+  line=$(grep "^CASE $name " "$RESULTS" 2>/dev/null)
+  case $line in
+    "CASE $name failed "*"$expect"*) pass "$name: PDB error with the message \"...$expect...\"" ;;
+    *) fail "$name: PDB error with a message containing \"$expect\" (got: ${line:-nothing})" ;;
+  esac
+  if [ -s "$WORK/$name-before.state" ] && cmp -s "$WORK/$name-before.state" "$WORK/$name.state"; then
+    pass "$name: image unchanged (layers, pixels, masks, channels, selection)"
+  else
+    fail "$name: image unchanged: $(diff "$WORK/$name-before.state" "$WORK/$name.state" 2>&1 | tr '\n' ' ')"
+  fi
+}
+bad_case bad-no-unknown "no unknown pixels"
+bad_case bad-indexed "Indexed images are not supported"
+bad_case bad-empty-selection "selection is empty"
+bad_case bad-missing-model "Could not load the ViTMatte model"
+bad_case bad-model-without-weights "Could not load the ViTMatte model"
+bad_case bad-existing-mask "already has a mask"
+bad_case bad-outside-canvas "outside the canvas"
+bad_case bad-no-channel "No trimap channel"
+# The tests build without CUDA, so asking for the GPU must fail with a GPU message (not fall back silently).
+bad_case bad-gpu-unavailable "GPU error"
+bad_case bad-fp16-on-cpu "GPU precisions"
+
+# --- cancel -------------------------------------------------------------------------------------------------------
+cancel_note=$(cat "$WORK/cancel.note" 2>/dev/null)
+cancel_line=$(grep "^CASE cancel " "$RESULTS" 2>/dev/null)
+if [ "$cancel_note" = killed ]; then
+  case $cancel_line in
+    "CASE cancel failed "*) pass "cancel: the plug-in killed mid-run (what GIMP does on Cancel) ends the call with an error" ;;
+    *) fail "cancel: the plug-in killed mid-run ends the call with an error (got: ${cancel_line:-nothing})" ;;
+  esac
+  [ -s "$WORK/cancel-before.state" ] && cmp -s "$WORK/cancel-before.state" "$WORK/cancel.state"
+  check $? "cancel: the image is unchanged after the kill (1536x1228, killed 0.3 s into the run)"
+else
+  echo "NOTE cancel: ${cancel_note:-the watcher did not run}; the cancel checks were not exercised"
+fi
+
+# --- (c) undo ---------------------------------------------------------------------------------------------------
+grep -q "^FACT undo-run undo-enabled 1$" "$RESULTS" 2>/dev/null && case_ok undo-run
+check $? "undo: the run succeeded and left the image's undo enabled"
+# What one undo of the run's group must revert: the run may only have added the mask.
+sed -E 's/ mask=yes (pixels=[0-9a-f]+) mask_pixels=[0-9a-f]+$/ mask=no \1 mask_pixels=-/' "$WORK/undo-after.state" 2>/dev/null |
+  cmp -s - "$WORK/undo-before.state" && grep -q "mask=yes" "$WORK/undo-after.state"
+check $? "undo: the run changed nothing but adding the layer mask"
+[ -s "$WORK/undo-before.state" ] && cmp -s "$WORK/undo-before.state" "$WORK/undo-removed.state"
+check $? "undo: removing that mask gives back the image as before the run, bit for bit"
+! grep -q "inconsistent state" "$WORK/suite.log"
+check $? "undo: every run closed its undo group (no 'left image undo in inconsistent state')"
+
+# --- (c) undo and interactive mode in the user interface ---------------------------------------------------------
+if [ "$GUI_RAN" = 1 ]; then
+  GUI_RESULTS=$WORK/gui-results.txt
+  RESULTS=$GUI_RESULTS bad_case bad-no-model-found "No ViTMatte model found"
+  grep -q "^CASE gui-interactive ok$" "$GUI_RESULTS" 2>/dev/null
+  check $? "gui: the interactive run returned success"
+  settings=$HOME/.config/GIMP/3.0/plug-in-settings/GimpProcedureConfigRun-plug-in-vitmatte.last
+  grep -q "(model \"$MODEL\")" "$settings" 2>/dev/null
+  check $? "gui: the interactive run's values are remembered for the next run ($(basename "$settings"))"
+  compare "gui: mask from the interactive run equals the CLI alpha" "$WORK/gui-after.layer0.mask.f32" \
+    "$WORK/cli_scene.tif" $TOL8
+  [ -s "$WORK/gui-before.state" ] && cmp -s "$WORK/gui-before.state" "$WORK/gui-undone.state"
+  check $? "gui: one Ctrl+Z (Edit > Undo) gives back the image as before the run, bit for bit"
+  [ -s "$WORK/gui-after.state" ] && cmp -s "$WORK/gui-after.state" "$WORK/gui-redone.state"
+  check $? "gui: Ctrl+Y (Edit > Redo) brings the same mask back"
+  [ -s "$WORK/gui-menu-error-before.state" ] &&
+    cmp -s "$WORK/gui-menu-error-before.state" "$WORK/gui-menu-error.state"
+  check $? "gui: the failed run from the menus left the image unchanged"
+  compare "gui: mask from the run started from the menus equals the CLI alpha" "$WORK/gui-menu.layer0.mask.f32" \
+    "$WORK/cli_scene.tif" $TOL8
+fi
+
+finish
