@@ -103,8 +103,8 @@ static GimpDrawable *replace_selection(GimpLayer *layer, const gfloat *alpha, GE
   return ok ? GIMP_DRAWABLE(gimp_image_get_selection(image)) : NULL;
 }
 
-GimpDrawable *vmp_alpha_output_write(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask,
-                                     const gfloat *alpha, GError **error) {
+GimpDrawable *vmp_alpha_output_write(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, const gfloat *alpha,
+                                     GError **error) {
   if (!vmp_alpha_output_check(layer, kind, replace_mask, error))
     return NULL;
   GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));

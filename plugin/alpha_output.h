@@ -12,7 +12,7 @@ gboolean vmp_alpha_output_check(GimpLayer *layer, vmp_output_kind kind, gboolean
 
 /* Writes `alpha` (layer-sized, 0..1) inside one undo group and returns the drawable that now holds it (borrowed),
  * or NULL with `error` set. */
-GimpDrawable *vmp_alpha_output_write(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask,
-                                     const gfloat *alpha, GError **error);
+GimpDrawable *vmp_alpha_output_write(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, const gfloat *alpha,
+                                     GError **error);
 
 #endif

@@ -66,18 +66,15 @@ static void set_engine_error(GError **error, const vm_error *err, const gchar *m
                 err->message);
     return;
   case VM_ERR_DEVICE_OUT_OF_MEMORY:
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
-                "Out of GPU memory: %s. Choose the CPU device, or matte a smaller layer.", err->message);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Out of GPU memory: %s. Choose the CPU device, or matte a smaller layer.",
+                err->message);
     return;
   case VM_ERR_DEVICE:
     g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "GPU error: %s. Choose the CPU device or Automatic.", err->message);
     return;
-  case VM_ERR_OUT_OF_MEMORY:
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Out of memory: %s", err->message);
-    return;
+  case VM_ERR_OUT_OF_MEMORY: g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Out of memory: %s", err->message); return;
   default:
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "ViTMatte failed (%s): %s", vm_status_string(err->status),
-                err->message);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "ViTMatte failed (%s): %s", vm_status_string(err->status), err->message);
     return;
   }
 }

@@ -5,13 +5,9 @@
 static void choose_format(GimpImage *image, const char **encoding, vm_pixel_type *type, gsize *sample_size) {
   switch (gimp_image_get_precision(image)) {
   case GIMP_PRECISION_U8_NON_LINEAR:
-  case GIMP_PRECISION_U8_PERCEPTUAL:
-    *encoding = "R'G'B' u8", *type = VM_PIXEL_U8, *sample_size = 1;
-    return;
+  case GIMP_PRECISION_U8_PERCEPTUAL: *encoding = "R'G'B' u8", *type = VM_PIXEL_U8, *sample_size = 1; return;
   case GIMP_PRECISION_U16_NON_LINEAR:
-  case GIMP_PRECISION_U16_PERCEPTUAL:
-    *encoding = "R'G'B' u16", *type = VM_PIXEL_U16, *sample_size = 2;
-    return;
+  case GIMP_PRECISION_U16_PERCEPTUAL: *encoding = "R'G'B' u16", *type = VM_PIXEL_U16, *sample_size = 2; return;
   default:
     /* Linear integer images would lose shadow detail if re-quantised to perceptual u8, so they go as float. */
     *encoding = "R'G'B' float", *type = VM_PIXEL_F32, *sample_size = 4;

@@ -6,7 +6,8 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
   GimpProcedure *p = procedure;
 
   gimp_procedure_add_choice_argument(
-      p, VMP_ARG_TRIMAP_SOURCE, "_Trimap from", "Where the trimap comes from: a channel, or a band around the selection",
+      p, VMP_ARG_TRIMAP_SOURCE, "_Trimap from",
+      "Where the trimap comes from: a channel, or a band around the selection",
       gimp_choice_new_with_values("channel", VMP_SOURCE_CHANNEL, "Trimap channel",
                                   "A channel: white = foreground, black = background, anything between = unknown",
                                   "selection", VMP_SOURCE_SELECTION, "Band around the selection",
@@ -48,14 +49,14 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
   gimp_procedure_add_choice_argument(
       p, VMP_ARG_PRECISION, "_Precision", "Arithmetic precision (half precision needs the GPU)",
       gimp_choice_new_with_values("auto", VMP_PREC_AUTO, "Automatic", "fp32 on the CPU, fp16 on the GPU", "fp32",
-                                  VMP_PREC_FP32, "32-bit float", NULL, "fp16", VMP_PREC_FP16, "16-bit float (GPU)", NULL,
-                                  "bf16", VMP_PREC_BF16, "bfloat16 (GPU)", NULL, NULL),
+                                  VMP_PREC_FP32, "32-bit float", NULL, "fp16", VMP_PREC_FP16, "16-bit float (GPU)",
+                                  NULL, "bf16", VMP_PREC_BF16, "bfloat16 (GPU)", NULL, NULL),
       "auto", G_PARAM_READWRITE);
 
   gimp_procedure_add_choice_argument(
       p, VMP_ARG_OUTPUT, "O_utput", "What receives the alpha",
-      gimp_choice_new_with_values("layer-mask", VMP_OUTPUT_LAYER_MASK, "Layer mask", "The layer's mask",
-                                  "new-layer", VMP_OUTPUT_NEW_LAYER, "New layer with the mask",
+      gimp_choice_new_with_values("layer-mask", VMP_OUTPUT_LAYER_MASK, "Layer mask", "The layer's mask", "new-layer",
+                                  VMP_OUTPUT_NEW_LAYER, "New layer with the mask",
                                   "A copy of the layer, above it, with the alpha as its mask", "selection",
                                   VMP_OUTPUT_SELECTION, "Selection", "Replaces the selection", NULL),
       "layer-mask", G_PARAM_READWRITE);

@@ -103,8 +103,8 @@ static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *laye
   GimpDrawable *d = GIMP_DRAWABLE(layer);
   gint ox = 0, oy = 0;
   gimp_drawable_get_offsets(d, &ox, &oy);
-  if (!vmp_layer_on_canvas(ox, oy, gimp_drawable_get_width(d), gimp_drawable_get_height(d),
-                           gimp_image_get_width(image), gimp_image_get_height(image), NULL, NULL)) {
+  if (!vmp_layer_on_canvas(ox, oy, gimp_drawable_get_width(d), gimp_drawable_get_height(d), gimp_image_get_width(image),
+                           gimp_image_get_height(image), NULL, NULL)) {
     g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
                         "The layer lies wholly outside the canvas, where the trimap is background only");
     return NULL;

@@ -23,7 +23,9 @@ static gboolean check_unknown(const guint8 *trimap, gsize count, const char *hin
 static const Babl *stored_float_format(GimpDrawable *channel) {
   const Babl *stored = gimp_drawable_get_format(channel);
   const char *model = babl_get_name(babl_format_get_model(stored));
-  const char *encoding = g_strcmp0(model, "Y'") == 0 ? "Y' float" : g_strcmp0(model, "Y~") == 0 ? "Y~ float" : "Y float";
+  const char *encoding = g_strcmp0(model, "Y'") == 0   ? "Y' float"
+                         : g_strcmp0(model, "Y~") == 0 ? "Y~ float"
+                                                       : "Y float";
   return babl_format_with_space(encoding, stored);
 }
 
@@ -66,8 +68,8 @@ guint8 *vmp_trimap_from_gimp_channel(GimpChannel *channel, GimpDrawable *layer, 
   }
   vmp_trimap_from_channel(values, count, trimap);
   g_free(values);
-  if (!check_unknown(trimap, count,
-                     "Paint the uncertain edge in grey (between 10% and 90%) in the trimap channel.", error)) {
+  if (!check_unknown(trimap, count, "Paint the uncertain edge in grey (between 10% and 90%) in the trimap channel.",
+                     error)) {
     g_free(trimap);
     return NULL;
   }

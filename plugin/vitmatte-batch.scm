@@ -46,7 +46,10 @@
                                      (number->string (car (gimp-image-get-width image))) "x"
                                      (number->string (car (gimp-image-get-height image)))))))
     (gimp-image-insert-layer image layer 0 0)
-    (set! channel (car (gimp-channel-new-from-component image (if (= (car (gimp-image-get-base-type image)) GRAY) CHANNEL-GRAY CHANNEL-RED) "trimap")))
+    (set! channel (car (gimp-channel-new-from-component
+                         image
+                         (if (= (car (gimp-image-get-base-type image)) GRAY) CHANNEL-GRAY CHANNEL-RED)
+                         "trimap")))
     (gimp-image-insert-channel image channel 0 0)
     (gimp-image-remove-layer image layer)
     channel))

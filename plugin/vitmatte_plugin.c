@@ -22,8 +22,7 @@ static GList *vmp_plugin_query_procedures(GimpPlugIn *plug_in) {
 static GimpProcedure *vmp_plugin_create_procedure(GimpPlugIn *plug_in, const gchar *name) {
   if (g_strcmp0(name, VMP_PROC_NAME) != 0)
     return NULL;
-  GimpProcedure *p =
-      gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, vmp_matte_run, NULL, NULL);
+  GimpProcedure *p = gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, vmp_matte_run, NULL, NULL);
   /* All image types, so indexed images get a clear message instead of a greyed-out menu entry. */
   gimp_procedure_set_image_types(p, "*");
   gimp_procedure_set_sensitivity_mask(p, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);

@@ -25,8 +25,8 @@ static void on_model_folder_set(GtkFileChooserButton *button, gpointer config) {
 }
 
 static GtkWidget *model_folder_button(GimpProcedureConfig *config) {
-  GtkWidget *button = gtk_file_chooser_button_new("Choose the ViTMatte model folder",
-                                                  GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+  GtkWidget *button =
+      gtk_file_chooser_button_new("Choose the ViTMatte model folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
   gchar *current = NULL;
   g_object_get(config, VMP_ARG_MODEL, &current, NULL);
   if (current && g_file_test(current, G_FILE_TEST_IS_DIR))

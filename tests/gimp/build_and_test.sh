@@ -13,8 +13,7 @@ set -uo pipefail
 
 SRC=$1 STATE=$2 MODEL=$3
 shift 3
-TARGETS=(plugin/vitmatte-gimp tools/vitmatte tests/gimp/vmp-make-test-images tests/gimp/vmp-compare
-         tests/gimp/vmp-make-random-checkpoint)
+TARGETS=(plugin/vitmatte-gimp tools/vitmatte tests/gimp/vmp-make-test-images tests/gimp/vmp-compare)
 COMMON=(-Dcuda=disabled -Dgimp=enabled -Dcli=enabled -Dtests=true)
 
 total_passed=0

@@ -123,8 +123,7 @@ int main(int argc, char **argv) {
       }
     }
   int ok = compared > 0 && max_diff <= tol && outside_max == 0;
-  printf("%s %s (max diff %.6f over %ld pixels, tolerance %.6f", ok ? "PASS" : "FAIL", label, max_diff, compared,
-         tol);
+  printf("%s %s (max diff %.6f over %ld pixels, tolerance %.6f", ok ? "PASS" : "FAIL", label, max_diff, compared, tol);
   if (outside_max > 0)
     printf(", %.6f outside the layer", outside_max);
   printf(")\n");

@@ -53,7 +53,10 @@
   (let* ((trimap-layer (car (gimp-file-load-layer RUN-NONINTERACTIVE image (vmp-path dir file))))
          (channel 0))
     (gimp-image-insert-layer image trimap-layer 0 0)
-    (set! channel (car (gimp-channel-new-from-component image (if (= (car (gimp-image-get-base-type image)) GRAY) CHANNEL-GRAY CHANNEL-RED) name)))
+    (set! channel (car (gimp-channel-new-from-component
+                         image
+                         (if (= (car (gimp-image-get-base-type image)) GRAY) CHANNEL-GRAY CHANNEL-RED)
+                         name)))
     (gimp-image-insert-channel image channel 0 0)
     (gimp-image-remove-layer image trimap-layer)
     channel))

@@ -7,7 +7,7 @@
 #   SRC_DIR    the repository
 #   BUILD_DIR  a meson build with plugin/vitmatte-gimp, tools/vitmatte and the tests/gimp helpers built
 #   WORK_DIR   scratch folder (emptied first)
-#   MODEL_DIR  checkpoint to use; default: SRC_DIR/data/tiny, else a seeded random checkpoint made here
+#   MODEL_DIR  checkpoint to use; default: SRC_DIR/data/tiny (the fixture model written by transformers)
 # Prints one line per check and "gimp: N passed, N failed" ($VMP_SUMMARY_LABEL replaces "gimp"); exits 1 when
 # anything failed. Sanitizer reports (AddressSanitizer, UBSan "runtime error:") in any log fail the run.
 set -uo pipefail
@@ -36,8 +36,7 @@ finish() {
 CLI=$BUILD/tools/vitmatte
 PLUGIN_DIR=$BUILD/plugin
 HELPERS=$BUILD/tests/gimp
-for f in "$CLI" "$PLUGIN_DIR/vitmatte-gimp" "$HELPERS/vmp-make-test-images" "$HELPERS/vmp-compare" \
-         "$HELPERS/vmp-make-random-checkpoint"; do
+for f in "$CLI" "$PLUGIN_DIR/vitmatte-gimp" "$HELPERS/vmp-make-test-images" "$HELPERS/vmp-compare"; do
   [ -x "$f" ] || { fail "built: $f is missing"; finish; }
 done
 command -v gimp-console-3.0 >/dev/null || { fail "gimp-console-3.0 not found"; finish; }
@@ -56,15 +55,8 @@ unset DISPLAY
 "$HELPERS/vmp-make-test-images" --rect-trimap 30 20 40 30 6 20 15 60 50 "$WORK/small_trimap.png" &&
   "$HELPERS/vmp-make-test-images" --crop "$WORK/scene.png" 20 15 60 50 "$WORK/small_scene.png" ||
   { fail "small-layer inputs generated"; finish; }
-if [ -z "$MODEL" ] && [ -f "$SRC/data/tiny/config.json" ] && [ -f "$SRC/data/tiny/model.safetensors" ]; then
-  MODEL=$SRC/data/tiny
-fi
-if [ -z "$MODEL" ]; then
-  MODEL=$WORK/random-model
-  mkdir -p "$MODEL"
-  "$HELPERS/vmp-make-random-checkpoint" "$MODEL" || { fail "random checkpoint generated"; finish; }
-  echo "NOTE data/tiny is absent: using a seeded random checkpoint ($MODEL)"
-fi
+[ -z "$MODEL" ] && MODEL=$SRC/data/tiny
+[ -f "$MODEL/config.json" ] && [ -f "$MODEL/model.safetensors" ] || { fail "model found at $MODEL"; finish; }
 echo "NOTE model: $MODEL"
 cp "$MODEL/config.json" "$WORK/model-without-weights/"
 
@@ -101,7 +93,15 @@ export VITMATTE_MODEL=$MODEL # for the last-values case, whose defaults find the
 # Stderr lines every console run prints (shared/gimp3/NOTES.md 6.3), and the core's report of the failures the
 # bad-input cases provoke on purpose; anything else is shown, and crashes, CRITICALs, other GIMP errors and open
 # undo groups fail the run.
-NOISE='Plug-in crashed: "vitmatte-gimp"|gimp_plug_in_handle_tile_(get|put): ERROR|plug-ins/vitmatte-gimp/vitmatte-gimp\)$|The dying plug-in may have messed up|returned no return values|Unable to run plug-in "file-|plug-ins/file-[a-z]+/file-[a-z]+\)$|Failed to execute child process .*/plug-ins/file-|stale context|list of contexts not empty|cannot open display|gimp_wire_read\(\): unexpected EOF|Welcome to GIMP|batch command executed successfully|gimp_flush\(\): error: Broken pipe|Failed to parse tag cache|^script-fu-Warning: vitmatte: |Unable to run plug-in "file-darktable"|^\s*$'
+noise=(
+  'Plug-in crashed: "vitmatte-gimp"' 'gimp_plug_in_handle_tile_(get|put): ERROR'
+  'plug-ins/vitmatte-gimp/vitmatte-gimp\)$' 'The dying plug-in may have messed up' 'returned no return values'
+  'Unable to run plug-in "file-' 'plug-ins/file-[a-z]+/file-[a-z]+\)$' 'Failed to execute child process .*/plug-ins/file-'
+  'stale context' 'list of contexts not empty' 'cannot open display' 'gimp_wire_read\(\): unexpected EOF'
+  'Welcome to GIMP' 'batch command executed successfully' 'gimp_flush\(\): error: Broken pipe'
+  'Failed to parse tag cache' '^script-fu-Warning: vitmatte: ' '^\s*$'
+)
+NOISE=$(IFS='|'; echo "${noise[*]}")
 gimp_run() { # NAME INTERPRETER COMMAND
   local name=$1 interpreter=$2 command=$3 rc=0
   timeout "$GIMP_TIMEOUT" gimp-console-3.0 -i --batch-interpreter="$interpreter" -b "$command" --quit \
@@ -343,8 +343,10 @@ good_case u16 u16.layer0.mask.f32 cli_scene.tif $TOL_FINE "mask of a 16-bit imag
 good_case float float.layer0.mask.f32 cli_scene.tif $TOL_FINE "mask of a 32-bit float linear image"
 good_case with-alpha with-alpha.layer0.mask.f32 cli_scene.tif $TOL8 "mask of a layer with an alpha channel"
 good_case replace-mask replace-mask.layer0.mask.f32 cli_scene.tif $TOL8 "replaced mask (replace-mask TRUE)"
-good_case last-values last-values.layer0.mask.f32 cli_scene.tif $TOL8 "mask in last-values mode (model from \$VITMATTE_MODEL)"
-compare "batch example (model found next to the plug-in): exported PNG's alpha equals the CLI alpha" "$WORK/batch-out/scene.png" "$WORK/cli_scene.tif" $TOL8
+good_case last-values last-values.layer0.mask.f32 cli_scene.tif $TOL8 \
+  "mask in last-values mode (model from \$VITMATTE_MODEL)"
+compare "batch example (model found next to the plug-in): exported PNG's alpha equals the CLI alpha" \
+  "$WORK/batch-out/scene.png" "$WORK/cli_scene.tif" $TOL8
 compare "batch example, grey picture: exported PNG's alpha equals the CLI alpha" "$WORK/batch-out/portrait.png" \
   "$WORK/cli_gray.tif" $TOL8
 
@@ -394,7 +396,8 @@ cancel_note=$(cat "$WORK/cancel.note" 2>/dev/null)
 cancel_line=$(grep "^CASE cancel " "$RESULTS" 2>/dev/null)
 if [ "$cancel_note" = killed ]; then
   case $cancel_line in
-    "CASE cancel failed "*) pass "cancel: the plug-in killed mid-run (what GIMP does on Cancel) ends the call with an error" ;;
+    "CASE cancel failed "*)
+      pass "cancel: the plug-in killed mid-run (what GIMP does on Cancel) ends the call with an error" ;;
     *) fail "cancel: the plug-in killed mid-run ends the call with an error (got: ${cancel_line:-nothing})" ;;
   esac
   [ -s "$WORK/cancel-before.state" ] && cmp -s "$WORK/cancel-before.state" "$WORK/cancel.state"

@@ -102,8 +102,8 @@ static int crop_png(const char *in, int x, int y, int w, int h, const char *out)
   unsigned char *all = malloc(PNG_IMAGE_SIZE(img));
   unsigned char *part = malloc((size_t)w * h * channels);
   int rc = -1;
-  if (all && part && png_image_finish_read(&img, NULL, all, 0, NULL) && x >= 0 && y >= 0 &&
-      x + w <= (int)img.width && y + h <= (int)img.height) {
+  if (all && part && png_image_finish_read(&img, NULL, all, 0, NULL) && x >= 0 && y >= 0 && x + w <= (int)img.width &&
+      y + h <= (int)img.height) {
     for (int r = 0; r < h; r++)
       memcpy(part + (size_t)r * w * channels, all + ((size_t)(y + r) * img.width + x) * channels, (size_t)w * channels);
     rc = write_png(out, part, w, h, channels);

@@ -5,7 +5,7 @@
 # Usage: tests/gimp/run.sh [--quick] [--root DIR] [--model DIR]
 #   --quick      only the release build (default: the release build, then an ASan+UBSan build)
 #   --root DIR   the Debian 13 root to use (default: .gimp-root/ in the repository; made when missing)
-#   --model DIR  checkpoint for the tests (default: data/tiny, else a seeded random one made by the tests)
+#   --model DIR  checkpoint for the tests (default: data/tiny)
 # Environment: VMP_GIMP_TIMEOUT (seconds per GIMP run, default 240).
 # Ends with "gimp: N passed, N failed"; exits non-zero when anything failed or could not run.
 set -uo pipefail

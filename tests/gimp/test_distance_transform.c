@@ -55,8 +55,8 @@ int main(void) {
       for (int i = 0; i < w * h; i++)
         m[i] = (uint8_t)((int)(unit_rand(&rng) % 100) < densities[d]);
       int bad = compare(m, w, h);
-      unit_check(&t, bad == 0, "distance transform equals brute force on a %dx%d grid, %d%% marked (%d mismatches)",
-                 w, h, densities[d], bad);
+      unit_check(&t, bad == 0, "distance transform equals brute force on a %dx%d grid, %d%% marked (%d mismatches)", w,
+                 h, densities[d], bad);
       free(m);
     }
   }
@@ -69,8 +69,9 @@ int main(void) {
     m[0] = 1;
     vmp_edt_squared(m, W, H, got);
     double far = (double)(W - 1) * (W - 1) + (double)(H - 1) * (H - 1);
-    unit_check(&t, got[(size_t)W * H - 1] == (float)far && got[0] == 0.0f && got[1] == 1.0f && got[W] == 1.0f &&
-                       got[W + 1] == 2.0f,
+    unit_check(&t,
+               got[(size_t)W * H - 1] == (float)far && got[0] == 0.0f && got[1] == 1.0f && got[W] == 1.0f &&
+                   got[W + 1] == 2.0f,
                "one marked corner pixel: d^2 = 0, 1, 1, 2 next to it and %.0f at the opposite corner (got %.0f)", far,
                (double)got[(size_t)W * H - 1]);
     free(m), free(got);

@@ -5,7 +5,9 @@
 
 #include <limits.h>
 
-static int contains(vmp_rect r, int x, int y) { return x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height; }
+static int contains(vmp_rect r, int x, int y) {
+  return x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+}
 
 static void check_random_intersections(unit_tally *t) {
   unsigned long long rng = 777;

@@ -36,16 +36,19 @@ int main(void) {
 
   vmp_model_candidates c;
   vmp_model_candidates_init(&c, env_dir, plugin_dir, home);
-  unit_check(&t, c.count == 3 && strcmp(c.paths[0], env_dir) == 0 && strcmp(c.paths[1], plugin_model) == 0 &&
-                     strcmp(c.paths[2], cache) == 0,
+  unit_check(&t,
+             c.count == 3 && strcmp(c.paths[0], env_dir) == 0 && strcmp(c.paths[1], plugin_model) == 0 &&
+                 strcmp(c.paths[2], cache) == 0,
              "candidates in order: $VITMATTE_MODEL, <plug-in dir>/model, ~/%s", VMP_MODEL_CACHE_SUBDIR);
   unit_check(&t, vmp_model_candidates_first_usable(&c) == NULL, "empty folders are not usable models");
 
   touch(plugin_model, "config.json");
-  unit_check(&t, !vmp_model_path_is_usable(plugin_model), "a folder with config.json but no model.safetensors is not usable");
+  unit_check(&t, !vmp_model_path_is_usable(plugin_model),
+             "a folder with config.json but no model.safetensors is not usable");
   touch(plugin_model, "model.safetensors");
   const char *first = vmp_model_candidates_first_usable(&c);
-  unit_check(&t, first && strcmp(first, plugin_model) == 0, "the plug-in folder's model is found when $VITMATTE_MODEL is empty");
+  unit_check(&t, first && strcmp(first, plugin_model) == 0,
+             "the plug-in folder's model is found when $VITMATTE_MODEL is empty");
   touch(env_dir, "config.json");
   touch(env_dir, "model.safetensors");
   first = vmp_model_candidates_first_usable(&c);
@@ -55,12 +58,14 @@ int main(void) {
   char file[4300];
   snprintf(file, sizeof file, "%s/model.safetensors", env_dir);
   unit_check(&t, vmp_model_path_is_usable(file), "a .safetensors file path is usable (config.json beside it)");
-  unit_check(&t, !vmp_model_path_is_usable("") && !vmp_model_path_is_usable(NULL) &&
-                     !vmp_model_path_is_usable("/nonexistent/vitmatte/model"),
+  unit_check(&t,
+             !vmp_model_path_is_usable("") && !vmp_model_path_is_usable(NULL) &&
+                 !vmp_model_path_is_usable("/nonexistent/vitmatte/model"),
              "empty, NULL and missing paths are not usable");
 
   vmp_model_candidates_init(&c, "", NULL, home);
-  unit_check(&t, c.count == 1 && strcmp(c.paths[0], cache) == 0, "an empty $VITMATTE_MODEL and no plug-in dir are skipped");
+  unit_check(&t, c.count == 1 && strcmp(c.paths[0], cache) == 0,
+             "an empty $VITMATTE_MODEL and no plug-in dir are skipped");
   vmp_model_candidates_free(&c);
 
   /* clean up */

@@ -31,8 +31,8 @@ static void brute_band(const float *sel, int w, int h, int margin, int band, uin
 }
 
 static void check_channel_thresholds(unit_tally *t) {
-  const float values[] = {0.0f, 0.1f, nextafterf(0.1f, 1.0f), 0.5f, 0.216f, nextafterf(0.9f, 0.0f), 0.9f, 1.0f,
-                          -0.5f, 2.0f, NAN};
+  const float values[] = {0.0f, 0.1f, nextafterf(0.1f, 1.0f), 0.5f, 0.216f, nextafterf(0.9f, 0.0f), 0.9f, 1.0f, -0.5f,
+                          2.0f, NAN};
   const uint8_t want[] = {0, 0, 128, 128, 128, 128, 255, 255, 0, 255, 128};
   uint8_t got[sizeof want];
   vmp_trimap_from_channel(values, sizeof want, got);
@@ -61,7 +61,8 @@ static void check_half_plane(unit_tally *t) {
 static void check_random_selections(unit_tally *t) {
   unsigned long long rng = 12345;
   static const int cases[][4] = {/* w, h, margin, band */
-                                 {20, 15, 0, 1}, {20, 15, 3, 3}, {33, 21, 5, 5}, {17, 40, 2, 7}, {9, 9, 4, 4}, {1, 30, 2, 2}};
+                                 {20, 15, 0, 1}, {20, 15, 3, 3}, {33, 21, 5, 5},
+                                 {17, 40, 2, 7}, {9, 9, 4, 4},   {1, 30, 2, 2}};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     int w = cases[c][0], h = cases[c][1], m = cases[c][2], band = cases[c][3];
     int fw = w + 2 * m, fh = h + 2 * m;
@@ -88,7 +89,8 @@ static void check_random_selections(unit_tally *t) {
     for (int i = 0; i < w * h; i++)
       bad += got[i] != want[i];
     unit_check(t, rc == 0 && bad == 0,
-               "selection band equals brute force: %dx%d layer, margin %d, band %d (%d mismatches)", w, h, m, band, bad);
+               "selection band equals brute force: %dx%d layer, margin %d, band %d (%d mismatches)", w, h, m, band,
+               bad);
     free(sel), free(got), free(want);
   }
 }
@@ -120,9 +122,10 @@ static void check_counts(unit_tally *t) {
 static void check_bad_arguments(unit_tally *t) {
   float sel[4] = {0};
   uint8_t tri[4];
-  unit_check(t, vmp_trimap_from_selection(sel, 0, 2, 0, 1, tri) == -1 &&
-                    vmp_trimap_from_selection(NULL, 2, 2, 0, 1, tri) == -1 &&
-                    vmp_trimap_from_selection(sel, 2, 2, -1, 1, tri) == -1,
+  unit_check(t,
+             vmp_trimap_from_selection(sel, 0, 2, 0, 1, tri) == -1 &&
+                 vmp_trimap_from_selection(NULL, 2, 2, 0, 1, tri) == -1 &&
+                 vmp_trimap_from_selection(sel, 2, 2, -1, 1, tri) == -1,
              "selection band refuses zero size, NULL input and a negative margin");
 }
 
