@@ -9,6 +9,7 @@
  * Times are medians after the warm-up passes (the first pass at a size plans and runs the ops, the second records
  * them as a CUDA graph, later ones replay it). Module labels match tests/reference/torch_bench.py's. */
 #include <dlfcn.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,8 +90,9 @@ static void make_image(int H, int W, unsigned char *rgb, unsigned char *tri) {
 
 /* ---- whole predictions ---- */
 
-static void bench_full(FILE *js, bool *first, const options *o, const vm_model *model, forward_ms_fn timer,
-                       vm_precision p, int H, int W) {
+/* Times whole predictions; returns the last alpha (caller frees) so precisions can be compared at every size. */
+static float *bench_full(FILE *js, bool *first, const options *o, const vm_model *model, forward_ms_fn timer,
+                         vm_precision p, int H, int W) {
   vm_error e = {0};
   size_t n = (size_t)H * W;
   unsigned char *rgb = malloc(3 * n), *tri = malloc(n);
@@ -147,7 +149,11 @@ out:;
   vm_context_free(ctx);
   free(rgb);
   free(tri);
-  free(alpha);
+  if (done == 0) {
+    free(alpha);
+    alpha = NULL;
+  }
+  return alpha;
 }
 
 /* ---- per-module times (the engine's module functions on an arena of their own) ---- */
@@ -455,7 +461,8 @@ int main(int argc, char **argv) {
     fprintf(js, "{\"label\": \"%s\", \"device\": \"%s\", \"params\": %lld, \"iters\": %d, \"warmup\": %d,\n \"full\": [",
             o.label, device, (long long)info.num_parameters, o.iters, o.warmup);
   bool first = true;
-  for (int s = 0; s < o.nsizes; s++)
+  for (int s = 0; s < o.nsizes; s++) {
+    float *alphas[3] = {0};
     for (int p = 0; p < o.nprecs; p++) {
       options oo = o;
       /* fp32 at 12 MP runs the exact CUDA-core attention: fewer repetitions keep the call short */
@@ -463,8 +470,26 @@ int main(int argc, char **argv) {
         oo.iters = o.iters < 3 ? o.iters : 3;
         oo.warmup = 2;
       }
-      bench_full(js, &first, &oo, model, timer, o.precs[p], o.sizes[s][0], o.sizes[s][1]);
+      alphas[p] = bench_full(js, &first, &oo, model, timer, o.precs[p], o.sizes[s][0], o.sizes[s][1]);
     }
+    /* The same image in every precision: the half-precision alphas against the fp32 one, at every size (the parity
+     * tests stop at 517 x 389). */
+    int ref = -1;
+    for (int p = 0; p < o.nprecs; p++)
+      if (o.precs[p] == VM_PRECISION_FP32 && alphas[p]) ref = p;
+    for (int p = 0; p < o.nprecs && ref >= 0; p++) {
+      if (p == ref || !alphas[p]) continue;
+      double worst = 0;
+      const size_t n = (size_t)o.sizes[s][0] * o.sizes[s][1];
+      for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)alphas[p][i] - alphas[ref][i]);
+        if (!(d <= worst)) worst = d;
+      }
+      printf("  check %s vs fp32 at %dx%d: max |alpha difference| %.3e\n", prec_name(o.precs[p]), o.sizes[s][0],
+             o.sizes[s][1], worst);
+    }
+    for (int p = 0; p < o.nprecs; p++) free(alphas[p]);
+  }
   if (js) fprintf(js, "\n ]");
   if (o.mod_h > 0) bench_modules(js, &o, model, timer);
   if (js) {

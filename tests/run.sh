@@ -42,7 +42,7 @@ meson_suite() {
   fi
   note "$name: meson test"
   meson test -C "$dir" --print-errorlogs --num-processes 2 2>&1 | grep -vE '^\s*$' | tail -n 60
-  local counts
+  local rc=${PIPESTATUS[0]} counts
   counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
 import json, sys
 ok = bad = 0
@@ -55,8 +55,15 @@ for line in open(sys.argv[1]):
 print(ok, bad)
 PY
 )
+  if ! [[ "$counts" =~ ^[0-9]+\ [0-9]+$ ]]; then
+    echo "$name: no test log (meson test exited $rc)"
+    failed=$((failed + 1))
+    return
+  fi
   passed=$((passed + ${counts% *}))
   failed=$((failed + ${counts#* }))
+  # meson test failing with no failed test in its log (e.g. a crash of the runner) still counts as a failure
+  if [ "$rc" -ne 0 ] && [ "${counts#* }" -eq 0 ]; then failed=$((failed + 1)); fi
 }
 
 meson_suite "tests" build-test -Dtests=true

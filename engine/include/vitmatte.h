@@ -13,7 +13,10 @@ extern "C" {
 #define VM_VERSION_STRING "0.1.0"
 
 /* Every call that can fail returns a status and, when `err` is not NULL, fills it with the same status and a
- * one-line human-readable message. The library never prints, never exits and keeps no global state. */
+ * one-line human-readable message. The library never prints, never exits and keeps no global state of its own.
+ * Threads: a model may be shared read-only by several contexts in several threads; one context must be used by one
+ * thread at a time. (The CPU backend sets OpenBLAS to one thread during each operation and restores the previous
+ * setting afterwards, as OpenBLAS's setting is process-wide.) */
 typedef enum vm_status {
   VM_OK = 0,
   VM_ERR_INVALID_ARGUMENT,    /* NULL pointer, bad size, image and trimap of different sizes, bad option */
@@ -103,7 +106,8 @@ void vm_context_free(vm_context *ctx);
 vm_device vm_context_device(const vm_context *ctx);       /* CPU or CUDA, never AUTO */
 vm_precision vm_context_precision(const vm_context *ctx); /* never AUTO */
 const char *vm_context_device_name(const vm_context *ctx);/* e.g. "CPU, 2 threads" or "NVIDIA H100 80GB HBM3" */
-/* When VM_DEVICE_AUTO fell back to the CPU: a one-line reason ("no NVIDIA driver found; running on the CPU").
+/* When VM_DEVICE_AUTO fell back to the CPU: a one-line reason ("GPU not used (no usable NVIDIA driver found);
+ * running on the CPU").
  * NULL otherwise. */
 const char *vm_context_notice(const vm_context *ctx);
 
@@ -139,7 +143,8 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
  * weights included. Lets a caller refuse a too-large image before it reads any pixels. */
 vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err);
 
-/* Peak memory used so far by this context: device memory on CUDA, planned host memory on the CPU. */
+/* Peak memory the context's backend has held so far (weights, activations, scratch): device memory on CUDA, host
+ * memory on the CPU. vm_context_estimate_memory for the same image is an upper bound of it. */
 size_t vm_context_peak_memory(const vm_context *ctx);
 
 #ifdef __cplusplus

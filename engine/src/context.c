@@ -27,7 +27,6 @@ struct vm_context {
   void *arena;
   size_t arena_bytes;
   float *host_px, *host_alpha;
-  size_t peak_host_plan;     /* CPU backends: largest arena + params */
 };
 
 void vm_context_options_default(vm_context_options *o) {
@@ -68,8 +67,11 @@ static vm_status upload_params(vm_context *ctx, vm_error *err) {
     st = vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory");
     goto done;
   }
-  vm_params_each(host, collect, &hs);
-  vm_params_each(&ctx->P, collect, &ds);
+  if (vm_params_each(host, collect, &hs) != VM_OK || vm_params_each(&ctx->P, collect, &ds) != VM_OK || hs.n != n ||
+      ds.n != n) {
+    st = vm_fail(err, VM_ERR_INTERNAL, "parameter tables of different shapes");
+    goto done;
+  }
   for (int i = 0; i < n; i++) {
     const vm_param *h = hs.slots[i];
     vm_param *d = ds.slots[i];
@@ -182,9 +184,20 @@ done:
   return st;
 }
 
-static size_t backend_scratch(vm_context *ctx, int H, int W) {
+/* What a plan for padded H x W holds besides its arena: the backend's scratch and the resized position tables. */
+static size_t plan_extra_bytes(vm_context *ctx, int H, int W) {
+  const vm_config *cfg = &ctx->model->cfg;
   const vm_backend_ops *o = ctx->be->ops;
-  return o->scratch_estimate ? o->scratch_estimate(ctx->be, &ctx->model->cfg, H, W) : 0;
+  size_t bytes = o->scratch_estimate ? o->scratch_estimate(ctx->be, cfg, H, W) : 0;
+  const size_t h = (size_t)(H / cfg->patch_size), w = (size_t)(W / cfg->patch_size);
+  if (ctx->model->params.stem[VM_STEM_POS].data) bytes += sizeof(float) * h * w * (size_t)cfg->hidden_size;
+  if (cfg->use_relative_position_embeddings)
+    for (int l = 0; l < cfg->num_layers_run; l++) {
+      const bool windowed = cfg->window_block[l];
+      const size_t sh = windowed ? (size_t)cfg->window_size : h, sw = windowed ? (size_t)cfg->window_size : w;
+      bytes += sizeof(float) * (2 * sh - 1 + 2 * sw - 1) * (size_t)cfg->head_dim;
+    }
+  return bytes;
 }
 
 static vm_status plan(vm_context *ctx, int H, int W, vm_error *err) {
@@ -197,7 +210,7 @@ static vm_status plan(vm_context *ctx, int H, int W, vm_error *err) {
   st = ctx->be->ops->alloc(ctx->be, bytes, &ctx->arena, err);
   if (st != VM_OK) {
     if (st == VM_ERR_DEVICE_OUT_OF_MEMORY) {
-      double need = (double)(bytes + ctx->params_bytes + backend_scratch(ctx, H, W)) / (1 << 20);
+      double need = (double)(bytes + ctx->params_bytes + plan_extra_bytes(ctx, H, W)) / (1 << 20);
       char inner[sizeof err->message];
       snprintf(inner, sizeof inner, "%s", err ? err->message : "");
       vm_fail(err, st, "the image needs about %.0f MiB of GPU memory at %d x %d (padded), more than is free: %s",
@@ -215,10 +228,6 @@ static vm_status plan(vm_context *ctx, int H, int W, vm_error *err) {
   ctx->H = H;
   ctx->W = W;
   ctx->generation++;
-  if (ctx->be->device == VM_DEVICE_CPU) {
-    size_t total = bytes + ctx->params_bytes + sizeof(float) * 5 * (size_t)H * W;
-    if (total > ctx->peak_host_plan) ctx->peak_host_plan = total;
-  }
   return VM_OK;
 fail:
   drop_plan(ctx);
@@ -238,8 +247,10 @@ static vm_status make_backend(vm_context *ctx, const vm_context_options *o, vm_e
       if (err) *err = cuda_err;
       return st;
     }
-    snprintf(ctx->notice, sizeof ctx->notice, "GPU not used (%s); running on the CPU", cuda_err.message);
-    if (prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16) prec = VM_PRECISION_FP32;
+    const bool half = prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16;
+    snprintf(ctx->notice, sizeof ctx->notice, "GPU not used (%s); running on the CPU%s", cuda_err.message,
+             half ? " in fp32" : "");
+    if (half) prec = VM_PRECISION_FP32;
   }
   if (prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "fp16 and bf16 are GPU precisions; the CPU computes in fp32");
@@ -261,10 +272,10 @@ vm_status vm_context_create(const vm_model *model, const vm_context_options *opt
   if (options->precision < VM_PRECISION_AUTO || options->precision > VM_PRECISION_BF16)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "unknown precision %d", (int)options->precision);
   const vm_config *cfg = &model->cfg;
-  if (cfg->patch_size != (1 << cfg->num_fusion) || VM_PAD_MULTIPLE % cfg->patch_size != 0)
-    return vm_fail(err, VM_ERR_UNSUPPORTED,
-                   "patch size %d does not match the decoder's %d fusion stages (it must be 2^stages and divide %d)",
-                   cfg->patch_size, cfg->num_fusion, VM_PAD_MULTIPLE);
+  /* The config guarantees patch = 2^fusion stages; the processor's padding must also be a multiple of it. */
+  if (VM_PAD_MULTIPLE % cfg->patch_size != 0)
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "patch size %d does not divide the processor's padding to %d",
+                   cfg->patch_size, VM_PAD_MULTIPLE);
   vm_context *ctx = calloc(1, sizeof *ctx);
   if (!ctx) return vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory");
   ctx->model = model;
@@ -353,14 +364,13 @@ vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, siz
   const int H = padded(height), W = padded(width);
   size_t arena = 0;
   if ((st = measure(ctx, H, W, &arena, err)) != VM_OK) return st;
-  *bytes = ctx->params_bytes + arena + backend_scratch(ctx, H, W);
+  *bytes = ctx->params_bytes + arena + plan_extra_bytes(ctx, H, W);
   if (ctx->be->device == VM_DEVICE_CPU) *bytes += sizeof(float) * 5 * (size_t)H * W;
   return VM_OK;
 }
 
 size_t vm_context_peak_memory(const vm_context *ctx) {
-  if (ctx->be->ops->peak_memory) return ctx->be->ops->peak_memory(ctx->be);
-  return ctx->peak_host_plan;
+  return ctx->be->ops->peak_memory ? ctx->be->ops->peak_memory(ctx->be) : ctx->params_bytes + ctx->arena_bytes;
 }
 
 /* ---- internal access (context_internal.h) ---- */

@@ -163,7 +163,7 @@ vm_status vm_grid_host_make(const vm_config *cfg, const vm_params *host, int H, 
     if (!gh->pos) goto oom;
     vm_resize_pos_bicubic(host->stem[VM_STEM_POS].data, grid, C, gh->h, gh->w, gh->pos);
   }
-  for (int l = 0; l < L; l++) {
+  for (int l = 0; l < cfg->num_layers_run; l++) {
     const vm_param *Lp = host->layer[l];
     if (!Lp[VM_L_REL_H].data) continue;
     const bool windowed = cfg->window_block[l] && cfg->window_size > 0;

@@ -173,7 +173,6 @@ vm_status cpu_attention(vm_backend *be, const vm_tensor *qkv, int heads, const v
   const int team = cpu_team(cb, ntasks);
   vm_status st = cpu_scratch_reserve(cb, team, cpu_attention_scratch(s.tokens, s.d, s.hh, s.ww), err);
   if (st != VM_OK) return st;
-  cpu_blas_use_caller_thread();
 
   const float *qkv_data = qkv->data;
   float *out_data = out->data;

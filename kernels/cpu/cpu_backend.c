@@ -62,6 +62,39 @@ static vm_status cpu_synchronize(vm_backend *be, vm_error *err) {
 
 static size_t cpu_peak_memory(vm_backend *be) { return cpu_backend_of(be)->peak_bytes; }
 
+/* The ops that call BLAS, each run with BLAS single-threaded (cpu_blas.h) and the caller's setting restored. */
+static vm_status blas_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w, const vm_param *b,
+                                  int patch, const vm_param *pos, const vm_tensor *out, vm_error *err) {
+  int saved = cpu_blas_single_begin();
+  vm_status st = cpu_patch_embed(be, px, w, b, patch, pos, out, err);
+  cpu_blas_single_end(saved);
+  return st;
+}
+
+static vm_status blas_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
+                             const vm_tensor *residual, const vm_tensor *out, vm_error *err) {
+  int saved = cpu_blas_single_begin();
+  vm_status st = cpu_linear(be, x, w, b, act, residual, out, err);
+  cpu_blas_single_end(saved);
+  return st;
+}
+
+static vm_status blas_attention(vm_backend *be, const vm_tensor *qkv, int heads, const vm_param *rel_h,
+                                const vm_param *rel_w, const vm_tensor *out, vm_error *err) {
+  int saved = cpu_blas_single_begin();
+  vm_status st = cpu_attention(be, qkv, heads, rel_h, rel_w, out, err);
+  cpu_blas_single_end(saved);
+  return st;
+}
+
+static vm_status blas_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
+                             const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
+  int saved = cpu_blas_single_begin();
+  vm_status st = cpu_conv2d(be, detail, low, w, b, k, stride, act, out, err);
+  cpu_blas_single_end(saved);
+  return st;
+}
+
 static const vm_backend_ops cpu_ops = {
   .destroy = cpu_destroy,
   .alloc = cpu_alloc,
@@ -71,13 +104,13 @@ static const vm_backend_ops cpu_ops = {
   .upload = cpu_upload,
   .download = cpu_download,
   .synchronize = cpu_synchronize,
-  .patch_embed = cpu_patch_embed,
+  .patch_embed = blas_patch_embed,
   .layer_norm = cpu_layer_norm,
-  .linear = cpu_linear,
+  .linear = blas_linear,
   .window_partition = cpu_window_partition,
   .window_unpartition = cpu_window_unpartition,
-  .attention = cpu_attention,
-  .conv2d = cpu_conv2d,
+  .attention = blas_attention,
+  .conv2d = blas_conv2d,
   .forward_begin = NULL,
   .forward_end = NULL,
   .scratch_estimate = cpu_scratch_estimate,
@@ -87,7 +120,10 @@ static const vm_backend_ops cpu_ops = {
 vm_status vm_cpu_backend_create(int threads, vm_backend **out, vm_error *err) {
   if (!out) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_cpu_backend_create: out is NULL");
   *out = NULL;
+  /* More threads than a few per core only add scheduling cost (and a per-thread scratch each). */
+  const int most = 4 * (omp_get_num_procs() > 0 ? omp_get_num_procs() : 1);
   if (threads <= 0) threads = omp_get_num_procs();
+  if (threads > most) threads = most;
   if (threads < 1) threads = 1;
   vm_cpu_backend *cb = calloc(1, sizeof *cb);
   if (cb) {
@@ -108,7 +144,6 @@ vm_status vm_cpu_backend_create(int threads, vm_backend **out, vm_error *err) {
   cb->base.precision = VM_PRECISION_FP32;
   cb->base.device = VM_DEVICE_CPU;
   snprintf(cb->base.name, sizeof cb->base.name, "CPU, %d thread%s", threads, threads == 1 ? "" : "s");
-  cpu_blas_use_caller_thread();
   *out = &cb->base;
   return VM_OK;
 }

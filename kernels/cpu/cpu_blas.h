@@ -9,6 +9,7 @@
 
 #if VM_HAVE_OPENBLAS_THREADS
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 #endif
 
 /* Threading policy: every op splits its work into tiles across an OpenMP team (num_threads(...) of the backend's
@@ -21,12 +22,24 @@ void openblas_set_num_threads(int num_threads);
  * The split is never slower, and much faster once elementwise work follows: OpenBLAS's pthread workers spin
  * (sched_yield) for a while after each call, and on 2 cores they then take the cores from the OpenMP team that
  * runs the epilogue. It is also the only scheme that fits attention and convolutions, whose tiles interleave
- * gathers, softmax and epilogues with their GEMMs. The setting is process-wide in OpenBLAS; every CPU backend in
- * the process wants the same value (1), so setting it before each op is idempotent and cheap, and it undoes a
- * change made by anyone else in between. */
-static inline void cpu_blas_use_caller_thread(void) {
+ * gathers, softmax and epilogues with their GEMMs. The setting is process-wide in OpenBLAS (0.3.21 has no
+ * per-thread variant), so each op that calls BLAS sets it to 1 and gives the host program its own value back
+ * when it returns. */
+static inline int cpu_blas_single_begin(void) {
 #if VM_HAVE_OPENBLAS_THREADS
-  openblas_set_num_threads(1);
+  int previous = openblas_get_num_threads();
+  if (previous != 1) openblas_set_num_threads(1);
+  return previous;
+#else
+  return 1;
+#endif
+}
+
+static inline void cpu_blas_single_end(int previous) {
+#if VM_HAVE_OPENBLAS_THREADS
+  if (previous != 1) openblas_set_num_threads(previous);
+#else
+  (void)previous;
 #endif
 }
 

@@ -172,7 +172,6 @@ vm_status cpu_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *l
     vm_status st = cpu_scratch_reserve(cb, team, need, err);
     if (st != VM_OK) return st;
   }
-  cpu_blas_use_caller_thread();
 
   const float *ds = detail ? detail->data : NULL, *ls = low ? low->data : NULL;
   const float *ws = w->data, *bs = cpu_param_data(b);

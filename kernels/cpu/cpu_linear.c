@@ -42,7 +42,6 @@ vm_status cpu_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, cons
     vm_status st = cpu_scratch_reserve(cb, team, (size_t)tile * (size_t)n, err);
     if (st != VM_OK) return st;
   }
-  cpu_blas_use_caller_thread();
 
   const float *xs = x->data, *ws = w->data, *bs = cpu_param_data(b);
   const float *rs = residual ? residual->data : NULL;

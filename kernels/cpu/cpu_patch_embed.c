@@ -67,7 +67,6 @@ vm_status cpu_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w
   const int team = cpu_team(cb, ntasks);
   vm_status st = cpu_scratch_reserve(cb, team, (size_t)(t.rows * t.cols * k_len), err);
   if (st != VM_OK) return st;
-  cpu_blas_use_caller_thread();
 
   const float *src = px->data, *ws = w->data, *bs = cpu_param_data(b), *ps = cpu_param_data(pos);
   float *os = out->data;

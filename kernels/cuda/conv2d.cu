@@ -73,7 +73,8 @@ void vm_cuda_conv_plans_release(vm_cuda *cu) {
 static vm_status padded_weight(vm_cuda *cu, const vm_param *w, int64_t positions, int cin, int cp, const void **out,
                                vm_error *err) {
   for (int i = 0; i < VM_CUDA_PADDED; i++) {
-    if (cu->padded[i].data && cu->padded[i].src == w->data && cu->padded[i].cin_padded == cp) {
+    if (cu->padded[i].data && cu->padded[i].src == w->data && cu->padded[i].cin == cin &&
+        cu->padded[i].cin_padded == cp) {
       *out = cu->padded[i].data;
       return VM_OK;
     }

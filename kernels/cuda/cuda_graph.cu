@@ -121,8 +121,12 @@ vm_status vm_cuda_pass_flush(vm_cuda *cu, vm_error *err) {
   if (keep) {
     g->exec = exec;
   } else {
-    (void)cudaStreamSynchronize(cu->stream);
+    cudaError_t s = cudaStreamSynchronize(cu->stream);
+    if (e == cudaSuccess) e = s;
     (void)cudaGraphExecDestroy(exec);
+    /* The first (eager) pass may have been cancelled or failed part-way and left a short count: adopt this pass's
+     * count, so the next complete pass is recorded and kept instead of every later pass being discarded. */
+    if (g && e == cudaSuccess) g->ops_expected = cu->pass_ops;
   }
   if (cu->ndeferred) {
     (void)cudaStreamSynchronize(cu->stream);

@@ -85,6 +85,11 @@ if has sb; then
       --sizes 100x150,333x250,517x389 --device cuda >"$OUT/fixtures-$preset.log" 2>&1 ||
       { status "fixtures $preset: FAILED (see fixtures-$preset.log)"; tail -n 5 "$OUT/fixtures-$preset.log"; continue; }
     for p in fp32 fp16 bf16; do parity "$preset" "/tmp/fx-$preset/model" "/tmp/fx-$preset" $p --no-dtype; done
+    # the same fixtures on the CPU backend (all cores of the GPU machine)
+    "$bin/test_parity" --device cpu --model "/tmp/fx-$preset/model" --fixtures "/tmp/fx-$preset" --no-dtype \
+      >"$OUT/parity-$preset-cpu.log" 2>&1
+    rc=$?
+    status "parity $preset cpu fp32: $(grep -E '^parity:' "$OUT/parity-$preset-cpu.log" | tail -n 1) (rc $rc)"
   done
 fi
 

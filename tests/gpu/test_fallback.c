@@ -70,19 +70,24 @@ static void predict_small(vm_context *ctx, const char *label) {
   expect(finite, what, st == VM_OK ? NULL : e.message);
 }
 
+static vm_context *make(const vm_model *m, vm_device dev, vm_precision prec, vm_status *st, vm_error *e);
+
 /* The CUDA backend records a resolution's second pass as a graph and replays it from the third on: the same input
- * must give the same alpha in all three. */
-static void replay_matches(vm_context *ctx) {
+ * must give the same alpha in all four passes, and a new input replayed through the recorded graph must give what
+ * an eager pass (graphs off) gives for it -- a replay that ignored its new input would fail here. */
+static void replay_matches(vm_context *ctx, const vm_model *model) {
   enum { W = 97, H = 61 };
-  static unsigned char rgb[H * W * 3], tri[H * W];
+  static unsigned char rgb[H * W * 3], rgb2[H * W * 3], tri[H * W];
   for (int i = 0; i < H * W; i++) {
     rgb[3 * i] = (unsigned char)(i * 11);
     rgb[3 * i + 1] = (unsigned char)(i * 5 + 7);
     rgb[3 * i + 2] = (unsigned char)(i * 3);
+    for (int c = 0; c < 3; c++) rgb2[3 * i + c] = (unsigned char)(255 - rgb[3 * i + c] / 2);
     tri[i] = (unsigned char)((i / W) < 20 ? 0 : (i / W) < 40 ? 128 : 255);
   }
-  vm_image im = {rgb, W, H, 3, 0, VM_PIXEL_U8}, tm = {tri, W, H, 1, 0, VM_PIXEL_U8};
-  static float alpha[4][H * W];
+  vm_image im = {rgb, W, H, 3, 0, VM_PIXEL_U8}, im2 = {rgb2, W, H, 3, 0, VM_PIXEL_U8},
+           tm = {tri, W, H, 1, 0, VM_PIXEL_U8};
+  static float alpha[4][H * W], second[H * W], eager[H * W];
   vm_error e = {0};
   bool ok = true;
   for (int pass = 0; pass < 4 && ok; pass++) ok = vm_predict(ctx, &im, &tm, alpha[pass], 0, &e) == VM_OK;
@@ -96,6 +101,22 @@ static void replay_matches(vm_context *ctx) {
   snprintf(detail, sizeof detail, "max difference %.3g", worst);
   expect(ok && worst <= 1e-6, "four predictions of one image agree (ops issued, recorded, replayed twice)",
          ok ? detail : e.message);
+
+  ok = ok && vm_predict(ctx, &im2, &tm, second, 0, &e) == VM_OK;
+  setenv("VITMATTE_CUDA_GRAPHS", "0", 1);
+  vm_status st;
+  vm_context *plain = ok ? make(model, vm_context_device(ctx), vm_context_precision(ctx), &st, &e) : NULL;
+  unsetenv("VITMATTE_CUDA_GRAPHS");
+  ok = ok && plain && vm_predict(plain, &im2, &tm, eager, 0, &e) == VM_OK;
+  double d_eager = 0, d_first = 0;
+  for (int i = 0; i < H * W && ok; i++) {
+    d_eager = fmax(d_eager, fabs((double)second[i] - eager[i]));
+    d_first = fmax(d_first, fabs((double)second[i] - alpha[0][i]));
+  }
+  snprintf(detail, sizeof detail, "max difference to eager %.3g; to the first image %.3g", d_eager, d_first);
+  expect(ok && d_eager <= 1e-6 && d_first > 1e-4,
+         "a second image through the replayed pass equals an eager pass on it", ok ? detail : e.message);
+  vm_context_free(plain);
 }
 
 static vm_context *make(const vm_model *m, vm_device dev, vm_precision prec, vm_status *st, vm_error *e) {
@@ -148,7 +169,7 @@ int main(int argc, char **argv) {
       expect(vm_context_precision(ctx) == VM_PRECISION_FP32, "the CPU fallback computes in fp32", NULL);
     }
     predict_small(ctx, gpu ? "AUTO (GPU)" : "AUTO (CPU fallback)");
-    replay_matches(ctx);
+    replay_matches(ctx, model);
     vm_context_free(ctx);
   }
   /* AUTO asking for fp16 still falls back (in fp32) without a GPU */

@@ -391,7 +391,8 @@ static void e2e_case(table *t, vm_context *ctx, const vm_safetensors *st, int c,
   snprintf(k_px, sizeof k_px, "case%d.pixel_values", c);
   tensor_f32 img = {0}, tri = {0}, px = {0}, ref = {0};
   if (!fx_get(st, k_img, &img) || !fx_get(st, k_tri, &tri) || !fx_get(st, k_px, &px) ||
-      !fx_get(st, alpha_key, &ref) || img.ndim != 3 || tri.ndim != 2 || px.ndim != 4) {
+      !fx_get(st, alpha_key, &ref) || img.ndim != 3 || tri.ndim != 2 || px.ndim != 4 ||
+      ref.numel != img.shape[0] * img.shape[1]) {
     snprintf(label, sizeof label, "%s case %d", label_prefix, c);
     row(t, label, INFINITY, 0, "(fixture missing or malformed)");
     goto out;
@@ -488,7 +489,10 @@ static void dtype_suite(table *t, const options *o) {
       } else {
         /* the inputs of case 0 come from e2e.safetensors, its reference alpha from dtype.safetensors */
         tensor_f32 img = {0}, tri = {0};
-        if (fx_get(&cases, "case0.image", &img) && fx_get(&cases, "case0.trimap", &tri)) {
+        if (!fx_get(&cases, "case0.image", &img) || !fx_get(&cases, "case0.trimap", &tri) || img.ndim != 3 ||
+            ref.numel != img.shape[0] * img.shape[1]) {
+          row(t, label, INFINITY, 0, "(case0 inputs missing or of another size than the reference)");
+        } else {
           const int H = (int)img.shape[0], W = (int)img.shape[1];
           unsigned char *rgb8 = to_u8(&img), *tri8 = to_u8(&tri);
           vm_image im = {rgb8, W, H, 3, 0, VM_PIXEL_U8}, tm = {tri8, W, H, 1, 0, VM_PIXEL_U8};
