@@ -1,5 +1,6 @@
 /* alpha_output.c - writing a computed alpha back into the image, as one undo step.
- * Owns: creating the mask / the new layer / the temporary carrier of a selection, and filling it. */
+ * Owns: making and filling the mask / the new layer / the carrier of a selection outside the image, and the few
+ * PDB calls that then add it. */
 #include "alpha_output.h"
 
 #include "layer_geometry.h"
@@ -14,62 +15,104 @@ gboolean vmp_alpha_output_check(GimpLayer *layer, vmp_output_kind kind, gboolean
   return TRUE;
 }
 
-static void set_pdb_error(GError **error, const char *what) {
-  g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s failed: %s", what, gimp_pdb_get_last_error(gimp_get_pdb()));
+/* "WHAT failed: <GIMP's reason>". A failure during the clean-up after an earlier one is appended to that one, so
+ * the first cause stays in front. */
+static void add_pdb_error(GError **error, const char *what) {
+  const gchar *why = gimp_pdb_get_last_error(gimp_get_pdb());
+  if (error && *error) {
+    gchar *first = (*error)->message;
+    (*error)->message = g_strdup_printf("%s (then %s failed too: %s)", first, what, why);
+    g_free(first);
+    return;
+  }
+  g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s failed: %s", what, why);
 }
 
-/* Direct writes (no shadow buffer): the shadow merge would be clipped by the selection, and the items written
- * here are new, so their creation is the undo step. Masks are linear, hence "Y float". */
-static void fill_drawable(GimpDrawable *drawable, const GeglRectangle *rect, const gfloat *alpha, gsize row_stride) {
-  GeglBuffer *buffer = gimp_drawable_get_buffer(drawable);
-  gegl_buffer_set(buffer, rect, 0, babl_format("Y float"), alpha, row_stride);
-  g_object_unref(buffer); /* sends the tiles before the update below */
-  gimp_drawable_update(drawable, rect->x, rect->y, rect->width, rect->height);
+/* Items made here and not (or no longer) wanted: they are outside the image, so deleting them touches nothing. */
+static void delete_unused(GimpItem *item, GError **error) {
+  if (!gimp_item_delete(item))
+    add_pdb_error(error, "Deleting an unused temporary item");
 }
 
-/* A new mask on `layer` (replacing any old one) holding `alpha`, or black when `alpha` is NULL. */
-static GimpDrawable *add_mask(GimpLayer *layer, const gfloat *alpha, GError **error) {
-  if (gimp_layer_get_mask(layer) && !gimp_layer_remove_mask(layer, GIMP_MASK_DISCARD)) {
-    set_pdb_error(error, "Removing the old layer mask");
-    return NULL;
-  }
-  GimpLayerMask *mask = gimp_layer_create_mask(layer, GIMP_ADD_MASK_BLACK);
-  if (!mask || !gimp_layer_add_mask(layer, mask)) {
-    set_pdb_error(error, "Adding a layer mask");
-    return NULL;
-  }
+/* Direct writes (no shadow buffer): a shadow merge is clipped by the selection and is an undo step of its own. The
+ * masks written here are not in the image yet (GIMP 3.0.4 accepts tiles for such items), so adding them is the
+ * undo step, and undo/redo keep the written pixels. The tiles go to GIMP when the buffer is released. Masks are
+ * linear, hence "Y float". */
+static gboolean fill_mask(GimpLayerMask *mask, const GeglRectangle *rect, const gfloat *alpha, gsize row_stride,
+                          GError **error) {
   GimpDrawable *d = GIMP_DRAWABLE(mask);
-  if (alpha) {
-    const GeglRectangle rect = {0, 0, gimp_drawable_get_width(d), gimp_drawable_get_height(d)};
-    fill_drawable(d, &rect, alpha, GEGL_AUTO_ROWSTRIDE);
+  GeglBuffer *buffer = gimp_drawable_get_buffer(d);
+  if (!buffer) {
+    add_pdb_error(error, "Getting the mask's pixels");
+    return FALSE;
   }
-  return d;
+  gegl_buffer_set(buffer, rect, 0, babl_format("Y float"), alpha, row_stride);
+  g_object_unref(buffer);
+  if (!gimp_drawable_update(d, rect->x, rect->y, rect->width, rect->height)) {
+    add_pdb_error(error, "Updating the mask");
+    return FALSE;
+  }
+  return TRUE;
 }
 
-static GimpDrawable *add_layer_with_mask(GimpLayer *layer, const gfloat *alpha, GError **error) {
-  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
+/* A new mask for `layer`, black, with `alpha` written at `rect` (mask coordinates; nothing when empty), attached to
+ * nothing. */
+static GimpLayerMask *filled_new_mask(GimpLayer *layer, const GeglRectangle *rect, const gfloat *alpha,
+                                      gsize row_stride, GError **error) {
+  GimpLayerMask *mask = gimp_layer_create_mask(layer, GIMP_ADD_MASK_BLACK);
+  if (!mask) {
+    add_pdb_error(error, "Creating a layer mask");
+    return NULL;
+  }
+  if (rect->width > 0 && rect->height > 0 && !fill_mask(mask, rect, alpha, row_stride, error)) {
+    delete_unused(GIMP_ITEM(mask), error);
+    return NULL;
+  }
+  return mask;
+}
+
+/* The new-layer output: a copy named "NAME (ViTMatte)" with `alpha` as its (switched on) mask, not in the image.
+ * Setting a mask on a layer outside the image pushes no undo step (checked: the image stays clean). A copy of a
+ * layer that has a mask comes with a copy of that mask, and GIMP refuses to remove a mask from a layer outside the
+ * image, so that copied mask is overwritten instead. */
+static GimpLayer *copy_with_mask(GimpLayer *layer, const GeglRectangle *whole, const gfloat *alpha, GError **error) {
   GimpLayer *copy = gimp_layer_copy(layer);
   if (!copy) {
-    set_pdb_error(error, "Copying the layer");
+    add_pdb_error(error, "Copying the layer");
     return NULL;
   }
   gchar *name = gimp_item_get_name(GIMP_ITEM(layer));
   gchar *new_name = g_strdup_printf("%s (ViTMatte)", name);
-  gimp_item_set_name(GIMP_ITEM(copy), new_name);
+  gboolean ok = gimp_item_set_name(GIMP_ITEM(copy), new_name);
   g_free(new_name), g_free(name);
-  GimpItem *parent = gimp_item_get_parent(GIMP_ITEM(layer));
-  /* At the original's position, so the copy sits just above it in the same group. */
-  if (!gimp_image_insert_layer(image, copy, parent ? GIMP_LAYER(parent) : NULL,
-                               gimp_image_get_item_position(image, GIMP_ITEM(layer)))) {
-    set_pdb_error(error, "Inserting the new layer");
+  if (!ok)
+    add_pdb_error(error, "Naming the new layer");
+
+  GimpLayerMask *mask = ok ? gimp_layer_get_mask(copy) : NULL;
+  if (ok && mask) {
+    ok = fill_mask(mask, whole, alpha, GEGL_AUTO_ROWSTRIDE, error);
+    if (ok && !gimp_layer_get_apply_mask(copy) && !(ok = gimp_layer_set_apply_mask(copy, TRUE)))
+      add_pdb_error(error, "Switching the new layer's mask on");
+  } else if (ok) {
+    ok = (mask = filled_new_mask(copy, whole, alpha, GEGL_AUTO_ROWSTRIDE, error)) != NULL;
+    if (ok && !(ok = gimp_layer_add_mask(copy, mask))) {
+      add_pdb_error(error, "Adding the mask to the new layer");
+      delete_unused(GIMP_ITEM(mask), error);
+    }
+  }
+  if (!ok) {
+    delete_unused(GIMP_ITEM(copy), error);
     return NULL;
   }
-  if (!add_mask(copy, alpha, error))
-    return NULL;
-  return GIMP_DRAWABLE(copy);
+  return copy;
 }
 
-static GimpDrawable *replace_selection(GimpLayer *layer, const gfloat *alpha, GError **error) {
+/* The selection output: GIMP selects only from items in the image, so the alpha goes into the mask of a
+ * canvas-sized carrier layer that commit inserts for the moment of the selection. A mask, not a channel: masks are
+ * linear like the selection, while the channels of 8-bit images store Y' and would round the alpha twice. (Writing
+ * the selection's own shadow buffer is no way out: GIMP 3.0.4 merges it with the wrong transfer curve.) Canvas
+ * pixels outside the layer end up unselected; layer pixels off the canvas are dropped. */
+static GimpLayer *selection_carrier(GimpLayer *layer, const gfloat *alpha, GError **error) {
   GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
   GimpDrawable *d = GIMP_DRAWABLE(layer);
   gint ox = 0, oy = 0;
@@ -79,42 +122,140 @@ static GimpDrawable *replace_selection(GimpLayer *layer, const gfloat *alpha, GE
   vmp_rect in_image, in_layer;
   vmp_layer_on_canvas(ox, oy, w, gimp_drawable_get_height(d), iw, ih, &in_image, &in_layer);
 
-  /* The selection takes its values from an item: the mask of a temporary canvas-sized layer, removed again in the
-   * same undo group. A mask, not a channel: masks are linear like the selection, while the channels of 8-bit
-   * images store Y' and would round the alpha twice. (Writing the selection's own shadow buffer is no way out:
-   * GIMP 3.0.4 merges it with the wrong transfer curve.) Canvas pixels outside the layer end up unselected;
-   * layer pixels off the canvas are dropped. */
   GimpImageType type = gimp_image_get_base_type(image) == GIMP_GRAY ? GIMP_GRAY_IMAGE : GIMP_RGB_IMAGE;
   GimpLayer *carrier = gimp_layer_new(image, "ViTMatte alpha", iw, ih, type, 100.0, GIMP_LAYER_MODE_NORMAL);
-  if (!carrier || !gimp_image_insert_layer(image, carrier, NULL, 0)) {
-    set_pdb_error(error, "Creating a temporary layer");
+  if (!carrier) {
+    add_pdb_error(error, "Creating a temporary layer");
     return NULL;
   }
-  GimpDrawable *mask = add_mask(carrier, NULL, error);
+  /* The carrier sits at (0, 0), so its mask coordinates are image coordinates. */
+  const GeglRectangle rect = {in_image.x, in_image.y, in_image.width, in_image.height};
+  const gfloat *first = alpha + (gsize)in_layer.y * (gsize)w + (gsize)in_layer.x;
+  GimpLayerMask *mask = filled_new_mask(carrier, &rect, first, (gsize)w * sizeof(gfloat), error);
   gboolean ok = mask != NULL;
-  if (ok && !vmp_rect_is_empty(in_image)) {
-    const GeglRectangle rect = {in_image.x, in_image.y, in_image.width, in_image.height};
-    const gfloat *first = alpha + (gsize)in_layer.y * (gsize)w + (gsize)in_layer.x;
-    fill_drawable(mask, &rect, first, (gsize)w * sizeof(gfloat));
+  if (ok && !(ok = gimp_layer_add_mask(carrier, mask))) {
+    add_pdb_error(error, "Adding the mask to the temporary layer");
+    delete_unused(GIMP_ITEM(mask), error);
   }
-  if (ok && !(ok = gimp_image_select_item(image, GIMP_CHANNEL_OP_REPLACE, GIMP_ITEM(mask))))
-    set_pdb_error(error, "Setting the selection");
-  gimp_image_remove_layer(image, carrier);
+  if (!ok) {
+    delete_unused(GIMP_ITEM(carrier), error);
+    return NULL;
+  }
+  return carrier;
+}
+
+gboolean vmp_alpha_output_prepare(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, const gfloat *alpha,
+                                  gint width, gint height, vmp_alpha_output *out, GError **error) {
+  memset(out, 0, sizeof *out);
+  out->layer = layer;
+  out->kind = kind;
+  out->replace_mask = replace_mask;
+  /* GIMP keeps the image editable while the model runs. */
+  GimpDrawable *d = GIMP_DRAWABLE(layer);
+  const gint now_w = gimp_drawable_get_width(d), now_h = gimp_drawable_get_height(d);
+  if (now_w != width || now_h != height) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                "The layer changed size while ViTMatte ran (%d x %d, now %d x %d); nothing was written", width, height,
+                now_w, now_h);
+    return FALSE;
+  }
+  const GeglRectangle whole = {0, 0, width, height};
+  switch (kind) {
+  case VMP_OUTPUT_LAYER_MASK:
+    return (out->mask = filled_new_mask(layer, &whole, alpha, GEGL_AUTO_ROWSTRIDE, error)) != NULL;
+  case VMP_OUTPUT_NEW_LAYER: return (out->new_layer = copy_with_mask(layer, &whole, alpha, error)) != NULL;
+  case VMP_OUTPUT_SELECTION: return (out->new_layer = selection_carrier(layer, alpha, error)) != NULL;
+  }
+  g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "Unknown output");
+  return FALSE;
+}
+
+static GimpDrawable *commit_mask(vmp_alpha_output *out, GError **error) {
+  GimpLayerMask *mask = out->mask;
+  out->mask = NULL;
+  gboolean removed = FALSE;
+  if (out->replace_mask && gimp_layer_get_mask(out->layer)) {
+    if (!gimp_layer_remove_mask(out->layer, GIMP_MASK_DISCARD)) {
+      add_pdb_error(error, "Removing the old layer mask");
+      delete_unused(GIMP_ITEM(mask), error);
+      return NULL;
+    }
+    removed = TRUE;
+  }
+  /* Without replace-mask, a mask that appeared while the model ran makes GIMP refuse this; it is left alone. */
+  if (!gimp_layer_add_mask(out->layer, mask)) {
+    add_pdb_error(error, removed ? "Adding the new layer mask (the old one is removed; Edit > Undo brings it back)"
+                                 : "Adding the layer mask");
+    delete_unused(GIMP_ITEM(mask), error);
+    return NULL;
+  }
+  return GIMP_DRAWABLE(mask);
+}
+
+static GimpDrawable *commit_new_layer(GimpImage *image, vmp_alpha_output *out, GError **error) {
+  GimpLayer *copy = out->new_layer;
+  out->new_layer = NULL;
+  GimpItem *parent = gimp_item_get_parent(GIMP_ITEM(out->layer));
+  /* At the original's position, so the copy sits just above it in the same group. */
+  if (!gimp_image_insert_layer(image, copy, parent ? GIMP_LAYER(parent) : NULL,
+                               gimp_image_get_item_position(image, GIMP_ITEM(out->layer)))) {
+    add_pdb_error(error, "Inserting the new layer");
+    delete_unused(GIMP_ITEM(copy), error);
+    return NULL;
+  }
+  return GIMP_DRAWABLE(copy);
+}
+
+static GimpDrawable *commit_selection(GimpImage *image, vmp_alpha_output *out, GError **error) {
+  GimpLayer *carrier = out->new_layer;
+  out->new_layer = NULL;
+  GimpLayerMask *mask = gimp_layer_get_mask(carrier);
+  if (!mask) {
+    add_pdb_error(error, "Finding the temporary layer's mask");
+    delete_unused(GIMP_ITEM(carrier), error);
+    return NULL;
+  }
+  if (!gimp_image_insert_layer(image, carrier, NULL, 0)) {
+    add_pdb_error(error, "Inserting a temporary layer");
+    delete_unused(GIMP_ITEM(carrier), error);
+    return NULL;
+  }
+  gboolean ok = gimp_image_select_item(image, GIMP_CHANNEL_OP_REPLACE, GIMP_ITEM(mask));
+  if (!ok)
+    add_pdb_error(error, "Setting the selection");
+  if (!gimp_image_remove_layer(image, carrier)) {
+    add_pdb_error(error, "Removing the temporary layer \"ViTMatte alpha\" (Edit > Undo removes it)");
+    ok = FALSE;
+  }
   return ok ? GIMP_DRAWABLE(gimp_image_get_selection(image)) : NULL;
 }
 
-GimpDrawable *vmp_alpha_output_write(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, const gfloat *alpha,
-                                     GError **error) {
-  if (!vmp_alpha_output_check(layer, kind, replace_mask, error))
+GimpDrawable *vmp_alpha_output_commit(vmp_alpha_output *out, GError **error) {
+  GimpImage *image = gimp_item_get_image(GIMP_ITEM(out->layer));
+  if (!gimp_image_undo_group_start(image)) {
+    add_pdb_error(error, "Starting an undo group");
+    vmp_alpha_output_discard(out);
     return NULL;
-  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
-  GimpDrawable *result = NULL;
-  gimp_image_undo_group_start(image);
-  switch (kind) {
-  case VMP_OUTPUT_LAYER_MASK: result = add_mask(layer, alpha, error); break;
-  case VMP_OUTPUT_NEW_LAYER: result = add_layer_with_mask(layer, alpha, error); break;
-  case VMP_OUTPUT_SELECTION: result = replace_selection(layer, alpha, error); break;
   }
-  gimp_image_undo_group_end(image);
+  GimpDrawable *result = NULL;
+  switch (out->kind) {
+  case VMP_OUTPUT_LAYER_MASK: result = commit_mask(out, error); break;
+  case VMP_OUTPUT_NEW_LAYER: result = commit_new_layer(image, out, error); break;
+  case VMP_OUTPUT_SELECTION: result = commit_selection(image, out, error); break;
+  }
+  vmp_alpha_output_discard(out); /* nothing left unless the kind was unknown */
+  if (!gimp_image_undo_group_end(image)) {
+    add_pdb_error(error, result ? "Closing the undo group (the result was written)" : "Closing the undo group");
+    result = NULL;
+  }
   return result;
+}
+
+void vmp_alpha_output_discard(vmp_alpha_output *out) {
+  if (out->mask)
+    delete_unused(GIMP_ITEM(out->mask), NULL);
+  if (out->new_layer)
+    delete_unused(GIMP_ITEM(out->new_layer), NULL);
+  out->mask = NULL;
+  out->new_layer = NULL;
 }

@@ -1,5 +1,6 @@
 /* alpha_output.h - writing a computed alpha back into the image, as one undo step.
- * Owns: the three outputs (layer mask, new layer with mask, selection) and the undo group around them. */
+ * Owns: the three outputs (layer mask, new layer with mask, selection), prepared outside the image and then added
+ * by as few PDB calls as possible inside one undo group. */
 #ifndef VMP_ALPHA_OUTPUT_H
 #define VMP_ALPHA_OUTPUT_H
 
@@ -10,9 +11,31 @@
 /* Refuses, before any work is done, what the write would refuse later (an existing mask without `replace_mask`). */
 gboolean vmp_alpha_output_check(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, GError **error);
 
-/* Writes `alpha` (layer-sized, 0..1) inside one undo group and returns the drawable that now holds it (borrowed),
- * or NULL with `error` set. */
-GimpDrawable *vmp_alpha_output_write(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, const gfloat *alpha,
-                                     GError **error);
+/* An output made and filled but not yet part of the image: items that GIMP holds outside the image (a mask not
+ * attached to any layer, a layer not inserted). Preparing changes nothing in the image and pushes no undo step. */
+typedef struct vmp_alpha_output {
+  GimpLayer *layer; /* the matted layer (borrowed) */
+  vmp_output_kind kind;
+  gboolean replace_mask;
+  GimpLayerMask *mask;   /* layer mask: the filled mask, attached to nothing */
+  GimpLayer *new_layer;  /* new layer: the copy, its mask filled; selection: a canvas-sized carrier whose mask holds
+                            the alpha */
+} vmp_alpha_output;
+
+/* Makes the output for `alpha` (width x height, the layer's size, values 0..1). FALSE with `error` set when it
+ * cannot (the layer changed size meanwhile, a PDB call failed); nothing is left behind then. */
+gboolean vmp_alpha_output_prepare(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, const gfloat *alpha,
+                                  gint width, gint height, vmp_alpha_output *out, GError **error);
+
+/* Adds a prepared output to the image inside one undo group, and returns the drawable that now holds the alpha
+ * (borrowed): the mask, the new layer or the selection. The image changes through these PDB calls only:
+ *   layer mask:  remove the old mask (replace-mask only), add the new one;
+ *   new layer:   insert the copy (its mask already on it);
+ *   selection:   insert the carrier, select its mask, remove the carrier.
+ * On failure it removes what it added where it can, sets `error` and returns NULL. `out` is used up either way. */
+GimpDrawable *vmp_alpha_output_commit(vmp_alpha_output *out, GError **error);
+
+/* Deletes a prepared output that will not be committed. */
+void vmp_alpha_output_discard(vmp_alpha_output *out);
 
 #endif

@@ -46,12 +46,12 @@ int vmp_edt_squared(const uint8_t *marked, int width, int height, float *sq_dist
   if (width <= 0 || height <= 0)
     return 0;
   size_t w = (size_t)width;
-  int n = width > height ? width : height;
   int *last_marked = malloc(w * sizeof *last_marked); /* per column: the row of the last marked pixel seen */
-  double *f = malloc((size_t)n * sizeof *f);
-  double *d = malloc((size_t)n * sizeof *d);
-  int *v = malloc((size_t)n * sizeof *v);
-  double *z = malloc(((size_t)n + 1) * sizeof *z);
+  /* The 1-D buffers serve the row pass only (the column pass needs none), so one row's worth is enough. */
+  double *f = malloc(w * sizeof *f);
+  double *d = malloc(w * sizeof *d);
+  int *v = malloc(w * sizeof *v);
+  double *z = malloc((w + 1) * sizeof *z);
   if (!last_marked || !f || !d || !v || !z) {
     free(last_marked), free(f), free(d), free(v), free(z);
     return -1;

@@ -40,7 +40,6 @@ gboolean vmp_layer_pixels_read(GimpDrawable *layer, vmp_layer_pixels *out, GErro
     for (gsize i = 0, n = (gsize)w * (gsize)h * 3; i < n; i++)
       f[i] = f[i] > 1.0f ? 1.0f : f[i] >= 0.0f ? f[i] : 0.0f; /* NaN -> 0 too */
   }
-  out->data = data;
   out->image.data = data;
   out->image.width = w;
   out->image.height = h;
@@ -51,6 +50,7 @@ gboolean vmp_layer_pixels_read(GimpDrawable *layer, vmp_layer_pixels *out, GErro
 }
 
 void vmp_layer_pixels_clear(vmp_layer_pixels *pixels) {
-  g_free(pixels->data);
+  /* vm_image.data is const because the engine only reads it; the copy itself is ours. */
+  g_free((gpointer)pixels->image.data);
   memset(pixels, 0, sizeof *pixels);
 }

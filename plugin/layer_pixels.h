@@ -12,8 +12,7 @@
  * otherwise (linear and float images; clamped to 0..1, the range the model was trained on). Grey layers come
  * as R = G = B; the alpha channel is not read (the model ignores it). */
 typedef struct vmp_layer_pixels {
-  gpointer data;
-  vm_image image; /* points into data */
+  vm_image image; /* image.data is owned: vmp_layer_pixels_clear frees it */
 } vmp_layer_pixels;
 
 gboolean vmp_layer_pixels_read(GimpDrawable *layer, vmp_layer_pixels *out, GError **error);

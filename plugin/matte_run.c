@@ -116,8 +116,26 @@ static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *laye
   return channel ? vmp_trimap_from_gimp_channel(channel, d, error) : NULL;
 }
 
+/* Test hook of tests/gimp/integration.sh (the cancel cases), never set in normal use: when $VITMATTE_GIMP_TEST_PAUSE
+ * names a file that exists, the plug-in creates "<file>.paused" and waits there, once the output is ready and
+ * before the image is touched: the last moment GIMP's Cancel can still end the plug-in, so the test kills it there. */
+#define VMP_TEST_PAUSE_ENV "VITMATTE_GIMP_TEST_PAUSE"
+#define VMP_TEST_PAUSE_SECONDS 30
+
+static void pause_for_tests(void) {
+  const gchar *armed = g_getenv(VMP_TEST_PAUSE_ENV);
+  if (!armed || !g_file_test(armed, G_FILE_TEST_EXISTS))
+    return;
+  gchar *paused = g_strconcat(armed, ".paused", NULL);
+  if (g_file_set_contents(paused, "paused\n", -1, NULL))
+    g_usleep(VMP_TEST_PAUSE_SECONDS * G_USEC_PER_SEC);
+  g_free(paused);
+}
+
 /* Everything that can fail or be cancelled happens before the image is touched (GIMP ends a cancelled plug-in
- * outright), then the write is one short undo group. */
+ * outright): the trimap, the model, and the output itself, made and filled outside the image. Then the progress
+ * ends, which takes GIMP's Cancel away (gimp_plug_in_progress_end disconnects the handler that kills the plug-in),
+ * and at most three PDB calls in one undo group add the output (alpha_output.h). */
 static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel, const run_args *a,
                            GError **error) {
   GimpDrawable *result = NULL;
@@ -140,7 +158,8 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
     goto done;
   gimp_progress_update(STAGE_MODEL);
 
-  const vm_image trimap_image = {trimap, pixels.image.width, pixels.image.height, 1, 0, VM_PIXEL_U8};
+  const gint width = pixels.image.width, height = pixels.image.height;
+  const vm_image trimap_image = {trimap, width, height, 1, 0, VM_PIXEL_U8};
   alpha = vmp_engine_predict(model_path, a->device, a->precision, &pixels.image, &trimap_image, STAGE_MODEL,
                              STAGE_WRITE, error);
   if (!alpha)
@@ -150,8 +169,15 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
   g_clear_pointer(&trimap, g_free);
 
   gimp_progress_set_text("ViTMatte: writing the result");
-  result = vmp_alpha_output_write(layer, a->output, a->replace_mask, alpha, error);
+  vmp_alpha_output output;
+  if (!vmp_alpha_output_prepare(layer, a->output, a->replace_mask, alpha, width, height, &output, error))
+    goto done;
   gimp_progress_update(1.0);
+  pause_for_tests();
+  /* No progress call may follow: one would start a new progress, and with it a new Cancel. Should ending it fail,
+   * Cancel stays possible for the few calls of the commit, which is still better than not writing. */
+  (void)gimp_progress_end();
+  result = vmp_alpha_output_commit(&output, error);
 
 done:
   vmp_layer_pixels_clear(&pixels);
@@ -172,7 +198,7 @@ GimpValueArray *vmp_matte_run(GimpProcedure *procedure, GimpRunMode run_mode, Gi
   if (!layer)
     return gimp_procedure_new_return_values(procedure, GIMP_PDB_CALLING_ERROR, error);
 
-  if (run_mode == GIMP_RUN_INTERACTIVE && !vmp_matte_dialog_run(procedure, config, image))
+  if (run_mode == GIMP_RUN_INTERACTIVE && !vmp_matte_dialog_run(procedure, config))
     return gimp_procedure_new_return_values(procedure, GIMP_PDB_CANCEL, NULL);
 
   run_args args;

@@ -9,8 +9,8 @@
 /* The levels the model was trained on (VitMatteImageProcessor reads them as p / 255). */
 enum { VMP_TRIMAP_BACKGROUND = 0, VMP_TRIMAP_UNKNOWN = 128, VMP_TRIMAP_FOREGROUND = 255 };
 
-/* A trimap channel's values (0..1, in the channel's own encoding: the grey level as painted, see
- * trimap_source.c). White is foreground, black background, anything between unknown. The thresholds leave room
+/* A trimap channel's values (0..1, perceptual Y' for every image precision: the grey level as painted and seen,
+ * see trimap_source.c). White is foreground, black background, anything between unknown. The thresholds leave room
  * for antialiased or soft brush edges:
  *   value <= 0.1 -> background, value >= 0.9 -> foreground, else (NaN included) unknown. */
 #define VMP_CHANNEL_BACKGROUND_MAX 0.1f

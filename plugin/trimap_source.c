@@ -17,16 +17,13 @@ static gboolean check_unknown(const guint8 *trimap, gsize count, const char *hin
   return TRUE;
 }
 
-/* Channel values as the channel stores them, as floats: "Y' float" for the Y' channels of 8-bit perceptual images,
- * "Y float" for linear ones. So the thresholds apply to the grey level the user painted and sees in the Channels
- * dialog (50% grey is 0.5), not to its linear-light value (0.22, and 25% grey would be 0.05: "background"). */
-static const Babl *stored_float_format(GimpDrawable *channel) {
-  const Babl *stored = gimp_drawable_get_format(channel);
-  const char *model = babl_get_name(babl_format_get_model(stored));
-  const char *encoding = g_strcmp0(model, "Y'") == 0   ? "Y' float"
-                         : g_strcmp0(model, "Y~") == 0 ? "Y~ float"
-                                                       : "Y float";
-  return babl_format_with_space(encoding, stored);
+/* Channel values as the grey the user sees and paints, "Y' float" (perceptual), whatever the channel stores: GIMP
+ * keeps the channels of 8-bit perceptual images as Y' but those of linear and high-bit-depth images as linear Y,
+ * and the colour picked for painting (30% grey) lands in either as the same perceptual grey. Read linearly, a 30%
+ * grey would be 0.07 ("background") and 50% grey 0.21, so the thresholds of trimap.h apply to Y'. The channel's own
+ * space keeps babl from converting colour spaces on the way. */
+static const Babl *perceptual_float_format(GimpDrawable *channel) {
+  return babl_format_with_space("Y' float", gimp_drawable_get_format(channel));
 }
 
 /* Reads `rect` of an image-sized mask in `format`; pixels outside the canvas read as 0 (GEGL_ABYSS_NONE). */
@@ -56,7 +53,7 @@ guint8 *vmp_trimap_from_gimp_channel(GimpChannel *channel, GimpDrawable *layer, 
   gint ox = 0, oy = 0;
   gimp_drawable_get_offsets(layer, &ox, &oy);
   const GeglRectangle rect = {ox, oy, gimp_drawable_get_width(layer), gimp_drawable_get_height(layer)};
-  gfloat *values = read_mask(GIMP_DRAWABLE(channel), &rect, stored_float_format(GIMP_DRAWABLE(channel)), error);
+  gfloat *values = read_mask(GIMP_DRAWABLE(channel), &rect, perceptual_float_format(GIMP_DRAWABLE(channel)), error);
   if (!values)
     return NULL;
   const gsize count = (gsize)rect.width * (gsize)rect.height;

@@ -5,7 +5,8 @@
 # Usage:
 #   scripts/gimp-root.sh [--rebuild] [DIR]
 #       Make the root in DIR (default: .gimp-root/ in the repository) unless its stamp says it is up to date;
-#       prints DIR. --rebuild deletes DIR first. Needs root (debootstrap, chroot, mount).
+#       prints DIR. DIR must be missing, empty, or a root this script made (or began): any other folder is refused,
+#       never deleted. --rebuild deletes DIR, whatever it holds, first. Needs root (debootstrap, chroot, mount).
 #   scripts/gimp-root.sh exec DIR [--bind SRC:DST[:ro]]... [--] CMD [ARG...]
 #       Run CMD inside the root with /proc and /dev mounted (and SRC bound at DST) for the duration of CMD only.
 #       The environment inside is clean (HOME=/root, PATH, LANG=C.UTF-8); use `env K=V CMD` to add to it.
@@ -21,6 +22,8 @@ readonly MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 readonly PACKAGES="gimp libgimp-3.0-dev meson ninja-build gcc pkg-config libjson-c-dev libopenblas-dev \
 libpng-dev libjpeg-dev libtiff-dev python3 ca-certificates xvfb xauth xdotool x11-apps netpbm"
 readonly STAMP_NAME=.vitmatte-gimp-root-stamp
+# Written into DIR before debootstrap starts, so a half-made root is known as ours and may be started over.
+readonly BEGUN_NAME=.vitmatte-gimp-root-begun
 readonly SCRIPT_PATH="$(readlink -f "$0")"
 readonly REPO_ROOT="$(cd "$(dirname "$SCRIPT_PATH")/.." && pwd)"
 
@@ -131,6 +134,7 @@ cmd_make() {
   dir=${dir:-$REPO_ROOT/.gimp-root}
   mkdir -p "$(dirname "$dir")"
   dir=$(readlink -f "$dir")
+  [ "$dir" != / ] || die "refusing to use / as the root"
 
   if [ "$rebuild" = 0 ] && [ -f "$dir/$STAMP_NAME" ] && [ "$(cat "$dir/$STAMP_NAME")" = "$(stamp_text)" ]; then
     echo "$dir"
@@ -143,9 +147,19 @@ cmd_make() {
     rm -rf --one-file-system "$dir"
   fi
 
+  # Only a folder that is ours may be deleted here: one with our marker (begun or finished by this script). Any
+  # other non-empty folder (a typo in --root, someone's data) is refused.
+  if [ -e "$dir" ] && [ ! -f "$dir/.debootstrap-done" ] && [ ! -f "$dir/$BEGUN_NAME" ]; then
+    [ -d "$dir" ] || die "$dir exists and is not a folder"
+    [ -z "$(ls -A "$dir")" ] ||
+      die "$dir is not empty and is not a root made by this script (no .debootstrap-done); give a new or empty" \
+          "folder, or --rebuild to delete everything in it"
+  fi
   # debootstrap leaves a marker of its own only when it finished; a half-made root is started again.
   if [ ! -x "$dir/usr/bin/apt-get" ] || [ ! -f "$dir/.debootstrap-done" ]; then
     rm -rf --one-file-system "$dir"
+    mkdir -p "$dir"
+    touch "$dir/$BEGUN_NAME"
     note "debootstrap $SUITE into $dir (a few minutes)"
     debootstrap --variant=minbase "$SUITE" "$dir" "$MIRROR" >&2
     touch "$dir/.debootstrap-done"

@@ -38,8 +38,7 @@ static GtkWidget *model_folder_button(GimpProcedureConfig *config) {
   return button;
 }
 
-gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *config, GimpImage *image) {
-  (void)image;
+gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *config) {
   gimp_ui_init(VMP_BINARY_NAME);
   GtkWidget *widget = gimp_procedure_dialog_new(procedure, config, "ViTMatte");
   GimpProcedureDialog *dialog = GIMP_PROCEDURE_DIALOG(widget);

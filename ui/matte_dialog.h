@@ -7,6 +7,6 @@
 
 /* Shows the dialog with `config`'s values (the last used ones); TRUE when the user pressed OK, with `config`
  * updated. */
-gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *config, GimpImage *image);
+gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *config);
 
 #endif

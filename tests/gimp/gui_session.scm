@@ -2,40 +2,44 @@
 ; The PDB cannot undo and cannot open menus, but a user can; integration.sh plays the user with xdotool while this
 ; script sets the scene, waits, and saves the image after each step for the inspector:
 ;   0. no model anywhere: a PDB error (no user interface needed, but only this run lacks a default model);
-;   1. an image in a window; plug-in-vitmatte run interactively (integration.sh answers the dialog with Return);
-;      then Ctrl+Z and Ctrl+Y in the image window;
+;   1. an image in a window, its layer with a white mask; plug-in-vitmatte run interactively with replace-mask
+;      (integration.sh answers the dialog with Return), so the run removes that mask and adds its own in one undo
+;      group; then Ctrl+Z (the white mask must be back, bit for bit) and Ctrl+Y in the image window;
 ;   2. an image without a trimap channel; ViTMatte started from the menus (Search Actions): the error must come
 ;      up as a GIMP message;
 ;   3. the scene with its trimap channel; ViTMatte started from the menus: a layer mask must appear.
 ; Handshake through files in DIR: this script writes ready-dialog, ran, undone, redone, menu-error-ready,
 ; menu-ready, menu-done; integration.sh writes next-step and menu-run-done when the user action of a step is over,
 ; and stop-waiting when it gives up, so a missed key press cannot hang the run.
-; Needs integration.scm loaded first. Run: (vmp-gui-all "WORK" "MODEL")
+; Needs vitmatte-batch.scm and integration.scm loaded first. Run: (vmp-gui-all "WORK" "MODEL")
 
-(define (vmp-has-mask? layer) (not (= (car (gimp-layer-get-mask layer)) -1)))
+(define (vmp-mask-id layer) (car (gimp-layer-get-mask layer)))
 
 ; Polls until (done?) or until integration.sh gives up; each poll is a PDB round trip, so the user interface
 ; handles the key presses in between.
 (define (vmp-wait-until dir done?)
   (let loop ()
-    (if (not (or (done?) (vmp-exists? (vmp-path dir "stop-waiting"))))
+    (if (not (or (done?) (vitmatte-file-exists? (vmp-path dir "stop-waiting"))))
         (loop))))
 
 (define (vmp-gui-undo dir model)
   (let* ((image (vmp-scene-with-trimap dir "scene.png"))
          (layer (vmp-layer image))
-         (display (car (gimp-display-new image))))
+         (display (car (gimp-display-new image)))
+         (new-mask -1))
+    (gimp-layer-add-mask layer (car (gimp-layer-create-mask layer ADD-MASK-WHITE)))
     (vmp-save image dir "gui-before")
     (vmp-marker dir "ready-dialog")
     (vmp-record "gui-interactive"
       (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)
-                                            #:model model))))
+                                            #:replace-mask TRUE #:model model))))
+    (set! new-mask (vmp-mask-id layer))
     (vmp-save image dir "gui-after")
     (vmp-marker dir "ran")
-    (vmp-wait-until dir (lambda () (not (vmp-has-mask? layer))))
+    (vmp-wait-until dir (lambda () (not (= (vmp-mask-id layer) new-mask))))
     (vmp-save image dir "gui-undone")
     (vmp-marker dir "undone")
-    (vmp-wait-until dir (lambda () (vmp-has-mask? layer)))
+    (vmp-wait-until dir (lambda () (= (vmp-mask-id layer) new-mask)))
     (vmp-save image dir "gui-redone")
     (vmp-marker dir "redone")
     (gimp-image-clean-all image)
@@ -46,18 +50,18 @@
          (display (car (gimp-display-new image))))
     (vmp-save image dir "gui-menu-error-before")
     (vmp-marker dir "menu-error-ready")
-    (vmp-wait-until dir (lambda () (vmp-exists? (vmp-path dir "next-step"))))
+    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir "next-step"))))
     (vmp-save image dir "gui-menu-error")
     (gimp-image-clean-all image)
     (gimp-display-delete display)))
 
-; The mask exists before the plug-in has filled it, so the script waits for integration.sh to see the plug-in's
-; process end (menu-run-done) rather than for the mask.
+; The run is started from the menus, so no call here returns when it ends: the script waits for integration.sh to see
+; the plug-in's process end (menu-run-done).
 (define (vmp-gui-menu dir)
   (let* ((image (vmp-scene-with-trimap dir "scene.png"))
          (display (car (gimp-display-new image))))
     (vmp-marker dir "menu-ready")
-    (vmp-wait-until dir (lambda () (vmp-exists? (vmp-path dir "menu-run-done"))))
+    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir "menu-run-done"))))
     (vmp-save image dir "gui-menu")
     (vmp-marker dir "menu-done")
     (gimp-image-clean-all image)

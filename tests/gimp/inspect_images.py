@@ -3,7 +3,8 @@
 #
 # For each XCF named in $VMP_INSPECT_LIST (one path a line) it writes, next to the file:
 #   NAME.state      one line per fact: image size and precision, each layer's name, offsets, size, whether it has a
-#                   mask, and SHA-256 fingerprints of its pixels ("R'G'B'A float") and mask ("Y float"); each
+#                   mask (and, on a line of its own, whether the mask is switched on), and SHA-256 fingerprints of
+#                   its pixels ("R'G'B'A float") and mask ("Y float"); each
 #                   channel's name and fingerprint; the selection's fingerprint. Two states are equal exactly when
 #                   the images are (as far as the plug-in could have changed them).
 #   NAME.layerN.mask.f32   the mask of layer N as raw floats ("VMPF\n<w> <h>\n" then little-endian float32), for
@@ -50,6 +51,7 @@ def inspect(path):
             "yes" if mask else "no", fingerprint(layer, "R'G'B'A float"),
             fingerprint(mask, "Y float") if mask else "-"))
         if mask:
+            lines.append("layer %d mask-applied=%s" % (i, layer.get_apply_mask()))
             dump(mask, "%s.layer%d.mask.f32" % (base, i))
     for channel in image.get_channels():
         lines.append("channel name=%s pixels=%s" % (channel.get_name(), fingerprint(channel, "Y float")))

@@ -3,8 +3,11 @@
 ; values), records each PDB status and message in results.txt and saves XCF files for inspect_images.py.
 ; It decides nothing: tests/gimp/integration.sh compares what was recorded and saved.
 ;
-; Run: (begin (load ".../integration.scm") (vmp-run-all "WORK" "MODEL" "MODEL-WITHOUT-WEIGHTS"))
-; WORK holds scene.png, scene_gray.png, trimap.png; results go there too.
+; Needs plugin/vitmatte-batch.scm loaded first (the installed copy): the trimap channels are made with its
+; vitmatte-trimap-channel, as a batch run makes them, and it is tested itself.
+; Run: (begin (load ".../vitmatte-batch.scm") (load ".../integration.scm")
+;             (vmp-run-all "WORK" "MODEL" "MODEL-WITHOUT-WEIGHTS"))
+; WORK holds scene.png, scene_gray.png, trimap.png, trimap_grey30.png; results go there too.
 
 (define vmp-results #f)
 
@@ -35,30 +38,18 @@
     (display name port)
     (close-output-port port)))
 
-(define (vmp-exists? path)
-  (let ((port (catch #f (open-input-file path))))
-    (if port (begin (close-input-port port) #t) #f)))
-
 (define (vmp-load dir file)
   (car (gimp-file-load RUN-NONINTERACTIVE (vmp-path dir file))))
 
 (define (vmp-layer image)
   (vector-ref (car (gimp-image-get-layers image)) 0))
 
-; A channel called `name` holding the grey levels of trimap.png, made as a user would in the GUI: the file on top
-; as an opaque layer, a new channel from the red component of the image, the layer removed again. The channel
-; keeps the file's grey levels as they are (128 stays 128). (The clipboard route, edit-copy + paste into the
-; channel, works too but leaks buffers in gimp-console.)
+; A channel called `name` holding the grey levels of the trimap file, made by the batch helper the way a user
+; would in the GUI (the file on top as a layer, a channel from its red component, the layer removed): the channel
+; shows the file's grey levels as they are (128 stays 128).
 (define (vmp-add-trimap-channel image dir file name)
-  (let* ((trimap-layer (car (gimp-file-load-layer RUN-NONINTERACTIVE image (vmp-path dir file))))
-         (channel 0))
-    (gimp-image-insert-layer image trimap-layer 0 0)
-    (set! channel (car (gimp-channel-new-from-component
-                         image
-                         (if (= (car (gimp-image-get-base-type image)) GRAY) CHANNEL-GRAY CHANNEL-RED)
-                         name)))
-    (gimp-image-insert-channel image channel 0 0)
-    (gimp-image-remove-layer image trimap-layer)
+  (let ((channel (vitmatte-trimap-channel image (vmp-path dir file))))
+    (gimp-item-set-name channel name)
     channel))
 
 ; The scene with a trimap channel called "trimap" (what most cases start from).
@@ -151,6 +142,17 @@
     (vmp-save image dir "new-layer")
     (gimp-image-delete image))
 
+  ; output: a new layer, made from a layer whose mask is switched off: the copy's mask holds the alpha, switched on
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-layer-add-mask layer (car (gimp-layer-create-mask layer ADD-MASK-WHITE)))
+    (gimp-layer-set-apply-mask layer FALSE)
+    (vmp-save image dir "new-layer-over-mask-before")
+    (vmp-record "new-layer-over-mask"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:output "new-layer" #:model model))))
+    (vmp-save image dir "new-layer-over-mask")
+    (gimp-image-delete image))
+
   ; a grey image
   (let* ((image (vmp-scene-with-trimap dir "scene_gray.png")) (layer (vmp-layer image)))
     (vmp-record "gray"
@@ -173,6 +175,16 @@
       (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
                                             #:drawables (vector layer) #:model model))))
     (vmp-save image dir "float")
+    (gimp-image-delete image))
+  ; a float linear image whose trimap channel has its unknown ring in 30 % grey (as painted with that grey): GIMP
+  ; stores it linearly, 0.074, yet it is the 30 % the user sees, so it must count as unknown
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-image-convert-precision image PRECISION-FLOAT-LINEAR)
+    (vmp-add-trimap-channel image dir "trimap_grey30.png" "trimap")
+    (vmp-record "float-grey30"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:model model))))
+    (vmp-save image dir "float-grey30")
     (gimp-image-delete image))
   (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
     (gimp-layer-add-alpha layer)
@@ -254,41 +266,61 @@
       (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
                                    #:model model)))))
 
-; ---- undo ------------------------------------------------------------------------------------------------------
-; The PDB has no "undo" call, so a headless run cannot press Ctrl+Z (tests/gimp/undo_gui.scm does, under Xvfb).
-; Here: the image before, after, and after removing what the run added. integration.sh checks that the run added
-; exactly one mask and changed nothing else, and that removing it gives back the image before, bit for bit.
-(define (vmp-undo-case dir model)
+; ---- what a run adds ------------------------------------------------------------------------------------------
+; The PDB has no "undo" call, so this headless case cannot undo (gui_session.scm presses Ctrl+Z under Xvfb: that is
+; the undo proof). Here: the image before, after, and after removing the mask by hand. integration.sh checks that
+; the run added exactly one mask and changed nothing else, and that removing it gives back the image before.
+(define (vmp-mask-only-case dir model)
   (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
-    (vmp-save image dir "undo-before")
-    (vmp-record "undo-run"
+    (vmp-save image dir "mask-only-before")
+    (vmp-record "mask-only"
       (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
                                             #:drawables (vector layer) #:model model))))
-    (vmp-say "FACT undo-run undo-enabled " (vmp-bool (car (gimp-image-undo-is-enabled image))))
-    (vmp-save image dir "undo-after")
+    (vmp-say "FACT mask-only undo-enabled " (vmp-bool (car (gimp-image-undo-is-enabled image))))
+    (vmp-save image dir "mask-only-after")
     (gimp-layer-remove-mask layer MASK-DISCARD)
-    (vmp-save image dir "undo-removed")
+    (vmp-save image dir "mask-only-removed")
     (gimp-image-delete image)))
 
+; ---- the batch helper: refusals ----------------------------------------------------------------------------------
+; A picture that loads as two layers: vitmatte-file must refuse it (and write nothing).
+(define (vmp-batch-two-layers dir model)
+  (let* ((image (vmp-load dir "scene.png"))
+         (second (car (gimp-layer-copy (vmp-layer image)))))
+    (gimp-image-insert-layer image second 0 0)
+    (vmp-save image dir "two-layers")
+    (gimp-image-delete image))
+  (vmp-record "batch-two-layers"
+    (vmp-try (lambda () (vitmatte-file (vmp-path dir "two-layers.xcf") (vmp-path dir "trimap.png")
+                                       (vmp-path dir "two-layers-out.png") model)))))
+
 ; ---- cancel ----------------------------------------------------------------------------------------------------
-; Cancelling the progress bar makes GIMP kill the plug-in (SIGKILL). integration.sh does the same to the plug-in's
-; process shortly after it starts on a picture large enough to take a while; the image must stay as it was.
-(define (vmp-cancel-case dir model)
+; Cancelling the progress bar makes GIMP kill the plug-in (SIGKILL) as long as the progress runs; the plug-in ends
+; it right before it changes the image, which takes Cancel away. integration.sh kills the plug-in at that last
+; moment, after the model ran and the output was made and filled outside the image: the plug-in waits there while
+; $VITMATTE_GIMP_TEST_PAUSE names an existing file (cancel-armed, written here). The image must be as before and
+; still clean (no undo step). Two outputs: a replaced mask (the old one must survive) and a new layer.
+(define (vmp-cancel-case dir model name output)
   (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
-    (gimp-image-scale image 1536 1228)
-    (vmp-save image dir "cancel-before")
-    (vmp-marker dir "cancel-armed")
-    (vmp-record "cancel"
+    (gimp-layer-add-mask layer (car (gimp-layer-create-mask layer ADD-MASK-WHITE)))
+    (gimp-image-clean-all image)
+    (vmp-save image dir (string-append name "-before"))
+    (vmp-record name
       (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
-                                            #:drawables (vector layer) #:device "cpu" #:model model))))
-    (vmp-save image dir "cancel")
+                                            #:drawables (vector layer) #:output output #:replace-mask TRUE
+                                            #:device "cpu" #:model model))))
+    (vmp-say "FACT " name " dirty " (vmp-bool (car (gimp-image-is-dirty image))))
+    (vmp-save image dir name)
     (gimp-image-delete image)))
 
 (define (vmp-run-all dir model model-without-weights)
   (set! vmp-results (open-output-file (vmp-path dir "results.txt")))
   (vmp-good-cases dir model)
   (vmp-bad-cases dir model model-without-weights)
-  (vmp-undo-case dir model)
-  (vmp-cancel-case dir model)
+  (vmp-mask-only-case dir model)
+  (vmp-batch-two-layers dir model)
+  (vmp-marker dir "cancel-armed")
+  (vmp-cancel-case dir model "cancel-mask" "layer-mask")
+  (vmp-cancel-case dir model "cancel-new-layer" "new-layer")
   (vmp-say "DONE")
   (close-output-port vmp-results))

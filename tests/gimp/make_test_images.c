@@ -1,5 +1,6 @@
 /* make_test_images.c - the pictures the GIMP integration tests feed to both GIMP and the CLI.
- * Owns: a colour scene (gradient + shapes), its grey version, a disc trimap, and the band trimap of a rectangular
+ * Owns: a colour scene (gradient + shapes), its grey version, a disc trimap (also with a 30 % grey unknown ring, as
+ * painted with a dark grey brush), and the band trimap of a rectangular
  * selection computed in closed form (an independent reference for the plug-in's distance transform), and crops
  * (what a layer smaller than the canvas holds). */
 #include <math.h>
@@ -37,7 +38,8 @@ static void scene_pixel(int x, int y, unsigned char rgb[3]) {
 }
 
 static int make_fixed_set(const char *dir) {
-  unsigned char rgb[SCENE_W * SCENE_H * 3], gray[SCENE_W * SCENE_H], tri[SCENE_W * SCENE_H];
+  unsigned char rgb[SCENE_W * SCENE_H * 3], gray[SCENE_W * SCENE_H], tri[SCENE_W * SCENE_H],
+      tri30[SCENE_W * SCENE_H];
   for (int y = 0; y < SCENE_H; y++)
     for (int x = 0; x < SCENE_W; x++) {
       unsigned char *p = rgb + 3 * (y * SCENE_W + x);
@@ -46,6 +48,8 @@ static int make_fixed_set(const char *dir) {
       gray[y * SCENE_W + x] = (unsigned char)((299 * p[0] + 587 * p[1] + 114 * p[2] + 500) / 1000);
       double d = hypot(x - 52.0, y - 38.0);
       tri[y * SCENE_W + x] = d < 16 ? 255 : d <= 28 ? 128 : 0;
+      /* 77/255 = 30 % grey: unknown by the documented thresholds, though only 0.074 in linear light */
+      tri30[y * SCENE_W + x] = d < 16 ? 255 : d <= 28 ? 77 : 0;
     }
   char path[4096];
   snprintf(path, sizeof path, "%s/scene.png", dir);
@@ -55,7 +59,10 @@ static int make_fixed_set(const char *dir) {
   if (write_png(path, gray, SCENE_W, SCENE_H, 1))
     return -1;
   snprintf(path, sizeof path, "%s/trimap.png", dir);
-  return write_png(path, tri, SCENE_W, SCENE_H, 1);
+  if (write_png(path, tri, SCENE_W, SCENE_H, 1))
+    return -1;
+  snprintf(path, sizeof path, "%s/trimap_grey30.png", dir);
+  return write_png(path, tri30, SCENE_W, SCENE_H, 1);
 }
 
 /* The band trimap of the rectangle [rx, rx+rw) x [ry, ry+rh) (image coordinates, a hard-edged selection), seen

@@ -49,7 +49,9 @@ static void check_half_plane(unit_tally *t) {
     for (int x = 0; x < W; x++)
       sel[y * W + x] = x >= 50 ? 1.0f : 0.0f;
   /* margin 0: the rows above and below are absent, which does not change a vertical edge */
-  vmp_trimap_from_selection(sel, W, H, 0, BAND, tri);
+  int rc = vmp_trimap_from_selection(sel, W, H, 0, BAND, tri);
+  if (!unit_check(t, rc == 0, "half-plane selection: vmp_trimap_from_selection returns 0 (got %d)", rc))
+    return;
   int ok = 1;
   for (int x = 0; x < W; x++) {
     uint8_t want = x <= 41 ? 0 : x <= 57 ? 128 : 255;
@@ -101,7 +103,9 @@ static void check_margin_matters(unit_tally *t) {
   float sel[(W + 2 * M) * (H + 2 * M)] = {0};
   uint8_t tri[W * H];
   sel[(M + 5) * (W + 2 * M) + (M - 1)] = 1.0f; /* x = -1 in layer coordinates, y = 5 */
-  vmp_trimap_from_selection(sel, W, H, M, 2, tri);
+  int rc = vmp_trimap_from_selection(sel, W, H, M, 2, tri);
+  if (!unit_check(t, rc == 0, "selected pixel in the margin: vmp_trimap_from_selection returns 0 (got %d)", rc))
+    return;
   vmp_trimap_counts c;
   vmp_trimap_count(tri, W * H, &c);
   unit_check(t, tri[5 * W + 0] == 128 && tri[5 * W + 1] == 128 && tri[5 * W + 2] == 0 && c.foreground == 0,
