@@ -102,6 +102,7 @@ else fail "--device cuda: exit $rc, stderr: $err"; fi
 # signal is never sent too early (to a process that would still ignore it, as background jobs of scripts do).
 # start_large: starts a run on the large picture in the background and waits until it catches SIGINT.
 start_large() {
+  rm -f out/cancelled.tif # a previous, inconclusive run may have finished and written it
   "$VITMATTE" "${CPU[@]}" large.png large_trimap.png -o out/cancelled.tif >"$TMP/stdout" 2>"$TMP/stderr" &
   pid=$!
   local tries=0 mask
