@@ -10,14 +10,20 @@
 #include "vitmatte.h"
 
 /* Bumped whenever vm_backend_ops changes, so an old CUDA module is refused instead of crashing. */
-#define VM_BACKEND_ABI_VERSION 1
+#define VM_BACKEND_ABI_VERSION 2
 
-/* An NHWC tensor in backend memory: element (n, y, x, ch) is at ((n*h + y)*w + x)*c + ch. The element type is the
- * backend's activation type (f32 on the CPU; f32, f16 or bf16 on CUDA), act_size bytes each.
+/* Element type of a tensor. ACT is the backend's activation type (f32 on the CPU; f32, f16 or bf16 on CUDA,
+ * act_size bytes each) and what every op takes. F32 exists so that what leaves the model (the alpha) is not rounded
+ * to a half type (bf16 alone would round alphas near 1 by up to 2e-3): only upload, download and linear's
+ * out/residual accept it; other ops refuse it unless the activation type is f32 anyway. */
+typedef enum vm_elem { VM_ELEM_ACT = 0, VM_ELEM_F32 = 1 } vm_elem;
+
+/* An NHWC tensor in backend memory: element (n, y, x, ch) is at ((n*h + y)*w + x)*c + ch.
  * A matrix of `rows` x `cols` is any shape with n*h*w == rows and c == cols. */
 typedef struct vm_tensor {
   void *data;
   int64_t n, h, w, c;
+  vm_elem elem; /* zero-initialised tensors are ACT */
 } vm_tensor;
 
 static inline int64_t vm_tensor_rows(const vm_tensor *t) { return t->n * t->h * t->w; }
@@ -67,7 +73,8 @@ typedef struct vm_backend_ops {
   vm_status (*layer_norm)(vm_backend *be, const vm_tensor *x, const vm_param *gamma, const vm_param *beta,
                           double eps, vm_act act, const vm_tensor *residual, const vm_tensor *out, vm_error *err);
 
-  /* out[rows, N] = residual + act(x[rows, K] * w[N, K]^T + b). b may be NULL. */
+  /* out[rows, N] = residual + act(x[rows, K] * w[N, K]^T + b). b may be NULL. out may be F32 (residual, when
+   * given, has out's element type); the sum is rounded once, to out's type. */
   vm_status (*linear)(vm_backend *be, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
                       const vm_tensor *residual, const vm_tensor *out, vm_error *err);
 
@@ -119,6 +126,10 @@ struct vm_backend {
   vm_device device;         /* CPU or CUDA */
   char name[128];           /* "CPU, 2 threads", "NVIDIA H100 80GB HBM3" */
 };
+
+static inline size_t vm_tensor_elem_size(const vm_backend *be, const vm_tensor *t) {
+  return t->elem == VM_ELEM_F32 ? sizeof(float) : be->act_size;
+}
 
 /* The CPU backend (kernels/cpu). threads <= 0: all cores. */
 vm_status vm_cpu_backend_create(int threads, vm_backend **out, vm_error *err);

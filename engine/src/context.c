@@ -113,7 +113,8 @@ static void drop_plan(vm_context *ctx) {
 static void run_sequence(vm_context *ctx, vm_run *r) {
   const vm_config *cfg = &ctx->model->cfg;
   vm_tensor px = vm_run_tensor(r, 1, ctx->grid.H, ctx->grid.W, 4);
-  vm_tensor alpha = vm_run_tensor(r, 1, ctx->grid.H, ctx->grid.W, 1);
+  /* f32 whatever the activation type: a bf16 alpha near 1 would be rounded by up to 2e-3. */
+  vm_tensor alpha = vm_run_tensor_typed(r, VM_ELEM_F32, 1, ctx->grid.H, ctx->grid.W, 1);
   if (vm_run_active(r)) r->status = ctx->be->ops->upload(ctx->be, &px, ctx->host_px, r->err);
   const bool hooks = vm_run_active(r) && ctx->be->ops->forward_begin && ctx->be->ops->forward_end;
   const int replayed = hooks ? ctx->be->ops->forward_begin(ctx->be, ctx->generation) : 0;

@@ -56,13 +56,17 @@ static bool place(vm_run *r, size_t size, size_t *off_out) {
 }
 
 vm_tensor vm_run_tensor(vm_run *r, int64_t n, int64_t h, int64_t w, int64_t c) {
-  vm_tensor t = {NULL, n, h, w, c};
+  return vm_run_tensor_typed(r, VM_ELEM_ACT, n, h, w, c);
+}
+
+vm_tensor vm_run_tensor_typed(vm_run *r, vm_elem elem, int64_t n, int64_t h, int64_t w, int64_t c) {
+  vm_tensor t = {NULL, n, h, w, c, elem};
   if (r->status != VM_OK) return t;
   if (n <= 0 || h <= 0 || w <= 0 || c <= 0) {
     fail(r, VM_ERR_INTERNAL, "tensor with an empty dimension");
     return t;
   }
-  size_t bytes = (size_t)(n * h * w * c) * r->be->act_size;
+  size_t bytes = (size_t)(n * h * w * c) * vm_tensor_elem_size(r->be, &t);
   bytes = (bytes + VM_ALIGN - 1) / VM_ALIGN * VM_ALIGN;
   size_t off;
   if (!place(r, bytes, &off)) return t;

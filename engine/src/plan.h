@@ -34,6 +34,8 @@ void vm_run_release(vm_run *r);
 /* Allocate an NHWC tensor in the arena (256-byte aligned). On failure sets the sticky status and returns a tensor
  * with data NULL. */
 vm_tensor vm_run_tensor(vm_run *r, int64_t n, int64_t h, int64_t w, int64_t c);
+/* The same with an explicit element type (VM_ELEM_F32 for what must not be rounded to the activation type). */
+vm_tensor vm_run_tensor_typed(vm_run *r, vm_elem elem, int64_t n, int64_t h, int64_t w, int64_t c);
 void vm_run_free(vm_run *r, vm_tensor *t);
 
 /* Report progress (stage text, fraction in [0,1]); returns false and sets VM_ERR_CANCELLED when the callback asks

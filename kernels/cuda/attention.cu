@@ -15,6 +15,7 @@ vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, con
                             const vm_param *rel_w, const vm_tensor *out, vm_error *err) {
   vm_cuda *cu = vm_cuda_of(be);
   VM_TRY(vm_cuda_op_enter(cu, err));
+  VM_TRY(vm_cuda_require_act(cu, "attention", qkv, out, NULL, err));
   if (heads <= 0 || qkv->c % 3 != 0 || (qkv->c / 3) % heads != 0)
     return vm_fail(err, VM_ERR_INTERNAL, "attention: %lld qkv channels do not split into 3 x %d heads",
                    (long long)qkv->c, heads);

@@ -199,6 +199,7 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
                          const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
   vm_cuda *cu = vm_cuda_of(be);
   VM_TRY(vm_cuda_op_enter(cu, err));
+  VM_TRY(vm_cuda_require_act(cu, "conv2d", detail, low, out, err));
   if (!detail && !low) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: neither detail nor low given");
   if ((k != 1 && k != 3) || stride < 1) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: k=%d stride=%d", k, stride);
   if ((detail && detail->n != 1) || (low && low->n != 1) || out->n != 1)

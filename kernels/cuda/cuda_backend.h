@@ -31,6 +31,7 @@ struct vm_cuda_lt_plan {
   int64_t rows, n, k;
   int epilogue;     /* cublasLtEpilogue_t */
   int with_c;       /* 1: D = A B + C */
+  int cd_f32;       /* 1: C and D are f32 (A and B in the activation type) */
   int align_key;    /* the pointer alignments the algorithm was chosen for */
   cublasLtMatmulDesc_t op;
   cublasLtMatrixLayout_t a, b, c;
@@ -124,6 +125,17 @@ struct vm_cuda {
 };
 
 static inline vm_cuda *vm_cuda_of(vm_backend *be) { return (vm_cuda *)be; }
+
+/* Ops other than linear, upload and download take activation-type tensors only (backend.h); NULL entries skipped.
+ * In fp32 mode F32 is the activation type. */
+static inline vm_status vm_cuda_require_act(const vm_cuda *cu, const char *op, const vm_tensor *a, const vm_tensor *b,
+                                            const vm_tensor *c, vm_error *err) {
+  const vm_tensor *t[3] = {a, b, c};
+  for (int i = 0; i < 3; i++)
+    if (t[i] && t[i]->elem != VM_ELEM_ACT && cu->base.act_size != 4)
+      return vm_fail(err, VM_ERR_INTERNAL, "%s: takes activation-type tensors only, got an f32 one", op);
+  return VM_OK;
+}
 
 /* ---- errors (cuda_status.cu) ---- */
 vm_status vm_cuda_rt_fail(vm_error *err, cudaError_t e, const char *what);
@@ -227,6 +239,9 @@ vm_status vm_cuda_conv_tc(vm_cuda *cu, const vm_tensor *detail, const vm_tensor 
  * pointers in device memory; C may equal out. */
 vm_status vm_cuda_gemm(vm_cuda *cu, const void *a, const void *w, const void *bias, const void *c, void *out,
                        int64_t rows, int64_t n, int64_t k, vm_error *err);
+/* The same with C, D and the bias in f32 when cd_f32 is 1. */
+vm_status vm_cuda_gemm_typed(vm_cuda *cu, const void *a, const void *w, const void *bias, const void *c, void *out,
+                             int cd_f32, int64_t rows, int64_t n, int64_t k, vm_error *err);
 /* out = [residual +] act(x [+ bias f32 per column]) over rows x n elements; out may alias x or residual. */
 vm_status vm_cuda_epilogue(vm_cuda *cu, const void *x, const float *bias, vm_act act, const void *residual, void *out,
                            int64_t rows, int64_t n, vm_error *err);

@@ -106,8 +106,8 @@ static vm_status convert_to_act(vm_cuda *cu, cudaStream_t st, const float *src, 
 
 /* Host f32 -> device activation type through the staging buffer, on stream `st`. */
 static vm_status host_to_act(vm_cuda *cu, cudaStream_t st, void *dst, const float *host, int64_t numel,
-                             vm_error *err) {
-  if (cu->base.act_size == 4) {
+                             vm_error *err, bool dst_f32 = false) {
+  if (cu->base.act_size == 4 || dst_f32) {
     VM_CU(cudaMemcpyAsync(dst, host, (size_t)numel * 4, cudaMemcpyHostToDevice, st), "copy to the GPU");
     return VM_OK;
   }
@@ -206,11 +206,11 @@ vm_status vm_cuda_upload(vm_backend *be, const vm_tensor *dst, const float *src,
   if (!dst->data || !src) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "upload: NULL buffer");
   if (vm_cuda_capturing(cu)) {
     /* The main stream is recording, not running: copy now on the side stream, before the graph is launched. */
-    VM_TRY(host_to_act(cu, cu->side, dst->data, src, n, err));
+    VM_TRY(host_to_act(cu, cu->side, dst->data, src, n, err, dst->elem == VM_ELEM_F32));
     VM_CU(cudaStreamSynchronize(cu->side), "upload");
     return VM_OK;
   }
-  return host_to_act(cu, cu->stream, dst->data, src, n, err);
+  return host_to_act(cu, cu->stream, dst->data, src, n, err, dst->elem == VM_ELEM_F32);
 }
 
 vm_status vm_cuda_download(vm_backend *be, const vm_tensor *src, float *dst, vm_error *err) {
@@ -220,7 +220,7 @@ vm_status vm_cuda_download(vm_backend *be, const vm_tensor *src, float *dst, vm_
   VM_TRY(vm_cuda_pass_flush(cu, err));
   if (numel == 0) return vm_cuda_synchronize(be, err);
   if (!src->data || !dst) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "download: NULL buffer");
-  if (cu->base.act_size == 4) {
+  if (cu->base.act_size == 4 || src->elem == VM_ELEM_F32) {
     VM_CU(cudaMemcpyAsync(dst, src->data, (size_t)numel * 4, cudaMemcpyDeviceToHost, cu->stream), "copy from the GPU");
     VM_CU(cudaStreamSynchronize(cu->stream), "copy from the GPU");
     return VM_OK;

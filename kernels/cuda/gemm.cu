@@ -25,9 +25,14 @@ void vm_cuda_gemm_plans_release(vm_cuda *cu) {
 }
 
 static vm_status plan_create(vm_cuda *cu, vm_cuda_lt_plan *p, int64_t rows, int64_t n, int64_t k, int epilogue,
-                             int with_c, int align_a, int align_b, int align_cd, const void *bias, vm_error *err) {
+                             int with_c, int cd_f32, int align_a, int align_b, int align_cd, const void *bias,
+                             vm_error *err) {
   cudaDataType_t dt = vm_cuda_data_type(cu->base.precision);
+  /* An f32 C/D with half A/B is one of cuBLASLt's supported combinations; the bias then is f32 too (it takes D's
+   * type by default). */
+  cudaDataType_t dt_cd = cd_f32 ? CUDA_R_32F : dt;
   p->rows = rows;
+  p->cd_f32 = cd_f32;
   p->n = n;
   p->k = k;
   p->epilogue = epilogue;
@@ -46,7 +51,7 @@ static vm_status plan_create(vm_cuda *cu, vm_cuda_lt_plan *p, int64_t rows, int6
   /* Column-major view: out^T [n x rows] = W [n x k] (stored k x n, transposed) * x^T [k x rows]. */
   VM_LT(cublasLtMatrixLayoutCreate(&p->a, dt, (uint64_t)k, (uint64_t)n, k), "layout of W");
   VM_LT(cublasLtMatrixLayoutCreate(&p->b, dt, (uint64_t)k, (uint64_t)rows, k), "layout of x");
-  VM_LT(cublasLtMatrixLayoutCreate(&p->c, dt, (uint64_t)n, (uint64_t)rows, n), "layout of out");
+  VM_LT(cublasLtMatrixLayoutCreate(&p->c, dt_cd, (uint64_t)n, (uint64_t)rows, n), "layout of out");
 
   cublasLtMatmulPreference_t pref = NULL;
   VM_LT(cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
@@ -77,6 +82,12 @@ static vm_status plan_create(vm_cuda *cu, vm_cuda_lt_plan *p, int64_t rows, int6
 
 vm_status vm_cuda_gemm(vm_cuda *cu, const void *a, const void *w, const void *bias, const void *c, void *out,
                        int64_t rows, int64_t n, int64_t k, vm_error *err) {
+  return vm_cuda_gemm_typed(cu, a, w, bias, c, out, 0, rows, n, k, err);
+}
+
+vm_status vm_cuda_gemm_typed(vm_cuda *cu, const void *a, const void *w, const void *bias, const void *c, void *out,
+                             int cd_f32, int64_t rows, int64_t n, int64_t k, vm_error *err) {
+  if (cu->base.act_size == 4) cd_f32 = 0; /* f32 is the activation type: the same plans */
   if (rows == 0) return VM_OK;
   int epilogue = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
   int with_c = c != NULL;
@@ -88,7 +99,7 @@ vm_status vm_cuda_gemm(vm_cuda *cu, const void *a, const void *w, const void *bi
   for (int i = 0; i < VM_CUDA_LT_PLANS && !p; i++) {
     vm_cuda_lt_plan *q = &cu->lt_plans[i];
     if (q->used && q->rows == rows && q->n == n && q->k == k && q->epilogue == epilogue && q->with_c == with_c &&
-        q->align_key == align_key)
+        q->cd_f32 == cd_f32 && q->align_key == align_key)
       p = q;
   }
   if (!p) {
@@ -102,7 +113,7 @@ vm_status vm_cuda_gemm(vm_cuda *cu, const void *a, const void *w, const void *bi
     }
     p = &cu->lt_plans[slot];
     plan_destroy(p);
-    vm_status st = plan_create(cu, p, rows, n, k, epilogue, with_c, al_a, al_b, al_cd, bias, err);
+    vm_status st = plan_create(cu, p, rows, n, k, epilogue, with_c, cd_f32, al_a, al_b, al_cd, bias, err);
     if (st != VM_OK) {
       plan_destroy(p);
       return st;
@@ -119,40 +130,47 @@ vm_status vm_cuda_gemm(vm_cuda *cu, const void *a, const void *w, const void *bi
   return VM_OK;
 }
 
-/* out = [residual +] act(x [+ bias]); one block per group of rows, threads across the columns. */
-template <typename T>
+/* out = [residual +] act(x [+ bias]); one block per group of rows, threads across the columns. x has type T,
+ * residual and out type TO. */
+template <typename T, typename TO>
 __global__ void __launch_bounds__(256) epilogue_kernel(const T *x, const float *__restrict__ bias, int act,
-                                                       const T *residual, T *out, int64_t rows, int n) {
+                                                       const TO *residual, TO *out, int64_t rows, int n) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     int64_t base = r * n;
     for (int c = threadIdx.x; c < n; c += blockDim.x) {
       float v = vm_to_f32<T>(x[base + c]);
       if (bias) v += bias[c];
       v = vm_apply_act(v, act);
-      if (residual) v += vm_to_f32<T>(residual[base + c]);
-      out[base + c] = vm_from_f32<T>(v);
+      if (residual) v += vm_to_f32<TO>(residual[base + c]);
+      out[base + c] = vm_from_f32<TO>(v);
     }
   }
+}
+
+template <typename T, typename TO>
+static vm_status launch_epilogue(vm_cuda *cu, const void *x, const float *bias, vm_act act, const void *residual,
+                                 void *out, int64_t rows, int64_t n, vm_error *err) {
+  int64_t blocks = rows < 65535LL * 8 ? rows : 65535LL * 8;
+  epilogue_kernel<T, TO><<<(unsigned)blocks, n >= 256 ? 256 : (unsigned)((n + 31) / 32 * 32), 0, cu->stream>>>(
+      (const T *)x, bias, (int)act, (const TO *)residual, (TO *)out, rows, (int)n);
+  return vm_cuda_launch_check(err, "epilogue");
 }
 
 vm_status vm_cuda_epilogue(vm_cuda *cu, const void *x, const float *bias, vm_act act, const void *residual, void *out,
                            int64_t rows, int64_t n, vm_error *err) {
   if (rows == 0 || n == 0) return VM_OK;
   if (!bias && act == VM_ACT_NONE && !residual && x == out) return VM_OK;
-  int64_t blocks = rows < 65535LL * 8 ? rows : 65535LL * 8;
   return vm_dispatch(cu->base.precision, [&](auto tag) -> vm_status {
     typedef typename decltype(tag)::type T;
-    epilogue_kernel<T><<<(unsigned)blocks, n >= 256 ? 256 : (unsigned)((n + 31) / 32 * 32), 0, cu->stream>>>(
-        (const T *)x, bias, (int)act, (const T *)residual, (T *)out, rows, (int)n);
-    return vm_cuda_launch_check(err, "epilogue");
+    return launch_epilogue<T, T>(cu, x, bias, act, residual, out, rows, n, err);
   });
 }
 
 /* Products with very few output columns (the matting head's 16 -> 1): one thread per row, fp32 accumulation. */
-template <typename T>
+template <typename T, typename TO>
 __global__ void __launch_bounds__(256) narrow_linear(const T *__restrict__ x, const T *__restrict__ w,
-                                                     const float *__restrict__ bias, int act, const T *residual,
-                                                     T *out, int64_t rows, int n, int k) {
+                                                     const float *__restrict__ bias, int act, const TO *residual,
+                                                     TO *out, int64_t rows, int n, int k) {
   for (int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; r < rows; r += (int64_t)gridDim.x * blockDim.x) {
     const T *xr = x + r * k;
     for (int j = 0; j < n; j++) {
@@ -161,8 +179,8 @@ __global__ void __launch_bounds__(256) narrow_linear(const T *__restrict__ x, co
       for (int i = 0; i < k; i++) acc = fmaf(vm_to_f32<T>(xr[i]), vm_to_f32<T>(wr[i]), acc);
       if (bias) acc += bias[j];
       acc = vm_apply_act(acc, act);
-      if (residual) acc += vm_to_f32<T>(residual[r * n + j]);
-      out[r * n + j] = vm_from_f32<T>(acc);
+      if (residual) acc += vm_to_f32<TO>(residual[r * n + j]);
+      out[r * n + j] = vm_from_f32<TO>(acc);
     }
   }
 }
@@ -183,24 +201,40 @@ vm_status vm_cuda_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, 
                    (long long)N);
   if (residual && (vm_tensor_rows(residual) != rows || residual->c != N))
     return vm_fail(err, VM_ERR_INTERNAL, "linear: residual shape does not match the output");
+  VM_TRY(vm_cuda_require_act(cu, "linear (input)", x, NULL, NULL, err));
+  if (residual && residual->elem != out->elem && be->act_size != 4)
+    return vm_fail(err, VM_ERR_INTERNAL, "linear: residual and output differ in element type");
+  const bool out_f32 = out->elem == VM_ELEM_F32 && be->act_size != 4;
   if (N <= 4 && K <= 256) {
     return vm_dispatch(be->precision, [&](auto tag) -> vm_status {
       typedef typename decltype(tag)::type T;
-      narrow_linear<T><<<vm_grid_for(rows, 256), 256, 0, cu->stream>>>(
-          (const T *)x->data, (const T *)w->data, (b && b->data) ? (const float *)b->data : NULL, (int)act,
-          residual ? (const T *)residual->data : NULL, (T *)out->data, rows, (int)N, (int)K);
+      const float *bias = (b && b->data) ? (const float *)b->data : NULL;
+      if (out_f32)
+        narrow_linear<T, float><<<vm_grid_for(rows, 256), 256, 0, cu->stream>>>(
+            (const T *)x->data, (const T *)w->data, bias, (int)act, residual ? (const float *)residual->data : NULL,
+            (float *)out->data, rows, (int)N, (int)K);
+      else
+        narrow_linear<T, T><<<vm_grid_for(rows, 256), 256, 0, cu->stream>>>(
+            (const T *)x->data, (const T *)w->data, bias, (int)act, residual ? (const T *)residual->data : NULL,
+            (T *)out->data, rows, (int)N, (int)K);
       return vm_cuda_launch_check(err, "narrow linear");
     });
   }
-  const void *bias_act = (b && b->data) ? vm_cuda_vector_shadow(cu, b) : NULL;
+  /* With an f32 output cuBLASLt takes the f32 bias; otherwise its copy in the activation type. */
+  const void *bias_lt = (b && b->data) ? (out_f32 ? b->data : vm_cuda_vector_shadow(cu, b)) : NULL;
   const void *res = residual ? residual->data : NULL;
-  if (act == VM_ACT_NONE) return vm_cuda_gemm(cu, x->data, w->data, bias_act, res, out->data, rows, N, K, err);
+  const int cd_f32 = out_f32 ? 1 : 0;
+  if (act == VM_ACT_NONE)
+    return vm_cuda_gemm_typed(cu, x->data, w->data, bias_lt, res, out->data, cd_f32, rows, N, K, err);
   if (!res) {
-    VM_TRY(vm_cuda_gemm(cu, x->data, w->data, bias_act, NULL, out->data, rows, N, K, err));
+    VM_TRY(vm_cuda_gemm_typed(cu, x->data, w->data, bias_lt, NULL, out->data, cd_f32, rows, N, K, err));
+    if (out_f32) return launch_epilogue<float, float>(cu, out->data, NULL, act, NULL, out->data, rows, N, err);
     return vm_cuda_epilogue(cu, out->data, NULL, act, NULL, out->data, rows, N, err);
   }
   /* residual + act(...): the product goes to scratch first, because the residual may be the output. */
-  VM_TRY(vm_cuda_scratch_reserve(cu, &cu->tmp, (size_t)(rows * N) * be->act_size, "linear scratch", err));
-  VM_TRY(vm_cuda_gemm(cu, x->data, w->data, bias_act, NULL, cu->tmp.ptr, rows, N, K, err));
+  size_t es = vm_tensor_elem_size(be, out);
+  VM_TRY(vm_cuda_scratch_reserve(cu, &cu->tmp, (size_t)(rows * N) * es, "linear scratch", err));
+  VM_TRY(vm_cuda_gemm_typed(cu, x->data, w->data, bias_lt, NULL, cu->tmp.ptr, cd_f32, rows, N, K, err));
+  if (out_f32) return launch_epilogue<float, float>(cu, cu->tmp.ptr, NULL, act, res, out->data, rows, N, err);
   return vm_cuda_epilogue(cu, cu->tmp.ptr, NULL, act, res, out->data, rows, N, err);
 }

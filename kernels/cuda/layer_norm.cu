@@ -99,6 +99,7 @@ vm_status vm_cuda_layer_norm(vm_backend *be, const vm_tensor *x, const vm_param 
                              double eps, vm_act act, const vm_tensor *residual, const vm_tensor *out, vm_error *err) {
   vm_cuda *cu = vm_cuda_of(be);
   VM_TRY(vm_cuda_op_enter(cu, err));
+  VM_TRY(vm_cuda_require_act(cu, "layer_norm", x, residual, out, err));
   int64_t rows = vm_tensor_rows(x);
   int64_t C = x->c;
   if (vm_tensor_numel(out) != rows * C || out->c != C)

@@ -26,6 +26,7 @@ vm_status vm_cuda_patch_embed(vm_backend *be, const vm_tensor *px, const vm_para
                               const vm_param *pos, const vm_tensor *out, vm_error *err) {
   vm_cuda *cu = vm_cuda_of(be);
   VM_TRY(vm_cuda_op_enter(cu, err));
+  VM_TRY(vm_cuda_require_act(cu, "patch_embed", px, out, NULL, err));
   int64_t C = out->c, th = out->h, tw = out->w, in_ch = px->c;
   if (patch <= 0 || px->n != 1 || out->n != 1 || th * patch > px->h || tw * patch > px->w)
     return vm_fail(err, VM_ERR_INTERNAL, "patch_embed: output %lldx%lld does not fit input %lldx%lld / %d",

@@ -52,6 +52,7 @@ static unsigned grid_for_tokens(int64_t tokens, int per_block) {
 vm_status vm_cuda_window_partition(vm_backend *be, const vm_tensor *x, int ws, const vm_tensor *out, vm_error *err) {
   vm_cuda *cu = vm_cuda_of(be);
   VM_TRY(vm_cuda_op_enter(cu, err));
+  VM_TRY(vm_cuda_require_act(cu, "window_partition", x, out, NULL, err));
   if (ws <= 0) return vm_fail(err, VM_ERR_INTERNAL, "window_partition: window size %d", ws);
   int64_t nwy = (x->h + ws - 1) / ws, nwx = (x->w + ws - 1) / ws;
   if (out->n != x->n * nwy * nwx || out->h != ws || out->w != ws || out->c != x->c)
@@ -81,6 +82,7 @@ vm_status vm_cuda_window_unpartition(vm_backend *be, const vm_tensor *win, int w
                                      const vm_tensor *out, vm_error *err) {
   vm_cuda *cu = vm_cuda_of(be);
   VM_TRY(vm_cuda_op_enter(cu, err));
+  VM_TRY(vm_cuda_require_act(cu, "window_unpartition", win, residual, out, err));
   if (ws <= 0) return vm_fail(err, VM_ERR_INTERNAL, "window_unpartition: window size %d", ws);
   int64_t nwy = (out->h + ws - 1) / ws, nwx = (out->w + ws - 1) / ws;
   if (win->n != out->n * nwy * nwx || win->h != ws || win->w != ws || win->c != out->c)

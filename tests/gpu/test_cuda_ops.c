@@ -133,12 +133,15 @@ static void die(const char *what, const vm_error *e) {
   exit(1);
 }
 
-static vm_tensor dev(suite *s, int64_t n, int64_t h, int64_t w, int64_t c) {
-  vm_tensor t = {NULL, n, h, w, c};
+static vm_tensor dev_typed(suite *s, vm_elem elem, int64_t n, int64_t h, int64_t w, int64_t c) {
+  vm_tensor t = {NULL, n, h, w, c, elem};
   vm_error e = {0};
-  size_t bytes = (size_t)(n * h * w * c) * s->be->act_size;
+  size_t bytes = (size_t)(n * h * w * c) * vm_tensor_elem_size(s->be, &t);
   if (s->be->ops->alloc(s->be, bytes ? bytes : 16, &t.data, &e) != VM_OK) die("alloc", &e);
   return t;
+}
+static vm_tensor dev(suite *s, int64_t n, int64_t h, int64_t w, int64_t c) {
+  return dev_typed(s, VM_ELEM_ACT, n, h, w, c);
 }
 static void put(suite *s, const vm_tensor *t, const float *host) {
   vm_error e = {0};
@@ -359,17 +362,26 @@ static void test_linear(suite *s) {
     int64_t rows, K, N;
     vm_act act;
     int bias, res; /* res: 0 none, 1 residual distinct, 2 residual aliasing out */
+    int f32;       /* output (and residual) f32 whatever the activation type */
   } cases[] = {
-      {777, 384, 1152, VM_ACT_NONE, 1, 0}, {777, 384, 1536, VM_ACT_GELU, 1, 0}, {300, 1536, 384, VM_ACT_NONE, 1, 2},
-      {301, 192, 384, VM_ACT_NONE, 0, 0},  {129, 64, 72, VM_ACT_GELU, 1, 1},    {1001, 16, 1, VM_ACT_SIGMOID, 1, 0},
-      {513, 16, 1, VM_ACT_NONE, 1, 2},     {17, 40, 24, VM_ACT_RELU, 0, 2},
+      {777, 384, 1152, VM_ACT_NONE, 1, 0, 0}, {777, 384, 1536, VM_ACT_GELU, 1, 0, 0},
+      {300, 1536, 384, VM_ACT_NONE, 1, 2, 0}, {301, 192, 384, VM_ACT_NONE, 0, 0, 0},
+      {129, 64, 72, VM_ACT_GELU, 1, 1, 0},    {1001, 16, 1, VM_ACT_SIGMOID, 1, 0, 0},
+      {513, 16, 1, VM_ACT_NONE, 1, 2, 0},     {17, 40, 24, VM_ACT_RELU, 0, 2, 0},
+      /* the alpha: the head's 16 -> 1 product with the sigmoid, stored in f32 */
+      {1001, 16, 1, VM_ACT_SIGMOID, 1, 0, 1}, {513, 16, 1, VM_ACT_NONE, 1, 1, 1},
+      {300, 384, 96, VM_ACT_NONE, 1, 2, 1},   {129, 64, 72, VM_ACT_GELU, 1, 1, 1},
+      {77, 192, 40, VM_ACT_SIGMOID, 0, 0, 1},
   };
   for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
     int64_t rows = cases[t].rows, K = cases[t].K, N = cases[t].N;
+    vm_elem odt = cases[t].f32 ? VM_ELEM_F32 : VM_ELEM_ACT;
     float *x = rand_array(s, rows * K, 1.0), *w = rand_array(s, N * K, 1.0 / sqrt((double)K));
     float *b = rand_array(s, N, 0.5), *res = rand_array(s, rows * N, 1.0);
+    if (cases[t].f32) /* values the activation type could not hold: an f32 residual must stay f32 */
+      for (int64_t i = 0; i < rows * N; i++) res[i] += 1e-4f * (float)urand(s);
     vm_param Wp = param(s, VM_PARAM_MATRIX, w, N * K), Bp = param(s, VM_PARAM_VECTOR, b, N);
-    vm_tensor X = dev(s, 1, 1, rows, K), O = dev(s, 1, 1, rows, N), R = dev(s, 1, 1, rows, N);
+    vm_tensor X = dev(s, 1, 1, rows, K), O = dev_typed(s, odt, 1, 1, rows, N), R = dev_typed(s, odt, 1, 1, rows, N);
     put(s, &X, x);
     if (cases[t].res == 2)
       put(s, &O, res);
@@ -383,10 +395,12 @@ static void test_linear(suite *s) {
     op_ok(s->be->ops->linear(s->be, &X, &Wp, cases[t].bias ? &Bp : NULL, cases[t].act, rp, &O, &e), &e, "linear");
     float *got = get(s, &O);
     char what[128];
-    snprintf(what, sizeof what, "linear %lldx%lld -> %lld%s%s%s", (long long)rows, (long long)K, (long long)N,
+    snprintf(what, sizeof what, "linear %lldx%lld -> %lld%s%s%s%s", (long long)rows, (long long)K, (long long)N,
              cases[t].bias ? " +bias" : "", cases[t].act == VM_ACT_NONE ? "" : " +act",
-             cases[t].res == 1 ? " +residual" : cases[t].res == 2 ? " +residual=out" : "");
-    check(s, what, got, ref, rows * N, tolerance(s));
+             cases[t].res == 1 ? " +residual" : cases[t].res == 2 ? " +residual=out" : "",
+             cases[t].f32 ? " (f32 out)" : "");
+    /* With an f32 output the inputs are exact in the activation type and nothing is rounded to it afterwards. */
+    check(s, what, got, ref, rows * N, cases[t].f32 ? 1e-5 : tolerance(s));
     free(got);
     free(ref);
     free(x);
@@ -398,6 +412,18 @@ static void test_linear(suite *s) {
     drop(s, &R);
     drop_param(s, &Wp);
     drop_param(s, &Bp);
+  }
+  if (s->prec != VM_PRECISION_FP32) { /* backend.h: other ops refuse f32 tensors in a half precision */
+    float g[8] = {1, 1, 1, 1, 1, 1, 1, 1}, z[8] = {0};
+    vm_param G = param(s, VM_PARAM_VECTOR, g, 8), B = param(s, VM_PARAM_VECTOR, z, 8);
+    vm_tensor X = dev(s, 1, 1, 4, 8), O = dev_typed(s, VM_ELEM_F32, 1, 1, 4, 8);
+    vm_error e = {0};
+    vm_status st = s->be->ops->layer_norm(s->be, &X, &G, &B, 1e-6, VM_ACT_NONE, NULL, &O, &e);
+    expect(s, st == VM_ERR_INTERNAL, "layer_norm refuses an f32 output in a half precision");
+    drop(s, &X);
+    drop(s, &O);
+    drop_param(s, &G);
+    drop_param(s, &B);
   }
 }
 

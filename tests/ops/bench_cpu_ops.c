@@ -151,7 +151,7 @@ static void must(vm_status st, const vm_error *err) {
 
 static vm_tensor tensor(vm_backend *be, int64_t n, int64_t h, int64_t w, int64_t c, unsigned seed) {
   vm_error err = {0};
-  vm_tensor t = {NULL, n, h, w, c};
+  vm_tensor t = {NULL, n, h, w, c, VM_ELEM_ACT};
   must(be->ops->alloc(be, (size_t)(n * h * w * c) * sizeof(float), &t.data, &err), &err);
   float *host = filled(n * h * w * c, seed);
   must(be->ops->upload(be, &t, host, &err), &err);

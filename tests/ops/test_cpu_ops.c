@@ -60,7 +60,7 @@ static void must(vm_status st, const vm_error *err, const char *what) {
 
 static vm_tensor dev_tensor(vm_backend *be, int64_t n, int64_t h, int64_t w, int64_t c, const float *host) {
   vm_error err = {0};
-  vm_tensor t = {NULL, n, h, w, c};
+  vm_tensor t = {NULL, n, h, w, c, VM_ELEM_ACT};
   must(be->ops->alloc(be, (size_t)(n * h * w * c) * sizeof(float), &t.data, &err), &err, "alloc");
   if (host) must(be->ops->upload(be, &t, host, &err), &err, "upload");
   return t;

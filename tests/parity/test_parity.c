@@ -96,7 +96,7 @@ struct mod_io {
 };
 
 static vm_tensor shape_of(const tensor_f32 *t) {
-  vm_tensor v = {NULL, t->shape[0], t->shape[1], t->shape[2], t->shape[3]};
+  vm_tensor v = {NULL, t->shape[0], t->shape[1], t->shape[2], t->shape[3], VM_ELEM_ACT};
   return v;
 }
 
