@@ -61,8 +61,8 @@ __device__ __forceinline__ int vm_attn_col_offset(int c, int ww) {
  * block's query rows r (token q0 + r at (y1, x1)), with the unscaled q. Lanes take consecutive rows and walk the
  * table rows k together, so each R row a warp reads is one broadcast load; q_r stays in registers.
  * qload(r, c) returns q_r[c] as float. Rows past the last token get zeros. */
-template <int DQ, typename BiasT, typename QLoad>
-__device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasT *bias_h, BiasT *bias_w, float mult,
+template <int DQ, typename BiasHT, typename BiasWT, typename QLoad>
+__device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasHT *bias_h, BiasWT *bias_w, float mult,
                                       QLoad qload) {
   const int nthreads = blockDim.x;
   const int tid = threadIdx.x;
@@ -73,9 +73,9 @@ __device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasT *bias
     int r = nvalid + i / (a.bias_h_stride + a.bias_w_stride);
     int c = i % (a.bias_h_stride + a.bias_w_stride);
     if (c < a.bias_h_stride)
-      bias_h[r * a.bias_h_stride + c] = BiasT(0.f);
+      bias_h[r * a.bias_h_stride + c] = BiasHT(0.f);
     else
-      bias_w[r * a.bias_w_stride + c - a.bias_h_stride] = BiasT(0.f);
+      bias_w[r * a.bias_w_stride + c - a.bias_h_stride] = BiasWT(0.f);
   }
   const int y1min = q0 / a.ww, y1max = last / a.ww;
   int x1min = 0, x1max = a.ww - 1;
@@ -96,18 +96,16 @@ __device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasT *bias
   for (int s = part; s < nh + nw; s += parts) {
     const float *row;
     int dst;
-    BiasT *table;
-    if (s < nh) {
+    const bool is_h = s < nh;
+    if (is_h) {
       int k = kh0 + s;
       row = a.rel_h + (int64_t)k * a.d;
       dst = y1 + a.hh - 1 - k;
-      table = bias_h + r * a.bias_h_stride;
       if (dst >= a.hh) dst = -1;
     } else {
       int k = kw0 + (s - nh);
       row = a.rel_w + (int64_t)k * a.d;
       dst = x1 + a.ww - 1 - k;
-      table = bias_w + r * a.bias_w_stride;
       if (dst >= a.ww) dst = -1;
     }
     float acc = 0.f;
@@ -121,7 +119,16 @@ __device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasT *bias
         acc = fmaf(q[4 * c4 + 3], v.w, acc);
       }
     }
-    if (valid && dst >= 0) table[dst] = BiasT(acc * mult);
+    if (valid && dst >= 0) {
+      /* f16 tables: a bias beyond f16's range would become inf and then NaN in the softmax; clamped, it still
+       * decides every score it is in (2^60000). */
+      float v = acc * mult;
+      if (sizeof(BiasWT) == 2) v = fminf(fmaxf(v, -60000.f), 60000.f);
+      if (is_h)
+        bias_h[r * a.bias_h_stride + dst] = BiasHT(v);
+      else
+        bias_w[r * a.bias_w_stride + dst] = BiasWT(v);
+    }
   }
 }
 

@@ -41,7 +41,7 @@ template <typename T, int DMAX> __global__ void __launch_bounds__(256) attention
   }
   __syncthreads();
   if (has_bias)
-    vm_attn_bias_prologue<DMAX, float>(a, q0, bias_h, bias_w, 1.f,
+    vm_attn_bias_prologue<DMAX, float, float>(a, q0, bias_h, bias_w, 1.f,
                                        [&](int r, int c) { return Qt[c * VM_GEN_LD + r]; });
 
   float m_run[4], l_run[4], o[4][DMAX / 16];

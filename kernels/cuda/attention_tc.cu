@@ -1,13 +1,17 @@
 // Flash attention on the tensor cores (mma.sync m16n8k16, fp16/bf16 in, fp32 accumulation) with the decomposed
 // relative-position bias added to each score tile from shared memory. Nothing N x N is ever stored.
 //
-// Block: 4 warps, 64 queries of one head of one image; each warp owns 16 query rows. Keys come in tiles of up to
-// 64 (see vm_attn_tile), double-buffered through cp.async. Scores live in the log2 domain (scale and bias carry
-// log2 e) so the softmax uses ex2. Q, K and V tiles are [64][D] in shared memory with 16-byte chunks XOR-swizzled
-// so ldmatrix reads are free of bank conflicts.
+// Block: 4 warps, 64 queries of one head of one image at a time (a persistent grid walks over them); each warp owns
+// 16 query rows. Keys come in tiles of up to 64 (see vm_attn_tile), double-buffered through cp.async. Scores live
+// in the log2 domain (scale and bias carry log2 e) so the softmax uses ex2. Q, K and V tiles are [64][D] in shared
+// memory with 16-byte chunks XOR-swizzled so ldmatrix reads are free of bank conflicts. Occupancy decides this
+// kernel's speed (latency-bound at two blocks per SM, measured with ncu on the H100): the bias tables are f16 and the
+// global layers' bias_h lives in global memory so that three blocks share an SM.
 #include "attention_common.cuh"
 #include "cuda_backend.h"
 #include "mma_sync.cuh"
+
+#include <type_traits>
 
 namespace {
 
@@ -15,7 +19,6 @@ template <int D> __device__ __forceinline__ int swz(int r, int ch) {
   return D >= 64 ? (ch ^ (r & 7)) : (ch ^ ((r >> 1) & 3));
 }
 
-__device__ __forceinline__ float2 load_pair(const float *p) { return *reinterpret_cast<const float2 *>(p); }
 __device__ __forceinline__ float2 load_pair(const __half *p) {
   return __half22float2(*reinterpret_cast<const __half2 *>(p));
 }
@@ -41,255 +44,308 @@ __device__ __forceinline__ void load_tile(T *tile, const T *base, int64_t stride
 
 } // namespace
 
-template <typename T, int D, typename BiasT>
-__global__ void __launch_bounds__(128) attention_tc_kernel(vm_attn_args a) {
+/* ROW: rel-pos bias with key tiles inside one key row (ww >= 64), the layout of every global layer. Its bias_h table
+ * (one value per query row and key row, read once per tile) lives in global memory, in a slot of `bias_h_global`
+ * per resident block, so that shared memory holds only bias_w and three blocks share an SM; without per-column
+ * offsets it also stays under the 168 registers that three blocks allow.
+ * The grid is persistent: block b handles work items b, b + gridDim.x, ... (query block, head, image). */
+template <typename T, int D, typename BiasT, bool ROW>
+__global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
+    attention_tc_kernel(vm_attn_args a, int heads, int total, float *bias_h_global) {
   extern __shared__ __align__(16) unsigned char smem[];
   T *Qs = (T *)smem;
   T *Ks = Qs + 64 * D;       /* two stages */
   T *Vs = Ks + 2 * 64 * D;   /* two stages */
-  BiasT *bias_h = (BiasT *)(Vs + 2 * 64 * D);
-  BiasT *bias_w = bias_h + 64 * a.bias_h_stride;
+  BiasT *bias_w = (BiasT *)(Vs + 2 * 64 * D);
+  typedef typename std::conditional<ROW, float, BiasT>::type BiasHT;
+  BiasHT *bias_h;
+  if constexpr (ROW)
+    bias_h = bias_h_global + (int64_t)blockIdx.x * VM_ATTN_BQ * a.bias_h_stride;
+  else
+    bias_h = (BiasHT *)(bias_w + 64 * a.bias_w_stride);
   const bool has_bias = a.rel_h != NULL;
-  /* key tiles within one row (ww >= 64): the bias of a tile is bias_h[y0] + bias_w[x0 + c] */
-  const bool row_tiles = has_bias && a.ww >= VM_ATTN_BK;
+  constexpr bool row_tiles = ROW;
 
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int q0 = blockIdx.x * VM_ATTN_BQ;
-  const int head = blockIdx.y;
-  const int64_t img = blockIdx.z;
+  const int nqb = (a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ;
   const int64_t stride = 3 * (int64_t)a.C;
-  const T *base = (const T *)a.qkv + img * a.N * stride;
-
-  /* Q block and the first key tile */
-  load_tile<T, D>(Qs, base, stride, q0, min(VM_ATTN_BQ, a.N - q0), head * D);
-  cp_async_commit();
   const int ntiles = vm_attn_num_tiles(a.hh, a.ww);
-  vm_attn_tile tile = vm_attn_tile_at(0, a.hh, a.ww);
-  load_tile<T, D>(Ks, base, stride, tile.tok0, tile.cnt, a.C + head * D);
-  load_tile<T, D>(Vs, base, stride, tile.tok0, tile.cnt, 2 * a.C + head * D);
-  cp_async_commit();
-  cp_async_wait<1>();
-  __syncthreads();
-
   const float LOG2E = 1.4426950408889634f;
-  if (has_bias) {
-    vm_attn_bias_prologue<D, BiasT>(a, q0, bias_h, bias_w, LOG2E, [&](int r, int c) {
-      return vm_to_f32<T>(Qs[r * D + swz<D>(r, c >> 3) * 8 + (c & 7)]);
-    });
-  }
-  __syncthreads();
-
-  /* this warp's Q fragments */
-  uint32_t qf[D / 16][4];
-#pragma unroll
-  for (int kk = 0; kk < D / 16; kk++) {
-    int r = warp * 16 + (lane & 15), ch = kk * 2 + (lane >> 4);
-    ldsm_x4(qf[kk], smem_addr(Qs + r * D + swz<D>(r, ch) * 8));
-  }
+  const float scale_log2 = a.scale * LOG2E;
+  const int row0 = warp * 16 + (lane >> 2), row1 = row0 + 8;
 
   /* the (dy, dx) of this thread's 16 score columns; the same in every tile */
   int coff[8][2];
+  if (!ROW) {
 #pragma unroll
-  for (int nb = 0; nb < 8; nb++)
+    for (int nb = 0; nb < 8; nb++)
 #pragma unroll
-    for (int e = 0; e < 2; e++) coff[nb][e] = vm_attn_col_offset(nb * 8 + 2 * (lane & 3) + e, a.ww);
+      for (int e = 0; e < 2; e++) coff[nb][e] = vm_attn_col_offset(nb * 8 + 2 * (lane & 3) + e, a.ww);
+  }
 
-  const int row0 = warp * 16 + (lane >> 2), row1 = row0 + 8;
-  const float scale_log2 = a.scale * LOG2E;
-  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
-  float o[D / 8][4];
-#pragma unroll
-  for (int nd = 0; nd < D / 8; nd++) o[nd][0] = o[nd][1] = o[nd][2] = o[nd][3] = 0.f;
+  for (int work = blockIdx.x; work < total; work += gridDim.x) {
+    const int q0 = (work % nqb) * VM_ATTN_BQ;
+    const int head = (work / nqb) % heads;
+    const int64_t img = work / (nqb * heads);
+    const T *base = (const T *)a.qkv + img * a.N * stride;
 
-  for (int t = 0; t < ntiles; t++) {
-    const int stage = t & 1;
-    if (t + 1 < ntiles) {
-      vm_attn_tile nx = vm_attn_tile_at(t + 1, a.hh, a.ww);
-      load_tile<T, D>(Ks + (stage ^ 1) * 64 * D, base, stride, nx.tok0, nx.cnt, a.C + head * D);
-      load_tile<T, D>(Vs + (stage ^ 1) * 64 * D, base, stride, nx.tok0, nx.cnt, 2 * a.C + head * D);
-      cp_async_commit();
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
+    /* Q block and the first key tile */
+    load_tile<T, D>(Qs, base, stride, q0, min(VM_ATTN_BQ, a.N - q0), head * D);
+    cp_async_commit();
+    vm_attn_tile tile = vm_attn_tile_at(0, a.hh, a.ww);
+    load_tile<T, D>(Ks, base, stride, tile.tok0, tile.cnt, a.C + head * D);
+    load_tile<T, D>(Vs, base, stride, tile.tok0, tile.cnt, 2 * a.C + head * D);
+    cp_async_commit();
+    cp_async_wait<1>();
+    __syncthreads();
+
+    if (has_bias) {
+      vm_attn_bias_prologue<D, BiasHT, BiasT>(a, q0, bias_h, bias_w, LOG2E, [&](int r, int c) {
+        return vm_to_f32<T>(Qs[r * D + swz<D>(r, c >> 3) * 8 + (c & 7)]);
+      });
     }
     __syncthreads();
-    const T *K = Ks + stage * 64 * D;
-    const T *V = Vs + stage * 64 * D;
 
-    /* S = Q K^T for this warp's 16 rows x 64 keys */
-    float s[8][4];
+    /* this warp's Q fragments */
+    uint32_t qf[D / 16][4];
 #pragma unroll
-    for (int nb = 0; nb < 8; nb++) {
-      s[nb][0] = s[nb][1] = s[nb][2] = s[nb][3] = 0.f;
-#pragma unroll
-      for (int k2 = 0; k2 < D / 32; k2++) {
-        uint32_t b[4];
-        int r = nb * 8 + (lane & 7), ch = k2 * 4 + (lane >> 3);
-        ldsm_x4(b, smem_addr(K + r * D + swz<D>(r, ch) * 8));
-        mma_op<T>::run(s[nb], qf[2 * k2], b[0], b[1]);
-        mma_op<T>::run(s[nb], qf[2 * k2 + 1], b[2], b[3]);
-      }
+    for (int kk = 0; kk < D / 16; kk++) {
+      int r = warp * 16 + (lane & 15), ch = kk * 2 + (lane >> 4);
+      ldsm_x4(qf[kk], smem_addr(Qs + r * D + swz<D>(r, ch) * 8));
     }
 
-    /* scale, bias, mask; running max */
-    float mx[2] = {-INFINITY, -INFINITY};
+    float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
+    float o[D / 8][4];
+#pragma unroll
+    for (int nd = 0; nd < D / 8; nd++) o[nd][0] = o[nd][1] = o[nd][2] = o[nd][3] = 0.f;
+
+    /* bias_h of a tile's key row for the thread's two query rows, loaded (from global memory) one tile ahead */
+    float hnext[2] = {0.f, 0.f};
     if (row_tiles) {
-      /* the tile lies in one key row: one bias_h value per query row, bias_w read in pairs */
-      const float h0 = (float)bias_h[row0 * a.bias_h_stride + tile.y0];
-      const float h1 = (float)bias_h[row1 * a.bias_h_stride + tile.y0];
-      const BiasT *w0 = bias_w + row0 * a.bias_w_stride + tile.x0 + 2 * (lane & 3);
-      const BiasT *w1 = bias_w + row1 * a.bias_w_stride + tile.x0 + 2 * (lane & 3);
+      hnext[0] = bias_h[row0 * a.bias_h_stride + tile.y0];
+      hnext[1] = bias_h[row1 * a.bias_h_stride + tile.y0];
+    }
+    for (int t = 0; t < ntiles; t++) {
+      const int stage = t & 1;
+      const float hrow[2] = {hnext[0], hnext[1]};
+      if (t + 1 < ntiles) {
+        vm_attn_tile nx = vm_attn_tile_at(t + 1, a.hh, a.ww);
+        if (row_tiles) {
+          hnext[0] = bias_h[row0 * a.bias_h_stride + nx.y0];
+          hnext[1] = bias_h[row1 * a.bias_h_stride + nx.y0];
+        }
+        load_tile<T, D>(Ks + (stage ^ 1) * 64 * D, base, stride, nx.tok0, nx.cnt, a.C + head * D);
+        load_tile<T, D>(Vs + (stage ^ 1) * 64 * D, base, stride, nx.tok0, nx.cnt, 2 * a.C + head * D);
+        cp_async_commit();
+        cp_async_wait<1>();
+      } else {
+        cp_async_wait<0>();
+      }
+      __syncthreads();
+      const T *K = Ks + stage * 64 * D;
+      const T *V = Vs + stage * 64 * D;
+
+      /* S = Q K^T for this warp's 16 rows x 64 keys */
+      float s[8][4];
 #pragma unroll
       for (int nb = 0; nb < 8; nb++) {
-        float2 p0 = load_pair(w0 + nb * 8), p1 = load_pair(w1 + nb * 8);
-        s[nb][0] = fmaf(s[nb][0], scale_log2, p0.x + h0);
-        s[nb][1] = fmaf(s[nb][1], scale_log2, p0.y + h0);
-        s[nb][2] = fmaf(s[nb][2], scale_log2, p1.x + h1);
-        s[nb][3] = fmaf(s[nb][3], scale_log2, p1.y + h1);
-      }
-      if (tile.cnt < VM_ATTN_BK) {
+        s[nb][0] = s[nb][1] = s[nb][2] = s[nb][3] = 0.f;
 #pragma unroll
-        for (int nb = 0; nb < 8; nb++)
-#pragma unroll
-          for (int e = 0; e < 2; e++) {
-            bool valid = nb * 8 + 2 * (lane & 3) + e < tile.cnt;
-            s[nb][e] = valid ? s[nb][e] : -INFINITY;
-            s[nb][2 + e] = valid ? s[nb][2 + e] : -INFINITY;
-          }
-      }
-#pragma unroll
-      for (int nb = 0; nb < 8; nb++) {
-        mx[0] = fmaxf(mx[0], fmaxf(s[nb][0], s[nb][1]));
-        mx[1] = fmaxf(mx[1], fmaxf(s[nb][2], s[nb][3]));
-      }
-    } else {
-#pragma unroll
-      for (int nb = 0; nb < 8; nb++) {
-#pragma unroll
-        for (int e = 0; e < 2; e++) {
-          int c = nb * 8 + 2 * (lane & 3) + e;
-          bool valid = c < tile.cnt;
-          float b0 = 0.f, b1 = 0.f;
-          if (has_bias && valid) {
-            int y2 = tile.y0 + (coff[nb][e] >> 16), x2 = tile.x0 + (coff[nb][e] & 0xffff);
-            b0 = (float)bias_h[row0 * a.bias_h_stride + y2] + (float)bias_w[row0 * a.bias_w_stride + x2];
-            b1 = (float)bias_h[row1 * a.bias_h_stride + y2] + (float)bias_w[row1 * a.bias_w_stride + x2];
-          }
-          s[nb][e] = valid ? fmaf(s[nb][e], scale_log2, b0) : -INFINITY;
-          s[nb][2 + e] = valid ? fmaf(s[nb][2 + e], scale_log2, b1) : -INFINITY;
-          mx[0] = fmaxf(mx[0], s[nb][e]);
-          mx[1] = fmaxf(mx[1], s[nb][2 + e]);
+        for (int k2 = 0; k2 < D / 32; k2++) {
+          uint32_t b[4];
+          int r = nb * 8 + (lane & 7), ch = k2 * 4 + (lane >> 3);
+          ldsm_x4(b, smem_addr(K + r * D + swz<D>(r, ch) * 8));
+          mma_op<T>::run(s[nb], qf[2 * k2], b[0], b[1]);
+          mma_op<T>::run(s[nb], qf[2 * k2 + 1], b[2], b[3]);
         }
       }
+
+      /* scale, bias, mask; running max. In row tiles bias_h is one value per query row: it is added to the row's
+       * tile maximum and to the exponent's offset rather than to each score. */
+      float mx[2] = {-INFINITY, -INFINITY};
+      if (row_tiles) {
+        const BiasT *w0 = bias_w + row0 * a.bias_w_stride + tile.x0 + 2 * (lane & 3);
+        const BiasT *w1 = bias_w + row1 * a.bias_w_stride + tile.x0 + 2 * (lane & 3);
+#pragma unroll
+        for (int nb = 0; nb < 8; nb++) {
+          float2 p0 = load_pair(w0 + nb * 8), p1 = load_pair(w1 + nb * 8);
+          s[nb][0] = fmaf(s[nb][0], scale_log2, p0.x);
+          s[nb][1] = fmaf(s[nb][1], scale_log2, p0.y);
+          s[nb][2] = fmaf(s[nb][2], scale_log2, p1.x);
+          s[nb][3] = fmaf(s[nb][3], scale_log2, p1.y);
+        }
+        if (tile.cnt < VM_ATTN_BK) {
+#pragma unroll
+          for (int nb = 0; nb < 8; nb++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+              bool valid = nb * 8 + 2 * (lane & 3) + e < tile.cnt;
+              s[nb][e] = valid ? s[nb][e] : -INFINITY;
+              s[nb][2 + e] = valid ? s[nb][2 + e] : -INFINITY;
+            }
+        }
+#pragma unroll
+        for (int nb = 0; nb < 8; nb++) {
+          mx[0] = fmaxf(mx[0], fmaxf(s[nb][0], s[nb][1]));
+          mx[1] = fmaxf(mx[1], fmaxf(s[nb][2], s[nb][3]));
+        }
+      } else {
+#pragma unroll
+        for (int nb = 0; nb < 8; nb++) {
+#pragma unroll
+          for (int e = 0; e < 2; e++) {
+            int c = nb * 8 + 2 * (lane & 3) + e;
+            bool valid = c < tile.cnt;
+            float b0 = 0.f, b1 = 0.f;
+            if (has_bias && valid) {
+              int y2 = tile.y0 + (coff[nb][e] >> 16), x2 = tile.x0 + (coff[nb][e] & 0xffff);
+              b0 = (float)bias_h[row0 * a.bias_h_stride + y2] + (float)bias_w[row0 * a.bias_w_stride + x2];
+              b1 = (float)bias_h[row1 * a.bias_h_stride + y2] + (float)bias_w[row1 * a.bias_w_stride + x2];
+            }
+            s[nb][e] = valid ? fmaf(s[nb][e], scale_log2, b0) : -INFINITY;
+            s[nb][2 + e] = valid ? fmaf(s[nb][2 + e], scale_log2, b1) : -INFINITY;
+            mx[0] = fmaxf(mx[0], s[nb][e]);
+            mx[1] = fmaxf(mx[1], s[nb][2 + e]);
+          }
+        }
+      }
+#pragma unroll
+      for (int i = 0; i < 2; i++) {
+        mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+        mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+        mx[i] += hrow[i]; /* -inf stays -inf */
+      }
+      float corr[2], mnew[2], off[2];
+#pragma unroll
+      for (int i = 0; i < 2; i++) {
+        mnew[i] = fmaxf(m_run[i], mx[i]);
+        if (mnew[i] == -INFINITY) mnew[i] = 0.f; /* only for rows without a token */
+        corr[i] = ex2(m_run[i] - mnew[i]);
+        m_run[i] = mnew[i];
+        off[i] = hrow[i] - mnew[i];
+      }
+      float lsum[2] = {0.f, 0.f};
+#pragma unroll
+      for (int nb = 0; nb < 8; nb++) {
+        s[nb][0] = ex2(s[nb][0] + off[0]);
+        s[nb][1] = ex2(s[nb][1] + off[0]);
+        s[nb][2] = ex2(s[nb][2] + off[1]);
+        s[nb][3] = ex2(s[nb][3] + off[1]);
+        lsum[0] += s[nb][0] + s[nb][1];
+        lsum[1] += s[nb][2] + s[nb][3];
+      }
+      l_run[0] = l_run[0] * corr[0] + lsum[0];
+      l_run[1] = l_run[1] * corr[1] + lsum[1];
+#pragma unroll
+      for (int nd = 0; nd < D / 8; nd++) {
+        o[nd][0] *= corr[0];
+        o[nd][1] *= corr[0];
+        o[nd][2] *= corr[1];
+        o[nd][3] *= corr[1];
+      }
+
+      /* O += P V: the score accumulators are already laid out as the A fragments of P */
+#pragma unroll
+      for (int kk = 0; kk < 4; kk++) {
+        uint32_t pa[4];
+        pa[0] = mma_op<T>::pack(s[2 * kk][0], s[2 * kk][1]);
+        pa[1] = mma_op<T>::pack(s[2 * kk][2], s[2 * kk][3]);
+        pa[2] = mma_op<T>::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+        pa[3] = mma_op<T>::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+#pragma unroll
+        for (int n2 = 0; n2 < D / 16; n2++) {
+          uint32_t b[4];
+          int r = kk * 16 + (lane & 15), ch = n2 * 2 + (lane >> 4);
+          ldsm_x4_t(b, smem_addr(V + r * D + swz<D>(r, ch) * 8));
+          mma_op<T>::run(o[2 * n2], pa, b[0], b[1]);
+          mma_op<T>::run(o[2 * n2 + 1], pa, b[2], b[3]);
+        }
+      }
+      __syncthreads();
+      if (t + 1 < ntiles) tile = vm_attn_tile_at(t + 1, a.hh, a.ww);
     }
+
 #pragma unroll
     for (int i = 0; i < 2; i++) {
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+      l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
+      l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
     }
-    float corr[2], mnew[2];
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-      mnew[i] = fmaxf(m_run[i], mx[i]);
-      if (mnew[i] == -INFINITY) mnew[i] = 0.f; /* only for rows without a token */
-      corr[i] = ex2(m_run[i] - mnew[i]);
-      m_run[i] = mnew[i];
-    }
-    float lsum[2] = {0.f, 0.f};
-#pragma unroll
-    for (int nb = 0; nb < 8; nb++) {
-      s[nb][0] = ex2(s[nb][0] - mnew[0]);
-      s[nb][1] = ex2(s[nb][1] - mnew[0]);
-      s[nb][2] = ex2(s[nb][2] - mnew[1]);
-      s[nb][3] = ex2(s[nb][3] - mnew[1]);
-      lsum[0] += s[nb][0] + s[nb][1];
-      lsum[1] += s[nb][2] + s[nb][3];
-    }
-    l_run[0] = l_run[0] * corr[0] + lsum[0];
-    l_run[1] = l_run[1] * corr[1] + lsum[1];
+    const float inv0 = l_run[0] > 0.f ? 1.f / l_run[0] : 0.f;
+    const float inv1 = l_run[1] > 0.f ? 1.f / l_run[1] : 0.f;
+    T *out = (T *)a.out + img * a.N * (int64_t)a.C;
+    const int tok0 = q0 + row0, tok1 = q0 + row1;
 #pragma unroll
     for (int nd = 0; nd < D / 8; nd++) {
-      o[nd][0] *= corr[0];
-      o[nd][1] *= corr[0];
-      o[nd][2] *= corr[1];
-      o[nd][3] *= corr[1];
+      int col = head * D + nd * 8 + 2 * (lane & 3);
+      if (tok0 < a.N)
+        *reinterpret_cast<uint32_t *>(out + (int64_t)tok0 * a.C + col) =
+            mma_op<T>::pack(o[nd][0] * inv0, o[nd][1] * inv0);
+      if (tok1 < a.N)
+        *reinterpret_cast<uint32_t *>(out + (int64_t)tok1 * a.C + col) =
+            mma_op<T>::pack(o[nd][2] * inv1, o[nd][3] * inv1);
     }
-
-    /* O += P V: the score accumulators are already laid out as the A fragments of P */
-#pragma unroll
-    for (int kk = 0; kk < 4; kk++) {
-      uint32_t pa[4];
-      pa[0] = mma_op<T>::pack(s[2 * kk][0], s[2 * kk][1]);
-      pa[1] = mma_op<T>::pack(s[2 * kk][2], s[2 * kk][3]);
-      pa[2] = mma_op<T>::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-      pa[3] = mma_op<T>::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-#pragma unroll
-      for (int n2 = 0; n2 < D / 16; n2++) {
-        uint32_t b[4];
-        int r = kk * 16 + (lane & 15), ch = n2 * 2 + (lane >> 4);
-        ldsm_x4_t(b, smem_addr(V + r * D + swz<D>(r, ch) * 8));
-        mma_op<T>::run(o[2 * n2], pa, b[0], b[1]);
-        mma_op<T>::run(o[2 * n2 + 1], pa, b[2], b[3]);
-      }
-    }
-    __syncthreads();
-    if (t + 1 < ntiles) tile = vm_attn_tile_at(t + 1, a.hh, a.ww);
-  }
-
-#pragma unroll
-  for (int i = 0; i < 2; i++) {
-    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
-    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
-  }
-  const float inv0 = l_run[0] > 0.f ? 1.f / l_run[0] : 0.f;
-  const float inv1 = l_run[1] > 0.f ? 1.f / l_run[1] : 0.f;
-  T *out = (T *)a.out + img * a.N * (int64_t)a.C;
-  const int tok0 = q0 + row0, tok1 = q0 + row1;
-#pragma unroll
-  for (int nd = 0; nd < D / 8; nd++) {
-    int col = head * D + nd * 8 + 2 * (lane & 3);
-    if (tok0 < a.N)
-      *reinterpret_cast<uint32_t *>(out + (int64_t)tok0 * a.C + col) =
-          mma_op<T>::pack(o[nd][0] * inv0, o[nd][1] * inv0);
-    if (tok1 < a.N)
-      *reinterpret_cast<uint32_t *>(out + (int64_t)tok1 * a.C + col) =
-          mma_op<T>::pack(o[nd][2] * inv1, o[nd][3] * inv1);
+    /* the last tile's trailing __syncthreads already keeps the next item's loads behind every read of smem */
   }
 }
 
-/* Shared memory the kernel needs for these arguments. */
-template <int D, typename BiasT> static size_t tc_smem(const vm_attn_args &a) {
-  return (size_t)5 * 64 * D * 2 + (size_t)64 * (a.bias_h_stride + a.bias_w_stride) * sizeof(BiasT);
+/* Shared memory the kernel needs: Q, two stages of K and V, bias_w, and bias_h unless it is in global memory. */
+template <int D, typename BiasT, bool ROW> static size_t tc_smem(const vm_attn_args &a) {
+  return (size_t)5 * 64 * D * 2 + (size_t)64 * (a.bias_w_stride + (ROW ? 0 : a.bias_h_stride)) * sizeof(BiasT);
 }
 
-template <typename T, int D, typename BiasT>
+/* Bias-table strides (elements, f16): rows of bias_w hold x0 + 63 for every tile start x0 (reads past ww are
+ * masked); a row stride of 4 words mod 32 keeps the 8 rows a warp reads at once in different banks. bias_h of row
+ * tiles is f32 in global memory (same stride rule). */
+static void bias_strides(vm_attn_args &a) {
+  a.bias_h_stride = (a.hh + 63) / 64 * 64 + 8;
+  a.bias_w_stride = (a.ww + 63) / 64 * 64 + 8;
+}
+
+template <typename T, int D, typename BiasT, bool ROW> static int tc_occupancy(const vm_cuda *cu, const vm_attn_args &a) {
+  size_t smem = tc_smem<D, BiasT, ROW>(a);
+  if (smem > cu->smem_optin) return 0;
+  if (cudaFuncSetAttribute(attention_tc_kernel<T, D, BiasT, ROW>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           (int)smem) != cudaSuccess)
+    return 0;
+  int blocks = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, attention_tc_kernel<T, D, BiasT, ROW>, 128, smem) !=
+      cudaSuccess)
+    return 0;
+  return blocks;
+}
+
+template <typename T, int D, typename BiasT, bool ROW>
 static vm_status launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
-  size_t smem = tc_smem<D, BiasT>(a);
-  if (smem > cu->smem_optin)
+  const int per_sm = tc_occupancy<T, D, BiasT, ROW>(cu, a);
+  size_t smem = tc_smem<D, BiasT, ROW>(a);
+  if (per_sm < 1)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid needs %zu bytes of shared memory, the GPU "
                    "allows %zu", a.hh, a.ww, smem, cu->smem_optin);
-  VM_CU(cudaFuncSetAttribute(attention_tc_kernel<T, D, BiasT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
-        "attention shared memory");
-  dim3 grid((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ, heads, n);
-  attention_tc_kernel<T, D, BiasT><<<grid, 128, smem, cu->stream>>>(a);
+  const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;
+  if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
+  int64_t grid = (int64_t)cu->sm_count * per_sm;
+  if (grid > total) grid = total;
+  float *bias_h_global = NULL;
+  if (ROW) {
+    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->attn_bias, (size_t)grid * VM_ATTN_BQ * a.bias_h_stride * sizeof(float),
+                                   "the attention bias scratch", err));
+    bias_h_global = (float *)cu->attn_bias.ptr;
+  }
+  attention_tc_kernel<T, D, BiasT, ROW><<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total,
+                                                                                     bias_h_global);
   return vm_cuda_launch_check(err, "attention (tensor cores)");
 }
 
-/* Bias tables in f32 while two blocks still fit on an SM, in f16 beyond (12 MP global layers). */
+/* The shared-memory bias tables are f16: f32 tables measured slower on the H100 at every size (at 12 MP they let
+ * only two blocks share an SM instead of three: 135 vs 117 ms for ViTMatte-S), for the same fp16 alpha error. */
 template <typename T, int D> static vm_status launch_d(vm_cuda *cu, vm_attn_args a, int n, int heads, vm_error *err) {
   if (!a.rel_h) {
     a.bias_h_stride = a.bias_w_stride = 0;
-    return launch<T, D, float>(cu, a, n, heads, err);
+    return launch<T, D, __half, false>(cu, a, n, heads, err);
   }
-  /* rows of bias_w hold x0 + 63 for every tile start x0 (reads past ww are masked); strides = 8 words mod 32 */
-  a.bias_h_stride = (a.hh + 31) / 32 * 32 + 8;
-  a.bias_w_stride = (a.ww + 63) / 64 * 64 + 8;
-  int per_sm = 0;
-  (void)cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, cu->device);
-  if (tc_smem<D, float>(a) + 2048 <= (size_t)per_sm / 2) return launch<T, D, float>(cu, a, n, heads, err);
-  a.bias_h_stride = (a.hh + 63) / 64 * 64 + 16;
-  a.bias_w_stride = (a.ww + 63) / 64 * 64 + 16;
-  return launch<T, D, __half>(cu, a, n, heads, err);
+  bias_strides(a);
+  if (a.ww >= VM_ATTN_BK) return launch<T, D, __half, true>(cu, a, n, heads, err);
+  return launch<T, D, __half, false>(cu, a, n, heads, err);
 }
 
 bool vm_cuda_attention_tc_takes(const vm_cuda *cu, int d) {

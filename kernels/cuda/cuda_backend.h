@@ -101,6 +101,7 @@ struct vm_cuda {
   vm_cuda_scratch staging;  /* f32 staging for uploads/downloads in fp16/bf16 */
   vm_cuda_scratch band;     /* im2col bands (patch embedding) and concat bands (decoder convs) */
   vm_cuda_scratch tmp;      /* linear with both an activation and a residual */
+  vm_cuda_scratch attn_bias;/* per resident attention block: the bias_h table of global layers */
   /* scratch replaced while a capture was running: freed once the capture has ended */
   void *deferred[8];
   size_t deferred_size[8];

@@ -33,6 +33,7 @@ static void destroy(vm_backend *be) {
   vm_cuda_scratch_release(cu, &cu->staging);
   vm_cuda_scratch_release(cu, &cu->band);
   vm_cuda_scratch_release(cu, &cu->tmp);
+  vm_cuda_scratch_release(cu, &cu->attn_bias);
   /* whatever the engine did not give back */
   while (cu->nblocks > 0) vm_cuda_release(cu, cu->blocks[cu->nblocks - 1].ptr);
   if (cu->dnn_x) (void)cudnnDestroyTensorDescriptor(cu->dnn_x);
@@ -72,6 +73,11 @@ size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int
     if (b > band) band = b;
   }
   total += band;
+  /* the global layers' bias_h slots (attention_tc.cu): at most 4 resident blocks per SM (registers) */
+  if (es != 4) {
+    size_t hh = (size_t)(H / p);
+    total += (size_t)vm_cuda_of(be)->sm_count * 4 * 64 * ((hh + 31) / 32 * 32 + 4) * sizeof(float);
+  }
   /* channel-padded copies of the fusion weights */
   for (int k = 0; k < cfg->num_fusion; k++) total += (size_t)cfg->fusion_hidden_sizes[k] * 9 * 1024 * es / 64;
   return total;

@@ -130,29 +130,27 @@ vm_status vm_cuda_gemm_typed(vm_cuda *cu, const void *a, const void *w, const vo
   return VM_OK;
 }
 
-/* out = [residual +] act(x [+ bias]); one block per group of rows, threads across the columns. x has type T,
- * residual and out type TO. */
+/* out = [residual +] act(x [+ bias]) over rows x n elements, x of type T, residual and out of type TO. A flat
+ * grid-stride loop: the decoder's rows have only 16-64 columns, too few to give a block per row. */
 template <typename T, typename TO>
 __global__ void __launch_bounds__(256) epilogue_kernel(const T *x, const float *__restrict__ bias, int act,
-                                                       const TO *residual, TO *out, int64_t rows, int n) {
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    int64_t base = r * n;
-    for (int c = threadIdx.x; c < n; c += blockDim.x) {
-      float v = vm_to_f32<T>(x[base + c]);
-      if (bias) v += bias[c];
-      v = vm_apply_act(v, act);
-      if (residual) v += vm_to_f32<TO>(residual[base + c]);
-      out[base + c] = vm_from_f32<TO>(v);
-    }
+                                                       const TO *residual, TO *out, int64_t total, int n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    float v = vm_to_f32<T>(x[i]);
+    if (bias) v += bias[i % n];
+    v = vm_apply_act(v, act);
+    if (residual) v += vm_to_f32<TO>(residual[i]);
+    out[i] = vm_from_f32<TO>(v);
   }
 }
 
 template <typename T, typename TO>
 static vm_status launch_epilogue(vm_cuda *cu, const void *x, const float *bias, vm_act act, const void *residual,
                                  void *out, int64_t rows, int64_t n, vm_error *err) {
-  int64_t blocks = rows < 65535LL * 8 ? rows : 65535LL * 8;
-  epilogue_kernel<T, TO><<<(unsigned)blocks, n >= 256 ? 256 : (unsigned)((n + 31) / 32 * 32), 0, cu->stream>>>(
-      (const T *)x, bias, (int)act, (const TO *)residual, (TO *)out, rows, (int)n);
+  int64_t total = rows * n;
+  epilogue_kernel<T, TO><<<vm_grid_for(total, 256), 256, 0, cu->stream>>>((const T *)x, bias, (int)act,
+                                                                          (const TO *)residual, (TO *)out, total,
+                                                                          (int)n);
   return vm_cuda_launch_check(err, "epilogue");
 }
 

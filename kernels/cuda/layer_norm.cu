@@ -2,12 +2,15 @@
 #include "act_types.cuh"
 #include "cuda_backend.h"
 
+#include <type_traits>
+
 /* Rows up to this many channels keep their values in registers (one warp per row, 32 values per lane). */
 #define VM_LN_REG_MAX 1024
 
-/* One warp per row. Values stay in registers between the mean, the variance and the output, so the row is read
+/* One warp per row; NV values per lane (C <= 32 NV), so narrow rows do not walk the 32 slots of the widest.
+ * Values stay in registers between the mean, the variance and the output, so the row is read
  * once. x, residual and out may alias: each lane reads its elements before it writes them. */
-template <typename T>
+template <typename T, int NV>
 __global__ void __launch_bounds__(256) layer_norm_rows(const T *x, const float *__restrict__ gamma,
                                                        const float *__restrict__ beta, float eps, int act,
                                                        const T *residual, T *out, int64_t rows, int C) {
@@ -15,10 +18,10 @@ __global__ void __launch_bounds__(256) layer_norm_rows(const T *x, const float *
   int64_t row = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5);
   if (row >= rows) return;
   const T *xr = x + row * C;
-  float v[VM_LN_REG_MAX / 32];
+  float v[NV];
   float sum = 0.f;
 #pragma unroll
-  for (int i = 0; i < VM_LN_REG_MAX / 32; i++) {
+  for (int i = 0; i < NV; i++) {
     int c = lane + 32 * i;
     v[i] = c < C ? vm_to_f32<T>(xr[c]) : 0.f;
     sum += v[i];
@@ -28,7 +31,7 @@ __global__ void __launch_bounds__(256) layer_norm_rows(const T *x, const float *
   float mean = sum / (float)C;
   float sq = 0.f;
 #pragma unroll
-  for (int i = 0; i < VM_LN_REG_MAX / 32; i++) {
+  for (int i = 0; i < NV; i++) {
     int c = lane + 32 * i;
     float d = c < C ? v[i] - mean : 0.f;
     sq += d * d;
@@ -39,7 +42,7 @@ __global__ void __launch_bounds__(256) layer_norm_rows(const T *x, const float *
   T *orow = out + row * C;
   const T *rrow = residual ? residual + row * C : NULL;
 #pragma unroll
-  for (int i = 0; i < VM_LN_REG_MAX / 32; i++) {
+  for (int i = 0; i < NV; i++) {
     int c = lane + 32 * i;
     if (c < C) {
       float y = vm_apply_act((v[i] - mean) * rstd * gamma[c] + beta[c], act);
@@ -114,9 +117,17 @@ vm_status vm_cuda_layer_norm(vm_backend *be, const vm_tensor *x, const vm_param 
     const T *res = residual ? (const T *)residual->data : NULL;
     if (C <= VM_LN_REG_MAX) {
       int64_t blocks = (rows + 7) / 8;
-      layer_norm_rows<T><<<(unsigned)blocks, 256, 0, cu->stream>>>((const T *)x->data, (const float *)gamma->data,
-                                                                   (const float *)beta->data, (float)eps, (int)act,
-                                                                   res, (T *)out->data, rows, (int)C);
+      auto run = [&](auto nv) {
+        layer_norm_rows<T, decltype(nv)::value><<<(unsigned)blocks, 256, 0, cu->stream>>>(
+            (const T *)x->data, (const float *)gamma->data, (const float *)beta->data, (float)eps, (int)act, res,
+            (T *)out->data, rows, (int)C);
+      };
+      if (C <= 128) run(std::integral_constant<int, 4>{});
+      else if (C <= 256) run(std::integral_constant<int, 8>{});
+      else if (C <= 384) run(std::integral_constant<int, 12>{});
+      else if (C <= 512) run(std::integral_constant<int, 16>{});
+      else if (C <= 768) run(std::integral_constant<int, 24>{});
+      else run(std::integral_constant<int, VM_LN_REG_MAX / 32>{});
     } else {
       if (rows > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "layer_norm: too many rows");
       layer_norm_wide<T><<<(unsigned)rows, 256, 0, cu->stream>>>((const T *)x->data, (const float *)gamma->data,

@@ -8,8 +8,19 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 build=${1:-build-cuda}
 [ -d "$build" ] || meson setup "$build" -Dcuda=enabled -Dgimp=disabled -Dcli=disabled
+# nvcc under meson 1.0.1 writes no dependency file (ninja -t deps shows none for the .cu objects), so ninja does not
+# see header edits: recompile every CUDA object when a header is newer than the last build made here. A stale object
+# compiled against an older struct layout crashes or miscomputes.
+stamp="$build/.cuda-headers-stamp"
+if [ ! -e "$stamp" ] || [ -n "$(find kernels/cuda engine/src engine/include \( -name '*.h' -o -name '*.cuh' \) \
+  -newer "$stamp" | head -n 1)" ]; then
+  echo "headers changed since the last staging (or none recorded): rebuilding every CUDA object"
+  rm -f "$build"/kernels/cuda/libvitmatte-cuda.so.p/*.o
+fi
+touch "$stamp.new"
 ninja -C "$build" kernels/cuda/libvitmatte-cuda.so tests/gpu/test_cuda_ops tests/gpu/test_fallback \
   tests/parity/test_parity tests/gpu/bench
+mv "$stamp.new" "$stamp"
 rm -rf .devdeps/bin .devdeps/lib
 mkdir -p .devdeps/bin .devdeps/lib
 cp "$build/kernels/cuda/libvitmatte-cuda.so" "$build/tests/gpu/test_cuda_ops" "$build/tests/gpu/test_fallback" \

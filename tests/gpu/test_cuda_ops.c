@@ -540,6 +540,9 @@ static void test_attention(suite *s) {
       {1, 11, 9, 120, 3, 1, "head dim 40 (generic path)"},
       {1, 8, 300, 64, 1, 1, "global 8x300 (wide: f16 bias tables)"},
       {1, 1, 1, 128, 2, 1, "one token"},
+      /* more query blocks than the persistent grid has blocks: each block takes several */
+      {200, 14, 14, 384, 6, 1, "200 windows 14x14, 6 heads (several items per block)"},
+      {40, 3, 64, 384, 6, 1, "40 images 3x64 (row tiles, several items per block)"},
   };
   for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
     int64_t n = cases[t].n, hh = cases[t].hh, ww = cases[t].ww, C = cases[t].C, d = C / cases[t].heads;
