@@ -117,6 +117,11 @@ typedef struct vm_backend_ops {
 
   /* Peak bytes of memory this backend has held at once (params + arena + scratch), since creation. */
   size_t (*peak_memory)(vm_backend *be);
+
+  /* Host memory that upload/download move fastest (page-locked for CUDA: pageable memory is copied through a
+   * driver buffer at a fraction of the bus speed). On failure the engine uses malloc instead. */
+  vm_status (*host_alloc)(vm_backend *be, size_t bytes, void **out, vm_error *err);
+  void (*host_free)(vm_backend *be, void *ptr);
 } vm_backend_ops;
 
 struct vm_backend {

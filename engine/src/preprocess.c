@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <omp.h>
+
 #include "error.h"
 
 static size_t sample_size(vm_pixel_type t) { return t == VM_PIXEL_U8 ? 1 : (t == VM_PIXEL_U16 ? 2 : 4); }
@@ -60,20 +62,38 @@ static float trimap_value(const unsigned char *row, int i, vm_pixel_type t) {
   }
 }
 
-void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, float *px) {
+void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, float *px, int threads) {
   const int W = rgb->width, H = rgb->height, ch = rgb->channels;
   const int colour = ch >= 3;
-  memset(px, 0, sizeof(float) * 4 * (size_t)Hp * Wp);
-  for (int y = 0; y < H; y++) {
-    const unsigned char *src = row_ptr(rgb, y), *tri = row_ptr(trimap, y);
+  const vm_pixel_type ct = rgb->type, tt = trimap->type;
+  if (threads <= 0) threads = omp_get_max_threads();
+  /* Rows are independent; at 12 MP one thread spends ~100 ms here, as long as the GPU's whole forward pass. */
+#pragma omp parallel for schedule(static) num_threads(threads) if ((int64_t)Hp * Wp >= (1 << 18))
+  for (int y = 0; y < Hp; y++) {
     float *dst = px + (size_t)y * Wp * 4;
-    for (int x = 0; x < W; x++) {
-      const int base = x * ch;
-      float r = colour_value(src, base, rgb->type);
-      dst[4 * x + 0] = r;
-      dst[4 * x + 1] = colour ? colour_value(src, base + 1, rgb->type) : r;
-      dst[4 * x + 2] = colour ? colour_value(src, base + 2, rgb->type) : r;
-      dst[4 * x + 3] = trimap_value(tri, x, trimap->type);
+    if (y >= H) {
+      memset(dst, 0, sizeof(float) * 4 * (size_t)Wp);
+      continue;
     }
+    const unsigned char *src = row_ptr(rgb, y), *tri = row_ptr(trimap, y);
+    if (ct == VM_PIXEL_U8 && colour && tt == VM_PIXEL_U8) { /* the common case, without the per-sample switch */
+      for (int x = 0; x < W; x++) {
+        const unsigned char *p = src + (size_t)x * ch;
+        dst[4 * x + 0] = ((float)p[0] - 127.5f) / 127.5f;
+        dst[4 * x + 1] = ((float)p[1] - 127.5f) / 127.5f;
+        dst[4 * x + 2] = ((float)p[2] - 127.5f) / 127.5f;
+        dst[4 * x + 3] = (float)tri[x] / 255.0f;
+      }
+    } else {
+      for (int x = 0; x < W; x++) {
+        const int base = x * ch;
+        float r = colour_value(src, base, ct);
+        dst[4 * x + 0] = r;
+        dst[4 * x + 1] = colour ? colour_value(src, base + 1, ct) : r;
+        dst[4 * x + 2] = colour ? colour_value(src, base + 2, ct) : r;
+        dst[4 * x + 3] = trimap_value(tri, x, tt);
+      }
+    }
+    memset(dst + 4 * (size_t)W, 0, sizeof(float) * 4 * (size_t)(Wp - W));
   }
 }

@@ -13,7 +13,8 @@
 vm_status vm_image_check(const vm_image *im, int is_trimap, const char *what, vm_error *err);
 
 /* px[Hp, Wp, 4] (NHWC): R,G,B as (p/255 - 0.5)/0.5 (computed as (p - 127.5)/127.5 in fp32 like the torchvision
- * backend), trimap as p/255 unchanged, zero at the bottom/right padding. Gray colour images are replicated. */
-void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, float *px);
+ * backend), trimap as p/255 unchanged, zero at the bottom/right padding. Gray colour images are replicated.
+ * Rows are spread over `threads` OpenMP threads (<= 0: all); the result does not depend on the count. */
+void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, float *px, int threads);
 
 #endif

@@ -115,6 +115,8 @@ static const vm_backend_ops cpu_ops = {
   .forward_end = NULL,
   .scratch_estimate = cpu_scratch_estimate,
   .peak_memory = cpu_peak_memory,
+  .host_alloc = NULL, /* malloc'd memory is what the CPU path reads anyway */
+  .host_free = NULL,
 };
 
 vm_status vm_cpu_backend_create(int threads, vm_backend **out, vm_error *err) {

@@ -189,6 +189,8 @@ vm_status vm_cuda_upload(vm_backend *be, const vm_tensor *dst, const float *src,
 vm_status vm_cuda_download(vm_backend *be, const vm_tensor *src, float *dst, vm_error *err);
 vm_status vm_cuda_synchronize(vm_backend *be, vm_error *err);
 size_t vm_cuda_peak_memory(vm_backend *be);
+vm_status vm_cuda_host_alloc(vm_backend *be, size_t bytes, void **out, vm_error *err);
+void vm_cuda_host_free(vm_backend *be, void *ptr);
 size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int W);
 
 /* ---- forward-pass recording (cuda_graph.cu) ---- */

@@ -252,3 +252,21 @@ vm_status vm_cuda_synchronize(vm_backend *be, vm_error *err) {
 }
 
 size_t vm_cuda_peak_memory(vm_backend *be) { return vm_cuda_of(be)->peak; }
+
+vm_status vm_cuda_host_alloc(vm_backend *be, size_t bytes, void **out, vm_error *err) {
+  vm_cuda *cu = vm_cuda_of(be);
+  (void)cudaSetDevice(cu->device);
+  *out = NULL;
+  cudaError_t e = cudaHostAlloc(out, bytes ? bytes : 1, cudaHostAllocDefault);
+  if (e != cudaSuccess) {
+    *out = NULL;
+    (void)cudaGetLastError();
+    return vm_cuda_rt_fail(err, e, "page-locked host memory");
+  }
+  return VM_OK;
+}
+
+void vm_cuda_host_free(vm_backend *be, void *ptr) {
+  (void)cudaSetDevice(vm_cuda_of(be)->device);
+  if (ptr) (void)cudaFreeHost(ptr);
+}

@@ -103,6 +103,8 @@ static const vm_backend_ops cuda_ops = {
     vm_cuda_forward_end,
     vm_cuda_scratch_estimate,
     vm_cuda_peak_memory,
+    vm_cuda_host_alloc,
+    vm_cuda_host_free,
 };
 
 static vm_status no_gpu(vm_error *err, cudaError_t e) {

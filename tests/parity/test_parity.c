@@ -404,7 +404,7 @@ static void e2e_case(table *t, vm_context *ctx, const vm_safetensors *st, int c,
     /* Preprocessing against the processor's own pixel_values. */
     const int Hp = (int)px.shape[2], Wp = (int)px.shape[3];
     float *ours = malloc(sizeof(float) * 4 * (size_t)Hp * Wp);
-    vm_preprocess(&im, &tm, Hp, Wp, ours);
+    vm_preprocess(&im, &tm, Hp, Wp, ours, 0);
     nchw_to_nhwc(&px);
     double e = max_abs_diff(ours, px.data, px.numel, NULL);
     snprintf(label, sizeof label, "VitMatteImageProcessor %dx%d", W, H);
