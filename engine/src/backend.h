@@ -52,7 +52,9 @@ typedef struct vm_backend_ops {
   vm_status (*alloc)(vm_backend *be, size_t bytes, void **out, vm_error *err);
   void (*free)(vm_backend *be, void *ptr);
   /* Copy a parameter (numel f32 on the host) to backend memory, converting it as the backend likes
-   * (e.g. VM_PARAM_MATRIX to fp16). The returned pointer goes into vm_param.data of the context's params. */
+   * (e.g. VM_PARAM_MATRIX to fp16). The returned pointer goes into vm_param.data of the context's params.
+   * On the CPU the engine skips this for the model's own parameters and passes the model's host f32 arrays
+   * (read only); the position tables made per resolution still come through here. */
   vm_status (*param_upload)(vm_backend *be, vm_param_kind kind, const float *host, int64_t numel, void **out,
                             vm_error *err);
   void (*param_free)(vm_backend *be, void *ptr);

@@ -30,6 +30,7 @@ struct vm_context {
   size_t arena_bytes;
   float *host_px, *host_alpha;
   bool host_pinned;          /* host_px/host_alpha came from the backend's host_alloc, not malloc */
+  bool params_shared;        /* P points into the model's host f32 parameters (CPU): nothing to free */
   int host_threads;          /* host-side work (pre-processing, copies): the options' cpu_threads, 0 = all cores */
 };
 
@@ -63,6 +64,9 @@ static vm_status free_param(vm_param *p, void *user) {
 
 static vm_status upload_params(vm_context *ctx, vm_error *err) {
   vm_params *host = (vm_params *)&ctx->model->params;
+  /* The CPU backend computes on host f32 in the engine layouts, which is what the model holds: a copy per context
+   * would only double the weights in memory (390 MB for ViTMatte-B). */
+  ctx->params_shared = ctx->be->device == VM_DEVICE_CPU;
   vm_status st = vm_params_init(&ctx->P, &ctx->model->cfg, err);
   if (st != VM_OK) return st;
   const int n = count_slots(host);
@@ -82,9 +86,13 @@ static vm_status upload_params(vm_context *ctx, vm_error *err) {
     d->numel = h->numel;
     d->kind = h->kind;
     if (!h->data) continue;
+    ctx->params_bytes += (size_t)h->numel * sizeof(float);
+    if (ctx->params_shared) {
+      d->data = h->data; /* read only; the model outlives the context (vitmatte.h) */
+      continue;
+    }
     st = ctx->be->ops->param_upload(ctx->be, h->kind, h->data, h->numel, &d->data, err);
     if (st != VM_OK) goto done;
-    ctx->params_bytes += (size_t)h->numel * sizeof(float);
   }
 done:
   free(hs.slots);
@@ -332,7 +340,7 @@ void vm_context_free(vm_context *ctx) {
   if (!ctx) return;
   if (ctx->be) {
     drop_plan(ctx);
-    if (ctx->P.layer) vm_params_each(&ctx->P, free_param, ctx->be);
+    if (ctx->P.layer && !ctx->params_shared) vm_params_each(&ctx->P, free_param, ctx->be);
     ctx->be->ops->destroy(ctx->be);
   }
   vm_params_release_slots(&ctx->P);
@@ -409,7 +417,10 @@ vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, siz
 }
 
 size_t vm_context_peak_memory(const vm_context *ctx) {
-  return ctx->be->ops->peak_memory ? ctx->be->ops->peak_memory(ctx->be) : ctx->params_bytes + ctx->arena_bytes;
+  size_t backend = ctx->be->ops->peak_memory ? ctx->be->ops->peak_memory(ctx->be) : ctx->arena_bytes;
+  /* weights read in place from the model count as the context's (vitmatte.h: "weights, activations, scratch") */
+  if (ctx->params_shared || !ctx->be->ops->peak_memory) backend += ctx->params_bytes;
+  return backend;
 }
 
 /* ---- internal access (context_internal.h) ---- */

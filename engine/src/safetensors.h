@@ -3,6 +3,7 @@
 #ifndef VM_SAFETENSORS_H
 #define VM_SAFETENSORS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,8 +24,9 @@ typedef struct vm_st_tensor {
 } vm_st_tensor;
 
 typedef struct vm_safetensors {
-  uint8_t *file;              /* whole file contents (owned) */
+  uint8_t *file;              /* whole file contents (owned: malloc'ed, or a read-only mapping when `mapped`) */
   size_t file_size;
+  bool mapped;
   const uint8_t *data;        /* start of the data section */
   size_t data_size;
   int count;
@@ -38,7 +40,7 @@ typedef struct vm_safetensors {
  * model.safetensors. */
 vm_status vm_safetensors_parse(uint8_t *bytes, size_t size, vm_safetensors *st, vm_error *err);
 
-/* Read a file and parse it. */
+/* Map (or, where mapping fails, read) a file and parse it. */
 vm_status vm_safetensors_open(const char *path, vm_safetensors *st, vm_error *err);
 
 void vm_safetensors_close(vm_safetensors *st);
