@@ -53,23 +53,6 @@ void image_keep_channels(image_buffer *image, int channels) {
   image->channels = channels;
 }
 
-int image_gray_to_rgb(image_buffer *image, char *msg, size_t msg_size) {
-  if (image->channels != 1) return 0;
-  const size_t sample = image_sample_size(image->type);
-  const size_t count = (size_t)image->width * (size_t)image->height;
-  uint8_t *bytes = realloc(image->data, count * 3 * sample);
-  if (!bytes) {
-    snprintf(msg, msg_size, "out of memory for a %dx%d image", image->width, image->height);
-    return -1;
-  }
-  /* Backwards, so that no gray sample is overwritten before it is copied. */
-  for (size_t i = count; i-- > 0;)
-    for (int c = 2; c >= 0; c--) memmove(bytes + (i * 3 + (size_t)c) * sample, bytes + i * sample, sample);
-  image->data = bytes;
-  image->channels = 3;
-  return 0;
-}
-
 int image_rgb_to_gray(image_buffer *image, int *x, int *y) {
   if (image->channels != 3) return 0;
   const size_t sample = image_sample_size(image->type);

@@ -29,9 +29,6 @@ int image_read(const char *path, image_buffer *out, char *msg, size_t msg_size);
 
 void image_free(image_buffer *image);
 
-/* Replicates a gray picture into R, G and B, since the engine takes colour pictures. RGB stays as it is. */
-int image_gray_to_rgb(image_buffer *image, char *msg, size_t msg_size);
-
 /* Keeps one channel of an RGB picture whose three channels are equal everywhere (a gray trimap saved as RGB).
  * Returns -1 and the first pixel where they differ in *x, *y when the picture really has colour. */
 int image_rgb_to_gray(image_buffer *image, int *x, int *y);

@@ -105,11 +105,7 @@ static int read_inputs(const cli_options *options, image_buffer *image, image_bu
         options->trimap_path, x, y);
     return EXIT_USAGE;
   }
-  if (image_gray_to_rgb(image, msg, sizeof msg) != 0) {
-    say("%s: %s", options->image_path, msg);
-    return EXIT_RUNTIME;
-  }
-  return 0;
+  return 0; /* a gray picture goes to the engine as it is: the engine replicates it into R, G and B */
 }
 
 /* The engine's model messages usually name the file; when one does not, the user still learns which path. */

@@ -357,23 +357,9 @@ static void test_refusals(test_run *run) {
 }
 
 static void test_conversions(test_run *run) {
-  char msg[256];
   image_buffer image;
   const size_t n = (size_t)W * H;
-  /* gray -> RGB */
-  image.width = W;
-  image.height = H;
-  image.channels = 1;
-  image.type = IMAGE_U16;
-  image.data = malloc(n * 2);
-  for (size_t i = 0; i < n; i++) ((uint16_t *)image.data)[i] = test_pattern((int)(i % W), (int)(i / W), 0);
-  int ok = image_gray_to_rgb(&image, msg, sizeof msg) == 0 && image.channels == 3;
-  for (size_t i = 0; ok && i < n; i++)
-    for (int c = 0; c < 3; c++)
-      ok = ok && ((uint16_t *)image.data)[3 * i + (size_t)c] == test_pattern((int)(i % W), (int)(i / W), 0);
-  report(run, ok, "a 16-bit gray picture is replicated into R, G and B");
-  image_free(&image);
-
+  int ok;
   /* RGB with equal channels -> gray; one differing pixel -> refused with its position */
   for (int colour = 0; colour <= 1; colour++) {
     image.width = W;
