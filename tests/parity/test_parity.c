@@ -525,6 +525,60 @@ static int usage(void) {
   return 2;
 }
 
+/* vm_preprocess spreads rows over threads above 2^18 pixels: every thread count must give the same bytes, the
+ * padding must be zero, and the values must be the processor's formula (checked here per input type against a
+ * straight per-pixel computation; the u8 case is also checked against the processor's own output above). */
+static void preprocess_threads(table *t) {
+  enum { PW = 700, PH = 600, PWp = 704, PHp = 608 };
+  const size_t n = (size_t)PW * PH, np = (size_t)PWp * PHp * 4;
+  unsigned char *rgb8 = malloc(n * 3), *tri8 = malloc(n);
+  uint16_t *grey16 = malloc(n * 2);
+  float *rgba32 = malloc(n * 4 * sizeof(float));
+  float *a = malloc(np * sizeof(float)), *b = malloc(np * sizeof(float)), *want = malloc(np * sizeof(float));
+  for (size_t i = 0; i < n; i++) {
+    tri8[i] = (unsigned char)(i * 37 % 256);
+    grey16[i] = (uint16_t)(i * 2654435761u >> 16);
+    for (int c = 0; c < 3; c++) rgb8[3 * i + c] = (unsigned char)((i * 7 + (size_t)c * 91) % 256);
+    for (int c = 0; c < 4; c++) rgba32[4 * i + c] = (float)((i * 13 + (size_t)c * 5) % 1000) / 999.0f;
+  }
+  const vm_image inputs[3] = {{rgb8, PW, PH, 3, 0, VM_PIXEL_U8}, {grey16, PW, PH, 1, 0, VM_PIXEL_U16},
+                              {rgba32, PW, PH, 4, 0, VM_PIXEL_F32}};
+  const char *names[3] = {"u8 RGB", "u16 grey", "f32 RGBA"};
+  vm_image tm = {tri8, PW, PH, 1, 0, VM_PIXEL_U8};
+  for (int k = 0; k < 3; k++) {
+    memset(want, 0, np * sizeof(float));
+    for (size_t y = 0; y < PH; y++)
+      for (size_t x = 0; x < PW; x++) {
+        size_t i = y * PW + x;
+        float *w = want + (y * PWp + x) * 4;
+        for (int c = 0; c < 3; c++) {
+          if (k == 0) w[c] = ((float)rgb8[3 * i + c] - 127.5f) / 127.5f;
+          else if (k == 1) w[c] = ((float)grey16[i] - 32767.5f) / 32767.5f;
+          else w[c] = (rgba32[4 * i + c] - 0.5f) / 0.5f;
+        }
+        w[3] = (float)tri8[i] / 255.0f;
+      }
+    vm_preprocess(&inputs[k], &tm, PHp, PWp, a, 1);
+    double e = max_abs_diff(a, want, (int64_t)np, NULL);
+    int same = 1;
+    for (int threads = 2; threads <= 5; threads += 3) {
+      memset(b, 0xff, np * sizeof(float)); /* NaN everywhere: a value the threads skipped would show */
+      vm_preprocess(&inputs[k], &tm, PHp, PWp, b, threads);
+      same = same && memcmp(a, b, np * sizeof(float)) == 0;
+    }
+    char label[96];
+    snprintf(label, sizeof label, "pre-processing %s, threads 1/2/5", names[k]);
+    row(t, label, same ? e : INFINITY, 0.0, same ? NULL : "(thread counts differ)");
+  }
+  free(rgb8);
+  free(tri8);
+  free(grey16);
+  free(rgba32);
+  free(a);
+  free(b);
+  free(want);
+}
+
 int main(int argc, char **argv) {
   options o = {VM_SOURCE_ROOT "/data/tiny", VM_SOURCE_ROOT "/data/fixtures", VM_DEVICE_CPU, VM_PRECISION_FP32, 0};
   bool dtype = true;
@@ -567,6 +621,7 @@ int main(int argc, char **argv) {
   printf("|%s|%s|%s|%s|\n", "------------------------------------", "------------", "----------", "--------");
   module_suite(&t, ctx, o.fixtures);
   e2e_suite(&t, ctx, o.fixtures);
+  preprocess_threads(&t);
   if (dtype) dtype_suite(&t, &o);
   printf("\n(modules: tolerance %.0e x max(1, max|ref|); alpha: %.0e absolute)\n", t.tol_module, t.tol_alpha);
   printf("\nparity: %d passed, %d failed\n", t.passed, t.failed);
