@@ -23,7 +23,8 @@ typedef enum vm_status {
   VM_ERR_IO,                  /* a file could not be opened or read */
   VM_ERR_FORMAT,              /* a file is not what it should be: bad JSON, bad safetensors, a pickle file */
   VM_ERR_MODEL,               /* checkpoint and config disagree: missing/unexpected tensor, shape or dtype */
-  VM_ERR_UNSUPPORTED,         /* valid but not supported here (e.g. a config option this engine lacks) */
+  VM_ERR_UNSUPPORTED,         /* valid but not supported here (a config option this engine lacks; an image whose
+                               * activations overflow fp16, where the message says to use bf16 or fp32) */
   VM_ERR_OUT_OF_MEMORY,       /* host memory */
   VM_ERR_DEVICE_OUT_OF_MEMORY,/* the GPU has too little free memory for this image; the message says how much */
   VM_ERR_DEVICE,              /* no usable GPU, or a CUDA / cuBLAS / cuDNN failure */

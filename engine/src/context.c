@@ -396,6 +396,14 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
     if (st == VM_ERR_DEVICE || st == VM_ERR_INTERNAL) drop_plan(ctx); /* the device state is unknown now */
     return st;
   }
+  if (!vm_alpha_finite(ctx->host_alpha, W, rgb->width, rgb->height, ctx->host_threads)) {
+    /* fp16 tops out at 65504: activations beyond it become inf, then NaN. Say so rather than return a broken mask. */
+    if (ctx->be->precision == VM_PRECISION_FP16)
+      return vm_fail(err, VM_ERR_UNSUPPORTED,
+                     "the fp16 computation overflowed (the alpha has values that are not numbers): this model and "
+                     "image need bf16 or fp32");
+    return vm_fail(err, VM_ERR_INTERNAL, "the alpha has values that are not numbers (%s)", ctx->be->name);
+  }
   const int threads = ctx->host_threads > 0 ? ctx->host_threads : omp_get_max_threads();
 #pragma omp parallel for schedule(static) num_threads(threads) if ((int64_t)rgb->height * rgb->width >= (1 << 18))
   for (int y = 0; y < rgb->height; y++)

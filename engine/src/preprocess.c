@@ -1,5 +1,6 @@
 #include "preprocess.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <omp.h>
@@ -96,4 +97,16 @@ void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, 
     }
     memset(dst + 4 * (size_t)W, 0, sizeof(float) * 4 * (size_t)(Wp - W));
   }
+}
+
+bool vm_alpha_finite(const float *alpha, int row_stride, int width, int height, int threads) {
+  if (threads <= 0) threads = omp_get_max_threads();
+  int bad = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(| : bad) \
+    if ((int64_t)width * height >= (1 << 18))
+  for (int y = 0; y < height; y++) {
+    const float *row = alpha + (size_t)y * row_stride;
+    for (int x = 0; x < width; x++) bad |= !isfinite(row[x]);
+  }
+  return !bad;
 }

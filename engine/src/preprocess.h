@@ -3,6 +3,8 @@
 #ifndef VM_PREPROCESS_H
 #define VM_PREPROCESS_H
 
+#include <stdbool.h>
+
 #include "vitmatte.h"
 
 /* The processor pads each side to a multiple of this. */
@@ -16,5 +18,9 @@ vm_status vm_image_check(const vm_image *im, int is_trimap, const char *what, vm
  * backend), trimap as p/255 unchanged, zero at the bottom/right padding. Gray colour images are replicated.
  * Rows are spread over `threads` OpenMP threads (<= 0: all); the result does not depend on the count. */
 void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, float *px, int threads);
+
+/* Whether the first `width` values of each of `height` rows (row_stride floats apart) are finite: a half-precision
+ * overflow inside the model shows up as inf/NaN in the alpha. */
+bool vm_alpha_finite(const float *alpha, int row_stride, int width, int height, int threads);
 
 #endif

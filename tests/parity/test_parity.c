@@ -579,6 +579,27 @@ static void preprocess_threads(table *t) {
   free(want);
 }
 
+/* vm_alpha_finite, which turns an fp16 overflow into an error: it looks at the image's part of each row only. */
+static void alpha_finite(table *t) {
+  enum { AW = 700, AH = 600, AS = 704 };
+  float *a = malloc(sizeof(float) * AS * AH);
+  for (int i = 0; i < AS * AH; i++) a[i] = 0.5f;
+  int ok = 1;
+  for (int threads = 1; threads <= 4; threads += 3) {
+    ok = ok && vm_alpha_finite(a, AS, AW, AH, threads);
+    a[(AH - 1) * AS + AW] = NAN; /* padding: not part of the image */
+    ok = ok && vm_alpha_finite(a, AS, AW, AH, threads);
+    a[(AH - 1) * AS + AW - 1] = NAN; /* the last pixel */
+    ok = ok && !vm_alpha_finite(a, AS, AW, AH, threads);
+    a[(AH - 1) * AS + AW - 1] = 0.5f;
+    a[0] = INFINITY; /* the first */
+    ok = ok && !vm_alpha_finite(a, AS, AW, AH, threads);
+    a[0] = 0.5f;
+  }
+  row(t, "non-finite alpha found, padding ignored", ok ? 0.0 : INFINITY, 0.0, NULL);
+  free(a);
+}
+
 int main(int argc, char **argv) {
   options o = {VM_SOURCE_ROOT "/data/tiny", VM_SOURCE_ROOT "/data/fixtures", VM_DEVICE_CPU, VM_PRECISION_FP32, 0};
   bool dtype = true;
@@ -622,6 +643,7 @@ int main(int argc, char **argv) {
   module_suite(&t, ctx, o.fixtures);
   e2e_suite(&t, ctx, o.fixtures);
   preprocess_threads(&t);
+  alpha_finite(&t);
   if (dtype) dtype_suite(&t, &o);
   printf("\n(modules: tolerance %.0e x max(1, max|ref|); alpha: %.0e absolute)\n", t.tol_module, t.tol_alpha);
   printf("\nparity: %d passed, %d failed\n", t.passed, t.failed);
