@@ -4,6 +4,7 @@
 # same call on the same card, and bench/RESULTS.md. Logs and results go to $OUT.
 #
 #   tests/gpu/run_gpu.sh [--stages env,ops,parity,sb,bench,torch,results] [--quick]
+#   (the optional stage `precision` runs tests/reference/precision_study.py for S and B)
 #
 # Nothing is built there: the binaries come prebuilt in .devdeps/bin (tests/gpu/stage_devdeps.sh makes them here),
 # with the shared libraries the device lacks in .devdeps/lib. Each stage logs to $OUT/<stage>.log; the last lines
@@ -123,6 +124,17 @@ if has torch; then
       --modules-at none --json "$OUT/torch-base.json" >"$OUT/torch-base.log" 2>&1
   fi
   status "torch: done ($(elapsed) s)"
+fi
+
+# Not in the default stages (about a minute): where half precision loses alpha accuracy, emulated in transformers'
+# model (the bf16 table of bench/RESULTS.md).
+if has precision; then
+  for preset in small base; do
+    python3 tests/reference/precision_study.py --preset "$preset" --sizes 100x150,333x250,517x389,1024x1024 \
+      --device cuda >"$OUT/precision-$preset.log" 2>&1
+    status "precision study $preset: rc $?"
+    grep -vi warning "$OUT/precision-$preset.log" | tail -n 12
+  done
 fi
 
 if has results; then
