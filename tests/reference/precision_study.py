@@ -11,8 +11,10 @@ Schemes (each one a superset of the roundings before it, except "torch"):
   +alpha     also the alpha itself stored in the half type
   +stream    also the residual stream stored in the half type after every layer and the embeddings
   torch      PyTorch's own model.to(dtype)
-The engine before per-tensor dtypes corresponds to "+stream"; with an fp32 residual stream and an fp32 alpha
-it corresponds to "+stored".
+The engine before per-tensor dtypes corresponds to "+stream"; with an fp32 alpha it is close to "+stored".
+
+With --attribute it instead rounds the operands of one module group at a time (weights and inputs, weights only,
+inputs only), to show where the "operands" error comes from.
 """
 import argparse
 import os
@@ -65,6 +67,51 @@ def install(model, scheme, rnd):
     return hooks
 
 
+def groups(model):
+    """The module groups whose products the attribution rounds one at a time (Linear/Conv2d modules)."""
+    bb, dec = model.backbone, model.decoder
+    layers = bb.encoder.layer
+    g = {"patch": [bb.embeddings.projection],
+         "qkv": [l.attention.qkv for l in layers],
+         "proj": [l.attention.proj for l in layers],
+         "fc1": [l.mlp.fc1 for l in layers],
+         "fc2": [l.mlp.fc2 for l in layers],
+         "resblock": [m for l in layers if hasattr(l, "residual")
+                      for m in (l.residual.conv1, l.residual.conv2, l.residual.conv3)],
+         "convstream": [m for m in dec.convstream.modules() if isinstance(m, torch.nn.Conv2d)]}
+    for i, f in enumerate(dec.fusion_blocks):
+        g[f"fusion{i}"] = [m for m in f.modules() if isinstance(m, torch.nn.Conv2d)]
+    g["head"] = [m for m in dec.matting_head.modules() if isinstance(m, torch.nn.Conv2d)]
+    return g
+
+
+def round_modules(mods, rnd_w, rnd_i):
+    with torch.no_grad():
+        for m in mods:
+            if rnd_w:
+                m.weight.copy_(rnd_w(m.weight))
+                if m.bias is not None:
+                    m.bias.copy_(rnd_w(m.bias))
+            if rnd_i:
+                m.register_forward_pre_hook(lambda mm, a: tuple(rnd_i(x) for x in a))
+
+
+def attribute(base, cases, device, rnd):
+    """Max alpha error with one group's operands rounded: weights+inputs, weights only, inputs only."""
+    def err(setup):
+        model = gf.copy.deepcopy(base)
+        setup(model)
+        out = [(gf.forward_alpha(model, pv, device) - ref)[0, 0, :h, :w].abs().max().item()
+               for _, pv, (h, w), ref in cases]
+        del model
+        return " ".join(f"{e:9.2e}" for e in out)
+    print(f"{'group':11} {'weights+inputs':>20} {'weights only':>20} {'inputs only':>20}")
+    for name in groups(base):
+        cols = [err(lambda m, rw=rw, ri=ri: round_modules(groups(m)[name], rw, ri))
+                for rw, ri in ((rnd, rnd), (rnd, None), (None, rnd))]
+        print(f"{name:11} " + " | ".join(cols), flush=True)
+
+
 def run(model, pv, device, scheme=None, rnd=None):
     alpha = gf.forward_alpha(model, pv, device)
     if scheme is not None and SCHEMES.index(scheme) >= 2:
@@ -79,6 +126,7 @@ def main():
     ap.add_argument("--sizes", type=gf.parse_sizes, default=[(333, 250), (517, 389)])
     ap.add_argument("--dtypes", default="bf16,fp16")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--attribute", action="store_true", help="round one module group at a time (first dtype only)")
     args = ap.parse_args()
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
@@ -91,6 +139,11 @@ def main():
         cases.append((f"{h}x{w}", pv, (h, w), gf.forward_alpha(base, pv, device)))
     print(f"preset {args.preset}, seed {args.seed}, device {device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
+    if args.attribute:
+        name = args.dtypes.split(",")[0]
+        print(f"max |alpha - fp32 alpha| per case ({', '.join(c[0] for c in cases)}), {name} operands of one group")
+        attribute(base, cases, device, rounder({"bf16": torch.bfloat16, "fp16": torch.float16}[name]))
+        return 0
     print("max |alpha - fp32 alpha| per case")
     print(f"{'dtype':6} {'scheme':10} " + " ".join(f"{c[0]:>10}" for c in cases))
     for name in args.dtypes.split(","):
