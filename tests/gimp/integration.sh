@@ -1,7 +1,8 @@
 #!/bin/bash
 # integration.sh - the GIMP integration tests proper, on a machine that has gimp-console-3.0 (natively or inside the
 # Debian 13 root; tests/gimp/run.sh picks). Owns: the test inputs, the CLI reference runs, the gimp-console runs
-# (Script-Fu suite, Script-Fu batch example, Python inspector) and every PASS/FAIL verdict.
+# (Script-Fu suite, Script-Fu batch example, Python inspector), the user-install layout, and every PASS/FAIL
+# verdict.
 #
 # Usage: tests/gimp/integration.sh SRC_DIR BUILD_DIR WORK_DIR [MODEL_DIR]
 #   SRC_DIR    the repository
@@ -484,6 +485,26 @@ if [ "$GUI_RAN" = 1 ]; then
   check $? "gui: the failed run from the menus left the image unchanged"
   compare "gui: mask from the run started from the menus equals the CLI alpha" "$WORK/gui-menu.layer0.mask.f32" \
     "$WORK/cli_scene.tif" $TOL8
+fi
+
+# --- (d) the user install the README gives (-Duser_install=true), once: release build only -----------------------
+if [[ "$BUILD" == *build-release ]]; then
+  USERCFG=$WORK/user-config
+  rm -rf "$WORK/build-user" "$USERCFG"
+  # configure only: the install path is decided at configure time from $XDG_CONFIG_HOME
+  XDG_CONFIG_HOME=$USERCFG meson setup "$WORK/build-user" "$SRC" -Dcuda=disabled -Dgimp=enabled -Dcli=disabled \
+    -Dtests=false -Duser_install=true >"$WORK/build-user.log" 2>&1 &&
+    meson introspect "$WORK/build-user" --installed | grep -q "\"$USERCFG/GIMP/3.0/plug-ins/vitmatte-gimp/vitmatte-gimp\""
+  check $? "-Duser_install=true installs the plug-in as \$XDG_CONFIG_HOME/GIMP/3.0/plug-ins/vitmatte-gimp/vitmatte-gimp"
+  # GIMP's default search path (no GIMP_TESTING_PLUGINDIRS), a fresh profile, the plug-in only in the user folder
+  mkdir -p "$USERCFG/GIMP/3.0/plug-ins"
+  cp -r "$PLUGINS/vitmatte-gimp" "$USERCFG/GIMP/3.0/plug-ins/"
+  (unset GIMP_TESTING_PLUGINDIRS; export XDG_CONFIG_HOME=$USERCFG
+   timeout "$GIMP_TIMEOUT" gimp-console-3.0 -i --batch-interpreter=plug-in-script-fu-eval -b '(gimp-message "ok")' \
+     --quit >"$WORK/user-install.log" 2>&1)
+  [ ! -e "$GIMPLIBDIR/plug-ins/vitmatte-gimp" ] && grep -q '"plug-in-vitmatte"' "$USERCFG/GIMP/3.0/pluginrc" 2>/dev/null &&
+    grep -qE "(\\\$\{gimp_dir\}|$USERCFG/GIMP/3.0)/plug-ins/vitmatte-gimp/vitmatte-gimp" "$USERCFG/GIMP/3.0/pluginrc"
+  check $? "GIMP registers plug-in-vitmatte from the user's plug-in folder ($(basename "$USERCFG")/GIMP/3.0/plug-ins)"
 fi
 
 finish
