@@ -57,11 +57,18 @@ __device__ __forceinline__ int vm_attn_col_offset(int c, int ww) {
   return ((c / ww) << 16) | (c % ww);
 }
 
+/* Key column c of a 64-key tile sits in the accumulator fragments at block nb = (c % 64) / 8, lane quad
+ * q = (c % 8) / 2, element e = c % 2: stored at q * 16 + nb * 2 + e, a quad's 16 columns are contiguous. */
+__device__ __forceinline__ int vm_attn_frag_col(int c) {
+  return (c & ~63) | ((c >> 1) & 3) << 4 | ((c >> 3) & 7) << 1 | (c & 1);
+}
+
 /* bias_h[r][y2] = mult * q_r . Rh[y1 - y2 + hh - 1] and bias_w[r][x2] = mult * q_r . Rw[x1 - x2 + ww - 1] for the
- * block's query rows r (token q0 + r at (y1, x1)), with the unscaled q. Lanes take consecutive rows and walk the
- * table rows k together, so each R row a warp reads is one broadcast load; q_r stays in registers.
- * qload(r, c) returns q_r[c] as float. Rows past the last token get zeros. */
-template <int DQ, typename BiasHT, typename BiasWT, typename QLoad>
+ * block's query rows r (token q0 + r at (y1, x1)), with the unscaled q. FRAG_W stores each 64 columns of bias_w in
+ * the order the mma accumulator fragments hold them (vm_attn_frag_col), so a thread reads its 16 with two loads.
+ * Lanes take consecutive rows and walk the table rows k together, so each R row a warp reads is one broadcast load;
+ * q_r stays in registers. qload(r, c) returns q_r[c] as float. Rows past the last token get zeros. */
+template <int DQ, typename BiasHT, typename BiasWT, bool FRAG_W = false, typename QLoad>
 __device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasHT *bias_h, BiasWT *bias_w, float mult,
                                       QLoad qload) {
   const int nthreads = blockDim.x;
@@ -127,7 +134,7 @@ __device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasHT *bia
       if (is_h)
         bias_h[r * a.bias_h_stride + dst] = BiasHT(v);
       else
-        bias_w[r * a.bias_w_stride + dst] = BiasWT(v);
+        bias_w[r * a.bias_w_stride + (FRAG_W ? vm_attn_frag_col(dst) : dst)] = BiasWT(v);
     }
   }
 }

@@ -336,14 +336,18 @@ static vm_status launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm
   return vm_cuda_launch_check(err, "attention (tensor cores)");
 }
 
+bool vm_cuda_attention_wgmma_takes(const vm_cuda *cu, const vm_attn_args &a);
+vm_status vm_cuda_attention_wgmma(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
+
 /* The shared-memory bias tables are f16: f32 tables measured slower on the H100 at every size (at 12 MP they let
  * only two blocks share an SM instead of three: 135 vs 117 ms for ViTMatte-S), for the same fp16 alpha error. */
 template <typename T, int D> static vm_status launch_d(vm_cuda *cu, vm_attn_args a, int n, int heads, vm_error *err) {
-  if (!a.rel_h) {
+  if (a.rel_h)
+    bias_strides(a);
+  else
     a.bias_h_stride = a.bias_w_stride = 0;
-    return launch<T, D, __half, false>(cu, a, n, heads, err);
-  }
-  bias_strides(a);
+  if (vm_cuda_attention_wgmma_takes(cu, a)) return vm_cuda_attention_wgmma(cu, a, n, heads, err);
+  if (!a.rel_h) return launch<T, D, __half, false>(cu, a, n, heads, err);
   if (a.ww >= VM_ATTN_BK) return launch<T, D, __half, true>(cu, a, n, heads, err);
   return launch<T, D, __half, false>(cu, a, n, heads, err);
 }

@@ -160,6 +160,10 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
   cu->graphs_disabled = g && g[0] == '0';
   const char *at = getenv("VITMATTE_CUDA_ATTENTION");
   cu->attention_generic_only = at && strcmp(at, "generic") == 0;
+  cu->attention_no_wgmma = at && strcmp(at, "mma") == 0;
+#ifdef VM_HAVE_SM90A
+  cu->sm90 = prop.major == 9 && prop.minor == 0;
+#endif
   const char *cv = getenv("VITMATTE_CUDA_CONV");
   cu->conv_cudnn_only = cv && strcmp(cv, "cudnn") == 0;
   const char *bl = getenv("VITMATTE_CUDA_BAND_BYTES");

@@ -543,6 +543,9 @@ static void test_attention(suite *s) {
       /* more query blocks than the persistent grid has blocks: each block takes several */
       {200, 14, 14, 384, 6, 1, "200 windows 14x14, 6 heads (several items per block)"},
       {40, 3, 64, 384, 6, 1, "40 images 3x64 (row tiles, several items per block)"},
+      /* the global layers' shape: many key tiles through the pipelined kernel, a partial tile in every row */
+      {1, 24, 100, 384, 6, 1, "global 24x100, 6 heads (many key tiles)"},
+      {2, 17, 64, 128, 2, 0, "2 images 17x64, no rel-pos (row tiles)"},
   };
   for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
     int64_t n = cases[t].n, hh = cases[t].hh, ww = cases[t].ww, C = cases[t].C, d = C / cases[t].heads;
@@ -785,6 +788,14 @@ int main(int argc, char **argv) {
       unsetenv("VITMATTE_CUDA_ATTENTION");
       if (st != VM_OK) die("vm_cuda_backend_create", &e);
       printf("== %s, generic attention kernel\n", names[p]);
+      test_attention(&s);
+      s.be->ops->destroy(s.be);
+      /* the mma.sync kernel for the global layers as well (on Hopper they otherwise take the wgmma kernel) */
+      setenv("VITMATTE_CUDA_ATTENTION", "mma", 1);
+      st = create(0, precs[p], &s.be, &e);
+      unsetenv("VITMATTE_CUDA_ATTENTION");
+      if (st != VM_OK) die("vm_cuda_backend_create", &e);
+      printf("== %s, mma.sync attention kernel only\n", names[p]);
       test_attention(&s);
       s.be->ops->destroy(s.be);
     }
