@@ -49,15 +49,15 @@ __device__ __forceinline__ void load_tile(T *tile, const T *base, int64_t stride
  * per resident block, so that shared memory holds only bias_w and three blocks share an SM; without per-column
  * offsets it also stays under the 168 registers that three blocks allow.
  * The grid is persistent: block b handles work items b, b + gridDim.x, ... (query block, head, image). */
-template <typename T, int D, typename BiasT, bool ROW>
+template <typename T, int D, bool ROW>
 __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
     attention_tc_kernel(vm_attn_args a, int heads, int total, float *bias_h_global) {
   extern __shared__ __align__(16) unsigned char smem[];
   T *Qs = (T *)smem;
   T *Ks = Qs + 64 * D;       /* two stages */
   T *Vs = Ks + 2 * 64 * D;   /* two stages */
-  BiasT *bias_w = (BiasT *)(Vs + 2 * 64 * D);
-  typedef typename std::conditional<ROW, float, BiasT>::type BiasHT;
+  __half *bias_w = (__half *)(Vs + 2 * 64 * D);
+  typedef typename std::conditional<ROW, float, __half>::type BiasHT;
   BiasHT *bias_h;
   if constexpr (ROW)
     bias_h = bias_h_global + (int64_t)blockIdx.x * VM_ATTN_BQ * a.bias_h_stride;
@@ -100,7 +100,7 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
     __syncthreads();
 
     if (has_bias) {
-      vm_attn_bias_prologue<D, BiasHT, BiasT>(a, q0, bias_h, bias_w, LOG2E, [&](int r, int c) {
+      vm_attn_bias_prologue<D, BiasHT, __half>(a, q0, bias_h, bias_w, LOG2E, [&](int r, int c) {
         return vm_to_f32<T>(Qs[r * D + swz<D>(r, c >> 3) * 8 + (c & 7)]);
       });
     }
@@ -164,8 +164,8 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
        * tile maximum and to the exponent's offset rather than to each score. */
       float mx[2] = {-INFINITY, -INFINITY};
       if (row_tiles) {
-        const BiasT *w0 = bias_w + row0 * a.bias_w_stride + tile.x0 + 2 * (lane & 3);
-        const BiasT *w1 = bias_w + row1 * a.bias_w_stride + tile.x0 + 2 * (lane & 3);
+        const __half *w0 = bias_w + row0 * a.bias_w_stride + tile.x0 + 2 * (lane & 3);
+        const __half *w1 = bias_w + row1 * a.bias_w_stride + tile.x0 + 2 * (lane & 3);
 #pragma unroll
         for (int nb = 0; nb < 8; nb++) {
           float2 p0 = load_pair(w0 + nb * 8), p1 = load_pair(w1 + nb * 8);
@@ -289,8 +289,8 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
 }
 
 /* Shared memory the kernel needs: Q, two stages of K and V, bias_w, and bias_h unless it is in global memory. */
-template <int D, typename BiasT, bool ROW> static size_t tc_smem(const vm_attn_args &a) {
-  return (size_t)5 * 64 * D * 2 + (size_t)64 * (a.bias_w_stride + (ROW ? 0 : a.bias_h_stride)) * sizeof(BiasT);
+template <int D, bool ROW> static size_t tc_smem(const vm_attn_args &a) {
+  return (size_t)5 * 64 * D * 2 + (size_t)64 * (a.bias_w_stride + (ROW ? 0 : a.bias_h_stride)) * sizeof(__half);
 }
 
 /* Bias-table strides (elements, f16): rows of bias_w hold x0 + 63 for every tile start x0 (reads past ww are
@@ -301,23 +301,23 @@ static void bias_strides(vm_attn_args &a) {
   a.bias_w_stride = (a.ww + 63) / 64 * 64 + 8;
 }
 
-template <typename T, int D, typename BiasT, bool ROW> static int tc_occupancy(const vm_cuda *cu, const vm_attn_args &a) {
-  size_t smem = tc_smem<D, BiasT, ROW>(a);
+template <typename T, int D, bool ROW> static int tc_occupancy(const vm_cuda *cu, const vm_attn_args &a) {
+  size_t smem = tc_smem<D, ROW>(a);
   if (smem > cu->smem_optin) return 0;
-  if (cudaFuncSetAttribute(attention_tc_kernel<T, D, BiasT, ROW>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+  if (cudaFuncSetAttribute(attention_tc_kernel<T, D, ROW>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                            (int)smem) != cudaSuccess)
     return 0;
   int blocks = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, attention_tc_kernel<T, D, BiasT, ROW>, 128, smem) !=
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, attention_tc_kernel<T, D, ROW>, 128, smem) !=
       cudaSuccess)
     return 0;
   return blocks;
 }
 
-template <typename T, int D, typename BiasT, bool ROW>
+template <typename T, int D, bool ROW>
 static vm_status launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
-  const int per_sm = tc_occupancy<T, D, BiasT, ROW>(cu, a);
-  size_t smem = tc_smem<D, BiasT, ROW>(a);
+  const int per_sm = tc_occupancy<T, D, ROW>(cu, a);
+  size_t smem = tc_smem<D, ROW>(a);
   if (per_sm < 1)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid needs %zu bytes of shared memory, the GPU "
                    "allows %zu", a.hh, a.ww, smem, cu->smem_optin);
@@ -331,7 +331,7 @@ static vm_status launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm
                                    "the attention bias scratch", err));
     bias_h_global = (float *)cu->attn_bias.ptr;
   }
-  attention_tc_kernel<T, D, BiasT, ROW><<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total,
+  attention_tc_kernel<T, D, ROW><<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total,
                                                                                      bias_h_global);
   return vm_cuda_launch_check(err, "attention (tensor cores)");
 }
@@ -347,9 +347,9 @@ template <typename T, int D> static vm_status launch_d(vm_cuda *cu, vm_attn_args
   else
     a.bias_h_stride = a.bias_w_stride = 0;
   if (vm_cuda_attention_wgmma_takes(cu, a)) return vm_cuda_attention_wgmma(cu, a, n, heads, err);
-  if (!a.rel_h) return launch<T, D, __half, false>(cu, a, n, heads, err);
-  if (a.ww >= VM_ATTN_BK) return launch<T, D, __half, true>(cu, a, n, heads, err);
-  return launch<T, D, __half, false>(cu, a, n, heads, err);
+  if (!a.rel_h) return launch<T, D, false>(cu, a, n, heads, err);
+  if (a.ww >= VM_ATTN_BK) return launch<T, D, true>(cu, a, n, heads, err);
+  return launch<T, D, false>(cu, a, n, heads, err);
 }
 
 bool vm_cuda_attention_tc_takes(const vm_cuda *cu, int d) {

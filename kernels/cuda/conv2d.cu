@@ -3,8 +3,11 @@
 // their halo rows), so the full-resolution concat (68 channels x 12 M pixels at 12 MP) never exists.
 #include <string.h>
 
+#include <type_traits>
+
 #include "act_types.cuh"
 #include "cuda_backend.h"
+#include "derived_weight.cuh"
 
 
 /* band[br][x][c] for band rows br (image row iy = row0 + br; outside the image: zeros):
@@ -72,38 +75,12 @@ void vm_cuda_conv_plans_release(vm_cuda *cu) {
 /* The weight with its input channels padded from cin to cp, made once. */
 static vm_status padded_weight(vm_cuda *cu, const vm_param *w, int64_t positions, int cin, int cp, const void **out,
                                vm_error *err) {
-  for (int i = 0; i < VM_CUDA_PADDED; i++) {
-    if (cu->padded[i].data && cu->padded[i].src == w->data && cu->padded[i].cin == cin &&
-        cu->padded[i].cin_padded == cp) {
-      *out = cu->padded[i].data;
-      return VM_OK;
-    }
-  }
-  int slot = -1;
-  for (int i = 0; i < VM_CUDA_PADDED && slot < 0; i++)
-    if (!cu->padded[i].data) slot = i;
-  if (slot < 0) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: too many channel-padded weights");
-  if (vm_cuda_capturing(cu)) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: weight padding inside a recorded pass");
   size_t bytes = (size_t)(positions * cp) * cu->base.act_size;
-  void *p = NULL;
-  VM_TRY(vm_cuda_malloc(cu, bytes, "a channel-padded convolution weight", &p, err));
-  vm_status st = vm_dispatch(cu->base.precision, [&](auto tag) -> vm_status {
-    typedef typename decltype(tag)::type T;
-    pad_channels<T><<<vm_grid_for(positions * cp, 256), 256, 0, cu->stream>>>((const T *)w->data, (T *)p, positions,
-                                                                               cin, cp);
-    return vm_cuda_launch_check(err, "weight channel padding");
-  });
-  if (st != VM_OK) {
-    vm_cuda_release(cu, p);
-    return st;
-  }
-  cu->padded[slot].src = w->data;
-  cu->padded[slot].cin = cin;
-  cu->padded[slot].cin_padded = cp;
-  cu->padded[slot].data = p;
-  cu->padded[slot].size = bytes;
-  *out = p;
-  return VM_OK;
+  return vm_cuda_derived_weight(cu, w, cin, cp, bytes, "a channel-padded convolution weight", [&](auto *dst) {
+    typedef typename std::remove_pointer<decltype(dst)>::type T;
+    pad_channels<T><<<vm_grid_for(positions * cp, 256), 256, 0, cu->stream>>>((const T *)w->data, dst, positions, cin,
+                                                                               cp);
+  }, out, err);
 }
 
 static bool algo_is_exact(cudnnConvolutionFwdAlgo_t a) {
@@ -112,9 +89,13 @@ static bool algo_is_exact(cudnnConvolutionFwdAlgo_t a) {
          a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
 }
 
-/* y[1, ho, wo, cout] = conv(x[1, h, w, cin], wt[cout, k, k, cin]) with the given padding and stride, via cuDNN. */
+/* y[1, ho, wo, cout] = conv(x[1, h, w, cin], wt[cout, k, k, cin]) with the given padding and stride, via cuDNN.
+ * With relu_bias (the bias in the activation type, or NULL for none) cuDNN adds it and applies ReLU in the same call
+ * where its algorithm allows (*fused set to true), saving a pass over y; otherwise the caller's epilogue does. */
 static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, const void *wt, int cout, int k,
-                          int stride, int pad_h, int pad_w, void *y, int ho, int wo, vm_error *err) {
+                          int stride, int pad_h, int pad_w, void *y, int ho, int wo, const void *relu_bias, bool *fused,
+                          vm_error *err) {
+  *fused = false;
   cudnnDataType_t dt = cu->base.precision == VM_PRECISION_FP16   ? CUDNN_DATA_HALF
                        : cu->base.precision == VM_PRECISION_BF16 ? CUDNN_DATA_BFLOAT16
                                                                  : CUDNN_DATA_FLOAT;
@@ -157,14 +138,7 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
     if (pick < 0)
       return vm_fail(err, VM_ERR_DEVICE, "cuDNN offers no exact algorithm for a %dx%d x %d -> %d conv %dx%d", h, w,
                      cin, cout, k, k);
-    int slot = 0;
-    for (int i = 0; i < VM_CUDA_CONV_PLANS; i++) {
-      if (!cu->conv_plans[i].used) {
-        slot = i;
-        break;
-      }
-      if (cu->conv_plans[i].stamp < cu->conv_plans[slot].stamp) slot = i;
-    }
+    int slot = vm_cuda_lru_slot(cu->conv_plans, VM_CUDA_CONV_PLANS);
     plan = &cu->conv_plans[slot];
     plan->used = true;
     plan->h = h;
@@ -183,12 +157,29 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
                                                    &ws),
            "convolution workspace size");
     plan->workspace = ws;
+    plan->fused = 0;
   }
   plan->stamp = ++cu->clock;
   VM_DNN(cudnnSetConvolutionMathType(cu->dnn_conv, (cudnnMathType_t)plan->math), "conv math type");
   if (plan->workspace > cu->ws_dnn.size)
     VM_TRY(vm_cuda_scratch_reserve(cu, &cu->ws_dnn, plan->workspace, "the cuDNN workspace", err));
   float alpha = 1.f, beta = 0.f;
+  if (relu_bias && plan->fused >= 0) {
+    VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_b, CUDNN_TENSOR_NHWC, dt, 1, cout, 1, 1), "conv bias descriptor");
+    /* z (scaled by beta = 0) is y itself */
+    cudnnStatus_t ds = cudnnConvolutionBiasActivationForward(cu->dnn, &alpha, cu->dnn_x, x, cu->dnn_w, wt, cu->dnn_conv,
+                                                             plan->algo, cu->ws_dnn.ptr, plan->workspace, &beta,
+                                                             cu->dnn_y, y, cu->dnn_b, relu_bias, cu->dnn_relu,
+                                                             cu->dnn_y, y);
+    if (ds == CUDNN_STATUS_SUCCESS) {
+      plan->fused = 1;
+      *fused = true;
+      return VM_OK;
+    }
+    if (plan->fused == 1 || (ds != CUDNN_STATUS_NOT_SUPPORTED && ds != CUDNN_STATUS_BAD_PARAM))
+      return vm_cuda_dnn_fail(err, ds, "cudnnConvolutionBiasActivationForward");
+    plan->fused = -1; /* this algorithm does not take them: the separate epilogue from now on */
+  }
   VM_DNN(cudnnConvolutionForward(cu->dnn, &alpha, cu->dnn_x, x, cu->dnn_w, wt, cu->dnn_conv, plan->algo,
                                  cu->ws_dnn.ptr, plan->workspace, &beta, cu->dnn_y, y),
          "cudnnConvolutionForward");
@@ -231,10 +222,13 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
                         Cout, Cd, err));
     return vm_cuda_epilogue(cu, out->data, NULL, act, NULL, out->data, H * W, Cout, err);
   }
+  /* bias and ReLU go into cuDNN's call where it takes them */
+  const void *relu_bias = act == VM_ACT_RELU && bias ? vm_cuda_vector_shadow(cu, b) : NULL;
+  bool fused = false;
   if (!low && (es == 4 || Cd % 8 == 0)) {
     VM_TRY(dnn_conv(cu, detail->data, (int)H, (int)W, Cd, w->data, Cout, k, stride, pad, pad, out->data, (int)Ho,
-                    (int)Wo, err));
-    return vm_cuda_epilogue(cu, out->data, bias, act, NULL, out->data, Ho * Wo, Cout, err);
+                    (int)Wo, relu_bias, &fused, err));
+    return fused ? VM_OK : vm_cuda_epilogue(cu, out->data, bias, act, NULL, out->data, Ho * Wo, Cout, err);
   }
 
   /* Concat bands (also for a detail-only input whose channel count the tensor cores do not take, e.g. the 4-channel
@@ -263,8 +257,9 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
     });
     VM_TRY(st);
     void *y = (char *)out->data + (size_t)(o0 * Wo * Cout) * es;
-    VM_TRY(dnn_conv(cu, cu->band.ptr, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, y, (int)r, (int)Wo, err));
-    VM_TRY(vm_cuda_epilogue(cu, y, bias, act, NULL, y, r * Wo, Cout, err));
+    VM_TRY(dnn_conv(cu, cu->band.ptr, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, y, (int)r, (int)Wo,
+                    relu_bias, &fused, err));
+    if (!fused) VM_TRY(vm_cuda_epilogue(cu, y, bias, act, NULL, y, r * Wo, Cout, err));
   }
   return VM_OK;
 }

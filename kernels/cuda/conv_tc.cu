@@ -9,8 +9,11 @@
 // the patch (and in the re-laid-out weight) are [detail padded to 8 | low | zeros to a multiple of 16].
 #include <string.h>
 
+#include <type_traits>
+
 #include "act_types.cuh"
 #include "cuda_backend.h"
+#include "derived_weight.cuh"
 #include "mma_sync.cuh"
 
 #define VM_CT_TH 4
@@ -162,43 +165,17 @@ __global__ void relayout_weight(const T *__restrict__ w, T *__restrict__ dst, in
   }
 }
 
-/* The weight re-laid out for this kernel, made once per weight (kept with the backend's padded weights). */
+/* The weight re-laid out for this kernel, made once per weight (kept with the backend's padded weights; key_a
+ * -(Cd8 + 1) cannot be a plain padded copy's channel count). */
 static vm_status tc_weight(vm_cuda *cu, const vm_param *w, int Cout, int Cd, int Cl, int Cd8, int Cp,
                            const void **out, vm_error *err) {
-  const int tag = -(Cd8 + 1); /* distinguishes these from the plain channel-padded copies */
-  for (int i = 0; i < VM_CUDA_PADDED; i++) {
-    vm_cuda_padded_weight *p = &cu->padded[i];
-    if (p->data && p->src == w->data && p->cin_padded == Cp && p->cin == tag) {
-      *out = p->data;
-      return VM_OK;
-    }
-  }
-  int slot = -1;
-  for (int i = 0; i < VM_CUDA_PADDED && slot < 0; i++)
-    if (!cu->padded[i].data) slot = i;
-  if (slot < 0) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: too many re-laid-out weights");
-  if (vm_cuda_capturing(cu)) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: weight relayout inside a recorded pass");
-  int64_t positions = (int64_t)Cout * 9;
+  const int64_t positions = (int64_t)Cout * 9;
   size_t bytes = (size_t)(positions * Cp) * cu->base.act_size;
-  void *p = NULL;
-  VM_TRY(vm_cuda_malloc(cu, bytes, "a re-laid-out convolution weight", &p, err));
-  vm_status st = vm_dispatch(cu->base.precision, [&](auto tag_t) -> vm_status {
-    typedef typename decltype(tag_t)::type T;
-    relayout_weight<T><<<vm_grid_for(positions * Cp, 256), 256, 0, cu->stream>>>((const T *)w->data, (T *)p,
-                                                                                  positions, Cd, Cl, Cd8, Cp);
-    return vm_cuda_launch_check(err, "weight relayout");
-  });
-  if (st != VM_OK) {
-    vm_cuda_release(cu, p);
-    return st;
-  }
-  cu->padded[slot].src = w->data;
-  cu->padded[slot].cin = tag;
-  cu->padded[slot].cin_padded = Cp;
-  cu->padded[slot].data = p;
-  cu->padded[slot].size = bytes;
-  *out = p;
-  return VM_OK;
+  return vm_cuda_derived_weight(cu, w, -(Cd8 + 1), Cp, bytes, "a re-laid-out convolution weight", [&](auto *dst) {
+    typedef typename std::remove_pointer<decltype(dst)>::type T;
+    relayout_weight<T><<<vm_grid_for(positions * Cp, 256), 256, 0, cu->stream>>>((const T *)w->data, dst, positions,
+                                                                                  Cd, Cl, Cd8, Cp);
+  }, out, err);
 }
 
 /* Shared memory of one block for these channels and stride. */

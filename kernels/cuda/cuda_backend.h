@@ -46,9 +46,11 @@ struct vm_cuda_conv_plan {
   cudnnConvolutionFwdAlgo_t algo;
   int math; /* cudnnMathType_t */
   size_t workspace;
+  int fused; /* bias + ReLU inside cuDNN's call: 0 not tried yet, 1 taken, -1 refused (a separate epilogue) */
 };
 
-/* Weights padded to a channel count the tensor cores take (68 -> 72), made once per weight on first use. */
+/* A weight re-laid out for a convolution (channels padded 68 -> 72 for cuDNN, or the tensor-core kernel's layout),
+ * made once per weight on first use (derived_weight.cuh); cin and cin_padded are the two layout keys. */
 struct vm_cuda_padded_weight {
   const void *src;
   int cin, cin_padded;
@@ -87,9 +89,10 @@ struct vm_cuda {
   cudaStream_t side;   /* uploads made while the main stream is being captured */
   cublasLtHandle_t lt;
   cudnnHandle_t dnn;
-  cudnnTensorDescriptor_t dnn_x, dnn_y;
+  cudnnTensorDescriptor_t dnn_x, dnn_y, dnn_b; /* dnn_b: a convolution's bias, 1 x C x 1 x 1 */
   cudnnFilterDescriptor_t dnn_w;
   cudnnConvolutionDescriptor_t dnn_conv;
+  cudnnActivationDescriptor_t dnn_relu;
 
   /* memory accounting: every device allocation the backend holds */
   vm_cuda_block *blocks;
@@ -128,6 +131,17 @@ struct vm_cuda {
 };
 
 static inline vm_cuda *vm_cuda_of(vm_backend *be) { return (vm_cuda *)be; }
+
+/* The slot a cache of n entries (with `used` and `stamp` members) gives a new key: the first unused one, else the
+ * least recently used. */
+template <typename E> static inline int vm_cuda_lru_slot(const E *entries, int n) {
+  int slot = 0;
+  for (int i = 0; i < n; i++) {
+    if (!entries[i].used) return i;
+    if (entries[i].stamp < entries[slot].stamp) slot = i;
+  }
+  return slot;
+}
 
 /* Ops other than linear, upload and download take activation-type tensors only (backend.h); NULL entries skipped.
  * In fp32 mode F32 is the activation type. */

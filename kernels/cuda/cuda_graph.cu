@@ -63,14 +63,7 @@ int vm_cuda_forward_begin(vm_backend *be, uint64_t key) {
     if (cu->graphs[i].used && cu->graphs[i].key == key) slot = i;
   if (slot < 0) {
     /* the least recently used entry makes room */
-    slot = 0;
-    for (int i = 0; i < VM_CUDA_GRAPHS; i++) {
-      if (!cu->graphs[i].used) {
-        slot = i;
-        break;
-      }
-      if (cu->graphs[i].stamp < cu->graphs[slot].stamp) slot = i;
-    }
+    slot = vm_cuda_lru_slot(cu->graphs, VM_CUDA_GRAPHS);
     drop_entry(&cu->graphs[slot]);
     cu->graphs[slot].used = true;
     cu->graphs[slot].key = key;

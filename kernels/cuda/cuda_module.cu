@@ -38,6 +38,8 @@ static void destroy(vm_backend *be) {
   while (cu->nblocks > 0) vm_cuda_release(cu, cu->blocks[cu->nblocks - 1].ptr);
   if (cu->dnn_x) (void)cudnnDestroyTensorDescriptor(cu->dnn_x);
   if (cu->dnn_y) (void)cudnnDestroyTensorDescriptor(cu->dnn_y);
+  if (cu->dnn_b) (void)cudnnDestroyTensorDescriptor(cu->dnn_b);
+  if (cu->dnn_relu) (void)cudnnDestroyActivationDescriptor(cu->dnn_relu);
   if (cu->dnn_w) (void)cudnnDestroyFilterDescriptor(cu->dnn_w);
   if (cu->dnn_conv) (void)cudnnDestroyConvolutionDescriptor(cu->dnn_conv);
   if (cu->dnn) (void)cudnnDestroy(cu->dnn);
@@ -184,7 +186,11 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
              (ds = cudnnCreateTensorDescriptor(&cu->dnn_x)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnCreateTensorDescriptor(&cu->dnn_y)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnCreateFilterDescriptor(&cu->dnn_w)) != CUDNN_STATUS_SUCCESS ||
-             (ds = cudnnCreateConvolutionDescriptor(&cu->dnn_conv)) != CUDNN_STATUS_SUCCESS) {
+             (ds = cudnnCreateConvolutionDescriptor(&cu->dnn_conv)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnCreateTensorDescriptor(&cu->dnn_b)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnCreateActivationDescriptor(&cu->dnn_relu)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnSetActivationDescriptor(cu->dnn_relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0)) !=
+                 CUDNN_STATUS_SUCCESS) {
     st = vm_cuda_dnn_fail(err, ds, "setting up cuDNN");
   }
   if (st != VM_OK) {

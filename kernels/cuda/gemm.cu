@@ -103,14 +103,7 @@ vm_status vm_cuda_gemm_typed(vm_cuda *cu, const void *a, const void *w, const vo
       p = q;
   }
   if (!p) {
-    int slot = 0;
-    for (int i = 0; i < VM_CUDA_LT_PLANS; i++) {
-      if (!cu->lt_plans[i].used) {
-        slot = i;
-        break;
-      }
-      if (cu->lt_plans[i].stamp < cu->lt_plans[slot].stamp) slot = i;
-    }
+    int slot = vm_cuda_lru_slot(cu->lt_plans, VM_CUDA_LT_PLANS);
     p = &cu->lt_plans[slot];
     plan_destroy(p);
     vm_status st = plan_create(cu, p, rows, n, k, epilogue, with_c, cd_f32, al_a, al_b, al_cd, bias, err);
