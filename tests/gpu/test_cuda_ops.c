@@ -633,6 +633,9 @@ static void test_conv(suite *s, const char *tag) {
   CONV(12, 18, 0, 16, 8, 3, 1, VM_ACT_RELU, 1, "3x3 low only 6x9x16 -> 12x18x8");
   CONV(12, 18, 4, 64, 32, 3, 1, VM_ACT_RELU, 1, "3x3 concat [4 | up(64)] -> 32 (fusion 3)");
   CONV(20, 14, 48, 128, 64, 3, 1, VM_ACT_RELU, 1, "3x3 concat [48 | up(128)] -> 64 (fusion 2)");
+  /* many tile rows, the last one partial; and the tensor-core kernel's largest channel counts (128 in, 64 out) */
+  CONV(2102, 40, 4, 64, 32, 3, 1, VM_ACT_RELU, 1, "3x3 concat [4 | up(64)] -> 32, 2102 rows");
+  CONV(14, 20, 64, 64, 64, 3, 1, VM_ACT_RELU, 1, "3x3 concat [64 | up(64)] -> 64");
   CONV(16, 22, 32, 0, 16, 3, 1, VM_ACT_RELU, 1, "3x3 head 32 -> 16");
   CONV(9, 7, 32, 0, 16, 1, 1, VM_ACT_GELU, 1, "1x1 detail 9x7x32 -> 16 +gelu");
   CONV(10, 10, 192, 0, 192, 3, 1, VM_ACT_NONE, 0, "3x3 residual block 192 -> 192");
