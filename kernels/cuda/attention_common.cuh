@@ -139,4 +139,27 @@ __device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasHT *bia
   }
 }
 
+/* The end of a query block: each lane's two rows (row0, row1 = row0 + 8 of the block) of O divided by their softmax
+ * sums (the four lanes of a quad hold partial sums) and stored as head `head`'s D columns of the output rows.
+ * o[4 nb .. 4 nb + 3] is the accumulator fragment of column block nb. */
+template <typename T, int D, typename Pack>
+__device__ __forceinline__ void vm_attn_store_rows(const float (&o)[D / 2], float (&l_run)[2], T *out, int C, int N,
+                                                   int tok0, int tok1, int head, int lane, Pack pack) {
+#pragma unroll
+  for (int i = 0; i < 2; i++) {
+    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
+    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
+  }
+  const float inv0 = l_run[0] > 0.f ? 1.f / l_run[0] : 0.f;
+  const float inv1 = l_run[1] > 0.f ? 1.f / l_run[1] : 0.f;
+#pragma unroll
+  for (int nd = 0; nd < D / 8; nd++) {
+    int col = head * D + nd * 8 + 2 * (lane & 3);
+    if (tok0 < N)
+      *reinterpret_cast<uint32_t *>(out + (int64_t)tok0 * C + col) = pack(o[4 * nd + 0] * inv0, o[4 * nd + 1] * inv0);
+    if (tok1 < N)
+      *reinterpret_cast<uint32_t *>(out + (int64_t)tok1 * C + col) = pack(o[4 * nd + 2] * inv1, o[4 * nd + 3] * inv1);
+  }
+}
+
 #endif

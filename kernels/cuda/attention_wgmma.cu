@@ -291,25 +291,8 @@ __global__ void __launch_bounds__(128, 3)
     wgmma_pin(o);
     cp_async_wait<0>();
 
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-      l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
-      l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
-    }
-    const float inv0 = l_run[0] > 0.f ? 1.f / l_run[0] : 0.f;
-    const float inv1 = l_run[1] > 0.f ? 1.f / l_run[1] : 0.f;
-    T *out = (T *)a.out + img * a.N * (int64_t)a.C;
-    const int tok0 = q0 + row0, tok1 = q0 + row1;
-#pragma unroll
-    for (int nd = 0; nd < 8; nd++) {
-      int col = head * D + nd * 8 + 2 * (lane & 3);
-      if (tok0 < a.N)
-        *reinterpret_cast<uint32_t *>(out + (int64_t)tok0 * a.C + col) =
-            mma_op<T>::pack(o[4 * nd + 0] * inv0, o[4 * nd + 1] * inv0);
-      if (tok1 < a.N)
-        *reinterpret_cast<uint32_t *>(out + (int64_t)tok1 * a.C + col) =
-            mma_op<T>::pack(o[4 * nd + 2] * inv1, o[4 * nd + 3] * inv1);
-    }
+    vm_attn_store_rows<T, D>(o, l_run, (T *)a.out + img * a.N * (int64_t)a.C, a.C, a.N, q0 + row0, q0 + row1, head,
+                             lane, mma_op<T>::pack);
   }
 #else
   (void)a;

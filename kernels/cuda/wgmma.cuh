@@ -49,24 +49,19 @@ template <int N> __device__ __forceinline__ void wgmma_pin(float (&r)[N]) {
  * the 8 column blocks (d[4j..4j+3] is block j). B is K-major (TRANS_B = 0: each of its 64 columns contiguous along
  * k) or MN-major (TRANS_B = 1: each of its 16 rows contiguous). accumulate = 0 overwrites D. */
 template <typename T, int TRANS_B> struct wgmma_rs;
-template <int TRANS_B> struct wgmma_rs<__half, TRANS_B> {
-  static __device__ __forceinline__ void run(float (&d)[32], const uint32_t (&a)[4], uint64_t b, int accumulate) {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " VM_WGMMA_D32
-                 ", {%32,%33,%34,%35}, %36, p, 1, 1, %38;\n}\n"
-                 : VM_WGMMA_OUT32(d)
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate), "n"(TRANS_B));
-  }
-};
-template <int TRANS_B> struct wgmma_rs<__nv_bfloat16, TRANS_B> {
-  static __device__ __forceinline__ void run(float (&d)[32], const uint32_t (&a)[4], uint64_t b, int accumulate) {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " VM_WGMMA_D32
-                 ", {%32,%33,%34,%35}, %36, p, 1, 1, %38;\n}\n"
-                 : VM_WGMMA_OUT32(d)
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate), "n"(TRANS_B));
-  }
-};
+#define VM_WGMMA_RS(CT, PTXT)                                                                                          \
+  template <int TRANS_B> struct wgmma_rs<CT, TRANS_B> {                                                                \
+    static __device__ __forceinline__ void run(float (&d)[32], const uint32_t (&a)[4], uint64_t b, int accumulate) {   \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                                       \
+                   "wgmma.mma_async.sync.aligned.m64n64k16.f32." PTXT "." PTXT " " VM_WGMMA_D32                        \
+                   ", {%32,%33,%34,%35}, %36, p, 1, 1, %38;\n}\n"                                                      \
+                   : VM_WGMMA_OUT32(d)                                                                                 \
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate), "n"(TRANS_B));             \
+    }                                                                                                                  \
+  };
+VM_WGMMA_RS(__half, "f16")
+VM_WGMMA_RS(__nv_bfloat16, "bf16")
+#undef VM_WGMMA_RS
 
 } // namespace
 

@@ -725,7 +725,8 @@ static void test_memory(suite *s) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: test_cuda_ops libvitmatte-cuda.so [fp32] [fp16] [bf16]\n");
+  fprintf(stderr, "usage: test_cuda_ops libvitmatte-cuda.so [fp32] [fp16] [bf16] [attention]\n"
+                  "  attention: only the attention cases (every kernel), for quick checks of kernel edits\n");
   return 2;
 }
 
@@ -744,10 +745,15 @@ int main(int argc, char **argv) {
   }
   const char *names[3] = {"fp32", "fp16", "bf16"};
   const vm_precision precs[3] = {VM_PRECISION_FP32, VM_PRECISION_FP16, VM_PRECISION_BF16};
-  bool want[3] = {argc == 2, argc == 2, argc == 2};
-  for (int i = 2; i < argc; i++)
+  bool want[3] = {false, false, false}, any = false, attention_only = false;
+  for (int i = 2; i < argc; i++) {
+    bool known = !strcmp(argv[i], "attention");
+    attention_only = attention_only || known;
     for (int p = 0; p < 3; p++)
-      if (!strcmp(argv[i], names[p])) want[p] = true;
+      if (!strcmp(argv[i], names[p])) want[p] = known = any = true;
+    if (!known) return usage();
+  }
+  for (int p = 0; p < 3 && !any; p++) want[p] = true;
   int passed = 0, failed = 0;
   for (int p = 0; p < 3; p++) {
     if (!want[p]) continue;
@@ -763,27 +769,32 @@ int main(int argc, char **argv) {
     }
     if (st != VM_OK) die("vm_cuda_backend_create", &e);
     printf("== %s on %s\n", names[p], s.be->name);
-    test_copy(&s);
-    test_layer_norm(&s);
-    test_linear(&s);
-    test_patch_embed(&s);
-    test_windows(&s);
-    test_attention(&s);
-    test_conv(&s, "");
-    test_recording(&s);
-    test_memory(&s);
-    s.be->ops->destroy(s.be);
-    /* the same convolutions through cuDNN (in fp16/bf16 the small ones above ran on our tensor-core kernel) and
-     * the patch embedding, cut into many small bands */
-    setenv("VITMATTE_CUDA_BAND_BYTES", "12000", 1);
-    setenv("VITMATTE_CUDA_CONV", "cudnn", 1);
-    st = create(0, precs[p], &s.be, &e);
-    unsetenv("VITMATTE_CUDA_BAND_BYTES");
-    unsetenv("VITMATTE_CUDA_CONV");
-    if (st != VM_OK) die("vm_cuda_backend_create", &e);
-    test_conv(&s, " [cuDNN, small bands]");
-    test_patch_embed(&s);
-    s.be->ops->destroy(s.be);
+    if (attention_only) {
+      test_attention(&s);
+      s.be->ops->destroy(s.be);
+    } else {
+      test_copy(&s);
+      test_layer_norm(&s);
+      test_linear(&s);
+      test_patch_embed(&s);
+      test_windows(&s);
+      test_attention(&s);
+      test_conv(&s, "");
+      test_recording(&s);
+      test_memory(&s);
+      s.be->ops->destroy(s.be);
+      /* the same convolutions through cuDNN (in fp16/bf16 the small ones above ran on our tensor-core kernel) and
+       * the patch embedding, cut into many small bands */
+      setenv("VITMATTE_CUDA_BAND_BYTES", "12000", 1);
+      setenv("VITMATTE_CUDA_CONV", "cudnn", 1);
+      st = create(0, precs[p], &s.be, &e);
+      unsetenv("VITMATTE_CUDA_BAND_BYTES");
+      unsetenv("VITMATTE_CUDA_CONV");
+      if (st != VM_OK) die("vm_cuda_backend_create", &e);
+      test_conv(&s, " [cuDNN, small bands]");
+      test_patch_embed(&s);
+      s.be->ops->destroy(s.be);
+    }
     if (precs[p] != VM_PRECISION_FP32) {
       /* the fp32-arithmetic attention kernel on fp16/bf16 data */
       setenv("VITMATTE_CUDA_ATTENTION", "generic", 1);
