@@ -51,6 +51,32 @@ __device__ __forceinline__ vm_attn_tile vm_attn_tile_at(int t, int hh, int ww) {
   return k;
 }
 
+/* The tile after k when ww >= 64 (row tiles, walked in order: each starts where the previous one ended); the same as
+ * vm_attn_tile_at(t + 1) without its divisions. */
+__device__ __forceinline__ vm_attn_tile vm_attn_next_row_tile(vm_attn_tile k, int ww) {
+  k.tok0 += k.cnt;
+  k.x0 += VM_ATTN_BK;
+  if (k.x0 >= ww) {
+    k.x0 = 0;
+    k.y0++;
+  }
+  k.cnt = min(VM_ATTN_BK, ww - k.x0);
+  return k;
+}
+
+/* Scores of key columns at or past cnt (a tile shorter than 64) to -inf. s[4 nb + e] and s[4 nb + 2 + e] are the
+ * lane's two rows at column nb * 8 + 2 * (lane & 3) + e: the mma accumulator fragments of a 64-key tile. */
+__device__ __forceinline__ void vm_attn_mask_columns(float (&s)[32], int cnt, int lane) {
+#pragma unroll
+  for (int nb = 0; nb < 8; nb++)
+#pragma unroll
+    for (int e = 0; e < 2; e++) {
+      bool valid = nb * 8 + 2 * (lane & 3) + e < cnt;
+      s[4 * nb + e] = valid ? s[4 * nb + e] : -INFINITY;
+      s[4 * nb + 2 + e] = valid ? s[4 * nb + 2 + e] : -INFINITY;
+    }
+}
+
 /* Column c of every tile: packed dy << 16 | dx. */
 __device__ __forceinline__ int vm_attn_col_offset(int c, int ww) {
   if (ww >= VM_ATTN_BK) return c;

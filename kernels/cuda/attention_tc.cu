@@ -174,16 +174,7 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
           s[nb][2] = fmaf(s[nb][2], scale_log2, p1.x);
           s[nb][3] = fmaf(s[nb][3], scale_log2, p1.y);
         }
-        if (tile.cnt < VM_ATTN_BK) {
-#pragma unroll
-          for (int nb = 0; nb < 8; nb++)
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-              bool valid = nb * 8 + 2 * (lane & 3) + e < tile.cnt;
-              s[nb][e] = valid ? s[nb][e] : -INFINITY;
-              s[nb][2 + e] = valid ? s[nb][2 + e] : -INFINITY;
-            }
-        }
+        if (tile.cnt < VM_ATTN_BK) vm_attn_mask_columns(reinterpret_cast<float(&)[32]>(s), tile.cnt, lane);
 #pragma unroll
         for (int nb = 0; nb < 8; nb++) {
           mx[0] = fmaxf(mx[0], fmaxf(s[nb][0], s[nb][1]));
@@ -330,8 +321,7 @@ template <typename T, int D> static vm_status launch_d(vm_cuda *cu, vm_attn_args
   else
     a.bias_h_stride = a.bias_w_stride = 0;
   if (vm_cuda_attention_wgmma_takes(cu, a)) return vm_cuda_attention_wgmma(cu, a, n, heads, err);
-  if (!a.rel_h) return launch<T, D, false>(cu, a, n, heads, err);
-  if (a.ww >= VM_ATTN_BK) return launch<T, D, true>(cu, a, n, heads, err);
+  if (a.rel_h && a.ww >= VM_ATTN_BK) return launch<T, D, true>(cu, a, n, heads, err);
   return launch<T, D, false>(cu, a, n, heads, err);
 }
 

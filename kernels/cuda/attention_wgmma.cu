@@ -29,23 +29,6 @@ __device__ __forceinline__ float wg_ex2(float x) {
   return y;
 }
 
-/* The key tiles of one query block, walked in order: consecutive runs of at most 64 tokens inside one key row, so a
- * tile starts where the previous one ended. */
-struct wg_tile {
-  int tok0, cnt, y0, x0;
-};
-__device__ __forceinline__ wg_tile wg_first_tile(int ww) { return wg_tile{0, min(64, ww), 0, 0}; }
-__device__ __forceinline__ wg_tile wg_next_tile(wg_tile k, int ww) {
-  k.tok0 += k.cnt;
-  k.x0 += 64;
-  if (k.x0 >= ww) {
-    k.x0 = 0;
-    k.y0++;
-  }
-  k.cnt = min(64, ww - k.x0);
-  return k;
-}
-
 /* This thread's four 16-byte chunks of a [64][64] tile: rows r0 + 16 j, chunk ch; the swizzled destination offset
  * is the same for every j apart from the row step, because 16 j leaves (row & 7) alone. */
 struct wg_loader {
@@ -113,12 +96,16 @@ __global__ void __launch_bounds__(128, 3)
     __syncthreads();
     /* commit groups in this order: {Q, K_0}, {K_1}, {V_0}; then per tile t: {K_t+2} at the top, {V_t+1} in the
      * middle, so the group a wait needs is always the second newest */
-    wg_tile tile = wg_first_tile(a.ww); /* t; t + 1 and t + 2 are derived when needed, to spare registers */
-    const wg_tile nx1 = wg_next_tile(tile, a.ww);
+    /* tile t (the first: vm_attn_tile_at(0) without its division); t + 1 and t + 2 are derived when needed, to spare
+     * registers */
+    vm_attn_tile tile = {0, min(VM_ATTN_BK, a.ww), 0, 0};
     ld.load(Qs, base, q0, min(VM_ATTN_BQ, a.N - q0), head * D);
     ld.load(Ks, base, tile.tok0, tile.cnt, kcol);
     cp_async_commit();
-    if (ntiles > 1) ld.load(Ks + 64 * D, base, nx1.tok0, nx1.cnt, kcol);
+    if (ntiles > 1) {
+      const vm_attn_tile t1 = vm_attn_next_row_tile(tile, a.ww);
+      ld.load(Ks + 64 * D, base, t1.tok0, t1.cnt, kcol);
+    }
     cp_async_commit();
     ld.load(Vs, base, tile.tok0, tile.cnt, vcol);
     cp_async_commit();
@@ -169,9 +156,9 @@ __global__ void __launch_bounds__(128, 3)
       cp_async_wait<1>();
       fence_proxy_async();
       __syncthreads();
-      const wg_tile nx1 = wg_next_tile(tile, a.ww);
+      const vm_attn_tile nx1 = vm_attn_next_row_tile(tile, a.ww);
       if (t + 2 < ntiles) {
-        const wg_tile nx2 = wg_next_tile(nx1, a.ww);
+        const vm_attn_tile nx2 = vm_attn_next_row_tile(nx1, a.ww);
         ld.load(Ks + (t & 1) * 64 * D, base, nx2.tok0, nx2.cnt, kcol);
       }
       cp_async_commit();
@@ -208,16 +195,7 @@ __global__ void __launch_bounds__(128, 3)
 #pragma unroll
         for (int i = 0; i < 32; i++) s[i] *= scale_log2;
       }
-      if (tile.cnt < VM_ATTN_BK) {
-#pragma unroll
-        for (int nb = 0; nb < 8; nb++)
-#pragma unroll
-          for (int e = 0; e < 2; e++) {
-            bool valid = nb * 8 + 2 * (lane & 3) + e < tile.cnt;
-            s[4 * nb + e] = valid ? s[4 * nb + e] : -INFINITY;
-            s[4 * nb + 2 + e] = valid ? s[4 * nb + 2 + e] : -INFINITY;
-          }
-      }
+      if (tile.cnt < VM_ATTN_BK) vm_attn_mask_columns(s, tile.cnt, lane);
       float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
       for (int nb = 0; nb < 8; nb++) {

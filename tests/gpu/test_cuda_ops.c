@@ -724,6 +724,18 @@ static void test_memory(suite *s) {
   expect(s, peak > 0, "peak_memory reports the memory held");
 }
 
+/* The attention cases again on a context made with VITMATTE_CUDA_ATTENTION=kernel. */
+static void attention_with_kernel(suite *s, vm_cuda_backend_create_fn create, const char *kernel, const char *label) {
+  vm_error e = {0};
+  setenv("VITMATTE_CUDA_ATTENTION", kernel, 1);
+  vm_status st = create(0, s->prec, &s->be, &e);
+  unsetenv("VITMATTE_CUDA_ATTENTION");
+  if (st != VM_OK) die("vm_cuda_backend_create", &e);
+  printf("== %s, %s\n", s->pname, label);
+  test_attention(s);
+  s->be->ops->destroy(s->be);
+}
+
 static int usage(void) {
   fprintf(stderr, "usage: test_cuda_ops libvitmatte-cuda.so [fp32] [fp16] [bf16] [attention]\n"
                   "  attention: only the attention cases (every kernel), for quick checks of kernel edits\n");
@@ -797,21 +809,9 @@ int main(int argc, char **argv) {
     }
     if (precs[p] != VM_PRECISION_FP32) {
       /* the fp32-arithmetic attention kernel on fp16/bf16 data */
-      setenv("VITMATTE_CUDA_ATTENTION", "generic", 1);
-      st = create(0, precs[p], &s.be, &e);
-      unsetenv("VITMATTE_CUDA_ATTENTION");
-      if (st != VM_OK) die("vm_cuda_backend_create", &e);
-      printf("== %s, generic attention kernel\n", names[p]);
-      test_attention(&s);
-      s.be->ops->destroy(s.be);
+      attention_with_kernel(&s, create, "generic", "generic attention kernel");
       /* the mma.sync kernel for the global layers as well (on Hopper they otherwise take the wgmma kernel) */
-      setenv("VITMATTE_CUDA_ATTENTION", "mma", 1);
-      st = create(0, precs[p], &s.be, &e);
-      unsetenv("VITMATTE_CUDA_ATTENTION");
-      if (st != VM_OK) die("vm_cuda_backend_create", &e);
-      printf("== %s, mma.sync attention kernel only\n", names[p]);
-      test_attention(&s);
-      s.be->ops->destroy(s.be);
+      attention_with_kernel(&s, create, "mma", "mma.sync attention kernel only");
     }
     printf("== %s: %d passed, %d failed\n", names[p], s.passed, s.failed);
     passed += s.passed;
