@@ -20,7 +20,7 @@ readonly MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # and libraries, Xvfb + xdotool for the tests of the user interface (x11-apps + netpbm only for screenshots of a
 # failing one). Changing this list makes the next run install the new list into the root (see the stamp below).
 readonly PACKAGES="gimp libgimp-3.0-dev meson ninja-build gcc pkg-config libjson-c-dev libopenblas-dev \
-libpng-dev libjpeg-dev libtiff-dev python3 ca-certificates xvfb xauth xdotool x11-apps netpbm"
+libpng-dev libjpeg-dev libtiff-dev libcurl4-openssl-dev python3 ca-certificates xvfb xauth xdotool x11-apps netpbm"
 readonly STAMP_NAME=.vitmatte-gimp-root-stamp
 # Written into DIR before debootstrap starts, so a half-made root is known as ours and may be started over.
 readonly BEGUN_NAME=.vitmatte-gimp-root-begun

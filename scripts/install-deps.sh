@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh [--tests]   (--tests adds clang for the fuzzer and debootstrap for the GIMP tests)
 set -eu
 packages=(gcc libc6-dev pkg-config meson ninja-build python3 libjson-c-dev libopenblas-dev libpng-dev libjpeg-dev
-          libtiff-dev)
+          libtiff-dev libcurl4-openssl-dev)
 [ "${1:-}" = "--tests" ] && packages+=(clang libclang-rt-dev debootstrap)
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
