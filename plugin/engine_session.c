@@ -133,6 +133,9 @@ gfloat *vmp_engine_predict(const gchar *model_path, vmp_device_choice device, vm
     goto done;
   }
   gimp_progress_update(progress_to);
+  /* an image the GPU could not hold ran on the CPU (device auto): say why it took long */
+  if (options.device == VM_DEVICE_AUTO && vm_context_device(ctx) == VM_DEVICE_CUDA && vm_context_notice(ctx))
+    gimp_message(vm_context_notice(ctx));
 
 done:
   if (ctx)

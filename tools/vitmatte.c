@@ -186,6 +186,10 @@ static int run(const cli_options *options, run_state *s) {
     return exit_status_for_run(predicted);
   }
 
+  /* an image the GPU could not hold ran on the CPU (--device auto): say so, the time shows it */
+  const char *fell_back = notice ? NULL : vm_context_notice(s->context);
+  if (fell_back && !options->quiet) say("%s", fell_back);
+
   char msg[600];
   if (image_write_alpha(options->output_path, options->output_format, options->png_bits, s->alpha, s->image.width,
                         s->image.height, msg, sizeof msg) != 0) {
@@ -194,7 +198,7 @@ static int run(const cli_options *options, run_state *s) {
   }
   if (!options->quiet)
     say("wrote %s (%dx%d) in %.2f s on %s, %s (model loaded in %.2f s)", options->output_path, s->image.width,
-        s->image.height, predict_seconds, vm_context_device_name(s->context),
+        s->image.height, predict_seconds, fell_back ? "the CPU" : vm_context_device_name(s->context),
         precision_name(vm_context_precision(s->context)), load_seconds);
   return 0;
 }

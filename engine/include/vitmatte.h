@@ -107,9 +107,10 @@ void vm_context_free(vm_context *ctx);
 vm_device vm_context_device(const vm_context *ctx);       /* CPU or CUDA, never AUTO */
 vm_precision vm_context_precision(const vm_context *ctx); /* never AUTO */
 const char *vm_context_device_name(const vm_context *ctx);/* e.g. "CPU, 2 threads" or "NVIDIA H100 80GB HBM3" */
-/* When VM_DEVICE_AUTO fell back to the CPU: a one-line reason ("GPU not used (no usable NVIDIA driver found);
- * running on the CPU").
- * NULL otherwise. */
+/* Why a VM_DEVICE_AUTO context does not use the GPU, in one line, or NULL when it does: either the context runs on
+ * the CPU altogether ("GPU not used (no usable NVIDIA driver found); running on the CPU"), or the last vm_predict's
+ * image did not fit in the GPU's free memory and that image ran on the CPU ("GPU not used for this 9000 x 7000
+ * image (... needs 9120 MiB ..., only 5200 MiB ... are free); running on the CPU"). */
 const char *vm_context_notice(const vm_context *ctx);
 
 /* ---- Images and prediction ---------------------------------------------------------------------------- */
@@ -136,7 +137,10 @@ typedef struct vm_image {
 
 /* Predict the alpha of `rgb` given `trimap` (same width and height). `alpha` receives width x height floats in
  * 0..1, rows `alpha_row_stride` floats apart (0 = width). The result equals VitMatteImageProcessor +
- * VitMatteForImageMatting cropped to the image. */
+ * VitMatteForImageMatting cropped to the image.
+ * On a GPU, the image's memory estimate is compared with the device's free memory before anything is allocated for
+ * it: when it does not fit, a VM_DEVICE_AUTO context computes this image on the CPU (see vm_context_notice), a
+ * VM_DEVICE_CUDA one fails with VM_ERR_DEVICE_OUT_OF_MEMORY and a message giving the MiB needed and free. */
 vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trimap, float *alpha,
                      size_t alpha_row_stride, vm_error *err);
 

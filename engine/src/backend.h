@@ -10,7 +10,7 @@
 #include "vitmatte.h"
 
 /* Bumped whenever vm_backend_ops changes, so an old CUDA module is refused instead of crashing. */
-#define VM_BACKEND_ABI_VERSION 2
+#define VM_BACKEND_ABI_VERSION 3
 
 /* Element type of a tensor. ACT is the backend's activation type (f32 on the CPU; f32, f16 or bf16 on CUDA,
  * act_size bytes each) and what every op takes. F32 exists so that what leaves the model (the alpha) is not rounded
@@ -124,6 +124,12 @@ typedef struct vm_backend_ops {
    * driver buffer at a fraction of the bus speed). On failure the engine uses malloc instead. */
   vm_status (*host_alloc)(vm_backend *be, size_t bytes, void **out, vm_error *err);
   void (*host_free)(vm_backend *be, void *ptr);
+
+  /* The device's free and total memory now, and what this backend holds of it, so that the engine can refuse an
+   * image that will not fit before it allocates anything for it (a consumer card shares its memory with the
+   * desktop). */
+  vm_status (*memory_info)(vm_backend *be, size_t *free_bytes, size_t *total_bytes, size_t *held_bytes,
+                           vm_error *err);
 } vm_backend_ops;
 
 struct vm_backend {

@@ -32,7 +32,15 @@ struct vm_context {
   bool host_pinned;          /* host_px/host_alpha came from the backend's host_alloc, not malloc */
   bool params_shared;        /* P points into the model's host f32 parameters (CPU): nothing to free */
   int host_threads;          /* host-side work (pre-processing, copies): the options' cpu_threads, 0 = all cores */
+  size_t params_held;        /* device memory the backend held right after the weights were uploaded */
+  bool auto_device;          /* created with VM_DEVICE_AUTO: an image the GPU cannot hold runs on the CPU */
+  bool creation_notice;      /* the notice is the context's own (no GPU at all), not one image's */
+  vm_context *cpu_fallback;  /* made on the first image that did not fit on the GPU */
 };
+
+/* Memory the CUDA libraries take outside our accounting (cuDNN/cuBLASLt handles' lazy allocations, graph nodes):
+ * an image must leave this much of the device free. */
+#define VM_FIT_MARGIN ((size_t)128 << 20)
 
 void vm_context_options_default(vm_context_options *o) {
   *o = (vm_context_options){.device = VM_DEVICE_AUTO, .precision = VM_PRECISION_AUTO, .cpu_threads = 0,
@@ -246,12 +254,34 @@ static size_t plan_extra_bytes(vm_context *ctx, int H, int W) {
   return bytes;
 }
 
+/* Before anything is allocated for a plan: does the device have the memory the estimate says it needs? A consumer
+ * card shares its memory with the desktop and GIMP's display, so this is asked at every new size. */
+static vm_status check_fit(vm_context *ctx, int H, int W, size_t arena, vm_error *err) {
+  vm_backend *be = ctx->be;
+  size_t free_b = 0, total_b = 0, held = 0;
+  vm_error ignored;
+  if (!be->ops->memory_info || be->ops->memory_info(be, &free_b, &total_b, &held, &ignored) != VM_OK)
+    return VM_OK; /* the allocations themselves will say */
+  /* the backend's scratch from earlier sizes is reused: only the rest is new */
+  const size_t scratch_held = held > ctx->params_held ? held - ctx->params_held : 0;
+  const size_t plan_bytes = arena + plan_extra_bytes(ctx, H, W);
+  const size_t more = plan_bytes > scratch_held ? plan_bytes - scratch_held : 0;
+  if (more + VM_FIT_MARGIN <= free_b) return VM_OK;
+  const double mib = 1024.0 * 1024.0;
+  return vm_fail(err, VM_ERR_DEVICE_OUT_OF_MEMORY,
+                 "the image needs about %.0f MiB of GPU memory at %d x %d (padded) and %.0f MiB more are needed, but "
+                 "only %.0f MiB of the GPU's %.0f MiB are free",
+                 (double)(ctx->params_held + plan_bytes) / mib, W, H, (double)(more + VM_FIT_MARGIN) / mib,
+                 (double)free_b / mib, (double)total_b / mib);
+}
+
 static vm_status plan(vm_context *ctx, int H, int W, vm_error *err) {
   if (ctx->H == H && ctx->W == W) return VM_OK;
   drop_plan(ctx);
   size_t bytes = 0;
   vm_status st = measure(ctx, H, W, &bytes, err);
   if (st != VM_OK) return st;
+  if ((st = check_fit(ctx, H, W, bytes, err)) != VM_OK) return st;
   if ((st = upload_grid(ctx, H, W, err)) != VM_OK) goto fail;
   st = ctx->be->ops->alloc(ctx->be, bytes, &ctx->arena, err);
   if (st != VM_OK) {
@@ -294,6 +324,7 @@ static vm_status make_backend(vm_context *ctx, const vm_context_options *o, vm_e
     const bool half = prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16;
     snprintf(ctx->notice, sizeof ctx->notice, "GPU not used (%s); running on the CPU%s", cuda_err.message,
              half ? " in fp32" : "");
+    ctx->creation_notice = true;
     if (half) prec = VM_PRECISION_FP32;
   }
   if (prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16)
@@ -326,12 +357,18 @@ vm_status vm_context_create(const vm_model *model, const vm_context_options *opt
   ctx->progress = options->progress;
   ctx->progress_user = options->progress_user_data;
   ctx->host_threads = options->cpu_threads;
+  ctx->auto_device = options->device == VM_DEVICE_AUTO;
   vm_status st = make_backend(ctx, options, err);
   if (st == VM_OK) st = upload_params(ctx, err);
   if (st != VM_OK) {
     vm_context_free(ctx);
     return st;
   }
+  size_t free_b, total_b;
+  vm_error ignored;
+  if (ctx->be->ops->memory_info &&
+      ctx->be->ops->memory_info(ctx->be, &free_b, &total_b, &ctx->params_held, &ignored) != VM_OK)
+    ctx->params_held = 0;
   *out = ctx;
   return VM_OK;
 }
@@ -345,6 +382,7 @@ void vm_context_free(vm_context *ctx) {
   }
   vm_params_release_slots(&ctx->P);
   vm_cuda_unload(ctx->cuda_module);
+  vm_context_free(ctx->cpu_fallback);
   free(ctx);
 }
 
@@ -367,22 +405,11 @@ static vm_status check_size(int width, int height, vm_error *err) {
   return VM_OK;
 }
 
-vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trimap, float *alpha,
-                     size_t alpha_row_stride, vm_error *err) {
-  vm_error_clear(err);
-  if (!ctx || !alpha) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_predict: context and alpha are required");
-  vm_status st;
-  if ((st = vm_image_check(rgb, 0, "image", err)) != VM_OK) return st;
-  if ((st = vm_image_check(trimap, 1, "trimap", err)) != VM_OK) return st;
-  if (rgb->width != trimap->width || rgb->height != trimap->height)
-    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the trimap is %d x %d but the image is %d x %d", trimap->width,
-                   trimap->height, rgb->width, rgb->height);
-  if ((st = check_size(rgb->width, rgb->height, err)) != VM_OK) return st;
-  if (alpha_row_stride == 0) alpha_row_stride = (size_t)rgb->width;
-  if (alpha_row_stride < (size_t)rgb->width)
-    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "alpha row stride %zu is less than the width %d", alpha_row_stride,
-                   rgb->width);
+/* The prediction on the context's own backend; arguments checked by vm_predict. */
+static vm_status predict_here(vm_context *ctx, const vm_image *rgb, const vm_image *trimap, float *alpha,
+                              size_t alpha_row_stride, vm_error *err) {
   const int H = padded(rgb->height), W = padded(rgb->width);
+  vm_status st;
   if ((st = plan(ctx, H, W, err)) != VM_OK) return st;
   vm_preprocess(rgb, trimap, H, W, ctx->host_px, ctx->host_threads);
   vm_run r;
@@ -393,7 +420,8 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
   st = r.status;
   vm_run_release(&r);
   if (st != VM_OK) {
-    if (st == VM_ERR_DEVICE || st == VM_ERR_INTERNAL) drop_plan(ctx); /* the device state is unknown now */
+    /* the device state is unknown now (or too little was left of it): start the next image afresh */
+    if (st == VM_ERR_DEVICE || st == VM_ERR_INTERNAL || st == VM_ERR_DEVICE_OUT_OF_MEMORY) drop_plan(ctx);
     return st;
   }
   if (!vm_alpha_finite(ctx->host_alpha, W, rgb->width, rgb->height, ctx->host_threads)) {
@@ -409,6 +437,50 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
   for (int y = 0; y < rgb->height; y++)
     memcpy(alpha + (size_t)y * alpha_row_stride, ctx->host_alpha + (size_t)y * W, sizeof(float) * rgb->width);
   return VM_OK;
+}
+
+/* VM_DEVICE_AUTO and an image the GPU cannot hold: the same prediction on the CPU, with a notice saying why. */
+static vm_status predict_on_cpu(vm_context *ctx, const vm_image *rgb, const vm_image *trimap, float *alpha,
+                                size_t alpha_row_stride, const char *why, vm_error *err) {
+  snprintf(ctx->notice, sizeof ctx->notice, "GPU not used for this %d x %d image (%s); running on the CPU",
+           rgb->width, rgb->height, why);
+  if (!ctx->cpu_fallback) {
+    vm_context_options o;
+    vm_context_options_default(&o);
+    o.device = VM_DEVICE_CPU;
+    o.precision = VM_PRECISION_FP32;
+    o.cpu_threads = ctx->host_threads;
+    o.progress = ctx->progress;
+    o.progress_user_data = ctx->progress_user;
+    vm_status st = vm_context_create(ctx->model, &o, &ctx->cpu_fallback, err);
+    if (st != VM_OK) return st;
+  }
+  return vm_predict(ctx->cpu_fallback, rgb, trimap, alpha, alpha_row_stride, err);
+}
+
+vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trimap, float *alpha,
+                     size_t alpha_row_stride, vm_error *err) {
+  vm_error_clear(err);
+  if (!ctx || !alpha) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_predict: context and alpha are required");
+  vm_status st;
+  if ((st = vm_image_check(rgb, 0, "image", err)) != VM_OK) return st;
+  if ((st = vm_image_check(trimap, 1, "trimap", err)) != VM_OK) return st;
+  if (rgb->width != trimap->width || rgb->height != trimap->height)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the trimap is %d x %d but the image is %d x %d", trimap->width,
+                   trimap->height, rgb->width, rgb->height);
+  if ((st = check_size(rgb->width, rgb->height, err)) != VM_OK) return st;
+  if (alpha_row_stride == 0) alpha_row_stride = (size_t)rgb->width;
+  if (alpha_row_stride < (size_t)rgb->width)
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "alpha row stride %zu is less than the width %d", alpha_row_stride,
+                   rgb->width);
+  vm_error here = {0};
+  st = predict_here(ctx, rgb, trimap, alpha, alpha_row_stride, &here);
+  const bool on_gpu = ctx->be->device == VM_DEVICE_CUDA;
+  if (st == VM_ERR_DEVICE_OUT_OF_MEMORY && on_gpu && ctx->auto_device)
+    return predict_on_cpu(ctx, rgb, trimap, alpha, alpha_row_stride, here.message, err);
+  if (on_gpu && !ctx->creation_notice) ctx->notice[0] = '\0'; /* this image did not need the CPU */
+  if (err) *err = here;
+  return st;
 }
 
 vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err) {

@@ -1,5 +1,6 @@
-// The attention op: checks the shapes, then runs the tensor-core kernel (fp16/bf16, head dim 32/64/128) or the
-// exact fp32 kernel (fp32 mode, other head dims).
+// The attention op: checks the shapes, then runs the tensor-core kernel (fp16/bf16, head dim 32/64/128, code for
+// sm_80 or newer, tiles that fit the card's shared memory) or the fp32-arithmetic kernel (fp32 mode, other head dims,
+// Turing, and what does not fit).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,22 @@
 vm_status vm_cuda_attention_tc(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 bool vm_cuda_attention_tc_takes(const vm_cuda *cu, int d);
 vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
+size_t vm_cuda_attention_tc_scratch(const vm_cuda *cu, int hh, int ww, int d, bool *taken);
+size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int d);
+
+static bool tc_path(const vm_cuda *cu, int d) {
+  return cu->base.precision != VM_PRECISION_FP32 && !cu->attention_generic_only && cu->mma &&
+         vm_cuda_attention_tc_takes(cu, d);
+}
+
+size_t vm_cuda_attention_scratch(const vm_cuda *cu, int hh, int ww, int d) {
+  if (tc_path(cu, d)) {
+    bool taken = false;
+    size_t s = vm_cuda_attention_tc_scratch(cu, hh, ww, d, &taken);
+    if (taken) return s;
+  }
+  return vm_cuda_attention_generic_scratch(cu, hh, ww, d);
+}
 
 vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, const vm_param *rel_h,
                             const vm_param *rel_w, const vm_tensor *out, vm_error *err) {
@@ -47,7 +64,7 @@ vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, con
   a.C = (int)C;
   a.d = (int)d;
   a.scale = (float)(1.0 / sqrt((double)d));
-  if (be->precision != VM_PRECISION_FP32 && !cu->attention_generic_only && vm_cuda_attention_tc_takes(cu, a.d))
+  if (tc_path(cu, a.d))
     return vm_cuda_attention_tc(cu, a, (int)qkv->n, heads, err);
   return vm_cuda_attention_generic(cu, a, (int)qkv->n, heads, err);
 }

@@ -1,172 +1,219 @@
-// Flash attention on the CUDA cores in exact fp32 arithmetic: the fp32 path (the exactness reference) and the
-// path for head dimensions the tensor-core kernel does not take (any multiple of 8 up to 128).
+// Flash attention on the CUDA cores in exact fp32 arithmetic: the fp32 path (the exactness reference), the path for
+// head dimensions the tensor-core kernel does not take (any multiple of 8 up to 128), and every precision's path on
+// cards without mma.sync m16n8k16 (Turing) or where that kernel's tiles do not fit the card's shared memory.
 //
-// Block: 256 threads as 16 x 16, 64 queries of one head of one image; each thread owns a 4 x 4 tile of the 64 x 64
-// score block and 4 rows x 4 (x DMAX/64) columns of the output. Q and K are stored transposed ([d][64]) so the
-// score loop reads float4 of both; P is written transposed for the P V loop. Softmax uses expf.
+// Block: 256 threads as 16 x 16, 64 queries of one head of one image at a time (a persistent grid walks over them);
+// each thread owns a 4 x 4 tile of the 64 x 64 score block and 4 rows x 4 (x DMAX/64) columns of the output. Q and K
+// are stored transposed ([d][64]) so the score loop reads float4 of both; P is written transposed for the P V loop,
+// over K's tile (K is no longer read by then). Softmax uses expf. The rel-pos bias tables (64 x (hh + ww) floats)
+// sit in shared memory when they fit beside the tiles (GB false), else in a global slot per resident block (GB true:
+// the global layers of large images on cards with 99 KB or 64 KB of shared memory per block).
 #include "attention_common.cuh"
 #include "cuda_backend.h"
 
 #define VM_GEN_LD (VM_ATTN_BQ + 4) /* row stride of the transposed tiles, in floats */
 
-template <int DMAX> static size_t generic_smem_floats(int hs, int wsd) {
-  return (size_t)2 * DMAX * VM_GEN_LD + (size_t)VM_ATTN_BK * (DMAX + 4) + (size_t)VM_ATTN_BK * VM_GEN_LD +
-         (size_t)VM_ATTN_BQ * (hs + wsd);
+/* Q, K (later P) and V tiles, plus the bias tables when they live in shared memory. */
+template <int DMAX> static size_t generic_smem_floats(int hs, int wsd, bool global_bias) {
+  return (size_t)2 * DMAX * VM_GEN_LD + (size_t)VM_ATTN_BK * (DMAX + 4) +
+         (global_bias ? 0 : (size_t)VM_ATTN_BQ * (hs + wsd));
 }
 
-template <typename T, int DMAX> __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a) {
+template <typename T, int DMAX, bool GB>
+__global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, int heads, int total,
+                                                                float *bias_global) {
   extern __shared__ __align__(16) float fsmem[];
   float *Qt = fsmem;                       /* [DMAX][LD] */
   float *Kt = Qt + DMAX * VM_GEN_LD;       /* [DMAX][LD] */
   float *Vs = Kt + DMAX * VM_GEN_LD;       /* [64][DMAX + 4] */
-  float *Pt = Vs + VM_ATTN_BK * (DMAX + 4);/* [64 keys][LD] */
-  float *bias_h = Pt + VM_ATTN_BK * VM_GEN_LD;
+  float *Pt = Kt;                          /* [64 keys][LD], over K once the scores are computed */
+  const int bias_floats = VM_ATTN_BQ * (a.bias_h_stride + a.bias_w_stride);
+  float *bias_h = GB ? bias_global + (int64_t)blockIdx.x * bias_floats : Vs + VM_ATTN_BK * (DMAX + 4);
   float *bias_w = bias_h + VM_ATTN_BQ * a.bias_h_stride;
   const bool has_bias = a.rel_h != NULL;
   const int VLD = DMAX + 4;
 
   const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
-  const int q0 = blockIdx.x * VM_ATTN_BQ;
-  const int head = blockIdx.y;
-  const int64_t img = blockIdx.z;
+  const int nqb = (a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ;
   const int64_t stride = 3 * (int64_t)a.C;
-  const T *base = (const T *)a.qkv + img * a.N * stride;
   const int d = a.d;
 
-  for (int i = tid; i < VM_ATTN_BQ * DMAX; i += 256) {
-    int r = i / DMAX, c = i % DMAX;
-    float v = 0.f;
-    if (c < d && q0 + r < a.N) v = vm_to_f32<T>(base[(int64_t)(q0 + r) * stride + head * d + c]);
-    Qt[c * VM_GEN_LD + r] = v;
-  }
-  __syncthreads();
-  if (has_bias)
-    vm_attn_bias_prologue<DMAX, float, float>(a, q0, bias_h, bias_w, 1.f,
-                                       [&](int r, int c) { return Qt[c * VM_GEN_LD + r]; });
+  for (int work = blockIdx.x; work < total; work += gridDim.x) {
+    const int q0 = (work % nqb) * VM_ATTN_BQ;
+    const int head = (work / nqb) % heads;
+    const int64_t img = work / (nqb * heads);
+    const T *base = (const T *)a.qkv + img * a.N * stride;
 
-  float m_run[4], l_run[4], o[4][DMAX / 16];
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    m_run[i] = -INFINITY;
-    l_run[i] = 0.f;
-#pragma unroll
-    for (int j = 0; j < DMAX / 16; j++) o[i][j] = 0.f;
-  }
-
-  for (int k0 = 0; k0 < a.N; k0 += VM_ATTN_BK) {
-    __syncthreads(); /* the previous tile's K, V and P are no longer read */
-    for (int i = tid; i < VM_ATTN_BK * DMAX; i += 256) {
+    __syncthreads(); /* the previous item's last P V loop no longer reads P, V, or (GB) the bias tables */
+    for (int i = tid; i < VM_ATTN_BQ * DMAX; i += 256) {
       int r = i / DMAX, c = i % DMAX;
-      float kv = 0.f, vv = 0.f;
-      if (c < d && k0 + r < a.N) {
-        const T *row = base + (int64_t)(k0 + r) * stride + head * d + c;
-        kv = vm_to_f32<T>(row[a.C]);
-        vv = vm_to_f32<T>(row[2 * a.C]);
-      }
-      Kt[c * VM_GEN_LD + r] = kv;
-      Vs[r * VLD + c] = vv;
+      float v = 0.f;
+      if (c < d && q0 + r < a.N) v = vm_to_f32<T>(base[(int64_t)(q0 + r) * stride + head * d + c]);
+      Qt[c * VM_GEN_LD + r] = v;
     }
     __syncthreads();
+    if (has_bias) {
+      vm_attn_bias_prologue<DMAX, float, float>(a, q0, bias_h, bias_w, 1.f,
+                                         [&](int r, int c) { return Qt[c * VM_GEN_LD + r]; });
+    }
 
-    float s[4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-      for (int j = 0; j < 4; j++) s[i][j] = 0.f;
-    for (int c = 0; c < d; c++) {
-      float4 qa = *(const float4 *)&Qt[c * VM_GEN_LD + ty * 4];
-      float4 kb = *(const float4 *)&Kt[c * VM_GEN_LD + tx * 4];
-      float qv[4] = {qa.x, qa.y, qa.z, qa.w}, kv[4] = {kb.x, kb.y, kb.z, kb.w};
-#pragma unroll
-      for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++) s[i][j] = fmaf(qv[i], kv[j], s[i][j]);
-    }
-    float mx[4];
-#pragma unroll
-    for (int j = 0; j < 4; j++) {
-      int m = k0 + tx * 4 + j;
-      bool valid = m < a.N;
-      int y2 = valid ? m / a.ww : 0, x2 = valid ? m - (m / a.ww) * a.ww : 0;
-#pragma unroll
-      for (int i = 0; i < 4; i++) {
-        int r = ty * 4 + i;
-        float b = has_bias ? bias_h[r * a.bias_h_stride + y2] + bias_w[r * a.bias_w_stride + x2] : 0.f;
-        s[i][j] = valid ? s[i][j] * a.scale + b : -INFINITY;
-      }
-    }
-#pragma unroll
+    float m_run[4], l_run[4], o[4][DMAX / 16];
+  #pragma unroll
     for (int i = 0; i < 4; i++) {
-      mx[i] = fmaxf(fmaxf(s[i][0], s[i][1]), fmaxf(s[i][2], s[i][3]));
-#pragma unroll
-      for (int off = 1; off < 16; off <<= 1) mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], off));
-      float mnew = fmaxf(m_run[i], mx[i]);
-      float corr = expf(m_run[i] - mnew);
-      m_run[i] = mnew;
-      float sum = 0.f;
-#pragma unroll
-      for (int j = 0; j < 4; j++) {
-        s[i][j] = expf(s[i][j] - mnew);
-        sum += s[i][j];
-      }
-      l_run[i] = l_run[i] * corr + sum;
-#pragma unroll
-      for (int j = 0; j < DMAX / 16; j++) o[i][j] *= corr;
+      m_run[i] = -INFINITY;
+      l_run[i] = 0.f;
+  #pragma unroll
+      for (int j = 0; j < DMAX / 16; j++) o[i][j] = 0.f;
     }
-#pragma unroll
-    for (int j = 0; j < 4; j++)
-      *(float4 *)&Pt[(tx * 4 + j) * VM_GEN_LD + ty * 4] = make_float4(s[0][j], s[1][j], s[2][j], s[3][j]);
-    __syncthreads();
 
-    int kend = a.N - k0 < VM_ATTN_BK ? a.N - k0 : VM_ATTN_BK;
-    for (int k = 0; k < kend; k++) {
-      float4 p = *(const float4 *)&Pt[k * VM_GEN_LD + ty * 4];
-      float pv[4] = {p.x, p.y, p.z, p.w};
-#pragma unroll
-      for (int h = 0; h < DMAX / 64; h++) {
-        float4 v = *(const float4 *)&Vs[k * VLD + h * 64 + tx * 4];
-        float vv[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
+    for (int k0 = 0; k0 < a.N; k0 += VM_ATTN_BK) {
+      __syncthreads(); /* the previous tile's K, V and P are no longer read */
+      for (int i = tid; i < VM_ATTN_BK * DMAX; i += 256) {
+        int r = i / DMAX, c = i % DMAX;
+        float kv = 0.f, vv = 0.f;
+        if (c < d && k0 + r < a.N) {
+          const T *row = base + (int64_t)(k0 + r) * stride + head * d + c;
+          kv = vm_to_f32<T>(row[a.C]);
+          vv = vm_to_f32<T>(row[2 * a.C]);
+        }
+        Kt[c * VM_GEN_LD + r] = kv;
+        Vs[r * VLD + c] = vv;
+      }
+      __syncthreads();
+
+      float s[4][4];
+  #pragma unroll
+      for (int i = 0; i < 4; i++)
+  #pragma unroll
+        for (int j = 0; j < 4; j++) s[i][j] = 0.f;
+      for (int c = 0; c < d; c++) {
+        float4 qa = *(const float4 *)&Qt[c * VM_GEN_LD + ty * 4];
+        float4 kb = *(const float4 *)&Kt[c * VM_GEN_LD + tx * 4];
+        float qv[4] = {qa.x, qa.y, qa.z, qa.w}, kv[4] = {kb.x, kb.y, kb.z, kb.w};
+  #pragma unroll
         for (int i = 0; i < 4; i++)
-#pragma unroll
-          for (int j = 0; j < 4; j++) o[i][h * 4 + j] = fmaf(pv[i], vv[j], o[i][h * 4 + j]);
+  #pragma unroll
+          for (int j = 0; j < 4; j++) s[i][j] = fmaf(qv[i], kv[j], s[i][j]);
+      }
+      float mx[4];
+  #pragma unroll
+      for (int j = 0; j < 4; j++) {
+        int m = k0 + tx * 4 + j;
+        bool valid = m < a.N;
+        int y2 = valid ? m / a.ww : 0, x2 = valid ? m - (m / a.ww) * a.ww : 0;
+  #pragma unroll
+        for (int i = 0; i < 4; i++) {
+          int r = ty * 4 + i;
+          float b = has_bias ? bias_h[r * a.bias_h_stride + y2] + bias_w[r * a.bias_w_stride + x2] : 0.f;
+          s[i][j] = valid ? s[i][j] * a.scale + b : -INFINITY;
+        }
+      }
+  #pragma unroll
+      for (int i = 0; i < 4; i++) {
+        mx[i] = fmaxf(fmaxf(s[i][0], s[i][1]), fmaxf(s[i][2], s[i][3]));
+  #pragma unroll
+        for (int off = 1; off < 16; off <<= 1) mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], off));
+        float mnew = fmaxf(m_run[i], mx[i]);
+        float corr = expf(m_run[i] - mnew);
+        m_run[i] = mnew;
+        float sum = 0.f;
+  #pragma unroll
+        for (int j = 0; j < 4; j++) {
+          s[i][j] = expf(s[i][j] - mnew);
+          sum += s[i][j];
+        }
+        l_run[i] = l_run[i] * corr + sum;
+  #pragma unroll
+        for (int j = 0; j < DMAX / 16; j++) o[i][j] *= corr;
+      }
+      __syncthreads(); /* every thread's scores are computed: K's tile may be overwritten by P */
+  #pragma unroll
+      for (int j = 0; j < 4; j++)
+        *(float4 *)&Pt[(tx * 4 + j) * VM_GEN_LD + ty * 4] = make_float4(s[0][j], s[1][j], s[2][j], s[3][j]);
+      __syncthreads();
+
+      int kend = a.N - k0 < VM_ATTN_BK ? a.N - k0 : VM_ATTN_BK;
+      for (int k = 0; k < kend; k++) {
+        float4 p = *(const float4 *)&Pt[k * VM_GEN_LD + ty * 4];
+        float pv[4] = {p.x, p.y, p.z, p.w};
+  #pragma unroll
+        for (int h = 0; h < DMAX / 64; h++) {
+          float4 v = *(const float4 *)&Vs[k * VLD + h * 64 + tx * 4];
+          float vv[4] = {v.x, v.y, v.z, v.w};
+  #pragma unroll
+          for (int i = 0; i < 4; i++)
+  #pragma unroll
+            for (int j = 0; j < 4; j++) o[i][h * 4 + j] = fmaf(pv[i], vv[j], o[i][h * 4 + j]);
+        }
       }
     }
-  }
 
-  T *out = (T *)a.out + img * a.N * (int64_t)a.C;
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    float l = l_run[i];
-#pragma unroll
-    for (int off = 1; off < 16; off <<= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
-    int tok = q0 + ty * 4 + i;
-    if (tok >= a.N) continue;
-    float inv = 1.f / l;
-#pragma unroll
-    for (int h = 0; h < DMAX / 64; h++)
-#pragma unroll
-      for (int j = 0; j < 4; j++) {
-        int c = h * 64 + tx * 4 + j;
-        if (c < d) out[(int64_t)tok * a.C + head * d + c] = vm_from_f32<T>(o[i][h * 4 + j] * inv);
-      }
+    T *out = (T *)a.out + img * a.N * (int64_t)a.C;
+  #pragma unroll
+    for (int i = 0; i < 4; i++) {
+      float l = l_run[i];
+  #pragma unroll
+      for (int off = 1; off < 16; off <<= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
+      int tok = q0 + ty * 4 + i;
+      if (tok >= a.N) continue;
+      float inv = 1.f / l;
+  #pragma unroll
+      for (int h = 0; h < DMAX / 64; h++)
+  #pragma unroll
+        for (int j = 0; j < 4; j++) {
+          int c = h * 64 + tx * 4 + j;
+          if (c < d) out[(int64_t)tok * a.C + head * d + c] = vm_from_f32<T>(o[i][h * 4 + j] * inv);
+        }
+    }
   }
 }
 
+template <typename T, int DMAX, bool GB>
+static vm_status launch_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, size_t smem, vm_error *err) {
+  auto kernel = attention_generic_kernel<T, DMAX, GB>;
+  VM_CU(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+        "attention (fp32 arithmetic): cudaFuncSetAttribute");
+  int per_sm = 0;
+  VM_TRY(vm_cuda_blocks_per_sm(cu, (const void *)kernel, 256, smem, &per_sm, err));
+  if (per_sm < 1)
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention (fp32 arithmetic): no block of %zu bytes of shared memory "
+                   "fits on %s", smem, cu->base.name);
+  if (GB && per_sm > 4) per_sm = 4; /* the scratch estimate allows 4 bias slots per SM */
+  const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;
+  if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
+  int64_t grid = (int64_t)cu->sm_count * per_sm;
+  if (grid > total) grid = total;
+  float *bias_global = NULL;
+  if (GB) {
+    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->attn_bias,
+                                   (size_t)grid * VM_ATTN_BQ * (a.bias_h_stride + a.bias_w_stride) * sizeof(float),
+                                   "the attention bias scratch", err));
+    bias_global = (float *)cu->attn_bias.ptr;
+  }
+  kernel<<<(unsigned)grid, 256, smem, cu->stream>>>(a, heads, (int)total, bias_global);
+  return vm_cuda_launch_check(err, "attention (fp32 arithmetic)");
+}
+
+/* Bias tables in shared memory when they fit beside the tiles, else in global memory. */
 template <typename T, int DMAX>
-static vm_status launch_generic(vm_cuda *cu, vm_attn_args a, int n, int heads, vm_error *err) {
+static vm_status launch_generic_d(vm_cuda *cu, vm_attn_args a, int n, int heads, vm_error *err) {
   a.bias_h_stride = a.rel_h ? a.hh : 0;
   a.bias_w_stride = a.rel_h ? a.ww : 0;
-  size_t smem = generic_smem_floats<DMAX>(a.bias_h_stride, a.bias_w_stride) * sizeof(float);
+  size_t smem = generic_smem_floats<DMAX>(a.bias_h_stride, a.bias_w_stride, false) * sizeof(float);
+  if (smem <= cu->smem_optin) return launch_generic<T, DMAX, false>(cu, a, n, heads, smem, err);
+  smem = generic_smem_floats<DMAX>(0, 0, true) * sizeof(float);
   if (smem > cu->smem_optin)
-    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid with head dimension %d needs %zu bytes of "
-                   "shared memory, the GPU allows %zu", a.hh, a.ww, a.d, smem, cu->smem_optin);
-  VM_CU(cudaFuncSetAttribute(attention_generic_kernel<T, DMAX>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             (int)smem),
-        "attention shared memory");
-  dim3 grid((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ, heads, n);
-  attention_generic_kernel<T, DMAX><<<grid, 256, smem, cu->stream>>>(a);
-  return vm_cuda_launch_check(err, "attention (fp32)");
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: head dimension %d needs %zu bytes of shared memory, %s allows "
+                   "%zu", a.d, smem, cu->base.name, cu->smem_optin);
+  return launch_generic<T, DMAX, true>(cu, a, n, heads, smem, err);
+}
+
+size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int d) {
+  const int dmax = d <= 64 ? 64 : 128;
+  size_t smem = (dmax == 64 ? generic_smem_floats<64>(hh, ww, false) : generic_smem_floats<128>(hh, ww, false)) *
+                sizeof(float);
+  if (smem <= cu->smem_optin) return 0;
+  return (size_t)cu->sm_count * 4 * VM_ATTN_BQ * (hh + ww) * sizeof(float);
 }
 
 vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
@@ -174,7 +221,7 @@ vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, i
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: head dimension %d (supported: multiples of 8 up to 128)", a.d);
   return vm_dispatch(cu->base.precision, [&](auto tag) -> vm_status {
     typedef typename decltype(tag)::type T;
-    if (a.d <= 64) return launch_generic<T, 64>(cu, a, n, heads, err);
-    return launch_generic<T, 128>(cu, a, n, heads, err);
+    if (a.d <= 64) return launch_generic_d<T, 64>(cu, a, n, heads, err);
+    return launch_generic_d<T, 128>(cu, a, n, heads, err);
   });
 }

@@ -19,6 +19,7 @@ template <int D> __device__ __forceinline__ int swz(int r, int ch) {
   return D >= 64 ? (ch ^ (r & 7)) : (ch ^ ((r >> 1) & 3));
 }
 
+#ifndef VM_NO_SM80_MMA
 __device__ __forceinline__ float2 load_pair(const __half *p) {
   return __half22float2(*reinterpret_cast<const __half2 *>(p));
 }
@@ -28,6 +29,8 @@ __device__ __forceinline__ float ex2(float x) {
   asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
   return y;
 }
+
+#endif
 
 /* Copy rows [tok0, tok0 + cnt) of one head's D columns (starting at column col0 of each 3C row) into a swizzled
  * [64][D] tile; rows >= cnt are zero-filled so masked keys contribute exact zeros. */
@@ -52,6 +55,9 @@ __device__ __forceinline__ void load_tile(T *tile, const T *base, int64_t stride
 template <typename T, int D, bool ROW>
 __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
     attention_tc_kernel(vm_attn_args a, int heads, int total, float *bias_h_global) {
+#ifdef VM_NO_SM80_MMA
+  __trap();
+#else
   extern __shared__ __align__(16) unsigned char smem[];
   T *Qs = (T *)smem;
   T *Ks = Qs + 64 * D;       /* two stages */
@@ -260,6 +266,7 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
                              a.C, a.N, q0 + row0, q0 + row1, head, lane, mma_op<T>::pack);
     /* the last tile's trailing __syncthreads already keeps the next item's loads behind every read of smem */
   }
+#endif
 }
 
 /* Shared memory the kernel needs: Q, two stages of K and V, bias_w, and bias_h unless it is in global memory. */
@@ -275,26 +282,18 @@ static void bias_strides(vm_attn_args &a) {
   a.bias_w_stride = (a.ww + 63) / 64 * 64 + 8;
 }
 
-template <typename T, int D, bool ROW> static int tc_occupancy(const vm_cuda *cu, const vm_attn_args &a) {
-  size_t smem = tc_smem<D, ROW>(a);
-  if (smem > cu->smem_optin) return 0;
-  if (cudaFuncSetAttribute(attention_tc_kernel<T, D, ROW>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                           (int)smem) != cudaSuccess)
-    return 0;
-  int blocks = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, attention_tc_kernel<T, D, ROW>, 128, smem) !=
-      cudaSuccess)
-    return 0;
-  return blocks;
-}
-
 template <typename T, int D, bool ROW>
 static vm_status launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
-  const int per_sm = tc_occupancy<T, D, ROW>(cu, a);
-  size_t smem = tc_smem<D, ROW>(a);
+  auto kernel = attention_tc_kernel<T, D, ROW>;
+  const size_t smem = tc_smem<D, ROW>(a);
+  VM_CU(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+        "attention (tensor cores): cudaFuncSetAttribute");
+  int per_sm = 0;
+  VM_TRY(vm_cuda_blocks_per_sm(cu, (const void *)kernel, 128, smem, &per_sm, err));
   if (per_sm < 1)
-    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid needs %zu bytes of shared memory, the GPU "
-                   "allows %zu", a.hh, a.ww, smem, cu->smem_optin);
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid needs %zu bytes of shared memory, %s "
+                   "allows %zu", a.hh, a.ww, smem, cu->base.name, cu->smem_optin);
+  if (ROW && per_sm > 4) per_sm = 4; /* the bias_h scratch estimate allows 4 per SM */
   const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;
   if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
   int64_t grid = (int64_t)cu->sm_count * per_sm;
@@ -305,24 +304,52 @@ static vm_status launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm
                                    "the attention bias scratch", err));
     bias_h_global = (float *)cu->attn_bias.ptr;
   }
-  attention_tc_kernel<T, D, ROW><<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total,
-                                                                                     bias_h_global);
+  kernel<<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total, bias_h_global);
   return vm_cuda_launch_check(err, "attention (tensor cores)");
 }
 
 bool vm_cuda_attention_wgmma_takes(const vm_cuda *cu, const vm_attn_args &a);
 vm_status vm_cuda_attention_wgmma(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
+vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 
 /* The shared-memory bias tables are f16: f32 tables measured slower on the H100 at every size (at 12 MP they let
  * only two blocks share an SM instead of three: 135 vs 117 ms for ViTMatte-S), for the same fp16 alpha error. */
-template <typename T, int D> static vm_status launch_d(vm_cuda *cu, vm_attn_args a, int n, int heads, vm_error *err) {
+/* Tiles that do not fit the card's shared memory (consumer cards allow 99 KB a block, Hopper 227 KB; very wide
+ * images need large bias tables) go to the fp32-arithmetic kernel, which keeps its bias tables in global memory
+ * when they do not fit. */
+template <typename T, int D>
+static vm_status launch_d(vm_cuda *cu, const vm_attn_args &in, int n, int heads, vm_error *err) {
+  vm_attn_args a = in;
   if (a.rel_h)
     bias_strides(a);
   else
     a.bias_h_stride = a.bias_w_stride = 0;
   if (vm_cuda_attention_wgmma_takes(cu, a)) return vm_cuda_attention_wgmma(cu, a, n, heads, err);
-  if (a.rel_h && a.ww >= VM_ATTN_BK) return launch<T, D, true>(cu, a, n, heads, err);
-  return launch<T, D, false>(cu, a, n, heads, err);
+  const bool row = a.rel_h && a.ww >= VM_ATTN_BK;
+  if (row && tc_smem<D, true>(a) <= cu->smem_optin) return launch<T, D, true>(cu, a, n, heads, err);
+  if (!row && tc_smem<D, false>(a) <= cu->smem_optin) return launch<T, D, false>(cu, a, n, heads, err);
+  return vm_cuda_attention_generic(cu, in, n, heads, err);
+}
+
+size_t vm_cuda_attention_tc_scratch(const vm_cuda *cu, int hh, int ww, int d, bool *taken) {
+  vm_attn_args a;
+  memset(&a, 0, sizeof a);
+  a.hh = hh;
+  a.ww = ww;
+  a.d = d;
+  static const float any_table = 0.f;
+  a.rel_h = &any_table; /* the global layers have rel-pos bias: only the tables' presence matters here */
+  bias_strides(a);
+  const size_t slots = (size_t)cu->sm_count * 4 * VM_ATTN_BQ * a.bias_h_stride * sizeof(float);
+  *taken = true;
+  if (vm_cuda_attention_wgmma_takes(cu, a)) return slots;
+  const bool row = ww >= VM_ATTN_BK;
+  const size_t smem = d <= 32 ? (row ? tc_smem<32, true>(a) : tc_smem<32, false>(a))
+                      : d <= 64 ? (row ? tc_smem<64, true>(a) : tc_smem<64, false>(a))
+                                : (row ? tc_smem<128, true>(a) : tc_smem<128, false>(a));
+  if (smem <= cu->smem_optin) return row ? slots : 0;
+  *taken = false;
+  return 0;
 }
 
 bool vm_cuda_attention_tc_takes(const vm_cuda *cu, int d) {

@@ -288,7 +288,8 @@ static size_t wg_smem(const vm_attn_args &a) {
 
 bool vm_cuda_attention_wgmma_takes(const vm_cuda *cu, const vm_attn_args &a) {
   return cu->sm90 && !cu->attention_no_wgmma && a.d == WG_D && a.ww >= VM_ATTN_BK &&
-         (cu->base.precision == VM_PRECISION_FP16 || cu->base.precision == VM_PRECISION_BF16);
+         (cu->base.precision == VM_PRECISION_FP16 || cu->base.precision == VM_PRECISION_BF16) &&
+         wg_smem(a) <= cu->smem_optin;
 }
 
 template <typename T> static vm_status wg_launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
@@ -300,8 +301,7 @@ template <typename T> static vm_status wg_launch(vm_cuda *cu, const vm_attn_args
                                        (int)smem);
   if (e != cudaSuccess) return vm_cuda_rt_fail(err, e, "attention (wgmma): cudaFuncSetAttribute");
   int per_sm = 0;
-  e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, attention_wgmma_kernel<T>, 128, smem);
-  if (e != cudaSuccess) return vm_cuda_rt_fail(err, e, "attention (wgmma): occupancy");
+  VM_TRY(vm_cuda_blocks_per_sm(cu, (const void *)attention_wgmma_kernel<T>, 128, smem, &per_sm, err));
   if (per_sm < 1) per_sm = 1;
   if (per_sm > 4) per_sm = 4; /* the bias_h scratch estimate allows 4 per SM */
   const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;

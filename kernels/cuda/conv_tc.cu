@@ -43,6 +43,9 @@ template <typename T> __device__ __forceinline__ uint4 pack8(const float (&f)[8]
 
 template <typename T, int NB>
 __global__ void __launch_bounds__(128) conv3x3_tc(vm_conv_tc_args a) {
+#ifdef VM_NO_SM80_MMA
+  __trap();
+#else
   extern __shared__ __align__(16) unsigned char smem[];
   T *patch = (T *)smem; /* [PR][PC][CpS] */
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -144,6 +147,7 @@ __global__ void __launch_bounds__(128) conv3x3_tc(vm_conv_tc_args a) {
             mma_op<T>::pack(vm_apply_act(v0, a.act), vm_apply_act(v1, a.act));
       }
     }
+#endif
 }
 
 /* w'[o][tap][c'] from w[o][tap][Cd + Cl]: c' < Cd -> detail channel c'; Cd8 <= c' < Cd8 + Cl -> low channel
@@ -187,14 +191,17 @@ static size_t tc_smem(int Cp, int stride, int *PR, int *PC, int *CpS) {
 }
 
 bool vm_cuda_conv_tc_takes(const vm_cuda *cu, int Cd, int Cl, int Cout, int k, int stride) {
-  if (cu->base.act_size != 2 || cu->conv_cudnn_only || k != 3 || (stride != 1 && stride != 2)) return false;
+  if (cu->base.act_size != 2 || cu->conv_cudnn_only || !cu->mma || k != 3 || (stride != 1 && stride != 2))
+    return false;
   if (Cout < 8 || Cout > 64 || Cout % 8 != 0 || Cl % 8 != 0 || Cd + Cl == 0) return false;
   int Cd8 = (Cd + 7) / 8 * 8, Cp = (Cd8 + Cl + 15) / 16 * 16, PR, PC, CpS;
   /* Measured on an H100 (bench/NOTES.md): ahead of cuDNN up to 80 input channels (fusion 3: 0.53 vs 1.62 ms at
    * 1024^2), behind it at 176 (fusion 2: 1.01 vs 0.48 ms), where the weight fragments read from L1 dominate. */
   if (Cp > 128) return false;
-  /* at least two blocks per SM */
-  return tc_smem(Cp, stride, &PR, &PC, &CpS) <= 110u * 1024;
+  /* at least two blocks per SM (each holds 1 KB more than it asks for): on Hopper up to 113 KB a block, on RTX 30/40
+   * cards (100 KB an SM) up to 49 KB; cuDNN takes the rest */
+  size_t smem = tc_smem(Cp, stride, &PR, &PC, &CpS);
+  return smem <= cu->smem_optin && 2 * (smem + 1024) <= cu->smem_per_sm;
 }
 
 vm_status vm_cuda_conv_tc(vm_cuda *cu, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,

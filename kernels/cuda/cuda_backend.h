@@ -83,8 +83,14 @@ enum vm_cuda_pass_state {
 struct vm_cuda {
   vm_backend base; /* first, so a vm_backend * is a vm_cuda * */
   int device;
+  /* what the card and the loaded code allow (device_limits.cu) */
+  int cc;              /* compute capability x 10 (86 for an RTX 3060) */
+  int code_arch;       /* architecture of the code the driver loaded x 10 (75 for compute_75 PTX on any card) */
   int sm_count;
   size_t smem_optin;   /* largest dynamic shared memory one block may ask for */
+  size_t smem_per_sm;  /* shared memory of one SM */
+  bool smem_capped;    /* VITMATTE_CUDA_SMEM_LIMIT lowered the two above (tests) */
+  bool mma;            /* code_arch >= 80: the mma.sync m16n8k16 kernels (attention_tc, conv_tc) exist */
   cudaStream_t stream; /* every op runs here, in order */
   cudaStream_t side;   /* uploads made while the main stream is being captured */
   cublasLtHandle_t lt;
@@ -182,6 +188,17 @@ vm_status vm_cuda_launch_check(vm_error *err, const char *kernel);
     if (vm_st_ != VM_OK) return vm_st_;   \
   } while (0)
 
+/* ---- the card's limits (device_limits.cu) ---- */
+/* Fills cc, code_arch, sm_count, the shared-memory limits and the kernel switches; fails (VM_ERR_DEVICE) when the
+ * module holds no code the card can run. */
+vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error *err);
+/* Blocks of `kernel` (threads per block, dynamic shared memory smem) that fit on one SM, within the shared-memory
+ * limits above; 0 when smem exceeds the per-block limit. Errors of the query are returned, never swallowed. */
+vm_status vm_cuda_blocks_per_sm(const vm_cuda *cu, const void *kernel, int threads, size_t smem, int *blocks,
+                                vm_error *err);
+/* The kernels this backend runs, in words ("mma.sync attention and convolutions"). */
+const char *vm_cuda_path_name(const vm_cuda *cu);
+
 /* ---- memory (cuda_memory.cu) ---- */
 /* cudaMalloc with accounting; VM_ERR_DEVICE_OUT_OF_MEMORY says how much was needed and how much is free. */
 vm_status vm_cuda_malloc(vm_cuda *cu, size_t bytes, const char *what, void **out, vm_error *err);
@@ -205,6 +222,8 @@ vm_status vm_cuda_upload(vm_backend *be, const vm_tensor *dst, const float *src,
 vm_status vm_cuda_download(vm_backend *be, const vm_tensor *src, float *dst, vm_error *err);
 vm_status vm_cuda_synchronize(vm_backend *be, vm_error *err);
 size_t vm_cuda_peak_memory(vm_backend *be);
+vm_status vm_cuda_memory_info(vm_backend *be, size_t *free_bytes, size_t *total_bytes, size_t *held_bytes,
+                              vm_error *err);
 vm_status vm_cuda_host_alloc(vm_backend *be, size_t bytes, void **out, vm_error *err);
 void vm_cuda_host_free(vm_backend *be, void *ptr);
 size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int W);
@@ -247,6 +266,10 @@ vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, con
                             const vm_param *rel_w, const vm_tensor *out, vm_error *err);
 vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                          const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err);
+
+/* The attention bias scratch (cu->attn_bias) a global layer of hh x ww tokens and head dimension d needs on the path
+ * the attention op would take (attention.cu). */
+size_t vm_cuda_attention_scratch(const vm_cuda *cu, int hh, int ww, int d);
 
 /* The tensor-core 3x3 convolution for few output channels (conv_tc.cu). */
 bool vm_cuda_conv_tc_takes(const vm_cuda *cu, int Cd, int Cl, int Cout, int k, int stride);

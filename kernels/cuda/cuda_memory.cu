@@ -253,6 +253,15 @@ vm_status vm_cuda_synchronize(vm_backend *be, vm_error *err) {
 
 size_t vm_cuda_peak_memory(vm_backend *be) { return vm_cuda_of(be)->peak; }
 
+vm_status vm_cuda_memory_info(vm_backend *be, size_t *free_bytes, size_t *total_bytes, size_t *held_bytes,
+                              vm_error *err) {
+  vm_cuda *cu = vm_cuda_of(be);
+  VM_CU(cudaSetDevice(cu->device), "cudaSetDevice");
+  VM_CU(cudaMemGetInfo(free_bytes, total_bytes), "cudaMemGetInfo");
+  *held_bytes = cu->in_use;
+  return VM_OK;
+}
+
 vm_status vm_cuda_host_alloc(vm_backend *be, size_t bytes, void **out, vm_error *err) {
   vm_cuda *cu = vm_cuda_of(be);
   (void)cudaSetDevice(cu->device);

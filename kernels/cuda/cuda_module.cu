@@ -8,11 +8,6 @@
 
 #define VM_EXPORT extern "C" __attribute__((visibility("default")))
 
-/* A kernel that exists only to ask whether this module's code can run on the device. */
-__global__ void vm_cuda_probe_kernel(int *p) {
-  if (p) *p = 1;
-}
-
 static void destroy(vm_backend *be) {
   vm_cuda *cu = vm_cuda_of(be);
   if (!cu) return;
@@ -75,11 +70,9 @@ size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int
     if (b > band) band = b;
   }
   total += band;
-  /* the global layers' bias_h slots (attention_tc.cu): at most 4 resident blocks per SM (registers) */
-  if (es != 4) {
-    size_t hh = (size_t)(H / p);
-    total += (size_t)vm_cuda_of(be)->sm_count * 4 * 64 * ((hh + 31) / 32 * 32 + 4) * sizeof(float);
-  }
+  /* the global layers' rel-pos bias slots (at most 4 resident blocks per SM), on the path attention takes */
+  if (cfg->use_relative_position_embeddings)
+    total += vm_cuda_attention_scratch(vm_cuda_of(be), H / p, W / p, cfg->head_dim);
   /* channel-padded copies of the fusion weights */
   for (int k = 0; k < cfg->num_fusion; k++) total += (size_t)cfg->fusion_hidden_sizes[k] * 9 * 1024 * es / 64;
   return total;
@@ -107,6 +100,7 @@ static const vm_backend_ops cuda_ops = {
     vm_cuda_peak_memory,
     vm_cuda_host_alloc,
     vm_cuda_host_free,
+    vm_cuda_memory_info,
 };
 
 static vm_status no_gpu(vm_error *err, cudaError_t e) {
@@ -138,40 +132,38 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
   if (e != cudaSuccess) return vm_cuda_rt_fail(err, e, "cudaGetDeviceProperties");
   e = cudaSetDevice(device_ordinal);
   if (e != cudaSuccess) return vm_cuda_rt_fail(err, e, "cudaSetDevice");
-  cudaFuncAttributes fa;
-  e = cudaFuncGetAttributes(&fa, vm_cuda_probe_kernel);
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    return vm_fail(err, VM_ERR_DEVICE, "%s (compute capability %d.%d) cannot run this build of the CUDA backend "
-                   "(%s); rebuild with -Dcuda_arch= set for this GPU", prop.name, prop.major, prop.minor,
-                   cudaGetErrorString(e));
-  }
-
   vm_cuda *cu = (vm_cuda *)calloc(1, sizeof *cu);
   if (!cu) return vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of host memory for the CUDA backend");
   cu->base.ops = &cuda_ops;
   cu->base.act_size = precision == VM_PRECISION_FP32 ? 4 : 2;
   cu->base.precision = precision;
   cu->base.device = VM_DEVICE_CUDA;
-  snprintf(cu->base.name, sizeof cu->base.name, "%.127s", prop.name);
   cu->device = device_ordinal;
-  cu->sm_count = prop.multiProcessorCount;
-  cu->smem_optin = prop.sharedMemPerBlockOptin;
   cu->pass_entry = -1;
+  vm_status st = vm_cuda_limits_init(cu, &prop, err);
+  if (st == VM_OK && precision == VM_PRECISION_BF16 && (cu->cc < 80 || !cu->mma))
+    st = vm_fail(err, VM_ERR_UNSUPPORTED,
+                 cu->cc < 80 ? "bf16 needs an Ampere (RTX 30) or newer GPU; %s (compute capability %d.%d) has no bf16 "
+                               "tensor cores: use fp16 or fp32"
+                             : "bf16 needs sm_80 code, and this build runs %s (compute capability %d.%d) from "
+                               "older code: use fp16 or fp32, or rebuild with its sm_ target",
+                 prop.name, prop.major, prop.minor);
+  if (st != VM_OK) {
+    free(cu);
+    return st;
+  }
+  if (cu->code_arch == cu->cc)
+    snprintf(cu->base.name, sizeof cu->base.name, "%.60s (sm_%d code: %s)", prop.name, cu->cc, vm_cuda_path_name(cu));
+  else
+    snprintf(cu->base.name, sizeof cu->base.name, "%.60s (compute %d.%d running compute_%d code: %s)", prop.name,
+             prop.major, prop.minor, cu->code_arch, vm_cuda_path_name(cu));
   const char *g = getenv("VITMATTE_CUDA_GRAPHS");
   cu->graphs_disabled = g && g[0] == '0';
-  const char *at = getenv("VITMATTE_CUDA_ATTENTION");
-  cu->attention_generic_only = at && strcmp(at, "generic") == 0;
-  cu->attention_no_wgmma = at && strcmp(at, "mma") == 0;
-#ifdef VM_HAVE_SM90A
-  cu->sm90 = prop.major == 9 && prop.minor == 0;
-#endif
   const char *cv = getenv("VITMATTE_CUDA_CONV");
   cu->conv_cudnn_only = cv && strcmp(cv, "cudnn") == 0;
   const char *bl = getenv("VITMATTE_CUDA_BAND_BYTES");
   cu->band_limit = bl && atol(bl) > 0 ? (size_t)atol(bl) : VM_CUDA_CONV_BAND_BYTES;
 
-  vm_status st = VM_OK;
   cublasStatus_t ls;
   cudnnStatus_t ds;
   if ((e = cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking)) != cudaSuccess ||

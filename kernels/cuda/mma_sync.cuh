@@ -7,6 +7,13 @@
 
 #include "act_types.cuh"
 
+/* mma.sync m16n8k16, bf16 operands and cp.async exist from sm_80 on. In code for an older target (Turing's sm_75 and
+ * compute_75 PTX) the kernels built on them are a trap, and the host never launches them there: it picks its kernels
+ * by the architecture of the code the driver loaded (vm_cuda::code_arch), not by the card. */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+#define VM_NO_SM80_MMA 1
+#endif
+
 namespace {
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
