@@ -14,6 +14,20 @@
 #define VM_CUDA_MODULE_DIR "/usr/local/lib/vitmatte"
 #endif
 
+/* The module is there but does not load: name what is missing and where it comes from, when dlerror says it is one
+ * of the NVIDIA libraries the module links (the driver's own library is looked for later, by the CUDA runtime). */
+static void explain_load_failure(const char *dlerr, char *why, size_t why_len) {
+  if (strstr(dlerr, "libcudnn"))
+    snprintf(why, why_len, "cuDNN 9 is not installed (libcudnn.so.9 not found): install libcudnn9-cuda-13 from "
+             "NVIDIA's CUDA repository (developer.nvidia.com/cudnn-downloads) or add its lib folder to "
+             "LD_LIBRARY_PATH");
+  else if (strstr(dlerr, "libcublas"))
+    snprintf(why, why_len, "cuBLAS 13 is not installed (libcublasLt.so.13 not found): install libcublas-13-0 from "
+             "NVIDIA's CUDA repository (developer.nvidia.com/cuda-downloads) or add its lib folder to LD_LIBRARY_PATH");
+  else
+    snprintf(why, why_len, "%s", dlerr);
+}
+
 static void *try_open(const char *dir, char *why, size_t why_len) {
   char path[PATH_MAX];
   if (dir) {
@@ -25,7 +39,7 @@ static void *try_open(const char *dir, char *why, size_t why_len) {
   if (!h && dir && access(path, F_OK) == 0) {
     /* The module is there but cannot be loaded (e.g. libcudnn missing): that reason beats "not found". */
     const char *e = dlerror();
-    snprintf(why, why_len, "%s", e ? e : "dlopen failed");
+    explain_load_failure(e ? e : "dlopen failed", why, why_len);
   }
   return h;
 }
@@ -37,7 +51,7 @@ static void *open_module(char *why, size_t why_len) {
     h = dlopen(env, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!h) {
       const char *e = dlerror();
-      snprintf(why, why_len, "%s", e ? e : "dlopen failed");
+      explain_load_failure(e ? e : "dlopen failed", why, why_len);
     }
     return h;
   }

@@ -103,11 +103,22 @@ static const vm_backend_ops cuda_ops = {
     vm_cuda_memory_info,
 };
 
+/* The oldest Linux driver that runs this CUDA runtime (NVIDIA's CUDA Toolkit release notes, minor version
+ * compatibility: one driver branch per major version). */
+#if CUDART_VERSION >= 13000 && CUDART_VERSION < 14000
+#define VM_MIN_DRIVER "580"
+#elif CUDART_VERSION >= 12000 && CUDART_VERSION < 13000
+#define VM_MIN_DRIVER "525"
+#else
+#define VM_MIN_DRIVER "that CUDA's release notes name"
+#endif
+
 static vm_status no_gpu(vm_error *err, cudaError_t e) {
   (void)cudaGetLastError();
   if (e == cudaErrorInsufficientDriver)
-    return vm_fail(err, VM_ERR_DEVICE, "no usable NVIDIA driver found (none installed, or older than CUDA %d.%d needs)",
-                   CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
+    return vm_fail(err, VM_ERR_DEVICE, "no usable NVIDIA driver found (none installed, or older than CUDA %d.%d "
+                   "needs: install the NVIDIA driver %s or newer)", CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10,
+                   VM_MIN_DRIVER);
   if (e == cudaErrorNoDevice) return vm_fail(err, VM_ERR_DEVICE, "no NVIDIA GPU found");
   return vm_fail(err, VM_ERR_DEVICE, "the CUDA runtime cannot start: %s (%s)", cudaGetErrorString(e),
                  cudaGetErrorName(e));

@@ -4,7 +4,11 @@
 # same call on the same card, and bench/RESULTS.md. Logs and results go to $OUT.
 #
 #   tests/gpu/run_gpu.sh [--stages env,ops,parity,sb,bench,torch,results] [--quick]
-#   (the optional stage `precision` runs tests/reference/precision_study.py for S and B)
+#   Optional stages: `precision` runs tests/reference/precision_study.py for S and B; `paths` runs the op and parity
+#   suites with the modules built from compute_80 and compute_75 PTX alone (what RTX 30/40 and RTX 20 cards run),
+#   also under those cards' shared-memory limits; `pathbench` times those paths beside the Hopper one; `fit` checks
+#   the fallback when the card's memory is mostly taken and measures the largest image for 6/8/12 GB cards;
+#   `missing` hides cuDNN / cuBLAS from the CLI.
 #
 # Nothing is built there: the binaries come prebuilt in .devdeps/bin (tests/gpu/stage_devdeps.sh makes them here),
 # with the shared libraries the device lacks in .devdeps/lib. Each stage logs to $OUT/<stage>.log; the last lines
@@ -69,10 +73,30 @@ parity() { # name model fixtures precision [extra args]
   local name=$1 model=$2 fx=$3 prec=$4
   shift 4
   "$bin/test_parity" --device cuda --precision "$prec" --model "$model" --fixtures "$fx" "$@" \
-    >"$OUT/parity-$name-$prec.log" 2>&1
+    >"$OUT/parity-$name$path_suffix-$prec.log" 2>&1
   local rc=$?
-  grep -E "FAIL" "$OUT/parity-$name-$prec.log" | head -n 20
-  status "parity $name $prec: $(grep -E '^parity:' "$OUT/parity-$name-$prec.log" | tail -n 1) (rc $rc, $(elapsed) s)"
+  grep -E "FAIL" "$OUT/parity-$name$path_suffix-$prec.log" | head -n 20
+  status "parity $name$path_suffix $prec: $(grep -E '^parity:' "$OUT/parity-$name$path_suffix-$prec.log" | tail -n 1) (rc $rc, $(elapsed) s)"
+}
+path_suffix=""
+
+# The consumer-card paths: name, module, shared memory per block the module believes in (empty: the card's)
+consumer_paths=("ampere $bin/ptx80/libvitmatte-cuda.so -" "ampere-99k $bin/ptx80/libvitmatte-cuda.so 101376"
+                "turing $bin/ptx75/libvitmatte-cuda.so -" "turing-64k $bin/ptx75/libvitmatte-cuda.so 65536")
+# with_path NAME MODULE SMEM CMD...: CMD with that module and limit
+with_path() {
+  local module=$2 smem=$3
+  shift 3
+  if [ "$smem" = - ]; then
+    env VITMATTE_CUDA_MODULE="$module" "$@"
+  else
+    env VITMATTE_CUDA_MODULE="$module" VITMATTE_CUDA_SMEM_LIMIT="$smem" "$@"
+  fi
+}
+fixtures_for() { # preset: ViTMatte-S/-B references (modules, odd-size end-to-end cases) made once per machine
+  [ -f "/tmp/fx-$1/.complete" ] && return 0
+  python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$1" --preset "$1" --modules --e2e \
+    --sizes 100x150,333x250,517x389 --device cuda >"$OUT/fixtures-$1.log" 2>&1 && touch "/tmp/fx-$1/.complete"
 }
 
 if has parity; then
@@ -82,8 +106,7 @@ fi
 if has sb; then
   # ViTMatte-S and -B: modules on the fixture input, and end-to-end cases at non-square, odd sizes
   for preset in small base; do
-    python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$preset" --preset "$preset" --modules --e2e \
-      --sizes 100x150,333x250,517x389 --device cuda >"$OUT/fixtures-$preset.log" 2>&1 ||
+    fixtures_for "$preset" ||
       { status "fixtures $preset: FAILED (see fixtures-$preset.log)"; tail -n 5 "$OUT/fixtures-$preset.log"; continue; }
     for p in fp32 fp16 bf16; do parity "$preset" "/tmp/fx-$preset/model" "/tmp/fx-$preset" $p --no-dtype; done
     # the same fixtures on the CPU backend (all cores of the GPU machine)
@@ -124,6 +147,106 @@ if has torch; then
       --modules-at none --json "$OUT/torch-base.json" >"$OUT/torch-base.log" 2>&1
   fi
   status "torch: done ($(elapsed) s)"
+fi
+
+if has archs; then
+  # what the default module carries: machine code per architecture, and PTX for newer cards
+  { cuobjdump --list-elf "$bin/libvitmatte-cuda.so" | sed -E 's/.*\.(sm_[0-9a-z]+)\.cubin$/\1/' | sort | uniq -c
+    cuobjdump --list-ptx "$bin/libvitmatte-cuda.so" | sed -E 's/.*\.(sm_[0-9a-z]+)\.ptx$/PTX \1/' | sort | uniq -c
+  } >"$OUT/archs.log" 2>&1
+  status "archs: $(awk '{printf "%s%s(%s) ", $2, ($3 ? " " $3 : ""), $1}' "$OUT/archs.log")"
+fi
+
+if has paths; then
+  for entry in "${consumer_paths[@]}"; do
+    read -r name module smem <<<"$entry"
+    with_path "$name" "$module" "$smem" "$bin/test_cuda_ops" "$module" >"$OUT/ops-$name.log" 2>&1
+    rc=$?
+    grep -E "^FAIL" "$OUT/ops-$name.log" | head -n 20
+    status "ops $name: $(head -n 3 "$OUT/ops-$name.log" | grep -m1 '^== fp32 on' | sed 's/^== fp32 on //') $(tail -n 1 "$OUT/ops-$name.log") (rc $rc, $(elapsed) s)"
+    precs="fp32 fp16 bf16"
+    case $name in turing*) precs="fp32 fp16" ;; esac
+    path_suffix="-$name"
+    export VITMATTE_CUDA_MODULE=$module
+    [ "$smem" = - ] && unset VITMATTE_CUDA_SMEM_LIMIT || export VITMATTE_CUDA_SMEM_LIMIT=$smem
+    for p in $precs; do parity tiny data/tiny data/fixtures $p; done
+    for preset in small base; do
+      fixtures_for "$preset" || { status "fixtures $preset: FAILED"; continue; }
+      for p in fp32 fp16; do parity "$preset" "/tmp/fx-$preset/model" "/tmp/fx-$preset" $p --no-dtype; done
+    done
+    export VITMATTE_CUDA_MODULE=$bin/libvitmatte-cuda.so
+    unset VITMATTE_CUDA_SMEM_LIMIT
+    path_suffix=""
+  done
+fi
+
+if has pathbench; then
+  # the same benchmark on each path, beside the Hopper one, in this call (one JSON per path and preset)
+  for preset in small base; do
+    fixtures_for "$preset" || continue
+    sizes=1024x1024,2048x2048,3008x4000
+    [ $preset = base ] && sizes=1024x1024,2048x2048
+    for entry in "hopper $bin/libvitmatte-cuda.so -" "${consumer_paths[@]}"; do
+      read -r name module smem <<<"$entry"
+      with_path "$name" "$module" "$smem" "$bin/bench" --model "/tmp/fx-$preset/model" --label "$preset-$name" \
+        --sizes "$sizes" --iters 5 --precisions fp16,fp32 --modules-at none --json "$OUT/path-$name-$preset.json" \
+        >"$OUT/path-$name-$preset.log" 2>&1
+      status "bench $preset $name: rc $? ($(elapsed) s) $(grep -E '^ *(1024x1024|2048x2048|3008x4000) +fp16' "$OUT/path-$name-$preset.log" | awk '{printf "%s %s ms; ", $1, $3}')"
+    done
+  done
+fi
+
+if has fit; then
+  fixtures_for small
+  # another process leaves 600 MiB free: a 2048^2 image (about 0.7 GiB for ViTMatte-S fp16) does not fit
+  hold() { # LEAVE_MIB: start the holder, wait until it holds
+    rm -f "$OUT/hold.log"
+    (sleep 100000 | python3 tests/gpu/hold_memory.py "$1" >"$OUT/hold.log" 2>&1) &
+    holder=$!
+    for _ in $(seq 120); do grep -q holding "$OUT/hold.log" 2>/dev/null && break; sleep 0.5; done
+    cat "$OUT/hold.log" | tail -n 1
+  }
+  release() { pkill -f hold_memory.py; wait "$holder" 2>/dev/null; sleep 1; }
+  hold 600 >"$OUT/fit.log"
+  "$bin/test_memory_fit" /tmp/fx-small/model 2048 2048 >>"$OUT/fit.log" 2>&1
+  rc=$?
+  grep -E "^(ok|FAIL)" "$OUT/fit.log" | cut -c1-250
+  status "memory fit: $(tail -n 1 "$OUT/fit.log") (rc $rc)"
+  python3 - "$OUT" <<'PY'
+import sys, numpy as np
+from PIL import Image
+out = sys.argv[1]
+rng = np.random.default_rng(1)
+Image.fromarray(rng.integers(0, 255, (2048, 2048, 3), dtype=np.uint8)).save("/tmp/fit-image.png")
+t = np.zeros((2048, 2048), np.uint8); t[:, 700:1400] = 128; t[:, 1400:] = 255
+Image.fromarray(t).save("/tmp/fit-trimap.png")
+PY
+  for dev in auto cuda; do
+    "$bin/vitmatte" --model /tmp/fx-small/model --device $dev /tmp/fit-image.png /tmp/fit-trimap.png \
+      -o "/tmp/fit-alpha-$dev.png" >>"$OUT/fit.log" 2>&1
+    echo "cli --device $dev: exit $?" >>"$OUT/fit.log"
+  done
+  release
+  grep -E "^vitmatte|^cli" "$OUT/fit.log"
+  # the largest 4:3 photo per card size, ViTMatte-S and -B in fp16: what is free on a card of that size once the
+  # driver and a desktop with GIMP have taken their share (assumed: 800 MiB)
+  fixtures_for base
+  for gb in 6 8 12; do
+    hold $((gb * 1024 - 800)) >>"$OUT/fit.log"; tail -n 1 "$OUT/fit.log"
+    for preset in small base; do
+      "$bin/fit_probe" "/tmp/fx-$preset/model" fp16 "$preset-${gb}GB" >>"$OUT/fit.log" 2>&1
+    done
+    release
+  done
+  grep -E "^fit " "$OUT/fit.log" | tee -a "$summary"
+fi
+
+if has missing; then
+  bash tests/gpu/test_missing_library.sh "$bin/libvitmatte-cuda.so" "$bin/vitmatte" data/tiny data/sample/image.png \
+    data/sample/trimap.png >"$OUT/missing.log" 2>&1
+  rc=$?
+  status "missing library: $(tail -n 1 "$OUT/missing.log") (rc $rc)"
+  grep -E "^(PASS|FAIL|SKIP)" "$OUT/missing.log" | cut -c1-220
 fi
 
 # Not in the default stages (about a minute): where half precision loses alpha accuracy, emulated in transformers'
