@@ -53,8 +53,8 @@ STAGE=$OUT/stage
 rm -rf "$STAGE"
 mkdir -p "$STAGE"
 
-# Base-system libraries (glibc, GCC runtime): the same list as build_in_root.sh's rule (a).
-BASE_SYSTEM_RE='^(ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libgcc_s\.so\.1|libstdc\+\+\.so\.6)$'
+# Base-system libraries (glibc, GCC runtime), never shipped: the list build_in_root.sh uses too.
+BASE_SYSTEM_RE="^($(grep -v '^#' "$REPO/scripts/bundle/base-system.txt" | paste -sd'|'))\$"
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
 
 # --- 1. the CUDA module, on the host ---------------------------------------------------------------------------

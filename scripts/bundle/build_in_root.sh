@@ -22,8 +22,8 @@ DEST=$STATE/dest
 
 say() { echo "build_in_root: $*" >&2; }
 
-# (a) glibc (every library of the libc6 package) and the GCC runtime. linux-vdso is the kernel's.
-BASE_SYSTEM_RE='^(linux-vdso\.so\.1|ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libmvec\.so\.1|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libresolv\.so\.2|libutil\.so\.1|libanl\.so\.1|libnsl\.so\.1|libBrokenLocale\.so\.1|libc_malloc_debug\.so\.0|libthread_db\.so\.1|libnss_[a-z]+\.so\.2|libgcc_s\.so\.1|libstdc\+\+\.so\.6)$'
+# (a): the sonames of scripts/bundle/base-system.txt, as one regular expression.
+BASE_SYSTEM_RE="^($(grep -v '^#' "$SRC/scripts/bundle/base-system.txt" | paste -sd'|'))\$"
 
 meson_options=(-Dbuildtype=release -Dcuda=disabled -Dgimp=enabled -Dcli=enabled -Dtests=false -Dprefix=/usr)
 mkdir -p "$STATE"
