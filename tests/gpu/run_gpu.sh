@@ -4,7 +4,8 @@
 # same call on the same card, and bench/RESULTS.md. Logs and results go to $OUT.
 #
 #   tests/gpu/run_gpu.sh [--stages env,ops,parity,sb,bench,torch,results] [--quick]
-#   (the optional stage `precision` runs tests/reference/precision_study.py for S and B)
+#   (the optional stage `precision` runs tests/reference/precision_study.py for S and B; the optional stage `bundle`
+#   runs tests/gpu/check_bundle.sh on the download bundle staged in .devdeps/bundle)
 #
 # Nothing is built there: the binaries come prebuilt in .devdeps/bin (tests/gpu/stage_devdeps.sh makes them here),
 # with the shared libraries the device lacks in .devdeps/lib. Each stage logs to $OUT/<stage>.log; the last lines
@@ -135,6 +136,21 @@ if has precision; then
     status "precision study $preset: rc $?"
     grep -vi warning "$OUT/precision-$preset.log" | tail -n 12
   done
+fi
+
+# Not in the default stages: the download bundle's GPU path on this machine, from the archive made here with
+# `sudo scripts/make-bundle.sh --cuda-module .devdeps/bin/libvitmatte-cuda.so --out .devdeps/bundle`.
+if has bundle; then
+  archive=$(ls "$root"/.devdeps/bundle/vitmatte-gimp-*-linux-x86_64.tar.gz 2>/dev/null | head -n 1)
+  if [ -z "$archive" ]; then
+    status "bundle: no archive in .devdeps/bundle"
+  else
+    tests/gpu/check_bundle.sh "$archive" "${TMPDIR:-/tmp}/vitmatte-bundle-gpu" data/tiny data/sample/image.png \
+      data/sample/trimap.png >"$OUT/bundle.log" 2>&1
+    rc=$?
+    status "bundle: $(tail -n 1 "$OUT/bundle.log") (rc $rc)"
+    grep -E '^(FAIL|NOTE)' "$OUT/bundle.log" | head -n 12
+  fi
 fi
 
 if has results; then
