@@ -103,12 +103,13 @@ if [ "$CUDA" = given ]; then
   built_runpath=$(readelf -d "$CUDA_MODULE" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
   # $LD_LIBRARY_PATH first (another CUDA installation), then cuda/ next to it, then the toolkit it was built with.
   patchelf --set-rpath "\$ORIGIN/cuda${built_runpath:+:$built_runpath}:/usr/local/cuda/lib64" "$FOLDER/libvitmatte-cuda.so"
-  cuda_gencode=""
+  # Which GPUs it has code for: the -Dgpu_targets of the build it came from (when that build is at hand).
+  cuda_targets=""
   cuda_build_dir=$(dirname "$(dirname "$(dirname "$CUDA_MODULE")")")
   if [ -f "$cuda_build_dir/meson-info/intro-buildoptions.json" ]; then
-    cuda_gencode=$(python3 -c 'import json,sys
+    cuda_targets=$(python3 -c 'import json,sys
 for o in json.load(open(sys.argv[1])):
-    if o["name"] == "nvcc_gencode": print(" ".join(o["value"]))' "$cuda_build_dir/meson-info/intro-buildoptions.json")
+    if o["name"] == "gpu_targets": print(" ".join(o["value"]))' "$cuda_build_dir/meson-info/intro-buildoptions.json")
   fi
 fi
 
@@ -155,7 +156,7 @@ fi
 suffix=""
 [ "$CUDA" = given ] || suffix=-cpu
 ARCHIVE=vitmatte-gimp-$VERSION-linux-x86_64$suffix.tar.gz
-export VERSION ARCHIVE GLIBC MAX_GLIBC CUDA CUDA_MODULE cuda_gencode
+export VERSION ARCHIVE GLIBC MAX_GLIBC CUDA CUDA_MODULE cuda_targets
 export GLIBCXX=$(val GLIBCXX) GCC=$(val GCC) LIBGIMP=$(val LIBGIMP) STAGE FOLDER REPO
 export CUDA_LIBS=${cuda_libs:-}
 python3 - <<'PY'
@@ -179,9 +180,9 @@ libvitmatte-cuda.so, in the CUDA toolkit (/usr/local/cuda/lib64) and in the syst
 NVIDIA's apt/dnf packages put them). With the Flatpak GIMP only the cuda/ folder works (the sandbox does not
 see /usr/local): copy -- not link -- libcublas.so.13, libcublasLt.so.13, every libcudnn*.so.9 and
 libnvrtc*.so.13* (cuDNN compiles some kernels at run time) into vitmatte-gimp/cuda/.
-GPU code in this build: {e.get("cuda_gencode") or "see the build"}
-(machine code for compute capability 9.0, Hopper; newer GPUs run the PTX). Without a usable GPU the plug-in
-says why, and Device: auto runs on the CPU."""
+GPU code in this build: {e.get("cuda_targets") or "(not recorded)"}
+(sm_XY: machine code for compute capability X.Y; compute_XY: PTX that newer GPUs compile on first use). Without
+a usable GPU the plug-in says why, and Device: auto runs on the CPU."""
     cuda_files = ("  libvitmatte-cuda.so  the CUDA backend (loaded only when a GPU run is asked for)\n"
                   "  cuda/                the folder for your copies of cuBLAS and cuDNN (see above)\n")
 else:
