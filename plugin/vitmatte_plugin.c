@@ -4,6 +4,7 @@
 
 #include "matte_procedure.h"
 #include "matte_run.h"
+#include "vitmatte.h" /* VM_VERSION_STRING, shown in the blurb */
 
 #define VMP_TYPE_PLUGIN (vmp_plugin_get_type())
 G_DECLARE_FINAL_TYPE(VmpPlugin, vmp_plugin, VMP, PLUGIN, GimpPlugIn)
@@ -29,7 +30,7 @@ static GimpProcedure *vmp_plugin_create_procedure(GimpPlugIn *plug_in, const gch
   gimp_procedure_set_menu_label(p, VMP_MENU_LABEL);
   gimp_procedure_add_menu_path(p, VMP_MENU_PATH);
   gimp_procedure_set_documentation(
-      p, "Alpha matting with ViTMatte: a layer mask from a rough trimap",
+      p, "Alpha matting with ViTMatte: a layer mask from a rough trimap (vitmatte-gimp " VM_VERSION_STRING ")",
       "Predicts the alpha of the selected layer with the ViTMatte model, from a trimap channel (white = foreground, "
       "black = background, grey = unknown) or a band around the selection, and writes it as the layer's mask, as a "
       "new layer with that mask, or as the selection. The model (a Hugging Face ViTMatte checkpoint: config.json + "

@@ -3,8 +3,10 @@
 # on hosts without GIMP 3 (Debian 12 has none). Owns: making the root once, reusing it, and running commands in it.
 #
 # Usage:
-#   scripts/gimp-root.sh [--rebuild] [DIR]
+#   scripts/gimp-root.sh [--rebuild] [--gimp-only] [DIR]
 #       Make the root in DIR (default: .gimp-root/ in the repository) unless its stamp says it is up to date;
+#       --gimp-only: a root with the package gimp and nothing else of ours (no build tools, no -dev packages, no
+#       OpenBLAS or json-c; default DIR .gimp-root-gimp-only/): where tests/bundle checks the download bundle;
 #       prints DIR. DIR must be missing, empty, or a root this script made (or began): any other folder is refused,
 #       never deleted. --rebuild deletes DIR, whatever it holds, first. Needs root (debootstrap, chroot, mount).
 #   scripts/gimp-root.sh exec DIR [--bind SRC:DST[:ro]]... [--] CMD [ARG...]
@@ -21,6 +23,9 @@ readonly MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # failing one). Changing this list makes the next run install the new list into the root (see the stamp below).
 readonly PACKAGES="gimp libgimp-3.0-dev meson ninja-build gcc pkg-config libjson-c-dev libopenblas-dev \
 libpng-dev libjpeg-dev libtiff-dev libcurl4-openssl-dev python3 ca-certificates xvfb xauth xdotool x11-apps netpbm"
+# The --gimp-only root: what a user who installs GIMP 3 from Debian has (without Recommends: the least that works).
+readonly GIMP_ONLY_PACKAGES="gimp"
+packages=$PACKAGES
 readonly STAMP_NAME=.vitmatte-gimp-root-stamp
 # Written into DIR before debootstrap starts, so a half-made root is known as ours and may be started over.
 readonly BEGUN_NAME=.vitmatte-gimp-root-begun
@@ -35,7 +40,7 @@ need_root() {
 }
 
 # The stamp records the suite and the package list, so a changed list is noticed.
-stamp_text() { printf 'suite=%s\npackages=%s\n' "$SUITE" "$PACKAGES"; }
+stamp_text() { printf 'suite=%s\npackages=%s\n' "$SUITE" "$packages"; }
 
 # --- running a command inside the root --------------------------------------------------------------------
 
@@ -118,20 +123,21 @@ install_packages() { # DIR
   cp -L /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
   # shellcheck disable=SC2086  # PACKAGES is a word list on purpose
   run_in_root "$dir" /bin/sh -c "export DEBIAN_FRONTEND=noninteractive; \
-    apt-get update -q && apt-get install -y -q --no-install-recommends $PACKAGES && apt-get clean"
+    apt-get update -q && apt-get install -y -q --no-install-recommends $packages && apt-get clean"
 }
 
 cmd_make() {
-  local rebuild=0 dir=""
+  local rebuild=0 dir="" default_name=.gimp-root
   while [ $# -gt 0 ]; do
     case $1 in
       --rebuild) rebuild=1; shift ;;
-      -h|--help) sed -n '2,14p' "$SCRIPT_PATH"; exit 0 ;;
+      --gimp-only) packages=$GIMP_ONLY_PACKAGES; default_name=.gimp-root-gimp-only; shift ;;
+      -h|--help) sed -n '2,17p' "$SCRIPT_PATH"; exit 0 ;;
       -*) die "unknown option $1" ;;
       *) dir=$1; shift ;;
     esac
   done
-  dir=${dir:-$REPO_ROOT/.gimp-root}
+  dir=${dir:-$REPO_ROOT/$default_name}
   mkdir -p "$(dirname "$dir")"
   dir=$(readlink -f "$dir")
   [ "$dir" != / ] || die "refusing to use / as the root"
@@ -165,7 +171,7 @@ cmd_make() {
     touch "$dir/.debootstrap-done"
   fi
   rm -f "$dir/$STAMP_NAME"
-  note "installing: $PACKAGES"
+  note "installing: $packages"
   install_packages "$dir" >&2
   run_in_root "$dir" gimp-console-3.0 --version >&2 || die "gimp-console-3.0 does not run inside $dir"
   stamp_text >"$dir/$STAMP_NAME"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the engine, the CLI and the tests need, skipping those already installed.
-#   scripts/install-deps.sh [--tests]   (--tests adds clang for the fuzzer and debootstrap for the GIMP tests)
+#   scripts/install-deps.sh [--tests]   (--tests adds clang for the fuzzer, debootstrap for the GIMP tests and
+#                                       patchelf for scripts/make-bundle.sh, which the bundle test runs)
 set -eu
 packages=(gcc libc6-dev pkg-config meson ninja-build python3 libjson-c-dev libopenblas-dev libpng-dev libjpeg-dev
           libtiff-dev libcurl4-openssl-dev)
-[ "${1:-}" = "--tests" ] && packages+=(clang libclang-rt-dev debootstrap)
+[ "${1:-}" = "--tests" ] && packages+=(clang libclang-rt-dev debootstrap patchelf)
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   say "not a Debian/Ubuntu system: make sure these (or their equivalents) are installed: ${packages[*]}"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command: installs what is missing, builds, runs every test that needs no GPU (also under
-# AddressSanitizer + UndefinedBehaviorSanitizer), a bounded fuzz run and the headless GIMP 3 tests, then prints
+# AddressSanitizer + UndefinedBehaviorSanitizer), a bounded fuzz run, the headless GIMP 3 tests and the download
+# bundle's test (made, unpacked and used in a Debian 13 root with only GIMP), then prints
 # the parity table and a last line "N passed, N failed".
 #   tests/run.sh            everything
 #   tests/run.sh --quick    the normal build's tests only (no sanitizers, fuzzing or GIMP)
-#   tests/run.sh --no-gimp  everything but the GIMP 3 integration tests
+#   tests/run.sh --no-gimp  everything but the GIMP 3 integration tests and the bundle test
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -66,6 +67,23 @@ PY
   if [ "$rc" -ne 0 ] && [ "${counts#* }" -eq 0 ]; then failed=$((failed + 1)); fi
 }
 
+# summary_suite TITLE PREFIX CMD...: run a suite that ends with "PREFIX: N passed, N failed", show its end, count it.
+summary_suite() {
+  local title=$1 prefix=$2 out rc line p f
+  shift 2
+  note "$title"
+  out=$("$@" 2>&1); rc=$?
+  printf '%s\n' "$out" | tail -n 60
+  line=$(printf '%s\n' "$out" | grep -E "^$prefix: [0-9]+ passed, [0-9]+ failed" | tail -n 1)
+  if [ -n "$line" ]; then
+    p=$(echo "$line" | sed -E "s/^$prefix: ([0-9]+) passed.*/\\1/"); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    passed=$((passed + p)); failed=$((failed + f))
+    [ $rc -ne 0 ] && [ "$f" -eq 0 ] && failed=$((failed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+}
+
 meson_suite "tests" build-test -Dtests=true
 # The parity table as measured (from the normal build's log).
 python3 - build-test/meson-logs/testlog.json <<'PY' || true
@@ -97,17 +115,10 @@ if [ $quick -eq 0 ]; then
     fi
   fi
   if [ $gimp -eq 1 ] && [ -x tests/gimp/run.sh ]; then
-    note "GIMP 3 headless integration tests"
-    out=$(tests/gimp/run.sh 2>&1); rc=$?
-    printf '%s\n' "$out" | tail -n 60
-    line=$(printf '%s\n' "$out" | grep -E '^gimp: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
-    if [ -n "$line" ]; then
-      p=$(echo "$line" | sed -E 's/^gimp: ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
-      passed=$((passed + p)); failed=$((failed + f))
-      [ $rc -ne 0 ] && [ "$f" -eq 0 ] && failed=$((failed + 1))
-    else
-      failed=$((failed + 1))
-    fi
+    summary_suite "GIMP 3 headless integration tests" gimp tests/gimp/run.sh
+  fi
+  if [ $gimp -eq 1 ] && [ -x tests/bundle/run.sh ]; then
+    summary_suite "the download bundle, unpacked into a Debian 13 root that has only GIMP" bundle tests/bundle/run.sh
   fi
 fi
 

@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vitmatte_version.h" /* VM_VERSION_STRING: the project version of meson.build */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define VM_VERSION_STRING "0.1.0"
 
 /* Every call that can fail returns a status and, when `err` is not NULL, fills it with the same status and a
  * one-line human-readable message. The library never prints, never exits and keeps no global state of its own.

@@ -8,7 +8,8 @@
 #   suites with the modules built from compute_80 and compute_75 PTX alone (what RTX 30/40 and RTX 20 cards run),
 #   also under those cards' shared-memory limits; `pathbench` times those paths beside the Hopper one; `fit` checks
 #   the fallback when the card's memory is mostly taken and measures the largest image for 6/8/12 GB cards;
-#   `missing` hides cuDNN / cuBLAS from the CLI.
+#   `missing` hides cuDNN / cuBLAS from the CLI; `bundle` runs tests/gpu/check_bundle.sh on the download bundle
+#   staged in .devdeps/bundle.
 #
 # Nothing is built there: the binaries come prebuilt in .devdeps/bin (tests/gpu/stage_devdeps.sh makes them here),
 # with the shared libraries the device lacks in .devdeps/lib. Each stage logs to $OUT/<stage>.log; the last lines
@@ -258,6 +259,21 @@ if has precision; then
     status "precision study $preset: rc $?"
     grep -vi warning "$OUT/precision-$preset.log" | tail -n 12
   done
+fi
+
+# Not in the default stages: the download bundle's GPU path on this machine, from the archive made here with
+# `sudo scripts/make-bundle.sh --cuda-module .devdeps/bin/libvitmatte-cuda.so --out .devdeps/bundle`.
+if has bundle; then
+  archive=$(ls "$root"/.devdeps/bundle/vitmatte-gimp-*-linux-x86_64.tar.gz 2>/dev/null | head -n 1)
+  if [ -z "$archive" ]; then
+    status "bundle: no archive in .devdeps/bundle"
+  else
+    tests/gpu/check_bundle.sh "$archive" "${TMPDIR:-/tmp}/vitmatte-bundle-gpu" data/tiny data/sample/image.png \
+      data/sample/trimap.png >"$OUT/bundle.log" 2>&1
+    rc=$?
+    status "bundle: $(tail -n 1 "$OUT/bundle.log") (rc $rc)"
+    grep -E '^(FAIL|NOTE)' "$OUT/bundle.log" | head -n 12
+  fi
 fi
 
 if has results; then
