@@ -170,9 +170,45 @@ def main():
                 lines.append(f"| {label} | {f(ours.get('fp32'))} | {f(theirs.get('fp32'))} | {f(ours.get('fp16'))} | "
                              f"{f(theirs.get('fp16'))} | {sp} |")
             lines.append("")
+    lines += paths_table(d)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
+
+
+PATHS = [("hopper", "Hopper: sm_90a code (wgmma attention)"),
+         ("ampere", "compute_80 PTX (the RTX 30/40/50 and A100 code), JIT on this card"),
+         ("ampere-99k", "compute_80 PTX, 99 KB shared memory a block (RTX 30/40/50 limits)"),
+         ("turing", "compute_75 PTX (the RTX 20 code: no mma.sync kernels, no bf16)"),
+         ("turing-64k", "compute_75 PTX, 64 KB shared memory a block (RTX 20 limits)")]
+
+
+def paths_table(d):
+    """The consumer-card paths of one run (tests/gpu/run_gpu.sh stage pathbench): path-NAME-PRESET.json."""
+    out = []
+    for preset, title in (("small", "ViTMatte-S"), ("base", "ViTMatte-B")):
+        runs = [(name, label, load(d / f"path-{name}-{preset}.json")) for name, label in PATHS]
+        runs = [r for r in runs if r[2]]
+        if not runs:
+            continue
+        sizes = []
+        for _, _, b in runs:
+            for r in b.get("full", []):
+                if r["size"] not in sizes:
+                    sizes.append(r["size"])
+        out += [f"## {title} on each GPU code path (this card standing in for the consumer cards)", "",
+                "The same card runs the code each kind of card gets: modules built from one PTX target alone, "
+                "JIT-compiled here, optionally believing in a consumer card's shared-memory limit "
+                "(VITMATTE_CUDA_SMEM_LIMIT). These are the kernels and tile sizes an RTX card runs, not an RTX "
+                "card's times: its memory bandwidth and SM count are far below this card's.", "",
+                "| path | " + " | ".join(f"{s} fp16" for s in sizes) + " | " + " | ".join(f"{s} fp32" for s in sizes)
+                + " |", "|---|" + "---|" * (2 * len(sizes))]
+        for name, label, b in runs:
+            cells = [fmt_ours(ours_row(b, s, "fp16"), with_mem=False) for s in sizes]
+            cells += [fmt_ours(ours_row(b, s, "fp32"), with_mem=False) for s in sizes]
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
 
 
 if __name__ == "__main__":

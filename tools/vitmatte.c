@@ -199,7 +199,7 @@ static int run(const cli_options *options, run_state *s) {
   if (!options->quiet)
     say("wrote %s (%dx%d) in %.2f s on %s, %s (model loaded in %.2f s)", options->output_path, s->image.width,
         s->image.height, predict_seconds, fell_back ? "the CPU" : vm_context_device_name(s->context),
-        precision_name(vm_context_precision(s->context)), load_seconds);
+        fell_back ? "fp32" : precision_name(vm_context_precision(s->context)), load_seconds);
   return 0;
 }
 

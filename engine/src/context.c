@@ -269,9 +269,9 @@ static vm_status check_fit(vm_context *ctx, int H, int W, size_t arena, vm_error
   if (more + VM_FIT_MARGIN <= free_b) return VM_OK;
   const double mib = 1024.0 * 1024.0;
   return vm_fail(err, VM_ERR_DEVICE_OUT_OF_MEMORY,
-                 "the image needs about %.0f MiB of GPU memory at %d x %d (padded) and %.0f MiB more are needed, but "
-                 "only %.0f MiB of the GPU's %.0f MiB are free",
-                 (double)(ctx->params_held + plan_bytes) / mib, W, H, (double)(more + VM_FIT_MARGIN) / mib,
+                 "a %d x %d image (padded) needs %.0f MiB more GPU memory than the %.0f MiB this context holds (%.0f "
+                 "MiB with a margin for the CUDA libraries), but only %.0f MiB of the GPU's %.0f MiB are free",
+                 W, H, (double)more / mib, (double)held / mib, (double)(more + VM_FIT_MARGIN) / mib,
                  (double)free_b / mib, (double)total_b / mib);
 }
 

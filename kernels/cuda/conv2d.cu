@@ -124,9 +124,16 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
     VM_DNN(cudnnSetConvolutionMathType(cu->dnn_conv, want), "conv math type");
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
-    VM_DNN(cudnnGetConvolutionForwardAlgorithm_v7(cu->dnn, cu->dnn_x, cu->dnn_w, cu->dnn_conv, cu->dnn_y,
+    if (cu->conv_find && !vm_cuda_capturing(cu)) {
+      /* time every algorithm once (sorted fastest first) instead of trusting the heuristic */
+      VM_DNN(cudnnFindConvolutionForwardAlgorithm(cu->dnn, cu->dnn_x, cu->dnn_w, cu->dnn_conv, cu->dnn_y,
                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
-           "choosing a convolution algorithm");
+             "timing the convolution algorithms");
+    } else {
+      VM_DNN(cudnnGetConvolutionForwardAlgorithm_v7(cu->dnn, cu->dnn_x, cu->dnn_w, cu->dnn_conv, cu->dnn_y,
+                                                    CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
+             "choosing a convolution algorithm");
+    }
     int pick = -1;
     for (int i = 0; i < found && pick < 0; i++) {
       if (perf[i].status != CUDNN_STATUS_SUCCESS || !algo_is_exact(perf[i].algo)) continue;

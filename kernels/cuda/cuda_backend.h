@@ -134,6 +134,7 @@ struct vm_cuda {
   int sm90;                   /* compute capability 9.0 and a build with sm_90a code: the wgmma kernels run */
   size_t band_limit;          /* bytes of a concat/im2col band; VITMATTE_CUDA_BAND_BYTES overrides (tests) */
   int conv_cudnn_only;        /* VITMATTE_CUDA_CONV=cudnn: every convolution through cuDNN */
+  int conv_find;              /* VITMATTE_CUDA_CONV_ALGO=find: cuDNN algorithms timed, not picked by heuristic */
 };
 
 static inline vm_cuda *vm_cuda_of(vm_backend *be) { return (vm_cuda *)be; }

@@ -172,6 +172,8 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
   cu->graphs_disabled = g && g[0] == '0';
   const char *cv = getenv("VITMATTE_CUDA_CONV");
   cu->conv_cudnn_only = cv && strcmp(cv, "cudnn") == 0;
+  const char *ca = getenv("VITMATTE_CUDA_CONV_ALGO");
+  cu->conv_find = ca && strcmp(ca, "find") == 0;
   const char *bl = getenv("VITMATTE_CUDA_BAND_BYTES");
   cu->band_limit = bl && atol(bl) > 0 ? (size_t)atol(bl) : VM_CUDA_CONV_BAND_BYTES;
 

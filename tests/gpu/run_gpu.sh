@@ -84,6 +84,14 @@ path_suffix=""
 # The consumer-card paths: name, module, shared memory per block the module believes in (empty: the card's)
 consumer_paths=("ampere $bin/ptx80/libvitmatte-cuda.so -" "ampere-99k $bin/ptx80/libvitmatte-cuda.so 101376"
                 "turing $bin/ptx75/libvitmatte-cuda.so -" "turing-64k $bin/ptx75/libvitmatte-cuda.so 65536")
+# VM_PATHS="ampere-99k turing-64k" restricts the paths stages to those names
+if [ -n "${VM_PATHS:-}" ]; then
+  keep=()
+  for entry in "${consumer_paths[@]}"; do
+    case " $VM_PATHS " in *" ${entry%% *} "*) keep+=("$entry") ;; esac
+  done
+  consumer_paths=("${keep[@]}")
+fi
 # with_path NAME MODULE SMEM CMD...: CMD with that module and limit
 with_path() {
   local module=$2 smem=$3
@@ -171,7 +179,7 @@ if has paths; then
     export VITMATTE_CUDA_MODULE=$module
     [ "$smem" = - ] && unset VITMATTE_CUDA_SMEM_LIMIT || export VITMATTE_CUDA_SMEM_LIMIT=$smem
     for p in $precs; do parity tiny data/tiny data/fixtures $p; done
-    for preset in small base; do
+    for preset in ${VM_PATH_PRESETS:-small base}; do
       fixtures_for "$preset" || { status "fixtures $preset: FAILED"; continue; }
       for p in fp32 fp16; do parity "$preset" "/tmp/fx-$preset/model" "/tmp/fx-$preset" $p --no-dtype; done
     done
@@ -183,23 +191,33 @@ fi
 
 if has pathbench; then
   # the same benchmark on each path, beside the Hopper one, in this call (one JSON per path and preset)
-  for preset in small base; do
+  for preset in ${VM_BENCH_PRESETS:-small base}; do
     fixtures_for "$preset" || continue
-    sizes=1024x1024,2048x2048,3008x4000
+    sizes=${VM_BENCH_SIZES:-1024x1024,2048x2048,3008x4000}
     [ $preset = base ] && sizes=1024x1024,2048x2048
     for entry in "hopper $bin/libvitmatte-cuda.so -" "${consumer_paths[@]}"; do
       read -r name module smem <<<"$entry"
       with_path "$name" "$module" "$smem" "$bin/bench" --model "/tmp/fx-$preset/model" --label "$preset-$name" \
-        --sizes "$sizes" --iters 5 --precisions fp16,fp32 --modules-at none --json "$OUT/path-$name-$preset.json" \
+        --sizes "$sizes" --iters 5 --precisions ${VM_BENCH_PRECISIONS:-fp16,fp32} --modules-at none --json "$OUT/path-$name-$preset.json" \
         >"$OUT/path-$name-$preset.log" 2>&1
-      status "bench $preset $name: rc $? ($(elapsed) s) $(grep -E '^ *(1024x1024|2048x2048|3008x4000) +fp16' "$OUT/path-$name-$preset.log" | awk '{printf "%s %s ms; ", $1, $3}')"
+      status "bench $preset $name: rc $? ($(elapsed) s) $(grep -E '^ *fp16 +[0-9]+x[0-9]+ +forward' "$OUT/path-$name-$preset.log" | awk '{printf "%s %s ms; ", $2, $4}')"
     done
   done
 fi
 
+if has convfind; then
+  # fp32: cuDNN's algorithms timed once per shape (VITMATTE_CUDA_CONV_ALGO=find) against the heuristic's pick,
+  # with per-module times (issue 14: the decoder's fp32 convolutions)
+  VITMATTE_CUDA_CONV_ALGO=find "$bin/bench" --model /tmp/fx-small/model --label small-find \
+    --sizes 1024x1024,2048x2048 --iters 5 --precisions fp32,fp16 --modules-at 1024x1024 --json "$OUT/find-small.json" \
+    >"$OUT/find-small.log" 2>&1
+  status "bench small conv-algo find: rc $? $(grep -E '^ *fp32 +[0-9]+x[0-9]+ +forward' "$OUT/find-small.log" | awk '{printf "%s %s ms; ", $2, $4}')"
+fi
+
 if has fit; then
   fixtures_for small
-  # another process leaves 600 MiB free: a 2048^2 image (about 0.7 GiB for ViTMatte-S fp16) does not fit
+  # another process leaves 1000 MiB free; our own CUDA context and weights take about 600 MiB of it on an H100, so a
+  # 12 MP image (about 1.6 GiB for ViTMatte-S fp16) does not fit and a small one does
   hold() { # LEAVE_MIB: start the holder, wait until it holds
     rm -f "$OUT/hold.log"
     (sleep 100000 | python3 tests/gpu/hold_memory.py "$1" >"$OUT/hold.log" 2>&1) &
@@ -208,8 +226,8 @@ if has fit; then
     cat "$OUT/hold.log" | tail -n 1
   }
   release() { pkill -f hold_memory.py; wait "$holder" 2>/dev/null; sleep 1; }
-  hold 600 >"$OUT/fit.log"
-  "$bin/test_memory_fit" /tmp/fx-small/model 2048 2048 >>"$OUT/fit.log" 2>&1
+  hold 1000 >"$OUT/fit.log"
+  "$bin/test_memory_fit" /tmp/fx-small/model 4000 3008 >>"$OUT/fit.log" 2>&1
   rc=$?
   grep -E "^(ok|FAIL)" "$OUT/fit.log" | cut -c1-250
   status "memory fit: $(tail -n 1 "$OUT/fit.log") (rc $rc)"
@@ -218,8 +236,8 @@ import sys, numpy as np
 from PIL import Image
 out = sys.argv[1]
 rng = np.random.default_rng(1)
-Image.fromarray(rng.integers(0, 255, (2048, 2048, 3), dtype=np.uint8)).save("/tmp/fit-image.png")
-t = np.zeros((2048, 2048), np.uint8); t[:, 700:1400] = 128; t[:, 1400:] = 255
+Image.fromarray(rng.integers(0, 255, (3008, 4000, 3), dtype=np.uint8)).save("/tmp/fit-image.png")
+t = np.zeros((3008, 4000), np.uint8); t[:, 1300:2600] = 128; t[:, 2600:] = 255
 Image.fromarray(t).save("/tmp/fit-trimap.png")
 PY
   for dev in auto cuda; do
@@ -231,10 +249,10 @@ PY
   grep -E "^vitmatte|^cli" "$OUT/fit.log"
   # the largest 4:3 photo per card size, ViTMatte-S and -B in fp16: what is free on a card of that size once the
   # driver and a desktop with GIMP have taken their share (assumed: 800 MiB)
-  fixtures_for base
+  [ "${VM_FIT_PRESETS:-small base}" = "small" ] || fixtures_for base
   for gb in 6 8 12; do
     hold $((gb * 1024 - 800)) >>"$OUT/fit.log"; tail -n 1 "$OUT/fit.log"
-    for preset in small base; do
+    for preset in ${VM_FIT_PRESETS:-small base}; do
       "$bin/fit_probe" "/tmp/fx-$preset/model" fp16 "$preset-${gb}GB" >>"$OUT/fit.log" 2>&1
     done
     release
