@@ -51,7 +51,7 @@ int vmm_info_write(const char *path, const vmm_download_info *info) {
   int rc = -1;
   if (ok) {
     errno = 0;
-    rc = json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) == 0 ? 0 : -1;
+    rc = json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE) == 0 ? 0 : -1;
     if (rc != 0 && errno == 0) errno = EIO;
   } else {
     errno = ENOMEM;

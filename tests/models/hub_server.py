@@ -7,7 +7,7 @@ Serves model folders in the hub's URL layout, with the hub's headers (Python's h
       X-Linked-Size, X-Repo-Commit and ETag;
     - any other file: 200 with its bytes, X-Repo-Commit and its git blob ETag;
     - an unknown repository: 401 (X-Error-Code: RepoNotFound); an unknown revision or file: 404.
-    Revisions: "main" and the repository's commit (40 hex digits, fixed per repository).
+    Revisions: "main" and the repository's commit (40 hex digits: given with --commit, else made from its name).
   GET /lfs/{sha256}: the bytes, with Range (206 + Content-Range; 416 + "bytes */SIZE" past the end).
 A request whose target is an absolute URL (what a client sends to an HTTP proxy) is served the same way and logged
 as proxied, so a test can check that libcurl follows http_proxy.
@@ -26,7 +26,7 @@ re-arm whenever the file's content changes (add a counter to re-arm the same mod
   error-once   the first resolve request gets 503
 Every request is appended to STATE/requests.log: "METHOD PATH range=RANGE proxied=0|1".
 
-Usage: hub_server.py --state DIR --repo OWNER/NAME=FOLDER [--repo ...]
+Usage: hub_server.py --state DIR --repo OWNER/NAME=FOLDER [--repo ...] [--commit OWNER/NAME=HEX40 ...]
 Writes the port to STATE/port once it listens; runs until killed.
 """
 import argparse
@@ -42,7 +42,7 @@ import urllib.parse
 
 
 class Hub:
-    def __init__(self, state, repos):
+    def __init__(self, state, repos, commits):
         self.state = state
         self.repos = {}  # "owner/name" -> {"commit": hex, "files": {name: bytes}}
         self.blobs = {}  # sha256 -> bytes
@@ -53,7 +53,7 @@ class Hub:
                 if os.path.isfile(path):
                     with open(path, "rb") as f:
                         files[name] = f.read()
-            commit = hashlib.sha1(("commit of " + repo).encode()).hexdigest()
+            commit = commits.get(repo) or hashlib.sha1(("commit of " + repo).encode()).hexdigest()
             self.repos[repo] = {"commit": commit, "files": files}
             for name, data in files.items():
                 self.blobs[hashlib.sha256(data).hexdigest()] = data
@@ -212,12 +212,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--state", required=True)
     parser.add_argument("--repo", action="append", default=[], help="OWNER/NAME=FOLDER")
+    parser.add_argument("--commit", action="append", default=[], help="OWNER/NAME=HEX40")
     args = parser.parse_args()
-    repos = {}
-    for spec in args.repo:
-        repo, _, folder = spec.partition("=")
-        repos[repo] = folder
-    Handler.hub = Hub(args.state, repos)
+    repos = dict(spec.partition("=")[::2] for spec in args.repo)
+    commits = dict(spec.partition("=")[::2] for spec in args.commit)
+    Handler.hub = Hub(args.state, repos, commits)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     port_file = os.path.join(args.state, "port")
