@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli_options.h"
+#include "cmd_models.h"
 #include "image_io.h"
 #include "progress_bar.h"
 #include "vitmatte.h"
@@ -205,6 +206,7 @@ static int run(const cli_options *options, run_state *s) {
 
 int main(int argc, char **argv) {
   catch_interrupt();
+  if (cmd_models_is_command(argc, argv)) return cmd_models_run(argc, argv, &interrupted); /* models, download */
   cli_options options;
   char msg[600];
   switch (cli_parse(argc, argv, &options, msg, sizeof msg)) {
@@ -213,6 +215,12 @@ int main(int argc, char **argv) {
     case CLI_USAGE_ERROR: say("%s", msg); return EXIT_USAGE;
     case CLI_RUN: break;
   }
+  char *model_path = NULL; /* --model small: the downloaded folder */
+  if (cmd_models_resolve(options.model_path, &model_path, msg, sizeof msg) != 0) {
+    say("%s", msg);
+    return EXIT_MODEL;
+  }
+  options.model_path = model_path;
 
   run_state state;
   memset(&state, 0, sizeof state);
@@ -225,5 +233,6 @@ int main(int argc, char **argv) {
   if (state.model) vm_model_free(state.model);
   image_free(&state.trimap);
   image_free(&state.image);
+  free(model_path);
   return status;
 }
