@@ -12,7 +12,9 @@ SAMPLE=$(realpath "$3")
 [ -n "${HUB_URL:-}" ] || { echo "FAIL run me through with_hub.sh"; exit 1; }
 cd "$TMP" || exit 1
 export VITMATTE_MODELS=$TMP/models HF_ENDPOINT=$HUB_URL
-mode() { echo "$1 $RANDOM" >"$HUB_STATE/mode"; }
+# shellcheck source=hub_env.sh
+. "$(dirname "$0")/hub_env.sh"
+mode() { hub_mode "$1"; }
 log_mark() { wc -c <"$HUB_STATE/requests.log" 2>/dev/null || echo 0; }
 log_since() { tail -c +$(($1 + 1)) "$HUB_STATE/requests.log"; }
 IMG=$SAMPLE/image.png
