@@ -4,27 +4,17 @@
 #include "cmd_models.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_say.h"
 #include "progress_bar.h"
 #include "vitmatte_models.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_MISSING = 2, EXIT_FAILED = 3, EXIT_CANCELLED = 130 };
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("vitmatte: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
 
 int cmd_models_is_command(int argc, char **argv) {
   return argc > 1 && (strcmp(argv[1], "models") == 0 || strcmp(argv[1], "download") == 0);

@@ -1,7 +1,6 @@
 /* vitmatte.c - the command-line tool: image + trimap in, alpha matte out, through the public engine API only.
  * Every failure ends in one line "vitmatte: <reason>" and an exit status that says whose fault it was. */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli_options.h"
+#include "cli_say.h"
 #include "cmd_models.h"
 #include "image_io.h"
 #include "progress_bar.h"
@@ -39,16 +39,6 @@ static void catch_interrupt(void) {
    * "Interrupted system call" read error: the run goes on to the next check of the flag and ends as cancelled. */
   action.sa_flags = SA_RESETHAND | SA_RESTART;
   sigaction(SIGINT, &action, NULL);
-}
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("vitmatte: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
 }
 
 static double seconds_now(void) {

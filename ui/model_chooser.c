@@ -159,6 +159,7 @@ static void on_download_done(const gchar *name, const gchar *folder, const GErro
     gtk_label_set_text(GTK_LABEL(c->status), text);
     g_free(text);
   } else {
+    fill(c, name); /* its entry now says "download unfinished" when something arrived */
     update_state(c);
     gtk_label_set_text(GTK_LABEL(c->status), error ? error->message : "Download failed");
   }

@@ -146,6 +146,33 @@ static void options_for(vmm_download_options *o, const char *models_dir, recorde
   o->connect_timeout_seconds = 5;
 }
 
+/* One case: a fresh models folder, options pointing at the test hub, a progress recorder, the server's mode. */
+typedef struct dl_case {
+  char *dir;
+  recorder r;
+  vmm_download_options o;
+  vmm_download_result res;
+  vmm_error err;
+} dl_case;
+
+static void case_begin(dl_case *c, const char *mode) {
+  memset(c, 0, sizeof *c);
+  c->dir = fresh_models_dir();
+  options_for(&c->o, c->dir, &c->r);
+  if (mode) set_mode(mode);
+}
+
+/* vmm_download of `name` with the case's options; the previous result is freed first. */
+static vmm_status case_download(dl_case *c, const char *name) {
+  vmm_download_result_free(&c->res);
+  return vmm_download(name, &c->o, &c->res, &c->err);
+}
+
+static void case_end(dl_case *c) {
+  vmm_download_result_free(&c->res);
+  free(c->dir);
+}
+
 /* The model folder holds exactly the tiny model's two files and a download.json. */
 static int model_is_tiny(const char *folder) {
   char *c = join(folder, "config.json"), *w = join(folder, "model.safetensors"), *i = join(folder, "download.json");
@@ -186,200 +213,165 @@ static double now(void) {
 }
 
 static void case_complete(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("normal");
+  dl_case c;
+  case_begin(&c, "normal");
   const size_t mark = log_mark();
-  const vmm_status s = vmm_download("small", &o, &res, &err);
-  char *folder = join(dir, "vitmatte-small-composition-1k");
-  unit_check(t, s == VMM_OK && res.path && strcmp(res.path, folder) == 0, "complete download: %s (%s)",
-             vmm_status_string(s), s ? err.message : res.path);
+  const vmm_status s = case_download(&c, "small");
+  char *folder = join(c.dir, "vitmatte-small-composition-1k");
+  char *staging = staging_of(c.dir, "vitmatte-small-composition-1k");
+  const char *commit = c.res.commit ? c.res.commit : "";
+  unit_check(t, s == VMM_OK && c.res.path && strcmp(c.res.path, folder) == 0, "complete download: %s (%s)",
+             vmm_status_string(s), s ? c.err.message : c.res.path);
   unit_check(t, model_is_tiny(folder), "the two files arrived byte for byte, with download.json");
-  unit_check(t, res.verified_sha256 && res.commit && strlen(res.commit) == 40,
-             "model.safetensors was checked against X-Linked-Etag; X-Repo-Commit recorded (%s)", res.commit);
-  char *staging = staging_of(dir, "vitmatte-small-composition-1k");
+  unit_check(t, c.res.verified_sha256 && strlen(commit) == 40,
+             "model.safetensors was checked against X-Linked-Etag; X-Repo-Commit recorded (%s)", commit);
   unit_check(t, !exists(staging), "no staging folder is left");
-  unit_check(t, r.max_done == tiny_weights_size() && r.total == tiny_weights_size() && !r.went_back && r.saw_rate &&
-                    r.saw_verifying,
+  unit_check(t, c.r.max_done == tiny_weights_size() && c.r.total == tiny_weights_size() && !c.r.went_back &&
+                    c.r.saw_rate && c.r.saw_verifying,
              "progress: bytes up to the total (%lld of %lld), never backwards, a rate, a verifying phase",
-             (long long)r.max_done, (long long)r.total);
+             (long long)c.r.max_done, (long long)c.r.total);
   char *log = log_since(mark, NULL);
   char expect[200];
-  snprintf(expect, sizeof expect, "GET /hustvl/vitmatte-small-composition-1k/resolve/%s/model.safetensors", res.commit);
+  snprintf(expect, sizeof expect, "GET /hustvl/vitmatte-small-composition-1k/resolve/%s/model.safetensors", commit);
   unit_check(t,
              strstr(log, "GET /hustvl/vitmatte-small-composition-1k/resolve/main/config.json") && strstr(log, expect) &&
                  strstr(log, "GET /lfs/"),
              "config.json from main, then model.safetensors from the commit config.json came from, via the redirect");
   char *info = join(folder, "download.json");
   char *record_text = read_all(info, NULL);
-  unit_check(t, record_text && strstr(record_text, res.commit) && strstr(record_text, "X-Linked-Etag") &&
+  unit_check(t, record_text && strstr(record_text, commit) && strstr(record_text, "X-Linked-Etag") &&
                     strstr(record_text, "\"repo\": \"hustvl/vitmatte-small-composition-1k\""),
              "download.json records the repository, the commit and how the weights were checked");
   vmm_error rerr;
-  char *resolved = vmm_resolve(dir, "small", &rerr);
+  char *resolved = vmm_resolve(c.dir, "small", &rerr);
   unit_check(t, resolved && strcmp(resolved, folder) == 0, "'small' now resolves to the downloaded folder");
+  char *first_commit = strdup(commit);
 
   /* Again: nothing to do, no request. */
   const size_t mark2 = log_mark();
-  vmm_download_result again;
-  const vmm_status s2 = vmm_download("hustvl/vitmatte-small-composition-1k", &o, &again, &err);
-  unit_check(t, s2 == VMM_OK && again.already_complete && again.commit && strcmp(again.commit, res.commit) == 0 &&
+  const vmm_status s2 = case_download(&c, "hustvl/vitmatte-small-composition-1k");
+  unit_check(t, s2 == VMM_OK && c.res.already_complete && c.res.commit && strcmp(c.res.commit, first_commit) == 0 &&
                     log_mark() == mark2,
              "a complete model is not downloaded again (no request), and its commit is reported");
-  vmm_download_result_free(&again);
-  o.force = 1;
+  c.o.force = 1;
   const size_t mark3 = log_mark();
-  const vmm_status s3 = vmm_download("small", &o, &again, &err);
+  const vmm_status s3 = case_download(&c, "small");
   char *log3 = log_since(mark3, NULL);
-  unit_check(t, s3 == VMM_OK && !again.already_complete && model_is_tiny(folder) && strstr(log3, "GET /lfs/") &&
+  unit_check(t, s3 == VMM_OK && !c.res.already_complete && model_is_tiny(folder) && strstr(log3, "GET /lfs/") &&
                     !exists(staging),
-             "force: downloaded again and put in place over the installed model (%s)", s3 ? err.message : "ok");
-  free(log3);
-  vmm_download_result_free(&again);
-  free(resolved), free(info), free(record_text), free(log), free(staging), free(folder);
-  vmm_download_result_free(&res);
-  free(dir);
+             "force: downloaded again and put in place over the installed model (%s)", s3 ? c.err.message : "ok");
+  free(log3), free(first_commit), free(resolved), free(info), free(record_text), free(log), free(staging);
+  free(folder);
+  case_end(&c);
 }
 
 static void case_cut_once(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("cut-once");
+  dl_case c;
+  case_begin(&c, "cut-once");
   const size_t mark = log_mark();
-  const vmm_status s = vmm_download("small", &o, &res, &err);
+  const vmm_status s = case_download(&c, "small");
   char *log = log_since(mark, NULL);
   char range[64];
   snprintf(range, sizeof range, "range=bytes=%lld-", (long long)(tiny_weights_size() / 2));
-  unit_check(t, s == VMM_OK && model_is_tiny(res.path), "transfer cut half way: the same call resumes and finishes (%s)",
-             s ? err.message : "ok");
-  unit_check(t, strstr(log, range) && r.max_attempt == 2 && r.resumed_from == tiny_weights_size() / 2,
+  unit_check(t, s == VMM_OK && model_is_tiny(c.res.path),
+             "transfer cut half way: the same call resumes and finishes (%s)", s ? c.err.message : "ok");
+  unit_check(t, strstr(log, range) && c.r.max_attempt == 2 && c.r.resumed_from == tiny_weights_size() / 2,
              "the second attempt asked for the rest only (%s), from where the cut left it", range);
   free(log);
-  vmm_download_result_free(&res);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_cut_always_then_resume(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  o.max_attempts = 2;
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("cut-always");
-  const vmm_status s = vmm_download("base", &o, &res, &err);
-  char *folder = join(dir, "vitmatte-base-composition-1k");
-  char *staging = staging_of(dir, "vitmatte-base-composition-1k");
+  dl_case c;
+  case_begin(&c, "cut-always");
+  c.o.max_attempts = 2;
+  const vmm_status s = case_download(&c, "base");
+  char *folder = join(c.dir, "vitmatte-base-composition-1k");
+  char *staging = staging_of(c.dir, "vitmatte-base-composition-1k");
   char *part = join(staging, "model.safetensors.part");
   const int64_t kept = size_of(part), whole = tiny_weights_size();
-  unit_check(t, s == VMM_ERR_NETWORK && strstr(err.message, "run the download again to resume"),
-             "a server that always cuts: fails after 2 attempts, saying a rerun resumes: %s", err.message);
+  unit_check(t, s == VMM_ERR_NETWORK && strstr(c.err.message, "run the download again to resume"),
+             "a server that always cuts: fails after 2 attempts, saying a rerun resumes: %s", c.err.message);
   unit_check(t, kept == whole / 2 + (whole - whole / 2) / 2, "the part file keeps the %lld bytes that arrived",
              (long long)kept);
   unit_check(t, !exists(folder), "no model folder appears (the engine cannot see half a model)");
   vmm_installed_list list;
-  vmm_list_installed(dir, &list, &err);
+  vmm_list_installed(c.dir, &list, &c.err);
   unit_check(t, list.count == 1 && list.items[0].downloading && !list.items[0].complete,
              "the listing shows an unfinished download");
   vmm_installed_list_free(&list);
 
   set_mode("normal");
   const size_t mark = log_mark();
-  recorder r2 = {0};
-  options_for(&o, dir, &r2);
-  const vmm_status s2 = vmm_download("base", &o, &res, &err);
+  memset(&c.r, 0, sizeof c.r);
+  c.o.max_attempts = 0;
+  const vmm_status s2 = case_download(&c, "base");
   char *log = log_since(mark, NULL);
   char range[64];
   snprintf(range, sizeof range, "range=bytes=%lld-", (long long)kept);
   unit_check(t, s2 == VMM_OK && model_is_tiny(folder) && !exists(staging), "the next call finishes the download (%s)",
-             s2 ? err.message : "ok");
-  unit_check(t, strstr(log, range) != NULL && r2.resumed_from == kept,
+             s2 ? c.err.message : "ok");
+  unit_check(t, strstr(log, range) != NULL && c.r.resumed_from == kept,
              "it resumed with %s instead of starting again", range);
   free(log), free(part), free(staging), free(folder);
-  vmm_download_result_free(&res);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_corrupt(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("corrupt");
-  const vmm_status s = vmm_download("small", &o, &res, &err);
-  char *staging = staging_of(dir, "vitmatte-small-composition-1k");
+  dl_case c;
+  case_begin(&c, "corrupt");
+  const vmm_status s = case_download(&c, "small");
+  char *staging = staging_of(c.dir, "vitmatte-small-composition-1k");
   char *part = join(staging, "model.safetensors.part");
-  char *folder = join(dir, "vitmatte-small-composition-1k");
-  unit_check(t, s == VMM_ERR_CHECKSUM && strstr(err.message, "SHA-256") && strstr(err.message, "removed"),
-             "a corrupted byte: checksum mismatch, and the user is told the file was removed: %s", err.message);
+  char *folder = join(c.dir, "vitmatte-small-composition-1k");
+  unit_check(t, s == VMM_ERR_CHECKSUM && strstr(c.err.message, "SHA-256") && strstr(c.err.message, "removed"),
+             "a corrupted byte: checksum mismatch, and the user is told the file was removed: %s", c.err.message);
   unit_check(t, !exists(part) && !exists(folder), "the damaged file is gone and no model folder appeared");
   free(part), free(staging), free(folder);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_pinned_hash(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("no-etag");
+  dl_case c;
+  case_begin(&c, "no-etag");
   /* ViTMatte-S has a pinned hash, that of the real checkpoint: the tiny model served in its place must fail it. */
-  const vmm_status s = vmm_download("small", &o, &res, &err);
-  unit_check(t, s == VMM_ERR_CHECKSUM && strstr(err.message, "pinned"),
-             "no X-Linked-Etag: the pinned hash of ViTMatte-S is used (and the tiny model fails it): %s", err.message);
+  const vmm_status s = case_download(&c, "small");
+  unit_check(t, s == VMM_ERR_CHECKSUM && strstr(c.err.message, "pinned"),
+             "no X-Linked-Etag: the pinned hash of ViTMatte-S is used (and the tiny model fails it): %s", c.err.message);
   char *tw = join(tiny, "model.safetensors");
   char hex[65];
   sha256_hex(tw, hex);
-  o.expected_sha256 = hex;
-  const vmm_status s2 = vmm_download("small", &o, &res, &err);
-  unit_check(t, s2 == VMM_OK && res.verified_sha256 && model_is_tiny(res.path),
-             "no X-Linked-Etag, the caller's expected hash: verified and installed (%s)", s2 ? err.message : "ok");
-  vmm_download_result_free(&res);
-  o.expected_sha256 = NULL;
-  const vmm_status s3 = vmm_download("tester/tiny", &o, &res, &err);
-  unit_check(t, s3 == VMM_OK && !res.verified_sha256 && model_is_tiny(res.path),
+  c.o.expected_sha256 = hex;
+  const vmm_status s2 = case_download(&c, "small");
+  unit_check(t, s2 == VMM_OK && c.res.verified_sha256 && model_is_tiny(c.res.path),
+             "no X-Linked-Etag, the caller's expected hash: verified and installed (%s)", s2 ? c.err.message : "ok");
+  c.o.expected_sha256 = NULL;
+  const vmm_status s3 = case_download(&c, "tester/tiny");
+  unit_check(t, s3 == VMM_OK && !c.res.verified_sha256 && model_is_tiny(c.res.path),
              "no X-Linked-Etag and no pin: installed on its size alone, and reported as not hash-checked");
-  vmm_download_result_free(&res);
   free(tw);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_not_found(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("normal");
-  o.revision = "v9";
-  vmm_status s = vmm_download("small", &o, &res, &err);
-  unit_check(t, s == VMM_ERR_NOT_FOUND && strstr(err.message, "HTTP 404") && strstr(err.message, "/resolve/v9/"),
-             "an unknown revision: 404, and the message names the URL: %s", err.message);
-  o.revision = NULL;
-  s = vmm_download("nobody/nothing", &o, &res, &err);
-  unit_check(t, s == VMM_ERR_NOT_FOUND && strstr(err.message, "HTTP 401") && strstr(err.message, "Repository not found"),
-             "an unknown repository: the hub's 401 and its message: %s", err.message);
-  s = vmm_download("tiny", &o, &res, &err);
-  unit_check(t, s == VMM_ERR_INVALID_ARGUMENT && strstr(err.message, "small, base"),
-             "a name that is no model and no owner/name: %s", err.message);
-  char *folder = join(dir, "nobody--nothing");
+  dl_case c;
+  case_begin(&c, "normal");
+  c.o.revision = "v9";
+  vmm_status s = case_download(&c, "small");
+  unit_check(t, s == VMM_ERR_NOT_FOUND && strstr(c.err.message, "HTTP 404") && strstr(c.err.message, "/resolve/v9/"),
+             "an unknown revision: 404, and the message names the URL: %s", c.err.message);
+  c.o.revision = NULL;
+  s = case_download(&c, "nobody/nothing");
+  unit_check(t,
+             s == VMM_ERR_NOT_FOUND && strstr(c.err.message, "HTTP 401") && strstr(c.err.message, "Repository not found"),
+             "an unknown repository: the hub's 401 and its message: %s", c.err.message);
+  s = case_download(&c, "tiny");
+  unit_check(t, s == VMM_ERR_INVALID_ARGUMENT && strstr(c.err.message, "small, base"),
+             "a name that is no model and no owner/name: %s", c.err.message);
+  char *folder = join(c.dir, "nobody--nothing");
   unit_check(t, !exists(folder), "nothing installed for them");
   free(folder);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_server_gone(unit_tally *t) {
@@ -397,179 +389,134 @@ static void case_server_gone(unit_tally *t) {
   close(fd);
   char url[64];
   snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  o.endpoint = url;
-  vmm_download_result res;
-  vmm_error err;
+  dl_case c;
+  case_begin(&c, NULL);
+  c.o.endpoint = url;
   const double start = now();
-  const vmm_status s = vmm_download("small", &o, &res, &err);
+  const vmm_status s = case_download(&c, "small");
   const double took = now() - start;
-  unit_check(t, s == VMM_ERR_NETWORK && strstr(err.message, "cannot connect to 127.0.0.1"),
-             "server gone: a network error that says so: %s", err.message);
+  unit_check(t, s == VMM_ERR_NETWORK && strstr(c.err.message, "cannot connect to 127.0.0.1"),
+             "server gone: a network error that says so: %s", c.err.message);
   unit_check(t, took < 2.0, "and at once (%.2f s: a refused connection is not retried)", took);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_stall(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("stall-once");
+  dl_case c;
+  case_begin(&c, "stall-once");
   const double start = now();
-  const vmm_status s = vmm_download("small", &o, &res, &err);
+  const vmm_status s = case_download(&c, "small");
   const double took = now() - start;
-  unit_check(t, s == VMM_OK && model_is_tiny(res.path) && r.max_attempt == 2 && r.saw_retrying,
+  unit_check(t, s == VMM_OK && model_is_tiny(c.res.path) && c.r.max_attempt == 2 && c.r.saw_retrying,
              "a server that stops sending half way: given up after the stall time, resumed, finished (%s)",
-             s ? err.message : "ok");
+             s ? c.err.message : "ok");
   unit_check(t, took >= 2.0 && took < 10.0, "the stall was detected after about stall_seconds = 2 (%.1f s in all)", took);
-  vmm_download_result_free(&res);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_slow_cancel(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  r.cancel_after = 100000;
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("slow");
+  dl_case c;
+  case_begin(&c, "slow");
+  c.r.cancel_after = 100000;
   const double start = now();
-  const vmm_status s = vmm_download("small", &o, &res, &err);
+  const vmm_status s = case_download(&c, "small");
   const double took = now() - start;
-  char *staging = staging_of(dir, "vitmatte-small-composition-1k");
+  char *staging = staging_of(c.dir, "vitmatte-small-composition-1k");
   char *part = join(staging, "model.safetensors.part");
-  char *folder = join(dir, "vitmatte-small-composition-1k");
+  char *folder = join(c.dir, "vitmatte-small-composition-1k");
   const int64_t kept = size_of(part);
-  unit_check(t, s == VMM_ERR_CANCELLED && took < 3.0, "a slow server: cancel from the progress callback stops it in %.2f s: %s",
-             took, err.message);
+  unit_check(t, s == VMM_ERR_CANCELLED && took < 3.0,
+             "a slow server: cancel from the progress callback stops it in %.2f s: %s", took, c.err.message);
   unit_check(t, kept >= 100000 && kept < tiny_weights_size() && !exists(folder),
              "what arrived (%lld bytes) is kept for a resume; no model folder", (long long)kept);
   set_mode("normal");
   const size_t mark = log_mark();
-  recorder r2 = {0};
-  options_for(&o, dir, &r2);
-  const vmm_status s2 = vmm_download("small", &o, &res, &err);
+  memset(&c.r, 0, sizeof c.r);
+  const vmm_status s2 = case_download(&c, "small");
   char *log = log_since(mark, NULL);
   char range[64];
   snprintf(range, sizeof range, "range=bytes=%lld-", (long long)kept);
   unit_check(t, s2 == VMM_OK && model_is_tiny(folder) && strstr(log, range),
              "after the cancel, the next call resumes (%s) and finishes", range);
   free(log), free(part), free(staging), free(folder);
-  vmm_download_result_free(&res);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_no_range(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("cut-always");
-  o.max_attempts = 1;
-  vmm_download("small", &o, &res, &err); /* leaves half the file */
+  dl_case c;
+  case_begin(&c, "cut-always");
+  c.o.max_attempts = 1;
+  case_download(&c, "small"); /* leaves half the file */
   set_mode("no-range");
-  o.max_attempts = 0;
-  const vmm_status s = vmm_download("small", &o, &res, &err);
-  unit_check(t, s == VMM_OK && model_is_tiny(res.path) && r.resumed_from > 0,
+  c.o.max_attempts = 0;
+  const vmm_status s = case_download(&c, "small");
+  unit_check(t, s == VMM_OK && model_is_tiny(c.res.path) && c.r.resumed_from > 0,
              "a server that ignores Range (200 to a resume): the part is started again, not appended to (%s)",
-             s ? err.message : "ok");
-  vmm_download_result_free(&res);
-  free(dir);
+             s ? c.err.message : "ok");
+  case_end(&c);
 }
 
 static void case_complete_part(unit_tally *t) {
   /* A transfer that got every byte but was stopped before the check: the server answers the resume with 416. */
-  char *dir = fresh_models_dir();
-  char *staging = staging_of(dir, "vitmatte-small-composition-1k");
+  dl_case c;
+  case_begin(&c, "normal");
+  char *staging = staging_of(c.dir, "vitmatte-small-composition-1k");
   char *part = join(staging, "model.safetensors.part");
   char *tw = join(tiny, "model.safetensors");
   char cmd[9000];
   snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s'", staging, tw, part);
   if (system(cmd) != 0) unit_check(t, 0, "could not prepare a complete part file");
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("normal");
   const size_t mark = log_mark();
-  const vmm_status s = vmm_download("small", &o, &res, &err);
+  const vmm_status s = case_download(&c, "small");
   char *log = log_since(mark, NULL);
-  unit_check(t, s == VMM_OK && model_is_tiny(res.path) && strstr(log, "range=bytes=") && res.verified_sha256,
+  unit_check(t, s == VMM_OK && model_is_tiny(c.res.path) && strstr(log, "range=bytes=") && c.res.verified_sha256,
              "a part file that is already whole: 416, checked, installed without downloading it again (%s)",
-             s ? err.message : "ok");
+             s ? c.err.message : "ok");
   free(log), free(tw), free(part), free(staging);
-  vmm_download_result_free(&res);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_retry_5xx(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("error-once");
-  const vmm_status s = vmm_download("small", &o, &res, &err);
-  unit_check(t, s == VMM_OK && model_is_tiny(res.path) && r.max_attempt == 2,
-             "a 503 from the hub is tried again (%s)", s ? err.message : "ok");
-  vmm_download_result_free(&res);
-  free(dir);
+  dl_case c;
+  case_begin(&c, "error-once");
+  const vmm_status s = case_download(&c, "small");
+  unit_check(t, s == VMM_OK && model_is_tiny(c.res.path) && c.r.max_attempt == 2,
+             "a 503 from the hub is tried again (%s)", s ? c.err.message : "ok");
+  case_end(&c);
 }
 
 static void case_proxy(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
+  dl_case c;
+  case_begin(&c, "normal");
   /* A host that does not exist; only the proxy (the test server, which also serves absolute-URL requests) can
    * answer for it. */
-  o.endpoint = "http://hub.invalid";
-  vmm_download_result res;
-  vmm_error err;
-  set_mode("normal");
+  c.o.endpoint = "http://hub.invalid";
   setenv("http_proxy", hub_url, 1);
   const size_t mark = log_mark();
-  const vmm_status s = vmm_download("small", &o, &res, &err);
+  const vmm_status s = case_download(&c, "small");
   unsetenv("http_proxy");
   char *log = log_since(mark, NULL);
-  unit_check(t, s == VMM_OK && model_is_tiny(res.path) && strstr(log, "config.json range=- proxied=1") &&
+  unit_check(t, s == VMM_OK && model_is_tiny(c.res.path) && strstr(log, "config.json range=- proxied=1") &&
                     strstr(log, "/lfs/") && !strstr(log, "proxied=0"),
-             "http_proxy is followed: every request went through the proxy (%s)", s ? err.message : "ok");
+             "http_proxy is followed: every request went through the proxy (%s)", s ? c.err.message : "ok");
   free(log);
-  vmm_download_result_free(&res);
-  free(dir);
+  case_end(&c);
 }
 
 static void case_busy(unit_tally *t) {
-  char *dir = fresh_models_dir();
-  mkdir(dir, 0755);
+  dl_case c;
+  case_begin(&c, NULL);
+  mkdir(c.dir, 0755);
   char lock[4400];
-  snprintf(lock, sizeof lock, "%s/.vitmatte-small-composition-1k.lock", dir);
+  snprintf(lock, sizeof lock, "%s/.vitmatte-small-composition-1k.lock", c.dir);
   const int fd = open(lock, O_RDWR | O_CREAT, 0644);
   /* flock locks belong to the open file: another open of the same file, as another program's, conflicts */
   const int locked = fd >= 0 && flock(fd, LOCK_EX) == 0;
-  recorder r = {0};
-  vmm_download_options o;
-  options_for(&o, dir, &r);
-  vmm_download_result res;
-  vmm_error err;
-  const vmm_status s = vmm_download("small", &o, &res, &err);
-  unit_check(t, locked && s == VMM_ERR_BUSY && strstr(err.message, "another program"),
-             "a second download of the same model at the same time is refused: %s", err.message);
+  const vmm_status s = case_download(&c, "small");
+  unit_check(t, locked && s == VMM_ERR_BUSY && strstr(c.err.message, "another program"),
+             "a second download of the same model at the same time is refused: %s", c.err.message);
   if (fd >= 0) close(fd);
-  free(dir);
+  case_end(&c);
 }
 
 int main(int argc, char **argv) {
