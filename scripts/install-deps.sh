@@ -11,7 +11,7 @@ packages=(gcc libc6-dev pkg-config meson ninja-build python3 libjson-c-dev libop
 gimp=0
 for arg in "$@"; do
   case $arg in
-    --tests) packages+=(clang libclang-rt-dev debootstrap patchelf) ;;
+    --tests) packages+=(clang libclang-rt-dev debootstrap patchelf openssl) ;;
     --gimp) gimp=1; packages+=(libgimp-3.0-dev) ;;
     *) echo "usage: scripts/install-deps.sh [--tests] [--gimp]" >&2; exit 2 ;;
   esac

@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "ca_bundle.h"
 #include "models_internal.h"
 
 typedef struct fetch_state {
@@ -344,6 +345,8 @@ vmm_status vmm_fetch(const vmm_fetch_request *req, vmm_fetch_result *res, vmm_er
   SET(CURLOPT_XFERINFODATA, &st);
   if (st.offset > 0) SET(CURLOPT_RANGE, range); /* not RESUME_FROM: that refuses a 200, which we take as a restart */
   if (headers) SET(CURLOPT_HTTPHEADER, headers); /* libcurl keeps an Authorization header off other hosts */
+  const char *ca = vmm_ca_bundle(curl);
+  if (ca) SET(CURLOPT_CAINFO, ca);
   vmm_status status = VMM_OK;
   CURLcode rc = CURLE_OK;
   if (setopt_failed != CURLE_OK) {

@@ -2,14 +2,15 @@
 # Owns: the server process, its repositories, and the variables the tests read (HUB_URL, HUB_STATE, HUB_PID).
 # shellcheck shell=bash
 
-# hub_start PYTHON HUB_SERVER_PY MODEL_DIR STATE_DIR: serves MODEL_DIR as the four official repositories
+# hub_start PYTHON HUB_SERVER_PY MODEL_DIR STATE_DIR [SERVER_OPTION...]: serves MODEL_DIR as the four official repositories
 # (hustvl/vitmatte-{small,base}-{composition-1k,distinctions-646}; ViTMatte-S at its real pinned commit, so the
 # pinned hash applies, which the tiny model fails when the server sends no X-Linked-Etag) and as tester/tiny.
 # Sets HUB_URL (http://127.0.0.1:PORT), HUB_STATE (mode file, requests.log) and HUB_PID; returns 1 with a message
 # when the server does not come up.
 hub_start() {
   local python=$1 server=$2 model=$3 state=$4 r
-  local args=(--state "$state" --commit hustvl/vitmatte-small-composition-1k=6a58ad7646403c1df626fbd746900aec7361ea1d)
+  shift 4
+  local args=(--state "$state" --commit hustvl/vitmatte-small-composition-1k=6a58ad7646403c1df626fbd746900aec7361ea1d "$@")
   for r in hustvl/vitmatte-small-composition-1k hustvl/vitmatte-base-composition-1k \
            hustvl/vitmatte-small-distinctions-646 hustvl/vitmatte-base-distinctions-646 tester/tiny; do
     args+=(--repo "$r=$model")
@@ -26,7 +27,9 @@ hub_start() {
     echo "hub_server.py did not start: $(cat "$state/server.log")" >&2
     return 1
   fi
-  HUB_URL="http://127.0.0.1:$(cat "$state/port")"
+  local scheme=http
+  [[ " $* " == *" --tls "* ]] && scheme=https
+  HUB_URL="$scheme://127.0.0.1:$(cat "$state/port")"
   HUB_STATE=$state
   export HUB_URL HUB_STATE
 }

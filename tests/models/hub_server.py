@@ -27,6 +27,7 @@ re-arm whenever the file's content changes (add a counter to re-arm the same mod
 Every request is appended to STATE/requests.log: "METHOD PATH range=RANGE proxied=0|1".
 
 Usage: hub_server.py --state DIR --repo OWNER/NAME=FOLDER [--repo ...] [--commit OWNER/NAME=HEX40 ...]
+                     [--tls CERT KEY]   (HTTPS with that certificate; the redirects say https too)
 Writes the port to STATE/port once it listens; runs until killed.
 """
 import argparse
@@ -35,6 +36,7 @@ import http.server
 import os
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -90,6 +92,7 @@ class Hub:
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     hub = None  # set in main
+    scheme = "http"
 
     def log_message(self, fmt, *args):  # the request log is ours; stderr stays quiet
         pass
@@ -142,7 +145,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if name.endswith(".safetensors"):
             sha = hashlib.sha256(data).hexdigest()
             host = self.headers.get("Host", "127.0.0.1")
-            headers["Location"] = "http://%s/lfs/%s" % (host, sha)
+            headers["Location"] = "%s://%s/lfs/%s" % (self.scheme, host, sha)
             if mode == "no-etag":
                 headers["ETag"] = '"%s"' % hashlib.sha1(data).hexdigest()
             else:
@@ -213,12 +216,18 @@ def main():
     parser.add_argument("--state", required=True)
     parser.add_argument("--repo", action="append", default=[], help="OWNER/NAME=FOLDER")
     parser.add_argument("--commit", action="append", default=[], help="OWNER/NAME=HEX40")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
     repos = dict(spec.partition("=")[::2] for spec in args.repo)
     commits = dict(spec.partition("=")[::2] for spec in args.commit)
     Handler.hub = Hub(args.state, repos, commits)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if args.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls[0], args.tls[1])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        Handler.scheme = "https"
     port_file = os.path.join(args.state, "port")
     with open(port_file + ".tmp", "w") as f:
         f.write("%d\n" % server.server_address[1])
