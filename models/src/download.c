@@ -205,6 +205,16 @@ static vmm_status fetch_file(job *j, int index, vmm_error *err) {
         goto out;
       }
     }
+    if (status == VMM_ERR_NOT_FOUND && index == 1) {
+      /* config.json came from this repository and revision, so it is the weights file that is missing: the
+       * repository may hold only a pickle (pytorch_model.bin), which the engine does not read. */
+      vmm_fail(err, VMM_ERR_NOT_FOUND,
+               "%s has no %s at %s (HTTP %ld): ViTMatte needs the safetensors checkpoint. If the repository has only "
+               "pytorch_model.bin, look on its hub page for a safetensors version (often a pull request: "
+               "--revision refs/pr/N)",
+               j->repo, file, j->asked_revision, r.http_status);
+      goto out;
+    }
     if (status == VMM_ERR_CANCELLED || !retry) goto out;
     if (attempt >= max_attempts) {
       const int64_t kept = vmm_file_size(part);

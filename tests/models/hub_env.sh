@@ -4,7 +4,8 @@
 
 # hub_start PYTHON HUB_SERVER_PY MODEL_DIR STATE_DIR [SERVER_OPTION...]: serves MODEL_DIR as the four official repositories
 # (hustvl/vitmatte-{small,base}-{composition-1k,distinctions-646}; ViTMatte-S at its real pinned commit, so the
-# pinned hash applies, which the tiny model fails when the server sends no X-Linked-Etag) and as tester/tiny.
+# pinned hash applies, which the tiny model fails when the server sends no X-Linked-Etag) and as tester/tiny; its
+# config.json alone as tester/no-weights (a repository without model.safetensors).
 # Sets HUB_URL (http://127.0.0.1:PORT), HUB_STATE (mode file, requests.log) and HUB_PID; returns 1 with a message
 # when the server does not come up.
 hub_start() {
@@ -15,7 +16,8 @@ hub_start() {
            hustvl/vitmatte-small-distinctions-646 hustvl/vitmatte-base-distinctions-646 tester/tiny; do
     args+=(--repo "$r=$model")
   done
-  mkdir -p "$state" && rm -f "$state/port"
+  mkdir -p "$state/no-weights" && rm -f "$state/port" && cp "$model/config.json" "$state/no-weights/" || return 1
+  args+=(--repo "tester/no-weights=$state/no-weights")
   "$python" "$server" "${args[@]}" 2>"$state/server.log" &
   HUB_PID=$!
   for _ in $(seq 200); do

@@ -365,6 +365,13 @@ static void case_not_found(unit_tally *t) {
   unit_check(t,
              s == VMM_ERR_NOT_FOUND && strstr(c.err.message, "HTTP 401") && strstr(c.err.message, "Repository not found"),
              "an unknown repository: the hub's 401 and its message: %s", c.err.message);
+  s = case_download(&c, "tester/no-weights");
+  char *no_weights = join(c.dir, "tester--no-weights");
+  unit_check(t,
+             s == VMM_ERR_NOT_FOUND && strstr(c.err.message, "has no model.safetensors at main") &&
+                 strstr(c.err.message, "refs/pr/N") && !exists(no_weights),
+             "a repository without model.safetensors: says so, and how to look for one: %s", c.err.message);
+  free(no_weights);
   s = case_download(&c, "tiny");
   unit_check(t, s == VMM_ERR_INVALID_ARGUMENT && strstr(c.err.message, "small, base"),
              "a name that is no model and no owner/name: %s", c.err.message);
