@@ -2,23 +2,52 @@
  * Owns: model lookup, engine calls and the user-facing wording of engine errors. */
 #include "engine_session.h"
 
+#include <stdlib.h>
+
 #include "model_location.h"
+#include "vitmatte_models.h"
+
+/* A name (small, base, a folder of the models folder, a repository) or a path chosen by the user: the folder. A
+ * known model that is not downloaded is an error that says how to get it; anything else that is no model name is
+ * left to the engine, whose message names the path. */
+static gchar *resolve_chosen(const gchar *chosen, GError **error) {
+  vmm_error err;
+  char *models_dir = vmm_models_dir(NULL);
+  char *path = vmm_resolve(models_dir, chosen, &err);
+  free(models_dir);
+  gchar *result = NULL;
+  if (path) {
+    result = g_strdup(path);
+    free(path);
+  } else if (err.status == VMM_ERR_NOT_INSTALLED) {
+    const vmm_known_model *known = vmm_known_find(chosen);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                "The model \"%s\" is not downloaded: choose it in the ViTMatte dialog and press Download, call "
+                "plug-in-vitmatte-download, or run: vitmatte download %s",
+                chosen, known ? known->name : chosen);
+  } else if (g_str_has_prefix(chosen, "~/")) {
+    result = g_build_filename(g_get_home_dir(), chosen + 2, NULL);
+  } else {
+    result = g_strdup(chosen);
+  }
+  return result;
+}
 
 gchar *vmp_resolve_model_path(const gchar *chosen, GError **error) {
   gchar *path = NULL;
-  if (chosen && g_str_has_prefix(chosen, "~/"))
-    return g_build_filename(g_get_home_dir(), chosen + 2, NULL);
   if (chosen && *chosen)
-    return g_strdup(chosen);
+    return resolve_chosen(chosen, error);
 
   gchar *plugin_dir = g_path_get_dirname(gimp_get_progname());
+  char *models_dir = vmm_models_dir(NULL); /* NULL without $HOME: that candidate is skipped */
   vmp_model_candidates c;
-  if (vmp_model_candidates_init(&c, g_getenv(VMP_MODEL_ENV), plugin_dir, g_get_home_dir()) != 0) {
-    g_free(plugin_dir);
+  const int made = vmp_model_candidates_init(&c, g_getenv(VMP_MODEL_ENV), plugin_dir, models_dir);
+  g_free(plugin_dir);
+  free(models_dir);
+  if (made != 0) {
     g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "Out of memory");
     return NULL;
   }
-  g_free(plugin_dir);
   const char *found = vmp_model_candidates_first_usable(&c);
   if (found) {
     path = g_strdup(found);
@@ -27,8 +56,8 @@ gchar *vmp_resolve_model_path(const gchar *chosen, GError **error) {
     for (int i = 0; i < c.count; i++)
       g_string_append_printf(tried, "\n  %s", c.paths[i]);
     g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
-                "No ViTMatte model found. Choose the model folder (config.json + model.safetensors), or set "
-                "$" VMP_MODEL_ENV ". Looked in:%s",
+                "No ViTMatte model found. Download one in the ViTMatte dialog (Download), or choose the model "
+                "folder (config.json + model.safetensors), or set $" VMP_MODEL_ENV ". Looked in:%s",
                 tried->str);
     g_string_free(tried, TRUE);
   }

@@ -8,8 +8,9 @@
 #include "matte_procedure.h"
 #include "vitmatte.h"
 
-/* The model path to use: the caller's path when not empty (a leading "~/" is the home folder), else the first
- * usable default of model_location.h. g_free the result; NULL with `error` set when nothing usable is found. */
+/* The model path to use: the caller's choice when not empty (a path, a leading "~/" meaning the home folder, or a
+ * downloaded model's name: small, base, ...), else the first usable default of model_location.h. g_free the result;
+ * NULL with `error` set when nothing usable is found or a named model is not downloaded. */
 gchar *vmp_resolve_model_path(const gchar *chosen, GError **error);
 
 /* Loads the model at `model_path`, runs it on `rgb` + `trimap` on the chosen device and precision, and returns

@@ -34,10 +34,11 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
    * Script-Fu passes "/path/to/model" and every problem gets a message that says what is wrong. The dialog adds
    * a folder chooser button that fills it in. */
   gimp_procedure_add_string_argument(
-      p, VMP_ARG_MODEL, "_Model folder",
-      "Folder with config.json and model.safetensors (a Hugging Face ViTMatte checkpoint), or the .safetensors file; "
-      "a leading ~/ means the home folder. Empty: $VITMATTE_MODEL, else the 'model' folder next to the plug-in, "
-      "else ~/.cache/vitmatte/vitmatte-small-composition-1k",
+      p, VMP_ARG_MODEL, "_Model",
+      "A downloaded model's name (small, base, small-646, base-646: see plug-in-vitmatte-download), or a folder with "
+      "config.json and model.safetensors (a Hugging Face ViTMatte checkpoint), or the .safetensors file; a leading ~/ "
+      "means the home folder. Empty: $VITMATTE_MODEL, else the 'model' folder next to the plug-in, else "
+      "vitmatte-small-composition-1k in the models folder ($VITMATTE_MODELS, else ~/.cache/vitmatte)",
       "", G_PARAM_READWRITE);
 
   gimp_procedure_add_choice_argument(

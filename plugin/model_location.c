@@ -28,7 +28,7 @@ static char *copy(const char *s) {
 }
 
 int vmp_model_candidates_init(vmp_model_candidates *c, const char *env_value, const char *plugin_dir,
-                              const char *home_dir) {
+                              const char *models_dir) {
   memset(c, 0, sizeof *c);
   char *p;
   if (env_value && *env_value) {
@@ -41,8 +41,8 @@ int vmp_model_candidates_init(vmp_model_candidates *c, const char *env_value, co
       goto oom;
     c->paths[c->count++] = p;
   }
-  if (home_dir && *home_dir) {
-    if (!(p = join(home_dir, VMP_MODEL_CACHE_SUBDIR)))
+  if (models_dir && *models_dir) {
+    if (!(p = join(models_dir, VMP_MODEL_DEFAULT_FOLDER)))
       goto oom;
     c->paths[c->count++] = p;
   }

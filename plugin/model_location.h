@@ -4,11 +4,13 @@
 #define VMP_MODEL_LOCATION_H
 
 #define VMP_MODEL_ENV "VITMATTE_MODEL"
-#define VMP_MODEL_CACHE_SUBDIR ".cache/vitmatte/vitmatte-small-composition-1k"
+/* ViTMatte-S in the models folder (vitmatte_models.h: $VITMATTE_MODELS, else $XDG_CACHE_HOME/vitmatte, else
+ * ~/.cache/vitmatte), where `vitmatte download small` and the dialog's Download button put it. */
+#define VMP_MODEL_DEFAULT_FOLDER "vitmatte-small-composition-1k"
 #define VMP_MODEL_MAX_CANDIDATES 3
 
 /* The default locations, in order: $VITMATTE_MODEL (when set and not empty), then `model` in the plug-in's own
- * folder, then ~/.cache/vitmatte/vitmatte-small-composition-1k. NULL or empty inputs skip their entry. */
+ * folder, then vitmatte-small-composition-1k in the models folder. NULL or empty inputs skip their entry. */
 typedef struct vmp_model_candidates {
   char *paths[VMP_MODEL_MAX_CANDIDATES]; /* malloc'ed */
   int count;
@@ -16,7 +18,7 @@ typedef struct vmp_model_candidates {
 
 /* Returns 0, or -1 when out of memory (then nothing needs freeing). */
 int vmp_model_candidates_init(vmp_model_candidates *c, const char *env_value, const char *plugin_dir,
-                              const char *home_dir);
+                              const char *models_dir);
 void vmp_model_candidates_free(vmp_model_candidates *c);
 
 /* 1 when `path` looks like a checkpoint the engine can load: a folder holding config.json and

@@ -4,7 +4,7 @@
 ;
 ;   gimp-console-3.0 -i --batch-interpreter=plug-in-script-fu-eval \
 ;     -b '(begin (load "/usr/local/share/vitmatte-gimp/vitmatte-batch.scm")
-;                (vitmatte-folder "photos" "trimaps" "cutouts" "/models/vitmatte-small-composition-1k"))' --quit
+;                (vitmatte-folder "photos" "trimaps" "cutouts" "small"))' --quit
 ;
 ; (vitmatte-file IMAGE TRIMAP OUTPUT MODEL)
 ;     Mattes one picture. TRIMAP is a grey file of the same size (white = foreground, black = background, grey =
@@ -17,7 +17,8 @@
 ;     Pictures without a trimap are reported and skipped. Pictures that share a NAME (photo.png and photo.jpg) would
 ;     write the same OUT-DIR/NAME.png: the first one in the order .png .jpg .jpeg .tif .tiff (then the same in
 ;     capitals) is matted, the others are reported and skipped. Other errors stop the batch (gimp-console exits 70).
-; MODEL is the model folder (config.json + model.safetensors); "" means the plug-in's default location.
+; MODEL is a downloaded model's name ("small", "base", ...: plug-in-vitmatte-download, or `vitmatte download`), a
+; model folder (config.json + model.safetensors), or "" for the plug-in's default location.
 
 (define (vitmatte-path dir file) (string-append dir "/" file))
 

@@ -2,6 +2,7 @@
  * Owns: the GimpPlugIn subclass, the procedure's menu entry, documentation and sensitivity. */
 #include <libgimp/gimp.h>
 
+#include "download_procedure.h"
 #include "matte_procedure.h"
 #include "matte_run.h"
 #include "vitmatte.h" /* VM_VERSION_STRING, shown in the blurb */
@@ -17,10 +18,12 @@ G_DEFINE_TYPE(VmpPlugin, vmp_plugin, GIMP_TYPE_PLUG_IN)
 
 static GList *vmp_plugin_query_procedures(GimpPlugIn *plug_in) {
   (void)plug_in;
-  return g_list_append(NULL, g_strdup(VMP_PROC_NAME));
+  return g_list_append(g_list_append(NULL, g_strdup(VMP_PROC_NAME)), g_strdup(VMP_DOWNLOAD_PROC_NAME));
 }
 
 static GimpProcedure *vmp_plugin_create_procedure(GimpPlugIn *plug_in, const gchar *name) {
+  if (g_strcmp0(name, VMP_DOWNLOAD_PROC_NAME) == 0)
+    return vmp_download_procedure_new(plug_in);
   if (g_strcmp0(name, VMP_PROC_NAME) != 0)
     return NULL;
   GimpProcedure *p = gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, vmp_matte_run, NULL, NULL);

@@ -26,12 +26,14 @@ static const struct option long_options[] = {
 void cli_print_help(FILE *to) {
   fprintf(to,
           "Usage: vitmatte --model DIR_OR_FILE IMAGE TRIMAP -o ALPHA [options]\n"
+          "       vitmatte download small|base|small-646|base-646|OWNER/NAME   (get official weights)\n"
+          "       vitmatte models                                               (list them)\n"
           "\n"
           "Computes the alpha matte of IMAGE with ViTMatte, guided by TRIMAP (black = background,\n"
           "white = foreground, gray 128 = unknown).\n"
           "\n"
           "  -m, --model PATH     folder with config.json and model.safetensors, or a .safetensors file\n"
-          "                       with config.json beside it (e.g. hustvl/vitmatte-small-composition-1k)\n"
+          "                       with config.json beside it, or a downloaded model: small, base, ...\n"
           "  IMAGE                PNG, JPEG or TIFF (8/16-bit, 32-bit float; gray or colour; alpha ignored)\n"
           "  TRIMAP               PNG, JPEG or TIFF of the same size, gray (or RGB with R = G = B)\n"
           "  -o, --output ALPHA   .png: 8-bit gray PNG (16-bit with --bits 16)\n"
@@ -127,7 +129,8 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
   options->image_path = argv[optind];
   options->trimap_path = argv[optind + 1];
   if (!options->model_path) {
-    snprintf(msg, msg_size, "no model: give --model DIR (a folder with config.json and model.safetensors)");
+    snprintf(msg, msg_size, "no model: give --model small (after 'vitmatte download small') or --model DIR (a folder "
+                            "with config.json and model.safetensors)");
     return CLI_USAGE_ERROR;
   }
   if (!options->output_path) {

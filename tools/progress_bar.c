@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { BAR_CELLS = 30, LINE_WIDTH = 72 };
+enum { BAR_CELLS = 30, LINE_WIDTH = 79, TEXT_WIDTH = LINE_WIDTH - BAR_CELLS - 18 };
 
 void progress_bar_init(progress_bar *bar, int visible, const volatile sig_atomic_t *cancel_flag) {
   memset(bar, 0, sizeof *bar);
@@ -14,26 +14,44 @@ void progress_bar_init(progress_bar *bar, int visible, const volatile sig_atomic
   bar->cancel_flag = cancel_flag;
 }
 
-int progress_bar_report(void *user_data, const char *stage, double fraction) {
-  progress_bar *bar = user_data;
-  const int cancel = bar->cancel_flag && *bar->cancel_flag;
-  if (!bar->visible || cancel) return cancel;
-  if (!(fraction >= 0.0)) fraction = 0.0; /* also catches NaN */
-  if (fraction > 1.0) fraction = 1.0;
-  const int percent = (int)(fraction * 100.0);
-  if (!stage) stage = "";
-  if (percent == bar->last_percent && bar->last_stage && strcmp(stage, bar->last_stage) == 0) return 0;
-  bar->last_percent = percent;
-  bar->last_stage = stage;
+static int clamp_percent(double *fraction) {
+  if (!(*fraction >= 0.0)) *fraction = 0.0; /* also catches NaN */
+  if (*fraction > 1.0) *fraction = 1.0;
+  return (int)(*fraction * 100.0);
+}
+
+static void draw(progress_bar *bar, double fraction, int percent, const char *text) {
   char cells[BAR_CELLS + 1];
   const int filled = (int)(fraction * BAR_CELLS);
   for (int i = 0; i < BAR_CELLS; i++) cells[i] = i < filled ? '#' : '.';
   cells[BAR_CELLS] = '\0';
-  /* Padding to a fixed width wipes what a longer stage name left on the line. */
-  fprintf(stderr, "\rvitmatte: [%s] %3d%% %-*.*s", cells, percent, LINE_WIDTH - BAR_CELLS - 18,
-          LINE_WIDTH - BAR_CELLS - 18, stage);
+  /* Padding to a fixed width wipes what a longer text left on the line. */
+  fprintf(stderr, "\rvitmatte: [%s] %3d%% %-*.*s", cells, percent, TEXT_WIDTH, TEXT_WIDTH, text);
   fflush(stderr);
   bar->drawn = 1;
+}
+
+int progress_bar_report(void *user_data, const char *stage, double fraction) {
+  progress_bar *bar = user_data;
+  const int cancel = bar->cancel_flag && *bar->cancel_flag;
+  if (!bar->visible || cancel) return cancel;
+  const int percent = clamp_percent(&fraction);
+  if (!stage) stage = "";
+  if (percent == bar->last_percent && bar->last_stage && strcmp(stage, bar->last_stage) == 0) return 0;
+  bar->last_percent = percent;
+  bar->last_stage = stage;
+  draw(bar, fraction, percent, stage);
+  return 0;
+}
+
+int progress_bar_report_text(progress_bar *bar, const char *text, double fraction) {
+  const int cancel = bar->cancel_flag && *bar->cancel_flag;
+  if (!bar->visible || cancel) return cancel;
+  const int percent = clamp_percent(&fraction);
+  if (percent == bar->last_percent && strcmp(text, bar->last_text) == 0) return 0;
+  bar->last_percent = percent;
+  snprintf(bar->last_text, sizeof bar->last_text, "%s", text);
+  draw(bar, fraction, percent, text);
   return 0;
 }
 

@@ -10,6 +10,7 @@ typedef struct progress_bar {
   int drawn;                                  /* something is on the line now */
   int last_percent;
   const char *last_stage;
+  char last_text[64];                         /* of progress_bar_report_text */
   const volatile sig_atomic_t *cancel_flag;   /* set by the SIGINT handler */
 } progress_bar;
 
@@ -18,6 +19,10 @@ void progress_bar_init(progress_bar *bar, int visible, const volatile sig_atomic
 /* Matches vm_progress_fn: redraws when the stage or the whole percent changes; returns non-zero once the user
  * has pressed Ctrl-C. */
 int progress_bar_report(void *bar, const char *stage, double fraction);
+
+/* The same bar with a text that changes in place ("46.5/103.3 MB, 12.3 MB/s"): redraws when the whole percent or
+ * the text changed. Returns non-zero once the user has pressed Ctrl-C. */
+int progress_bar_report_text(progress_bar *bar, const char *text, double fraction);
 
 /* Erases the bar so the next message starts on a clean line. */
 void progress_bar_clear(progress_bar *bar);

@@ -2,15 +2,17 @@
 # quickstart.sh - from a fresh Debian 12/13 or Ubuntu machine to an alpha matte in one command.
 # Installs the missing build packages, builds into build/ (reusing it when present) and runs the vitmatte CLI.
 #
-#   tools/quickstart.sh [IMAGE TRIMAP [MODEL]] [-o OUT]
+#   tools/quickstart.sh [--download] [IMAGE TRIMAP [MODEL]] [-o OUT]
 #
-# MODEL defaults to $VITMATTE_MODEL, then ~/.cache/vitmatte/vitmatte-small-composition-1k. Without a model it runs
-# the bundled sample with the tiny random-weight test model (the pipeline works, the alpha means nothing).
+# MODEL defaults to $VITMATTE_MODEL, then the downloaded ViTMatte-S (`vitmatte download small`). Without weights
+# and with your IMAGE and TRIMAP, it offers to download ViTMatte-S (--download: without asking) or stops: it never
+# runs your pictures, or writes OUT, with the random test weights. Without IMAGE and TRIMAP it mattes the bundled
+# sample; with no weights that is a demo with the tiny random-weight test model (the pipeline works, the alpha means
+# nothing), written into the build folder, not to OUT. OUT defaults to build/alpha.png.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${VITMATTE_BUILD_DIR:-$ROOT/build} # another folder, e.g. for a second configuration
-OFFICIAL_CACHE=$HOME/.cache/vitmatte/vitmatte-small-composition-1k
 
 say() { printf 'quickstart: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -22,22 +24,22 @@ usage() {
 
 official_weights_help() {
   cat >&2 <<EOF
-  To get the official weights (ViTMatte-S, trained on Composition-1k; -base- for ViTMatte-B):
-    pip install -U huggingface_hub
-    huggingface-cli download hustvl/vitmatte-small-composition-1k config.json model.safetensors \\
-        --local-dir ~/.cache/vitmatte/vitmatte-small-composition-1k
-  (or download config.json and model.safetensors from https://huggingface.co/hustvl/vitmatte-small-composition-1k
-  by hand), then run this script again, or set VITMATTE_MODEL=/path/to/that/folder.
+  To get the official weights (ViTMatte-S, trained on Composition-1k, about 103 MB):
+    $VITMATTE download small          (or: tools/quickstart.sh --download ...)
+  ('base' for ViTMatte-B; '$VITMATTE models' lists them), then run this script again, or set
+  VITMATTE_MODEL=/path/to/a/model/folder.
 EOF
 }
 
 # ---- arguments ----
-OUT=alpha.png
+OUT=""
+DOWNLOAD=0
 POSITIONAL=()
 while [ $# -gt 0 ]; do
   case $1 in
     -o|--output) [ $# -ge 2 ] || die "-o needs a file name"; OUT=$2; shift 2 ;;
     -o*) OUT=${1#-o}; shift ;;
+    --download) DOWNLOAD=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; POSITIONAL+=("$@"); break ;;
     -*) die "unknown option '$1' (try --help)" ;;
@@ -71,20 +73,42 @@ fi
 ninja -C "$BUILD" >/dev/null || die "the build failed: run 'ninja -C $BUILD' to see why"
 VITMATTE=$BUILD/tools/vitmatte
 [ -x "$VITMATTE" ] || die "$VITMATTE was not built (is the cli option disabled in $BUILD? 'meson configure $BUILD -Dcli=enabled')"
+# What this script writes stays in the build folder unless you name another file: nothing lands in the checkout.
+[ -n "$OUT" ] || OUT=$BUILD/alpha.png
 
-# ---- model and inputs ----
+# ---- model ----
 MODEL=""
-DEMO=0
 if [ ${#POSITIONAL[@]} -eq 3 ]; then
   MODEL=${POSITIONAL[2]}
 elif [ -n "${VITMATTE_MODEL:-}" ]; then
   [ -e "$VITMATTE_MODEL" ] || die "VITMATTE_MODEL=$VITMATTE_MODEL does not exist"
   MODEL=$VITMATTE_MODEL
-elif [ -f "$OFFICIAL_CACHE/model.safetensors" ] && [ -f "$OFFICIAL_CACHE/config.json" ]; then
-  MODEL=$OFFICIAL_CACHE
+elif "$VITMATTE" models --path small >/dev/null 2>&1; then
+  MODEL=small
 fi
 
-if [ -n "$MODEL" ] && [ ${#POSITIONAL[@]} -ge 2 ]; then
+if [ -z "$MODEL" ]; then
+  answer=n
+  if [ $DOWNLOAD -eq 1 ]; then
+    answer=y
+  elif [ ${#POSITIONAL[@]} -ge 2 ] && [ -t 0 ] && [ -t 2 ]; then
+    printf 'quickstart: no ViTMatte weights yet. Download ViTMatte-S (about 103 MB) now? [y/N] ' >&2
+    read -r answer || answer=n
+  fi
+  case $answer in
+    y|Y|yes|YES)
+      "$VITMATTE" download small || die "the download failed (see above); run the same command again to resume"
+      MODEL=small ;;
+  esac
+fi
+
+# ---- inputs ----
+if [ -z "$MODEL" ] && [ ${#POSITIONAL[@]} -ge 2 ]; then
+  # Your pictures with random weights would give a file that looks like a result and is not one: stop instead.
+  say "no ViTMatte weights: ${POSITIONAL[0]} was not matted and nothing was written to $OUT."
+  official_weights_help
+  exit 1
+elif [ ${#POSITIONAL[@]} -ge 2 ]; then
   IMAGE=${POSITIONAL[0]}
   TRIMAP=${POSITIONAL[1]}
 elif [ -n "$MODEL" ]; then
@@ -95,28 +119,23 @@ else
   IMAGE=$ROOT/data/sample/image.png
   TRIMAP=$ROOT/data/sample/trimap.png
   MODEL=$ROOT/data/tiny
-  DEMO=1
   [ -f "$MODEL/config.json" ] || die "no model: neither official weights nor the test model $MODEL were found"
+  DEMO_OUT=$BUILD/demo-alpha-random-weights.png
   {
     echo "=========================================================================================="
     echo " DEMO RUN WITH RANDOM WEIGHTS: no ViTMatte weights were found (not given, not in"
-    echo " \$VITMATTE_MODEL, not in $OFFICIAL_CACHE)."
-    echo " Running the bundled sample (data/sample) with the tiny random-weight TEST model (data/tiny)."
-    [ ${#POSITIONAL[@]} -ge 2 ] && echo " Your pictures (${POSITIONAL[0]}, ${POSITIONAL[1]}) were NOT used."
+    echo " \$VITMATTE_MODEL, not downloaded)."
+    echo " Running the bundled sample (data/sample) with the tiny random-weight TEST model (data/tiny)"
+    echo " into $DEMO_OUT; $OUT is left alone."
     echo " This checks that everything builds and runs; the alpha it writes is MEANINGLESS."
     echo "=========================================================================================="
   } >&2
   official_weights_help
+  OUT=$DEMO_OUT
 fi
 
 say "running: $VITMATTE --model $MODEL $IMAGE $TRIMAP -o $OUT"
 status=0
 "$VITMATTE" --model "$MODEL" "$IMAGE" "$TRIMAP" -o "$OUT" || status=$?
-if [ $status -eq 0 ]; then
-  say "done: $OUT"
-  if [ "$(cd "$MODEL" 2>/dev/null && pwd)" = "$ROOT/data/tiny" ]; then
-    say "(random test weights: $OUT is not a real matte)"
-    [ $DEMO -eq 1 ] || official_weights_help
-  fi
-fi
+[ $status -eq 0 ] && say "done: $OUT"
 exit $status

@@ -1,7 +1,6 @@
 /* vitmatte.c - the command-line tool: image + trimap in, alpha matte out, through the public engine API only.
  * Every failure ends in one line "vitmatte: <reason>" and an exit status that says whose fault it was. */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,8 @@
 #include <unistd.h>
 
 #include "cli_options.h"
+#include "cli_say.h"
+#include "cmd_models.h"
 #include "image_io.h"
 #include "progress_bar.h"
 #include "vitmatte.h"
@@ -38,16 +39,6 @@ static void catch_interrupt(void) {
    * "Interrupted system call" read error: the run goes on to the next check of the flag and ends as cancelled. */
   action.sa_flags = SA_RESETHAND | SA_RESTART;
   sigaction(SIGINT, &action, NULL);
-}
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("vitmatte: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
 }
 
 static double seconds_now(void) {
@@ -205,6 +196,7 @@ static int run(const cli_options *options, run_state *s) {
 
 int main(int argc, char **argv) {
   catch_interrupt();
+  if (cmd_models_is_command(argc, argv)) return cmd_models_run(argc, argv, &interrupted); /* models, download */
   cli_options options;
   char msg[600];
   switch (cli_parse(argc, argv, &options, msg, sizeof msg)) {
@@ -213,6 +205,12 @@ int main(int argc, char **argv) {
     case CLI_USAGE_ERROR: say("%s", msg); return EXIT_USAGE;
     case CLI_RUN: break;
   }
+  char *model_path = NULL; /* --model small: the downloaded folder */
+  if (cmd_models_resolve(options.model_path, &model_path, msg, sizeof msg) != 0) {
+    say("%s", msg);
+    return EXIT_MODEL;
+  }
+  options.model_path = model_path;
 
   run_state state;
   memset(&state, 0, sizeof state);
@@ -225,5 +223,6 @@ int main(int argc, char **argv) {
   if (state.model) vm_model_free(state.model);
   image_free(&state.trimap);
   image_free(&state.image);
+  free(model_path);
   return status;
 }

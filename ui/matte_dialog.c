@@ -1,11 +1,12 @@
 /* matte_dialog.c - the interactive dialog of Filters > Matting > ViTMatte...
- * Owns: the widgets for each argument, the model folder button, and which widgets are active for the chosen
+ * Owns: the widgets for each argument, where the model chooser goes, and which widgets are active for the chosen
  * trimap source and output. */
 #include "matte_dialog.h"
 
 #include <libgimp/gimpui.h>
 
 #include "matte_procedure.h"
+#include "model_chooser.h"
 
 /* Makes `property` sensitive only while `choice_property` has the value `nick`. */
 static void sensitive_when(GimpProcedureDialog *dialog, GimpProcedureConfig *config, const gchar *property,
@@ -13,29 +14,6 @@ static void sensitive_when(GimpProcedureDialog *dialog, GimpProcedureConfig *con
   gimp_procedure_dialog_set_sensitive_if_in(dialog, property, G_OBJECT(config), choice_property,
                                             gimp_value_array_new_from_types(NULL, G_TYPE_STRING, nick, G_TYPE_NONE),
                                             TRUE);
-}
-
-/* The model argument is a string (see matte_procedure.c); this button picks a folder and writes its path there,
- * and the text entry above it stays editable for a .safetensors file or a path typed by hand. */
-static void on_model_folder_set(GtkFileChooserButton *button, gpointer config) {
-  gchar *path = gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(button));
-  if (path)
-    g_object_set(config, VMP_ARG_MODEL, path, NULL);
-  g_free(path);
-}
-
-static GtkWidget *model_folder_button(GimpProcedureConfig *config) {
-  GtkWidget *button =
-      gtk_file_chooser_button_new("Choose the ViTMatte model folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
-  gchar *current = NULL;
-  g_object_get(config, VMP_ARG_MODEL, &current, NULL);
-  if (current && g_file_test(current, G_FILE_TEST_IS_DIR))
-    gtk_file_chooser_set_filename(GTK_FILE_CHOOSER(button), current);
-  g_free(current);
-  gtk_widget_set_tooltip_text(button, "The folder that holds config.json and model.safetensors");
-  g_signal_connect(button, "file-set", G_CALLBACK(on_model_folder_set), config);
-  gtk_widget_show(button);
-  return button;
 }
 
 gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *config) {
@@ -50,11 +28,12 @@ gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *con
                                  VMP_ARG_BAND_WIDTH, NULL);
   gimp_procedure_dialog_fill_frame(dialog, "trimap-frame", VMP_ARG_TRIMAP_SOURCE, FALSE, "trimap-box");
 
-  GtkWidget *model_box =
-      gimp_procedure_dialog_fill_box(dialog, "model-box", VMP_ARG_MODEL, VMP_ARG_DEVICE, VMP_ARG_PRECISION, NULL);
-  GtkWidget *button = model_folder_button(config);
-  gtk_box_pack_start(GTK_BOX(model_box), button, FALSE, FALSE, 0);
-  gtk_box_reorder_child(GTK_BOX(model_box), button, 1); /* right under the path entry */
+  /* The model argument is a string (see matte_procedure.c); instead of a text entry the dialog offers the
+   * installed and official models, a folder chooser and a Download button (model_chooser.h). */
+  GtkWidget *model_box = gimp_procedure_dialog_fill_box(dialog, "model-box", VMP_ARG_DEVICE, VMP_ARG_PRECISION, NULL);
+  GtkWidget *chooser = vmp_model_chooser_new(GTK_DIALOG(dialog), config);
+  gtk_box_pack_start(GTK_BOX(model_box), chooser, FALSE, FALSE, 0);
+  gtk_box_reorder_child(GTK_BOX(model_box), chooser, 0);
 
   gimp_procedure_dialog_fill_box(dialog, "output-box", VMP_ARG_OUTPUT, VMP_ARG_REPLACE_MASK, NULL);
 

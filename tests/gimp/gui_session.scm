@@ -7,9 +7,13 @@
 ;      group; then Ctrl+Z (the white mask must be back, bit for bit) and Ctrl+Y in the image window;
 ;   2. an image without a trimap channel; ViTMatte started from the menus (Search Actions): the error must come
 ;      up as a GIMP message;
-;   3. the scene with its trimap channel; ViTMatte started from the menus: a layer mask must appear.
+;   3. the scene with its trimap channel; ViTMatte started from the menus: a layer mask must appear;
+;   4. the dialog again, where the test hook chooses ViTMatte-B (not downloaded), presses Download, Stop, and
+;      Download again: the progress shows in the dialog (integration.sh takes screenshots), then OK mattes with the
+;      downloaded model.
 ; Handshake through files in DIR: this script writes ready-dialog, ran, undone, redone, menu-error-ready,
-; menu-ready, menu-done; integration.sh writes next-step and menu-run-done when the user action of a step is over,
+; menu-ready, menu-done, download-ready, download-done; integration.sh writes next-step, menu-run-done and
+; download-armed when the user action of a step is over (or may begin),
 ; and stop-waiting when it gives up, so a missed key press cannot hang the run.
 ; Needs vitmatte-batch.scm and integration.scm loaded first. Run: (vmp-gui-all "WORK" "MODEL")
 
@@ -75,11 +79,26 @@
       (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
                                    #:model "")))))
 
+; integration.sh drives the dialog's buttons through the hook file of $VITMATTE_GIMP_TEST_DOWNLOAD.
+(define (vmp-gui-download dir)
+  (let* ((image (vmp-scene-with-trimap dir "scene.png"))
+         (layer (vmp-layer image))
+         (display (car (gimp-display-new image))))
+    (vmp-marker dir "download-ready")
+    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir "download-armed"))))
+    (vmp-record "gui-download"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)))))
+    (vmp-save image dir "gui-download")
+    (vmp-marker dir "download-done")
+    (gimp-image-clean-all image)
+    (gimp-display-delete display)))
+
 (define (vmp-gui-all dir model)
   (set! vmp-results (open-output-file (vmp-path dir "gui-results.txt")))
   (vmp-gui-no-model dir)
   (vmp-gui-undo dir model)
   (vmp-gui-menu-error dir)
   (vmp-gui-menu dir)
+  (vmp-gui-download dir)
   (vmp-say "DONE")
   (close-output-port vmp-results))

@@ -313,12 +313,35 @@
     (vmp-save image dir name)
     (gimp-image-delete image)))
 
+; ---- models downloaded by plug-in-vitmatte-download ----------------------------------------------------------
+; The function the dialog's Download button runs, called non-interactively. integration.sh serves the test model as
+; the official checkpoints on 127.0.0.1 ($HF_ENDPOINT) and points $VITMATTE_MODELS at an empty folder; then
+; #:model "small" mattes with what arrived, and a model that was not downloaded is refused with a message.
+(define (vmp-download-cases dir)
+  (let ((outcome (vmp-try (lambda () (car (plug-in-vitmatte-download #:run-mode RUN-NONINTERACTIVE
+                                                                      #:model "small"))))))
+    (vmp-record "download-small" outcome)
+    (if (eq? (car outcome) 'ok) (vmp-say "FACT download-small folder " (cadr outcome))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-record "download-then-matte"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector layer) #:model "small"))))
+    (vmp-save image dir "download-then-matte")
+    (gimp-image-delete image))
+  (vmp-record "download-unknown-repo"
+    (vmp-try (lambda () (plug-in-vitmatte-download #:run-mode RUN-NONINTERACTIVE #:model "nobody/nothing"))))
+  (let* ((image (vmp-scene-with-trimap dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-not-downloaded" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:model "base")))))
+
 (define (vmp-run-all dir model model-without-weights)
   (set! vmp-results (open-output-file (vmp-path dir "results.txt")))
   (vmp-good-cases dir model)
   (vmp-bad-cases dir model model-without-weights)
   (vmp-mask-only-case dir model)
   (vmp-batch-two-layers dir model)
+  (vmp-download-cases dir)
   (vmp-marker dir "cancel-armed")
   (vmp-cancel-case dir model "cancel-mask" "layer-mask")
   (vmp-cancel-case dir model "cancel-new-layer" "new-layer")

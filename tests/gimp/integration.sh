@@ -29,11 +29,16 @@ pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
 check() { if [ "$1" = 0 ]; then pass "$2"; else fail "$2"; fi; }
 finish() {
+  hub_stop
   echo "${VMP_SUMMARY_LABEL:-gimp}: $PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ]
   exit $?
 }
 
+# The test hub (tests/models/hub_server.py): the test model served as the official checkpoints on 127.0.0.1, for the
+# downloads of plug-in-vitmatte-download and of the dialog's Download button.
+# shellcheck source=../models/hub_env.sh
+. "$SRC/tests/models/hub_env.sh"
 CLI=$BUILD/tools/vitmatte
 PLUGIN_DIR=$BUILD/plugin
 HELPERS=$BUILD/tests/gimp
@@ -62,6 +67,9 @@ unset DISPLAY
 [ -f "$MODEL/config.json" ] && [ -f "$MODEL/model.safetensors" ] || { fail "model found at $MODEL"; finish; }
 echo "NOTE model: $MODEL"
 cp "$MODEL/config.json" "$WORK/model-without-weights/"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY HF_TOKEN
+hub_start python3 "$SRC/tests/models/hub_server.py" "$MODEL" "$WORK/hub" || { fail "the test hub started"; finish; }
+export HF_ENDPOINT=$HUB_URL VITMATTE_MODELS=$WORK/models
 
 # --- the engine's own alpha for the same inputs (the reference every GIMP result is compared with) --------------
 cli() { # OUT IMAGE TRIMAP
@@ -123,7 +131,7 @@ gimp_run() { # NAME INTERPRETER COMMAND (the process ID of its `timeout` goes to
   # GIMP sometimes fails to start a stock raw loader in a fresh profile ("Unable to run plug-in \"file-darktable\"");
   # only our plug-in's start-up failures count.
   bad=$(grep -E "CRITICAL|Plug-in crashed|inconsistent state|GIMP-Error|AddressSanitizer|runtime error:" "$WORK/$name.log" |
-        grep -vE "GIMP-Error: (Calling|Execution) error for procedure 'plug-in-vitmatte'" |
+        grep -vE "GIMP-Error: (Calling|Execution) error for procedure 'plug-in-vitmatte(-download)?'" |
         grep -vE 'GIMP-Error: Unable to run plug-in "[^"]*"' || true)
   bad=$bad$(grep -E 'GIMP-Error: Unable to run plug-in "vitmatte' "$WORK/$name.log" || true)
   if [ "$crashes" -le "$allowed" ] && [ "$tile_errors" -le "$allowed" ]; then
@@ -132,7 +140,7 @@ gimp_run() { # NAME INTERPRETER COMMAND (the process ID of its `timeout` goes to
   fi
   if [ -n "$bad" ]; then fail "gimp-console $name: no crash, CRITICAL, open undo group or GIMP error: $bad"
   else pass "gimp-console $name: no crash, CRITICAL, open undo group or unexpected GIMP error"; fi
-  grep -vE "$NOISE" "$WORK/$name.log" | grep -vE "^GIMP-Error: (Calling|Execution) error for procedure 'plug-in-vitmatte'" |
+  grep -vE "$NOISE" "$WORK/$name.log" | grep -vE "^GIMP-Error: (Calling|Execution) error for procedure 'plug-in-vitmatte(-download)?'" |
     sed "s/^/NOTE $name stderr: /" | head -20
 }
 
@@ -278,6 +286,9 @@ gui_stage() {
   xpid=$!
   wait_for "$display_file" 10 && sleep 0.5
   export DISPLAY=:$(head -1 "$display_file" 2>/dev/null)
+  # An empty models folder (step 0 needs no model anywhere; step 4 downloads into it), and the hook through which
+  # step 4 presses the dialog's Download and Stop (model_chooser.c; the hook file exists only then).
+  VITMATTE_MODELS=$WORK/gui-models VITMATTE_GIMP_TEST_DOWNLOAD=$WORK/download-hook \
   timeout "$GIMP_TIMEOUT" gimp-3.0 --no-splash --batch-interpreter=plug-in-script-fu-eval -b \
     "(begin (load \"$BATCH_SCM\") (load \"$SRC/tests/gimp/integration.scm\") (load \"$SRC/tests/gimp/gui_session.scm\")
             (vmp-gui-all \"$WORK\" \"$MODEL\"))" \
@@ -287,6 +298,8 @@ gui_stage() {
   wait_for "$WORK/ready-dialog" 90 && answer_dialog
   check $? "gui: the ViTMatte dialog opened (interactive mode) and took OK"
   if wait_for "$WORK/ran" 60; then
+    cp "$HOME/.config/GIMP/3.0/plug-in-settings/GimpProcedureConfigRun-plug-in-vitmatte.last" \
+      "$WORK/settings-after-first-dialog.last" 2>/dev/null # the last step's run replaces them
     press "$(image_window)" ctrl+z && wait_for "$WORK/undone" 20 && press "$(image_window)" ctrl+y &&
       wait_for "$WORK/redone" 20
   fi
@@ -306,6 +319,39 @@ gui_stage() {
   touch "$WORK/menu-run-done"
   wait_for "$WORK/menu-done" 60
   check $? "gui: started from the menus (Search Actions: ViTMatte), the run ends"
+
+  # Step 4: Download in the dialog, from a slow server so that the progress can be seen (and photographed): Stop
+  # half way (what arrived stays, no model appears), then Download again (it resumes), then OK.
+  local downloaded=$WORK/gui-models/vitmatte-base-composition-1k
+  local part=$WORK/gui-models/.vitmatte-base-composition-1k.download/model.safetensors.part kept=0 mark
+  if wait_for "$WORK/download-ready" 30; then
+    hub_mode slow
+    touch "$WORK/download-armed"
+    if [ -n "$(find_window '^ViTMatte$' 30)" ]; then
+      echo "download base" >"$WORK/download-hook"
+      for _ in $(seq 100); do [ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -gt 300000 ] && break; sleep 0.1; done
+      screenshot gui-download-progress
+      echo stop >"$WORK/download-hook"
+      sleep 2
+      kept=$(stat -c %s "$part" 2>/dev/null || echo 0)
+      screenshot gui-download-stopped
+      [ "$kept" -gt 300000 ] && [ ! -e "$downloaded" ] && [ ! -e "$WORK/download-hook" ]
+      check $? "gui: Stop during the dialog's download: it stops, the $kept bytes that arrived stay, no model appears"
+      mark=$(wc -c <"$WORK/hub/requests.log")
+      echo "download base" >"$WORK/download-hook"
+      wait_for "$downloaded/download.json" 60 && tail -c +$((mark + 1)) "$WORK/hub/requests.log" | grep -q "range=bytes=$kept-"
+      check $? "gui: Download again resumes at byte $kept and puts ViTMatte-B into the models folder"
+      sleep 1
+      screenshot gui-download-done
+    else
+      fail "gui: the dialog for the download opened"
+    fi
+    answer_dialog && wait_for "$WORK/download-done" 60
+    check $? "gui: after the download, OK runs ViTMatte and the run ends"
+    hub_mode normal
+  else
+    fail "gui: the download step began"
+  fi
 
   touch "$WORK/stop-waiting"
   wait "$gpid" || rc=$?
@@ -432,6 +478,27 @@ bad_case bad-no-channel "No trimap channel"
 bad_case bad-gpu-unavailable "GPU error"
 bad_case bad-fp16-on-cpu "GPU precisions"
 
+# --- models downloaded by plug-in-vitmatte-download (the dialog's download function, non-interactive) ------------
+line=$(grep "^FACT download-small folder " "$RESULTS" 2>/dev/null)
+downloaded=$WORK/models/vitmatte-small-composition-1k
+if case_ok download-small && [ "${line#FACT download-small folder }" = "$downloaded" ] &&
+   cmp -s "$downloaded/model.safetensors" "$MODEL/model.safetensors" && cmp -s "$downloaded/config.json" "$MODEL/config.json" &&
+   grep -q '"commit": "6a58ad7646403c1df626fbd746900aec7361ea1d"' "$downloaded/download.json"; then
+  pass "plug-in-vitmatte-download \"small\": both files arrived byte for byte in \$VITMATTE_MODELS, commit recorded"
+else fail "plug-in-vitmatte-download \"small\": $(grep "^CASE download-small " "$RESULTS" 2>/dev/null) ${line:-no folder}"; fi
+grep -q "GET /hustvl/vitmatte-small-composition-1k/resolve/main/config.json" "$WORK/hub/requests.log" 2>/dev/null &&
+  grep -q "GET /lfs/" "$WORK/hub/requests.log"
+check $? "the download came from the test hub (resolve, then the LFS redirect)"
+good_case download-then-matte download-then-matte.layer0.mask.f32 cli_scene.tif $TOL8 \
+  "mask with #:model \"small\", the model plug-in-vitmatte-download fetched"
+line=$(grep "^CASE download-unknown-repo " "$RESULTS" 2>/dev/null)
+case $line in
+  "CASE download-unknown-repo failed "*"Could not download nobody/nothing"*"HTTP 401"*)
+    pass "plug-in-vitmatte-download of a repository the hub does not have: PDB error with the hub's 401" ;;
+  *) fail "plug-in-vitmatte-download of an unknown repository (got: ${line:-nothing})" ;;
+esac
+bad_case bad-not-downloaded "is not downloaded"
+
 # --- cancel -------------------------------------------------------------------------------------------------------
 kills=$(grep -c '^killed$' "$WORK/cancel.note" 2>/dev/null)
 [ "${kills:-0}" = "$CANCEL_CASES" ]
@@ -472,7 +539,7 @@ if [ "$GUI_RAN" = 1 ]; then
   grep -q "^CASE gui-interactive ok$" "$GUI_RESULTS" 2>/dev/null
   check $? "gui: the interactive run returned success"
   settings=$HOME/.config/GIMP/3.0/plug-in-settings/GimpProcedureConfigRun-plug-in-vitmatte.last
-  grep -q "(model \"$MODEL\")" "$settings" 2>/dev/null
+  grep -q "(model \"$MODEL\")" "$WORK/settings-after-first-dialog.last" 2>/dev/null
   check $? "gui: the interactive run's values are remembered for the next run ($(basename "$settings"))"
   compare "gui: mask from the interactive run equals the CLI alpha" "$WORK/gui-after.layer0.mask.f32" \
     "$WORK/cli_scene.tif" $TOL8
@@ -484,6 +551,13 @@ if [ "$GUI_RAN" = 1 ]; then
     cmp -s "$WORK/gui-menu-error-before.state" "$WORK/gui-menu-error.state"
   check $? "gui: the failed run from the menus left the image unchanged"
   compare "gui: mask from the run started from the menus equals the CLI alpha" "$WORK/gui-menu.layer0.mask.f32" \
+    "$WORK/cli_scene.tif" $TOL8
+  grep -q "^CASE gui-download ok$" "$GUI_RESULTS" 2>/dev/null &&
+    cmp -s "$WORK/gui-models/vitmatte-base-composition-1k/model.safetensors" "$MODEL/model.safetensors"
+  check $? "gui: the run after Download succeeded, and the downloaded weights are the served ones byte for byte"
+  grep -q '(model "base")' "$settings" 2>/dev/null
+  check $? "gui: the dialog chose the downloaded model by name (model \"base\" remembered)"
+  compare "gui: mask from the downloaded ViTMatte-B equals the CLI alpha" "$WORK/gui-download.layer0.mask.f32" \
     "$WORK/cli_scene.tif" $TOL8
 fi
 

@@ -28,8 +28,8 @@ int main(void) {
   snprintf(env_dir, sizeof env_dir, "%s/env", base);
   snprintf(plugin_dir, sizeof plugin_dir, "%s/plugin", base);
   snprintf(plugin_model, sizeof plugin_model, "%s/model", plugin_dir);
-  snprintf(home, sizeof home, "%s/home", base);
-  snprintf(cache, sizeof cache, "%s/%s", home, VMP_MODEL_CACHE_SUBDIR);
+  snprintf(home, sizeof home, "%s/models", base); /* the models folder */
+  snprintf(cache, sizeof cache, "%s/%s", home, VMP_MODEL_DEFAULT_FOLDER);
   mkdir(env_dir, 0700);
   mkdir(plugin_dir, 0700);
   mkdir(plugin_model, 0700);
@@ -39,7 +39,7 @@ int main(void) {
   unit_check(&t,
              c.count == 3 && strcmp(c.paths[0], env_dir) == 0 && strcmp(c.paths[1], plugin_model) == 0 &&
                  strcmp(c.paths[2], cache) == 0,
-             "candidates in order: $VITMATTE_MODEL, <plug-in dir>/model, ~/%s", VMP_MODEL_CACHE_SUBDIR);
+             "candidates in order: $VITMATTE_MODEL, <plug-in dir>/model, <models folder>/%s", VMP_MODEL_DEFAULT_FOLDER);
   unit_check(&t, vmp_model_candidates_first_usable(&c) == NULL, "empty folders are not usable models");
 
   touch(plugin_model, "config.json");
