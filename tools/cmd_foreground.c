@@ -26,6 +26,8 @@ static void print_help(FILE *to) {
           "                       a gray IMAGE), 8 or 16 bits as --bits\n"
           "                       .tif/.tiff: the estimated colours alone, 32-bit float RGB TIFF (0..1)\n"
           "      --bits 8|16      bits per sample of a PNG output (default 8)\n"
+          "      --method M       auto (default: sequential on the CPU, jacobi on CUDA), sequential (the\n"
+          "                       published method, one core) or jacobi (its parallel variant, all cores)\n"
           "      --device D       auto (default: CUDA when usable, else CPU), cpu or cuda\n"
           "      --threads N      CPU threads (default 0 = all cores)\n"
           "  -q, --quiet          print nothing but errors\n"
@@ -42,15 +44,17 @@ typedef struct fg_options {
   alpha_format format;
   int png_bits, threads, quiet;
   vm_device device;
+  vm_foreground_method method;
 } fg_options;
 
-enum { OPT_DEVICE = 256, OPT_THREADS, OPT_BITS };
+enum { OPT_DEVICE = 256, OPT_THREADS, OPT_BITS, OPT_METHOD };
 
 /* Returns -1 to run, 0 after --help, or an exit status having said why. */
 static int parse(int argc, char **argv, fg_options *o) {
   static const struct option longs[] = {
       {"output", required_argument, NULL, 'o'},   {"device", required_argument, NULL, OPT_DEVICE},
       {"threads", required_argument, NULL, OPT_THREADS}, {"bits", required_argument, NULL, OPT_BITS},
+      {"method", required_argument, NULL, OPT_METHOD},
       {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -67,6 +71,15 @@ static int parse(int argc, char **argv, fg_options *o) {
       case OPT_DEVICE:
         if (cli_parse_device(optarg, &o->device) != 0) {
           cli_say("--device must be auto, cpu or cuda, not '%s'", optarg);
+          return EXIT_USAGE;
+        }
+        break;
+      case OPT_METHOD:
+        if (strcmp(optarg, "auto") == 0) o->method = VM_FOREGROUND_AUTO;
+        else if (strcmp(optarg, "sequential") == 0) o->method = VM_FOREGROUND_SEQUENTIAL;
+        else if (strcmp(optarg, "jacobi") == 0) o->method = VM_FOREGROUND_JACOBI;
+        else {
+          cli_say("--method must be auto, sequential or jacobi, not '%s'", optarg);
           return EXIT_USAGE;
         }
         break;
@@ -149,7 +162,7 @@ static float *read_alpha(const fg_options *o, const image_buffer *image, image_b
 }
 
 int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, const float *alpha,
-                 const char *path, alpha_format format, int png_bits, int with_alpha) {
+                 vm_foreground_method method, const char *path, alpha_format format, int png_bits, int with_alpha) {
   const int W = image->width, H = image->height, depth = image->channels >= 3 ? 3 : 1;
   const int channels = depth + (with_alpha ? 1 : 0);
   const size_t n = (size_t)W * (size_t)H;
@@ -161,11 +174,14 @@ int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, 
   }
   const vm_image view = cli_engine_view(image);
   const vm_image alpha_view = {alpha, W, H, 1, 0, VM_PIXEL_F32};
+  vm_foreground_options fo;
+  vm_foreground_options_default(&fo);
+  fo.method = method;
   vm_error err;
   int status = 0;
   if (with_alpha) {
     float *colours = malloc(n * (size_t)depth * sizeof *colours);
-    vm_status st = colours ? vm_estimate_foreground(ctx, &view, &alpha_view, NULL, colours, 0, NULL, 0, &err)
+    vm_status st = colours ? vm_estimate_foreground(ctx, &view, &alpha_view, &fo, colours, 0, NULL, 0, &err)
                            : VM_ERR_OUT_OF_MEMORY;
     if (st == VM_OK) {
       for (size_t i = 0; i < n; i++) {
@@ -178,7 +194,7 @@ int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, 
     }
     free(colours);
   } else {
-    status = vm_estimate_foreground(ctx, &view, &alpha_view, NULL, pixels, 0, NULL, 0, &err);
+    status = vm_estimate_foreground(ctx, &view, &alpha_view, &fo, pixels, 0, NULL, 0, &err);
   }
   progress_bar_clear(bar);
   if (status != VM_OK) {
@@ -234,7 +250,8 @@ int foreground_command(int argc, char **argv, volatile sig_atomic_t *interrupted
   }
   if (vm_context_notice(ctx) && !o.quiet) cli_say("%s", vm_context_notice(ctx));
   const double start = seconds_now();
-  status = cutout_write(ctx, &bar, &image, alpha, o.output_path, o.format, o.png_bits, o.format == ALPHA_FORMAT_PNG);
+  status = cutout_write(ctx, &bar, &image, alpha, o.method, o.output_path, o.format, o.png_bits,
+                        o.format == ALPHA_FORMAT_PNG);
   if (status == 0 && !o.quiet)
     cli_say("wrote %s (%dx%d) in %.2f s on %s", o.output_path, image.width, image.height, seconds_now() - start,
             vm_context_device_name(ctx));

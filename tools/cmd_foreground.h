@@ -17,6 +17,6 @@ int foreground_command(int argc, char **argv, volatile sig_atomic_t *interrupted
  * alone; PNG with `png_bits` per sample, or float TIFF. `bar` (the context's progress display) is cleared before
  * any message. Returns 0 or an exit status, having said why. */
 int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, const float *alpha,
-                 const char *path, alpha_format format, int png_bits, int with_alpha);
+                 vm_foreground_method method, const char *path, alpha_format format, int png_bits, int with_alpha);
 
 #endif

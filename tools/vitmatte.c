@@ -161,7 +161,7 @@ static int run(const cli_options *options, run_state *s) {
         precision_name(vm_context_precision(s->context)), load_seconds);
   if (options->cutout_path) { /* the alpha file is complete either way; the cut-out is written whole or not at all */
     const double cutout_start = seconds_now();
-    const int cut = cutout_write(s->context, &s->bar, &s->image, s->alpha, options->cutout_path,
+    const int cut = cutout_write(s->context, &s->bar, &s->image, s->alpha, VM_FOREGROUND_AUTO, options->cutout_path,
                                  options->cutout_format, options->png_bits, 1);
     if (cut != 0) return cut;
     if (!options->quiet)

@@ -1,11 +1,12 @@
 /* compare_cutout.c - checks a cut-out or foreground file the CLI wrote against the engine's own result.
  * Owns: reading IMAGE, ALPHA and OUT through libpng/libtiff directly (test_image_files.c), running
  * vm_estimate_foreground on the CPU on the same samples, and "OUT holds exactly those colours (quantized for PNG),
- * plus the alpha when it has an alpha channel". Usage: compare_cutout IMAGE ALPHA OUT */
+ * plus the alpha when it has an alpha channel". Usage: compare_cutout IMAGE ALPHA OUT [sequential|jacobi] */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "test_image_files.h"
 #include "vitmatte.h"
@@ -27,10 +28,13 @@ static void *engine_samples(const test_alpha *a, int keep, vm_pixel_type *type) 
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: compare_cutout IMAGE ALPHA OUT\n");
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: compare_cutout IMAGE ALPHA OUT [sequential|jacobi]\n");
     return 2;
   }
+  vm_foreground_options fo;
+  vm_foreground_options_default(&fo);
+  fo.method = argc == 5 && strcmp(argv[4], "jacobi") == 0 ? VM_FOREGROUND_JACOBI : VM_FOREGROUND_SEQUENTIAL;
   test_alpha im, al, out;
   if (test_read_samples(argv[1], &im) != 0 || test_read_alpha(argv[2], &al) != 0 || test_read_samples(argv[3], &out) != 0)
     return 1;
@@ -55,7 +59,7 @@ int main(int argc, char **argv) {
   o.device = VM_DEVICE_CPU;
   vm_context *ctx = NULL;
   vm_error err;
-  if (vm_context_create(NULL, &o, &ctx, &err) != VM_OK || vm_estimate_foreground(ctx, &iv, &av, NULL, F, 0, NULL, 0, &err) != VM_OK) {
+  if (vm_context_create(NULL, &o, &ctx, &err) != VM_OK || vm_estimate_foreground(ctx, &iv, &av, &fo, F, 0, NULL, 0, &err) != VM_OK) {
     printf("engine: %s\n", err.message);
     return 1;
   }

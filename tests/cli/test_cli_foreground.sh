@@ -16,7 +16,7 @@ mkdir out
 CPU=(--device cpu --quiet)
 
 # expect_file WHAT OUTPUT IMAGE ALPHA -- ARGS...: a quiet run must succeed silently, write OUTPUT and nothing else, and
-# OUTPUT must hold the engine's foreground of IMAGE with ALPHA.
+# OUTPUT must hold the engine's foreground of IMAGE with ALPHA (METHOD=jacobi: the Jacobi variant's).
 expect_file() {
   local what=$1 output=$2 image=$3 alpha=$4
   shift 5
@@ -26,7 +26,7 @@ expect_file() {
   if [ -n "$err$out" ]; then fail "$what: --quiet run printed: $err$out"; return; fi
   if [ ! -s "$output" ] || [ "$(leftovers out)" -ne 0 ]; then fail "$what: no output or a temporary file left"; return; fi
   local report
-  if report=$("$COMPARE_CUTOUT" "$image" "$alpha" "$output" 2>&1); then pass "$what: $report"
+  if report=$("$COMPARE_CUTOUT" "$image" "$alpha" "$output" "${METHOD:-sequential}" 2>&1); then pass "$what: $report"
   else fail "$what: $report"; fi
 }
 
@@ -52,6 +52,10 @@ expect_file "foreground of a gray picture: one float channel" out/Fg.tif gray.pn
   foreground "${CPU[@]}" gray.png out/ag.tif -o out/Fg.tif
 expect_file "foreground -o PNG with an 8-bit alpha: the RGBA cut-out" out/c8.png image8.png trimap.png -- \
   foreground "${CPU[@]}" image8.png trimap.png -o out/c8.png --threads 1
+METHOD=jacobi expect_file "foreground --method jacobi: the parallel variant's colours" out/Fj.tif image8.png out/a.tif -- \
+  foreground "${CPU[@]}" --method jacobi image8.png out/a.tif -o out/Fj.tif
+if cmp -s out/Fj.tif out/F.tif; then fail "--method jacobi wrote the sequential method's colours"
+else pass "--method jacobi and the default (sequential on the CPU) differ"; fi
 # the command and --cutout agree
 run_cli foreground "${CPU[@]}" image8.png out/a.tif -o out/same.png
 if [ "$rc" -eq 0 ] && cmp -s out/same.png out/cut.png; then pass "foreground -o PNG equals the --cutout file of the run"
@@ -68,6 +72,7 @@ expect_error "foreground without -o" 1 "no output file" $O -- foreground image8.
 expect_error "foreground with one file" 1 "expected IMAGE and ALPHA, got 1 file name" $O -- foreground image8.png -o $O
 expect_error "foreground to .bmp" 1 "must end in .png, .tif or .tiff" out/f.bmp -- foreground image8.png out/a.tif -o out/f.bmp
 expect_error "foreground --bits with TIFF" 1 "--bits is for PNG output" out/f.tif -- foreground image8.png out/a.tif -o out/f.tif --bits 16
+expect_error "foreground bad --method" 1 "--method must be auto, sequential or jacobi" $O -- foreground image8.png out/a.tif -o $O --method fast
 expect_error "foreground bad --device" 1 "--device must be auto, cpu or cuda" $O -- foreground image8.png out/a.tif -o $O --device gpu
 expect_error "foreground alpha of another size" 1 "trimap_wide.png is 68x45 but image8.png is 67x45" $O -- \
   foreground image8.png trimap_wide.png -o $O
