@@ -93,9 +93,10 @@ else fail "foreground --device cuda: exit $rc, stderr: $err"; fi
 "$VITMATTE" foreground --device cpu large.png large_trimap.png -o out/cancelled.png >"$TMP/stdout" 2>"$TMP/stderr" &
 pid=$!
 tries=0
+# (the forked shell catches SIGINT too until it has exec'd the tool: wait for the tool's own image first)
 while [ $tries -lt 500 ]; do
   mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || break
-  [ -n "$mask" ] && (( 16#$mask & 2 )) && break
+  [ "$(readlink "/proc/$pid/exe")" = "$VITMATTE" ] && [ -n "$mask" ] && (( 16#$mask & 2 )) && break
   sleep 0.01
   tries=$((tries + 1))
 done
