@@ -72,7 +72,7 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
                                       FALSE, G_PARAM_READWRITE);
 
   gimp_procedure_add_boolean_argument(
-      p, VMP_ARG_DECONTAMINATE, "Decontaminate co_lours",
+      p, VMP_ARG_DECONTAMINATE, "D_econtaminate colours",
       "For the new-layer output: give the copy the estimated foreground colours in the unknown band (no fringe of "
       "the old background; Germer et al. 2020) and hide the original layer. The output "
       "layer-mask-decontaminated always decontaminates. Colours are estimated in the layer's own encoding: "
