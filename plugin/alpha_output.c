@@ -6,7 +6,8 @@
 #include "layer_geometry.h"
 
 gboolean vmp_alpha_output_check(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, GError **error) {
-  if (kind == VMP_OUTPUT_LAYER_MASK && gimp_layer_get_mask(layer) && !replace_mask) {
+  const gboolean mask_output = kind == VMP_OUTPUT_LAYER_MASK || kind == VMP_OUTPUT_LAYER_MASK_DECONTAMINATED;
+  if (mask_output && gimp_layer_get_mask(layer) && !replace_mask) {
     g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
                         "The layer already has a mask. Turn on \"Replace an existing mask\" (replace-mask TRUE), "
                         "or choose another output.");
@@ -71,22 +72,46 @@ static GimpLayerMask *filled_new_mask(GimpLayer *layer, const GeglRectangle *rec
   return mask;
 }
 
+/* Direct writes into a layer outside the image (the copy of the outputs with decontaminated colours): like the
+ * masks above, its pixels come with it when it is added, in the same undo step. */
+static gboolean fill_colours(GimpLayer *layer, const vmp_decontaminated *c, GError **error) {
+  GimpDrawable *d = GIMP_DRAWABLE(layer);
+  GeglBuffer *buffer = gimp_drawable_get_buffer(d);
+  if (!buffer) {
+    add_pdb_error(error, "Getting the new layer's pixels");
+    return FALSE;
+  }
+  gegl_buffer_set(buffer, GEGL_RECTANGLE(0, 0, c->width, c->height), 0, c->format, c->pixels, GEGL_AUTO_ROWSTRIDE);
+  g_object_unref(buffer);
+  if (!gimp_drawable_update(d, 0, 0, c->width, c->height)) {
+    add_pdb_error(error, "Updating the new layer");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* The new-layer output: a copy named "NAME (ViTMatte)" with `alpha` as its (switched on) mask, not in the image.
  * Setting a mask on a layer outside the image pushes no undo step (checked: the image stays clean). A copy of a
  * layer that has a mask comes with a copy of that mask, and GIMP refuses to remove a mask from a layer outside the
  * image, so that copied mask is overwritten instead. */
-static GimpLayer *copy_with_mask(GimpLayer *layer, const GeglRectangle *whole, const gfloat *alpha, GError **error) {
+static GimpLayer *copy_with_mask(GimpLayer *layer, const GeglRectangle *whole, const gfloat *alpha,
+                                 const vmp_decontaminated *colours, gboolean rename, GError **error) {
   GimpLayer *copy = gimp_layer_copy(layer);
   if (!copy) {
     add_pdb_error(error, "Copying the layer");
     return NULL;
   }
-  gchar *name = gimp_item_get_name(GIMP_ITEM(layer));
-  gchar *new_name = g_strdup_printf("%s (ViTMatte)", name);
-  gboolean ok = gimp_item_set_name(GIMP_ITEM(copy), new_name);
-  g_free(new_name), g_free(name);
-  if (!ok)
-    add_pdb_error(error, "Naming the new layer");
+  gboolean ok = TRUE;
+  if (rename) {
+    gchar *name = gimp_item_get_name(GIMP_ITEM(layer));
+    gchar *new_name = g_strdup_printf("%s (ViTMatte)", name);
+    ok = gimp_item_set_name(GIMP_ITEM(copy), new_name);
+    g_free(new_name), g_free(name);
+    if (!ok)
+      add_pdb_error(error, "Naming the new layer");
+  }
+  if (ok && colours)
+    ok = fill_colours(copy, colours, error);
 
   GimpLayerMask *mask = ok ? gimp_layer_get_mask(copy) : NULL;
   if (ok && mask) {
@@ -145,7 +170,8 @@ static GimpLayer *selection_carrier(GimpLayer *layer, const gfloat *alpha, GErro
 }
 
 gboolean vmp_alpha_output_prepare(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, const gfloat *alpha,
-                                  gint width, gint height, vmp_alpha_output *out, GError **error) {
+                                  gint width, gint height, const vmp_decontaminated *colours, vmp_alpha_output *out,
+                                  GError **error) {
   memset(out, 0, sizeof *out);
   out->layer = layer;
   out->kind = kind;
@@ -159,11 +185,23 @@ gboolean vmp_alpha_output_prepare(GimpLayer *layer, vmp_output_kind kind, gboole
                 now_w, now_h);
     return FALSE;
   }
+  if (colours && (colours->width != width || colours->height != height)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The decontaminated colours do not have the layer's size");
+    return FALSE;
+  }
   const GeglRectangle whole = {0, 0, width, height};
   switch (kind) {
   case VMP_OUTPUT_LAYER_MASK:
     return (out->mask = filled_new_mask(layer, &whole, alpha, GEGL_AUTO_ROWSTRIDE, error)) != NULL;
-  case VMP_OUTPUT_NEW_LAYER: return (out->new_layer = copy_with_mask(layer, &whole, alpha, error)) != NULL;
+  case VMP_OUTPUT_LAYER_MASK_DECONTAMINATED:
+    if (!colours) {
+      g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "No decontaminated colours for the layer");
+      return FALSE;
+    }
+    return (out->new_layer = copy_with_mask(layer, &whole, alpha, colours, FALSE, error)) != NULL;
+  case VMP_OUTPUT_NEW_LAYER:
+    out->hide_original = colours != NULL;
+    return (out->new_layer = copy_with_mask(layer, &whole, alpha, colours, TRUE, error)) != NULL;
   case VMP_OUTPUT_SELECTION: return (out->new_layer = selection_carrier(layer, alpha, error)) != NULL;
   }
   g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "Unknown output");
@@ -203,7 +241,29 @@ static GimpDrawable *commit_new_layer(GimpImage *image, vmp_alpha_output *out, G
     delete_unused(GIMP_ITEM(copy), error);
     return NULL;
   }
+  if (out->hide_original && !gimp_item_set_visible(GIMP_ITEM(out->layer), FALSE)) {
+    add_pdb_error(error, "Hiding the original layer (the new layer was added; Edit > Undo removes it)");
+    return NULL;
+  }
   return GIMP_DRAWABLE(copy);
+}
+
+/* Layer mask + decontaminated colours: a plug-in can rewrite a layer's pixels with an undo step only through a
+ * shadow merge, which the selection clips; so the layer is replaced by its copy that carries the colours and the
+ * mask (same name, position, offsets, mode, opacity). */
+static GimpDrawable *commit_replacement(GimpImage *image, vmp_alpha_output *out, GError **error) {
+  GimpDrawable *copy = commit_new_layer(image, out, error);
+  if (!copy)
+    return NULL;
+  /* Names are unique in an image: the copy gets the original's name once the original is gone. */
+  gchar *name = gimp_item_get_name(GIMP_ITEM(out->layer));
+  gboolean ok = gimp_image_remove_layer(image, out->layer);
+  if (!ok)
+    add_pdb_error(error, "Removing the original layer (its decontaminated copy is above it; Edit > Undo removes it)");
+  else if (!(ok = gimp_item_set_name(GIMP_ITEM(copy), name)))
+    add_pdb_error(error, "Naming the decontaminated layer");
+  g_free(name);
+  return ok ? GIMP_DRAWABLE(gimp_layer_get_mask(GIMP_LAYER(copy))) : NULL;
 }
 
 static GimpDrawable *commit_selection(GimpImage *image, vmp_alpha_output *out, GError **error) {
@@ -241,6 +301,7 @@ GimpDrawable *vmp_alpha_output_commit(vmp_alpha_output *out, GError **error) {
   switch (out->kind) {
   case VMP_OUTPUT_LAYER_MASK: result = commit_mask(out, error); break;
   case VMP_OUTPUT_NEW_LAYER: result = commit_new_layer(image, out, error); break;
+  case VMP_OUTPUT_LAYER_MASK_DECONTAMINATED: result = commit_replacement(image, out, error); break;
   case VMP_OUTPUT_SELECTION: result = commit_selection(image, out, error); break;
   }
   vmp_alpha_output_discard(out); /* nothing left unless the kind was unknown */

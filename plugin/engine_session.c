@@ -173,3 +173,24 @@ done:
     vm_model_free(model);
   return alpha;
 }
+
+gboolean vmp_engine_foreground(vmp_device_choice device, const vm_image *image, const gfloat *alpha,
+                               gfloat *foreground, gdouble progress_from, gdouble progress_to, GError **error) {
+  vm_error err = {VM_OK, ""};
+  vm_context *ctx = NULL;
+  progress_slice slice = {progress_from, progress_to, 0.0, NULL};
+  vm_context_options options;
+  vm_context_options_default(&options);
+  options.device = to_vm_device(device);
+  options.progress = on_engine_progress;
+  options.progress_user_data = &slice;
+  const vm_image alpha_view = {alpha, image->width, image->height, 1, 0, VM_PIXEL_F32};
+  gboolean ok = vm_context_create(NULL, &options, &ctx, &err) == VM_OK &&
+                vm_estimate_foreground(ctx, image, &alpha_view, NULL, foreground, 0, NULL, 0, &err) == VM_OK;
+  if (!ok)
+    set_engine_error(error, &err, "");
+  if (ctx)
+    vm_context_free(ctx);
+  gimp_progress_update(progress_to);
+  return ok;
+}

@@ -20,4 +20,9 @@ gfloat *vmp_engine_predict(const gchar *model_path, vmp_device_choice device, vm
                            const vm_image *rgb, const vm_image *trimap, gdouble progress_from, gdouble progress_to,
                            GError **error);
 
+/* Estimates the foreground colours of `image` given `alpha` (width x height floats) on the chosen device (no model
+ * needed): `foreground` receives width x height pixels of 3 floats (colour) or 1 (grey). FALSE with `error` set. */
+gboolean vmp_engine_foreground(vmp_device_choice device, const vm_image *image, const gfloat *alpha,
+                               gfloat *foreground, gdouble progress_from, gdouble progress_to, GError **error);
+
 #endif

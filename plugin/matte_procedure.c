@@ -56,15 +56,35 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
 
   gimp_procedure_add_choice_argument(
       p, VMP_ARG_OUTPUT, "O_utput", "What receives the alpha",
-      gimp_choice_new_with_values("layer-mask", VMP_OUTPUT_LAYER_MASK, "Layer mask", "The layer's mask", "new-layer",
-                                  VMP_OUTPUT_NEW_LAYER, "New layer with the mask",
-                                  "A copy of the layer, above it, with the alpha as its mask", "selection",
-                                  VMP_OUTPUT_SELECTION, "Selection", "Replaces the selection", NULL),
+      gimp_choice_new_with_values(
+          "layer-mask", VMP_OUTPUT_LAYER_MASK, "Layer mask", "The layer's mask", "layer-mask-decontaminated",
+          VMP_OUTPUT_LAYER_MASK_DECONTAMINATED, "Layer mask + decontaminated colours",
+          "The layer's mask, and the layer's colours in the unknown band replaced by the estimated foreground "
+          "colours (by the decontamination amount; the layer is replaced by a copy with the same name, position "
+          "and properties)",
+          "new-layer", VMP_OUTPUT_NEW_LAYER, "New layer with the mask",
+          "A copy of the layer, above it, with the alpha as its mask; with Decontaminate colours its colours are "
+          "decontaminated and the original layer is hidden",
+          "selection", VMP_OUTPUT_SELECTION, "Selection", "Replaces the selection", NULL),
       "layer-mask", G_PARAM_READWRITE);
 
   gimp_procedure_add_boolean_argument(p, VMP_ARG_REPLACE_MASK, "Replace an e_xisting mask",
                                       "When the layer already has a mask: replace it (TRUE) or stop with an error",
                                       FALSE, G_PARAM_READWRITE);
+
+  gimp_procedure_add_boolean_argument(
+      p, VMP_ARG_DECONTAMINATE, "D_econtaminate colours",
+      "For the new-layer output: give the copy the estimated foreground colours in the unknown band (no fringe of "
+      "the old background; Germer et al. 2020) and hide the original layer. The output "
+      "layer-mask-decontaminated always decontaminates. Colours are estimated in the layer's own encoding: "
+      "perceptual (gamma-encoded) values in perceptual images, linear values in linear images",
+      FALSE, G_PARAM_READWRITE);
+
+  gimp_procedure_add_double_argument(
+      p, VMP_ARG_DECONTAMINATE_AMOUNT, "_Amount",
+      "How much of the estimated foreground colour replaces the original in the unknown band, in percent "
+      "(100: all of it)",
+      0.0, 100.0, 100.0, G_PARAM_READWRITE);
 
   gimp_procedure_add_drawable_return_value(p, VMP_RET_RESULT, "Result",
                                            "The layer mask, the new layer or the selection that holds the alpha", TRUE,

@@ -20,12 +20,19 @@
 #define VMP_ARG_PRECISION "precision"
 #define VMP_ARG_OUTPUT "output"
 #define VMP_ARG_REPLACE_MASK "replace-mask"
+#define VMP_ARG_DECONTAMINATE "decontaminate"
+#define VMP_ARG_DECONTAMINATE_AMOUNT "decontaminate-amount"
 #define VMP_RET_RESULT "result"
 
 #define VMP_BAND_WIDTH_MAX 1000
 
 typedef enum { VMP_SOURCE_CHANNEL, VMP_SOURCE_SELECTION } vmp_trimap_source;
-typedef enum { VMP_OUTPUT_LAYER_MASK, VMP_OUTPUT_NEW_LAYER, VMP_OUTPUT_SELECTION } vmp_output_kind;
+typedef enum {
+  VMP_OUTPUT_LAYER_MASK,
+  VMP_OUTPUT_NEW_LAYER,
+  VMP_OUTPUT_SELECTION,
+  VMP_OUTPUT_LAYER_MASK_DECONTAMINATED /* the mask, and the layer's colours decontaminated (decontaminate.h) */
+} vmp_output_kind;
 typedef enum { VMP_DEV_AUTO, VMP_DEV_CPU, VMP_DEV_GPU } vmp_device_choice;
 typedef enum { VMP_PREC_AUTO, VMP_PREC_FP32, VMP_PREC_FP16, VMP_PREC_BF16 } vmp_precision_choice;
 

@@ -3,6 +3,7 @@
 #include "matte_run.h"
 
 #include "alpha_output.h"
+#include "decontaminate.h"
 #include "engine_session.h"
 #include "layer_geometry.h"
 #include "layer_pixels.h"
@@ -14,6 +15,7 @@
 #define STAGE_TRIMAP 0.03
 #define STAGE_MODEL 0.06
 #define STAGE_WRITE 0.97
+#define STAGE_DECONTAMINATE 0.85 /* when the colours are decontaminated: the model ends here, the estimation after */
 
 typedef struct run_args {
   vmp_trimap_source source;
@@ -25,13 +27,15 @@ typedef struct run_args {
   vmp_precision_choice precision;
   vmp_output_kind output;
   gboolean replace_mask;
+  gboolean decontaminate;
+  gdouble amount; /* percent */
 } run_args;
 
 static void run_args_read(GimpProcedureConfig *config, run_args *a) {
   memset(a, 0, sizeof *a);
   g_object_get(config, VMP_ARG_TRIMAP_CHANNEL, &a->channel, VMP_ARG_TRIMAP_CHANNEL_NAME, &a->channel_name,
                VMP_ARG_BAND_WIDTH, &a->band_width, VMP_ARG_MODEL, &a->model, VMP_ARG_REPLACE_MASK, &a->replace_mask,
-               NULL);
+               VMP_ARG_DECONTAMINATE, &a->decontaminate, VMP_ARG_DECONTAMINATE_AMOUNT, &a->amount, NULL);
   a->source = gimp_procedure_config_get_choice_id(config, VMP_ARG_TRIMAP_SOURCE);
   a->device = gimp_procedure_config_get_choice_id(config, VMP_ARG_DEVICE);
   a->precision = gimp_procedure_config_get_choice_id(config, VMP_ARG_PRECISION);
@@ -143,6 +147,11 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
   guint8 *trimap = NULL;
   gchar *model_path = NULL;
   gfloat *alpha = NULL;
+  vmp_decontaminated colours = {0};
+  /* the outputs that carry colours: the decontaminated mask output always, a new layer when asked */
+  const gboolean decontaminate = a->output == VMP_OUTPUT_LAYER_MASK_DECONTAMINATED ||
+                                 (a->output == VMP_OUTPUT_NEW_LAYER && a->decontaminate);
+  const gdouble model_end = decontaminate ? STAGE_DECONTAMINATE : STAGE_WRITE;
 
   if (!vmp_alpha_output_check(layer, a->output, a->replace_mask, error))
     goto done;
@@ -161,17 +170,26 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
   const gint width = pixels.image.width, height = pixels.image.height;
   const vm_image trimap_image = {trimap, width, height, 1, 0, VM_PIXEL_U8};
   alpha = vmp_engine_predict(model_path, a->device, a->precision, &pixels.image, &trimap_image, STAGE_MODEL,
-                             STAGE_WRITE, error);
+                             model_end, error);
   if (!alpha)
     goto done;
   /* The input copies are no longer needed; large images need the memory back before GIMP copies the output. */
   vmp_layer_pixels_clear(&pixels);
   g_clear_pointer(&trimap, g_free);
 
+  if (decontaminate) {
+    gimp_progress_set_text("ViTMatte: decontaminating the colours");
+    if (!vmp_decontaminate(GIMP_DRAWABLE(layer), alpha, a->amount / 100.0, a->device, model_end, STAGE_WRITE,
+                           &colours, error))
+      goto done;
+  }
+
   gimp_progress_set_text("ViTMatte: writing the result");
   vmp_alpha_output output;
-  if (!vmp_alpha_output_prepare(layer, a->output, a->replace_mask, alpha, width, height, &output, error))
+  if (!vmp_alpha_output_prepare(layer, a->output, a->replace_mask, alpha, width, height,
+                                decontaminate ? &colours : NULL, &output, error))
     goto done;
+  vmp_decontaminated_clear(&colours); /* in the new layer now; large images need the memory back */
   gimp_progress_update(1.0);
   pause_for_tests();
   /* No progress call may follow: one would start a new progress, and with it a new Cancel. Should ending it fail,
@@ -184,6 +202,7 @@ done:
   g_free(trimap);
   g_free(model_path);
   g_free(alpha);
+  vmp_decontaminated_clear(&colours);
   return result;
 }
 

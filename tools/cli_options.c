@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPTION_DEVICE = 256, OPTION_PRECISION, OPTION_THREADS, OPTION_BITS, OPTION_VERSION };
+enum { OPTION_DEVICE = 256, OPTION_PRECISION, OPTION_THREADS, OPTION_BITS, OPTION_VERSION, OPTION_CUTOUT };
 
 static const struct option long_options[] = {
     {"model", required_argument, NULL, 'm'},
@@ -17,6 +17,7 @@ static const struct option long_options[] = {
     {"precision", required_argument, NULL, OPTION_PRECISION},
     {"threads", required_argument, NULL, OPTION_THREADS},
     {"bits", required_argument, NULL, OPTION_BITS},
+    {"cutout", required_argument, NULL, OPTION_CUTOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, OPTION_VERSION},
     {"help", no_argument, NULL, 'h'},
@@ -25,7 +26,8 @@ static const struct option long_options[] = {
 
 void cli_print_help(FILE *to) {
   fprintf(to,
-          "Usage: vitmatte --model DIR_OR_FILE IMAGE TRIMAP -o ALPHA [options]\n"
+          "Usage: vitmatte --model DIR_OR_FILE IMAGE TRIMAP -o ALPHA [--cutout CUTOUT] [options]\n"
+          "       vitmatte foreground IMAGE ALPHA -o OUT [options]   (vitmatte foreground --help)\n"
           "       vitmatte download small|base|small-646|base-646|OWNER/NAME   (get official weights)\n"
           "       vitmatte models                                               (list them)\n"
           "\n"
@@ -38,7 +40,10 @@ void cli_print_help(FILE *to) {
           "  TRIMAP               PNG, JPEG or TIFF of the same size, gray (or RGB with R = G = B)\n"
           "  -o, --output ALPHA   .png: 8-bit gray PNG (16-bit with --bits 16)\n"
           "                       .tif/.tiff: 32-bit float gray TIFF (exact values)\n"
-          "      --bits 8|16      bits per sample of a PNG output (default 8)\n"
+          "      --cutout CUTOUT  also write the cut-out: the foreground colours estimated from the alpha\n"
+          "                       (no fringe of the old background) with the alpha; .png: RGBA PNG\n"
+          "                       (8 or 16 bits as --bits), .tif/.tiff: 32-bit float RGBA TIFF\n"
+          "      --bits 8|16      bits per sample of PNG outputs (default 8)\n"
           "      --device D       auto (default: CUDA when usable, else CPU), cpu or cuda\n"
           "      --precision P    auto (default: fp32 on CPU, fp16 on CUDA), fp32, fp16 or bf16 (CUDA only)\n"
           "      --threads N      CPU threads (default 0 = all cores)\n"
@@ -50,7 +55,15 @@ void cli_print_help(FILE *to) {
           "3 device or runtime error, 130 cancelled (Ctrl-C).\n");
 }
 
-static int parse_count(const char *text, int *value) {
+int cli_parse_device(const char *text, vm_device *device) {
+  if (strcmp(text, "auto") == 0) *device = VM_DEVICE_AUTO;
+  else if (strcmp(text, "cpu") == 0) *device = VM_DEVICE_CPU;
+  else if (strcmp(text, "cuda") == 0) *device = VM_DEVICE_CUDA;
+  else return -1;
+  return 0;
+}
+
+int cli_parse_count(const char *text, int *value) {
   char *end = NULL;
   errno = 0;
   const long parsed = strtol(text, &end, 10);
@@ -77,10 +90,7 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
       case 'h': return CLI_SHOW_HELP;
       case OPTION_VERSION: return CLI_SHOW_VERSION;
       case OPTION_DEVICE:
-        if (strcmp(optarg, "auto") == 0) options->device = VM_DEVICE_AUTO;
-        else if (strcmp(optarg, "cpu") == 0) options->device = VM_DEVICE_CPU;
-        else if (strcmp(optarg, "cuda") == 0) options->device = VM_DEVICE_CUDA;
-        else {
+        if (cli_parse_device(optarg, &options->device) != 0) {
           snprintf(msg, msg_size, "--device must be auto, cpu or cuda, not '%s'", optarg);
           return CLI_USAGE_ERROR;
         }
@@ -96,18 +106,19 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
         }
         break;
       case OPTION_THREADS:
-        if (parse_count(optarg, &options->threads) != 0) {
+        if (cli_parse_count(optarg, &options->threads) != 0) {
           snprintf(msg, msg_size, "--threads must be a whole number >= 0 (0 = all cores), not '%s'", optarg);
           return CLI_USAGE_ERROR;
         }
         break;
       case OPTION_BITS:
-        if (parse_count(optarg, &options->png_bits) != 0 || (options->png_bits != 8 && options->png_bits != 16)) {
+        if (cli_parse_count(optarg, &options->png_bits) != 0 || (options->png_bits != 8 && options->png_bits != 16)) {
           snprintf(msg, msg_size, "--bits must be 8 or 16, not '%s'", optarg);
           return CLI_USAGE_ERROR;
         }
         bits_given = 1;
         break;
+      case OPTION_CUTOUT: options->cutout_path = optarg; break;
       case ':':
         snprintf(msg, msg_size, "%s needs a value (try --help)", argv[optind - 1]);
         return CLI_USAGE_ERROR;
@@ -143,7 +154,21 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
              options->output_path);
     return CLI_USAGE_ERROR;
   }
-  if (bits_given && options->output_format != ALPHA_FORMAT_PNG) {
+  if (options->cutout_path) {
+    options->cutout_format = alpha_format_from_path(options->cutout_path);
+    if (options->cutout_format == ALPHA_FORMAT_UNKNOWN) {
+      snprintf(msg, msg_size, "cannot write %s: the cut-out's name must end in .png, .tif or .tiff",
+               options->cutout_path);
+      return CLI_USAGE_ERROR;
+    }
+    if (strcmp(options->cutout_path, options->output_path) == 0) {
+      snprintf(msg, msg_size, "the alpha and the cut-out are both %s; give them different names",
+               options->cutout_path);
+      return CLI_USAGE_ERROR;
+    }
+  }
+  if (bits_given && options->output_format != ALPHA_FORMAT_PNG &&
+      !(options->cutout_path && options->cutout_format == ALPHA_FORMAT_PNG)) {
     snprintf(msg, msg_size, "--bits is for PNG output; %s is written as 32-bit float TIFF", options->output_path);
     return CLI_USAGE_ERROR;
   }

@@ -14,6 +14,8 @@ typedef struct cli_options {
   const char *trimap_path;
   const char *output_path;
   alpha_format output_format;
+  const char *cutout_path;     /* --cutout: NULL, or where the cut-out (foreground colours + alpha) goes */
+  alpha_format cutout_format;
   int png_bits;        /* 8 or 16 */
   vm_device device;
   vm_precision precision;
@@ -31,5 +33,9 @@ typedef enum cli_parse_result {
 cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *msg, size_t msg_size);
 
 void cli_print_help(FILE *to);
+
+/* Option values both commands take: "auto"/"cpu"/"cuda", and whole numbers >= 0. 0, or -1 when not valid. */
+int cli_parse_device(const char *text, vm_device *device);
+int cli_parse_count(const char *text, int *value);
 
 #endif

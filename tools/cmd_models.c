@@ -10,11 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli_say.h"
+#include "cli_common.h"
 #include "progress_bar.h"
 #include "vitmatte_models.h"
 
-enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_MISSING = 2, EXIT_FAILED = 3, EXIT_CANCELLED = 130 };
+/* the CLI's exit statuses (cli_common.h): a model not downloaded is a model error, a failed download a runtime one */
+enum { EXIT_OK = 0, EXIT_MISSING = EXIT_MODEL, EXIT_FAILED = EXIT_RUNTIME };
 
 int cmd_models_is_command(int argc, char **argv) {
   return argc > 1 && (strcmp(argv[1], "models") == 0 || strcmp(argv[1], "download") == 0);
@@ -67,7 +68,7 @@ static int print_path(const char *name) {
   char *path = dir ? vmm_resolve(dir, name, &err) : NULL;
   free(dir);
   if (!path) {
-    say("%s", err.message);
+    cli_say("%s", err.message);
     return exit_status(err.status);
   }
   printf("%s\n", path);
@@ -79,12 +80,12 @@ static int list_models(void) {
   vmm_error err;
   char *dir = vmm_models_dir(&err);
   if (!dir) {
-    say("%s", err.message);
+    cli_say("%s", err.message);
     return EXIT_USAGE;
   }
   vmm_installed_list list;
   if (vmm_list_installed(dir, &list, &err) != VMM_OK) {
-    say("%s", err.message);
+    cli_say("%s", err.message);
     free(dir);
     return EXIT_FAILED;
   }
@@ -137,11 +138,11 @@ static int models_command(int argc, char **argv) {
              "else $XDG_CACHE_HOME/vitmatte, else ~/.cache/vitmatte). --path prints the folder of an installed model\n"
              "(exit status 2 when it is not downloaded).\n");
       return EXIT_OK;
-    default: say("models: unknown option or missing value '%s' (try vitmatte models --help)", argv[optind - 1]); return EXIT_USAGE;
+    default: cli_say("models: unknown option or missing value '%s' (try vitmatte models --help)", argv[optind - 1]); return EXIT_USAGE;
     }
   }
   if (optind != argc) {
-    say("models: unexpected argument '%s' (try vitmatte models --help)", argv[optind]);
+    cli_say("models: unexpected argument '%s' (try vitmatte models --help)", argv[optind]);
     return EXIT_USAGE;
   }
   return path_of ? print_path(path_of) : list_models();
@@ -216,11 +217,11 @@ static int download_command(int argc, char **argv, const volatile sig_atomic_t *
              "Exit status: 0 done, 1 bad arguments, 2 not on the hub, 3 network, disk or checksum error,\n"
              "130 cancelled (Ctrl-C; run the command again to resume).\n");
       return EXIT_OK;
-    default: say("download: unknown option or missing value '%s' (try vitmatte download --help)", argv[optind - 1]); return EXIT_USAGE;
+    default: cli_say("download: unknown option or missing value '%s' (try vitmatte download --help)", argv[optind - 1]); return EXIT_USAGE;
     }
   }
   if (optind + 1 != argc) {
-    say("download: give one model: small, base, small-646, base-646 or a hub repository OWNER/NAME");
+    cli_say("download: give one model: small, base, small-646, base-646 or a hub repository OWNER/NAME");
     return EXIT_USAGE;
   }
   const char *name = argv[optind];
@@ -236,38 +237,38 @@ static int download_command(int argc, char **argv, const volatile sig_atomic_t *
   const int is_repo = folder != NULL;
   free(folder);
   if (!known && !is_repo) {
-    say("download: '%s' is neither a model name (small, base, small-646, base-646) nor a hub repository OWNER/NAME",
+    cli_say("download: '%s' is neither a model name (small, base, small-646, base-646) nor a hub repository OWNER/NAME",
         name);
     return EXIT_USAGE;
   }
   if (!quiet) {
     const char *endpoint = getenv(VMM_ENDPOINT_ENV);
     if (known)
-      say("downloading %s (%s, about %d MB) from %s", known->repo, known->title, known->approx_mb,
+      cli_say("downloading %s (%s, about %d MB) from %s", known->repo, known->title, known->approx_mb,
           endpoint && *endpoint ? endpoint : VMM_DEFAULT_ENDPOINT);
     else
-      say("downloading %s from %s", name, endpoint && *endpoint ? endpoint : VMM_DEFAULT_ENDPOINT);
+      cli_say("downloading %s from %s", name, endpoint && *endpoint ? endpoint : VMM_DEFAULT_ENDPOINT);
   }
   vmm_download_result result;
   vmm_error err;
   const vmm_status status = vmm_download(name, &options, &result, &err);
   progress_bar_clear(&view.bar);
   if (status == VMM_ERR_CANCELLED) {
-    say("cancelled; what arrived is kept: run the same command again to resume");
+    cli_say("cancelled; what arrived is kept: run the same command again to resume");
     return EXIT_CANCELLED;
   }
   if (status != VMM_OK) {
-    say("%s", err.message);
+    cli_say("%s", err.message);
     return exit_status(status);
   }
   if (!quiet) {
     if (result.already_complete)
-      say("already downloaded: %s (--force downloads it again)", result.path);
+      cli_say("already downloaded: %s (--force downloads it again)", result.path);
     else
-      say("downloaded to %s (%s%s%s)", result.path,
+      cli_say("downloaded to %s (%s%s%s)", result.path,
           result.verified_sha256 ? "SHA-256 checked" : "size checked; the server gave no SHA-256",
           result.commit ? ", commit " : "", result.commit ? result.commit : "");
-    say("use it with: vitmatte --model %s IMAGE TRIMAP -o ALPHA.png", known ? known->name : result.path);
+    cli_say("use it with: vitmatte --model %s IMAGE TRIMAP -o ALPHA.png", known ? known->name : result.path);
   }
   vmm_download_result_free(&result);
   return EXIT_OK;

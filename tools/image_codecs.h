@@ -20,9 +20,11 @@ int read_png_file(FILE *file, image_buffer *out, char *msg, size_t msg_size);
 int read_jpeg_file(FILE *file, image_buffer *out, char *msg, size_t msg_size);
 int read_tiff_file(const char *path, image_buffer *out, char *msg, size_t msg_size);
 
-/* Writers take ownership of `fd` (an open, empty, writable file) and close it, also on failure. */
-int write_png_alpha(int fd, const float *alpha, int width, int height, int bits, char *msg, size_t msg_size);
-int write_tiff_alpha(int fd, const char *name, const float *alpha, int width, int height, char *msg,
-                          size_t msg_size);
+/* Writers take ownership of `fd` (an open, empty, writable file) and close it, also on failure. `samples` holds
+ * `channels` interleaved floats per pixel: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA (straight alpha). */
+int write_png_samples(int fd, const float *samples, int width, int height, int channels, int bits, char *msg,
+                      size_t msg_size);
+int write_tiff_samples(int fd, const char *name, const float *samples, int width, int height, int channels,
+                       char *msg, size_t msg_size);
 
 #endif

@@ -131,8 +131,13 @@ alpha_format alpha_format_from_path(const char *path) {
 
 int image_write_alpha(const char *path, alpha_format format, int png_bits, const float *alpha, int width,
                       int height, char *msg, size_t msg_size) {
+  return image_write_samples(path, format, png_bits, alpha, width, height, 1, msg, msg_size);
+}
+
+int image_write_samples(const char *path, alpha_format format, int png_bits, const float *samples, int width,
+                        int height, int channels, char *msg, size_t msg_size) {
   if (format == ALPHA_FORMAT_UNKNOWN || (format == ALPHA_FORMAT_PNG && png_bits != 8 && png_bits != 16) ||
-      width <= 0 || height <= 0) {
+      width <= 0 || height <= 0 || channels < 1 || channels > 4) {
     snprintf(msg, msg_size, "bad output format");
     return -1;
   }
@@ -140,9 +145,9 @@ int image_write_alpha(const char *path, alpha_format format, int png_bits, const
   if (output_file_begin(&file, path, msg, msg_size) != 0) return -1;
   int status;
   if (format == ALPHA_FORMAT_PNG)
-    status = write_png_alpha(file.fd, alpha, width, height, png_bits, msg, msg_size);
+    status = write_png_samples(file.fd, samples, width, height, channels, png_bits, msg, msg_size);
   else
-    status = write_tiff_alpha(file.fd, file.temp_path, alpha, width, height, msg, msg_size);
+    status = write_tiff_samples(file.fd, file.temp_path, samples, width, height, channels, msg, msg_size);
   file.fd = -1; /* the writer closed it */
   if (status == 0) status = output_file_commit(&file, msg, msg_size);
   output_file_end(&file);

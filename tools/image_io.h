@@ -51,4 +51,9 @@ alpha_format alpha_format_from_path(const char *path);
 int image_write_alpha(const char *path, alpha_format format, int png_bits, const float *alpha, int width,
                       int height, char *msg, size_t msg_size);
 
+/* The same for `channels` interleaved floats per pixel: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA (straight alpha);
+ * PNG samples are round(clamp(v) * max), TIFF samples the floats as they are. */
+int image_write_samples(const char *path, alpha_format format, int png_bits, const float *samples, int width,
+                        int height, int channels, char *msg, size_t msg_size);
+
 #endif

@@ -134,15 +134,19 @@ typedef struct write_state {
   error_jump failure;
 } write_state;
 
-static int encode_png(write_state *w, FILE *file, const float *alpha, int width, int height, int bits) {
+static int encode_png(write_state *w, FILE *file, const float *samples, int width, int height, int channels,
+                      int bits) {
+  static const int color_types[4] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
+                                     PNG_COLOR_TYPE_RGB_ALPHA};
   if (setjmp(w->failure.jump)) return -1;
   png_init_io(w->png, file);
-  png_set_IHDR(w->png, w->info, (png_uint_32)width, (png_uint_32)height, bits, PNG_COLOR_TYPE_GRAY,
+  png_set_IHDR(w->png, w->info, (png_uint_32)width, (png_uint_32)height, bits, color_types[channels - 1],
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(w->png, w->info);
+  const size_t row_samples = (size_t)width * (size_t)channels;
   for (int y = 0; y < height; y++) {
-    const float *src = alpha + (size_t)y * (size_t)width;
-    for (int x = 0; x < width; x++) {
+    const float *src = samples + (size_t)y * row_samples;
+    for (size_t x = 0; x < row_samples; x++) {
       if (bits == 16) {
         /* PNG stores 16-bit samples big-endian; writing the bytes ourselves needs no swap transform. */
         const unsigned v = quantize(src[x], 65535u);
@@ -160,7 +164,8 @@ static int encode_png(write_state *w, FILE *file, const float *alpha, int width,
   return 0;
 }
 
-int write_png_alpha(int fd, const float *alpha, int width, int height, int bits, char *msg, size_t msg_size) {
+int write_png_samples(int fd, const float *samples, int width, int height, int channels, int bits, char *msg,
+                      size_t msg_size) {
   FILE *file = fdopen(fd, "wb");
   if (!file) {
     snprintf(msg, msg_size, "%s", strerror(errno));
@@ -172,14 +177,14 @@ int write_png_alpha(int fd, const float *alpha, int width, int height, int bits,
   w.failure.writing = 1;
   w.failure.msg = msg;
   w.failure.msg_size = msg_size;
-  w.row = malloc((size_t)width * (size_t)(bits / 8));
+  w.row = malloc((size_t)width * (size_t)channels * (size_t)(bits / 8));
   w.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w.failure, on_png_error, on_png_warning);
   if (w.png) w.info = png_create_info_struct(w.png);
   int status = -1;
   if (!w.row || !w.png || !w.info)
     snprintf(msg, msg_size, "out of memory");
   else
-    status = encode_png(&w, file, alpha, width, height, bits);
+    status = encode_png(&w, file, samples, width, height, channels, bits);
   png_destroy_write_struct(w.png ? &w.png : NULL, w.info ? &w.info : NULL);
   free(w.row);
   /* A full disk often shows only when the buffered tail is flushed. */

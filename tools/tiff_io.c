@@ -261,8 +261,8 @@ int read_tiff_file(const char *path, image_buffer *out, char *msg, size_t msg_si
   return 0;
 }
 
-int write_tiff_alpha(int fd, const char *name, const float *alpha, int width, int height, char *msg,
-                          size_t msg_size) {
+int write_tiff_samples(int fd, const char *name, const float *samples, int width, int height, int channels,
+                       char *msg, size_t msg_size) {
   tiff_messages messages = {msg, msg_size, 1, 0};
   TIFF *tif = open_tiff(name, fd, "w", &messages);
   if (!tif) return -1;
@@ -271,21 +271,26 @@ int write_tiff_alpha(int fd, const char *name, const float *alpha, int width, in
   const int deflate = TIFFIsCODECConfigured(COMPRESSION_ADOBE_DEFLATE);
   TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)width);
   TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)height);
-  TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)1);
+  TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)channels);
   TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, (uint16_t)32);
   TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, (uint16_t)SAMPLEFORMAT_IEEEFP);
-  TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, (uint16_t)PHOTOMETRIC_MINISBLACK);
+  TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, (uint16_t)(channels >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK));
+  if (channels == 2 || channels == 4) { /* the last channel is a straight (unassociated) alpha */
+    const uint16_t extra = EXTRASAMPLE_UNASSALPHA;
+    TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, (uint16_t)1, &extra);
+  }
   TIFFSetField(tif, TIFFTAG_PLANARCONFIG, (uint16_t)PLANARCONFIG_CONTIG);
   TIFFSetField(tif, TIFFTAG_COMPRESSION, (uint16_t)(deflate ? COMPRESSION_ADOBE_DEFLATE : COMPRESSION_NONE));
   if (deflate) TIFFSetField(tif, TIFFTAG_PREDICTOR, (uint16_t)PREDICTOR_FLOATINGPOINT);
   TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
 
   /* libtiff may encode (predict, byte-swap) the row in place, so each row is copied first. */
-  float *row = malloc((size_t)width * sizeof *row);
+  const size_t row_samples = (size_t)width * (size_t)channels;
+  float *row = malloc(row_samples * sizeof *row);
   int status = row ? 0 : -1;
   if (!row) fail(&messages, "out of memory");
   for (int y = 0; y < height && status == 0; y++) {
-    memcpy(row, alpha + (size_t)y * (size_t)width, (size_t)width * sizeof *row);
+    memcpy(row, samples + (size_t)y * row_samples, row_samples * sizeof *row);
     errno = 0;
     if (TIFFWriteScanline(tif, row, (uint32_t)y, 0) < 0) {
       fail(&messages, "write failed");

@@ -7,19 +7,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "cli_options.h"
-#include "cli_say.h"
+#include "cmd_foreground.h"
 #include "cmd_models.h"
 #include "image_io.h"
 #include "progress_bar.h"
 #include "vitmatte.h"
-
-enum {
-  EXIT_USAGE = 1,     /* bad arguments, unreadable or mismatched inputs, unwritable output */
-  EXIT_MODEL = 2,     /* the checkpoint cannot be loaded */
-  EXIT_RUNTIME = 3,   /* device or runtime failure */
-  EXIT_CANCELLED = 130 /* the shell's code for death by SIGINT, which is what Ctrl-C means to the user */
-};
 
 /* The one piece of process-wide state: a signal handler has no other way to reach the running code. */
 static volatile sig_atomic_t interrupted = 0;
@@ -56,42 +50,26 @@ static const char *precision_name(vm_precision precision) {
   }
 }
 
-static vm_pixel_type pixel_type(image_sample_type type) {
-  return type == IMAGE_U8 ? VM_PIXEL_U8 : type == IMAGE_U16 ? VM_PIXEL_U16 : VM_PIXEL_F32;
-}
-
-static vm_image engine_view(const image_buffer *image) {
-  vm_image view;
-  memset(&view, 0, sizeof view);
-  view.data = image->data;
-  view.width = image->width;
-  view.height = image->height;
-  view.channels = image->channels;
-  view.row_stride = 0;
-  view.type = pixel_type(image->type);
-  return view;
-}
-
 /* Reads the picture and the trimap and brings them into the shapes the engine takes: colour picture, one-channel
  * trimap of the same size. Returns 0 or an exit status, having said why. */
 static int read_inputs(const cli_options *options, image_buffer *image, image_buffer *trimap) {
   char msg[600];
   if (image_read(options->image_path, image, msg, sizeof msg) != 0) {
-    say("cannot read %s: %s", options->image_path, msg);
+    cli_say("cannot read %s: %s", options->image_path, msg);
     return EXIT_USAGE;
   }
   if (image_read(options->trimap_path, trimap, msg, sizeof msg) != 0) {
-    say("cannot read %s: %s", options->trimap_path, msg);
+    cli_say("cannot read %s: %s", options->trimap_path, msg);
     return EXIT_USAGE;
   }
   if (trimap->width != image->width || trimap->height != image->height) {
-    say("%s is %dx%d but %s is %dx%d", options->trimap_path, trimap->width, trimap->height, options->image_path,
+    cli_say("%s is %dx%d but %s is %dx%d", options->trimap_path, trimap->width, trimap->height, options->image_path,
         image->width, image->height);
     return EXIT_USAGE;
   }
   int x = 0, y = 0;
   if (image_rgb_to_gray(trimap, &x, &y) != 0) {
-    say("%s is a colour image (R, G and B differ at pixel %d,%d); the trimap must be gray: 0 background, "
+    cli_say("%s is a colour image (R, G and B differ at pixel %d,%d); the trimap must be gray: 0 background, "
         "128 unknown, 255 foreground",
         options->trimap_path, x, y);
     return EXIT_USAGE;
@@ -102,22 +80,13 @@ static int read_inputs(const cli_options *options, image_buffer *image, image_bu
 /* The engine's model messages usually name the file; when one does not, the user still learns which path. */
 static void say_model_error(const char *path, const vm_error *err) {
   if (strstr(err->message, path))
-    say("%s", err->message);
+    cli_say("%s", err->message);
   else
-    say("cannot load the model %s: %s", path, err->message);
+    cli_say("cannot load the model %s: %s", path, err->message);
 }
 
 static int exit_status_for_model(vm_status status) {
   return status == VM_ERR_OUT_OF_MEMORY ? EXIT_RUNTIME : EXIT_MODEL;
-}
-
-static int exit_status_for_run(vm_status status) {
-  switch (status) {
-    case VM_ERR_INVALID_ARGUMENT:
-    case VM_ERR_UNSUPPORTED: return EXIT_USAGE;
-    case VM_ERR_CANCELLED: return EXIT_CANCELLED;
-    default: return EXIT_RUNTIME;
-  }
 }
 
 typedef struct run_state {
@@ -151,63 +120,72 @@ static int run(const cli_options *options, run_state *s) {
   context_options.progress = progress_bar_report;
   context_options.progress_user_data = &s->bar;
   if (vm_context_create(s->model, &context_options, &s->context, &err) != VM_OK) {
-    say("%s", err.message);
-    return exit_status_for_run(err.status);
+    cli_say("%s", err.message);
+    return cli_exit_status_for_run(err.status);
   }
   const double load_seconds = seconds_now() - load_start;
   const char *notice = vm_context_notice(s->context);
   progress_bar_clear(&s->bar); /* the engine may report progress while it uploads the weights */
-  if (notice && !options->quiet) say("%s", notice);
+  if (notice && !options->quiet) cli_say("%s", notice);
   if (interrupted) return EXIT_CANCELLED;
 
   const size_t pixels = (size_t)s->image.width * (size_t)s->image.height;
   s->alpha = malloc(pixels * sizeof *s->alpha);
   if (!s->alpha) {
-    say("out of memory for a %dx%d alpha", s->image.width, s->image.height);
+    cli_say("out of memory for a %dx%d alpha", s->image.width, s->image.height);
     return EXIT_RUNTIME;
   }
-  const vm_image rgb = engine_view(&s->image);
-  const vm_image trimap = engine_view(&s->trimap);
+  const vm_image rgb = cli_engine_view(&s->image);
+  const vm_image trimap = cli_engine_view(&s->trimap);
   const double predict_start = seconds_now();
   const vm_status predicted = vm_predict(s->context, &rgb, &trimap, s->alpha, 0, &err);
   const double predict_seconds = seconds_now() - predict_start;
   progress_bar_clear(&s->bar);
   if (predicted != VM_OK) {
-    if (predicted != VM_ERR_CANCELLED) say("%s", err.message);
-    return exit_status_for_run(predicted);
+    if (predicted != VM_ERR_CANCELLED) cli_say("%s", err.message);
+    return cli_exit_status_for_run(predicted);
   }
 
   /* an image the GPU could not hold ran on the CPU (--device auto): say so, the time shows it */
   const char *fell_back = notice ? NULL : vm_context_notice(s->context);
-  if (fell_back && !options->quiet) say("%s", fell_back);
+  if (fell_back && !options->quiet) cli_say("%s", fell_back);
 
   char msg[600];
   if (image_write_alpha(options->output_path, options->output_format, options->png_bits, s->alpha, s->image.width,
                         s->image.height, msg, sizeof msg) != 0) {
-    say("cannot write %s: %s", options->output_path, msg);
+    cli_say("cannot write %s: %s", options->output_path, msg);
     return EXIT_USAGE;
   }
   if (!options->quiet)
-    say("wrote %s (%dx%d) in %.2f s on %s, %s (model loaded in %.2f s)", options->output_path, s->image.width,
+    cli_say("wrote %s (%dx%d) in %.2f s on %s, %s (model loaded in %.2f s)", options->output_path, s->image.width,
         s->image.height, predict_seconds, fell_back ? "the CPU" : vm_context_device_name(s->context),
         fell_back ? "fp32" : precision_name(vm_context_precision(s->context)), load_seconds);
+  if (options->cutout_path) { /* the alpha file is complete either way; the cut-out is written whole or not at all */
+    const double cutout_start = seconds_now();
+    const int cut = cutout_write(s->context, &s->bar, &s->image, s->alpha, VM_FOREGROUND_AUTO, options->cutout_path,
+                                 options->cutout_format, options->png_bits, 1);
+    if (cut != 0) return cut;
+    if (!options->quiet)
+      cli_say("wrote %s (foreground colours + alpha) in %.2f s", options->cutout_path, seconds_now() - cutout_start);
+  }
   return 0;
 }
 
 int main(int argc, char **argv) {
   catch_interrupt();
   if (cmd_models_is_command(argc, argv)) return cmd_models_run(argc, argv, &interrupted); /* models, download */
+  if (argc > 1 && strcmp(argv[1], "foreground") == 0) return foreground_command(argc - 1, argv + 1, &interrupted);
   cli_options options;
   char msg[600];
   switch (cli_parse(argc, argv, &options, msg, sizeof msg)) {
     case CLI_SHOW_HELP: cli_print_help(stdout); return 0;
     case CLI_SHOW_VERSION: printf("vitmatte %s\n", VM_VERSION_STRING); return 0;
-    case CLI_USAGE_ERROR: say("%s", msg); return EXIT_USAGE;
+    case CLI_USAGE_ERROR: cli_say("%s", msg); return EXIT_USAGE;
     case CLI_RUN: break;
   }
   char *model_path = NULL; /* --model small: the downloaded folder */
   if (cmd_models_resolve(options.model_path, &model_path, msg, sizeof msg) != 0) {
-    say("%s", msg);
+    cli_say("%s", msg);
     return EXIT_MODEL;
   }
   options.model_path = model_path;
@@ -217,7 +195,7 @@ int main(int argc, char **argv) {
   progress_bar_init(&state.bar, !options.quiet && isatty(STDERR_FILENO), &interrupted);
   int status = run(&options, &state);
   progress_bar_clear(&state.bar);
-  if (status == EXIT_CANCELLED) say("cancelled");
+  if (status == EXIT_CANCELLED) cli_say("cancelled");
   free(state.alpha);
   if (state.context) vm_context_free(state.context);
   if (state.model) vm_model_free(state.model);

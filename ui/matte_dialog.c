@@ -8,12 +8,13 @@
 #include "matte_procedure.h"
 #include "model_chooser.h"
 
-/* Makes `property` sensitive only while `choice_property` has the value `nick`. */
+/* Makes `property` sensitive only while `choice_property` has the value `nick` (or `other`, when not NULL). */
 static void sensitive_when(GimpProcedureDialog *dialog, GimpProcedureConfig *config, const gchar *property,
-                           const gchar *choice_property, const gchar *nick) {
-  gimp_procedure_dialog_set_sensitive_if_in(dialog, property, G_OBJECT(config), choice_property,
-                                            gimp_value_array_new_from_types(NULL, G_TYPE_STRING, nick, G_TYPE_NONE),
-                                            TRUE);
+                           const gchar *choice_property, const gchar *nick, const gchar *other) {
+  GimpValueArray *values =
+      other ? gimp_value_array_new_from_types(NULL, G_TYPE_STRING, nick, G_TYPE_STRING, other, G_TYPE_NONE)
+            : gimp_value_array_new_from_types(NULL, G_TYPE_STRING, nick, G_TYPE_NONE);
+  gimp_procedure_dialog_set_sensitive_if_in(dialog, property, G_OBJECT(config), choice_property, values, TRUE);
 }
 
 gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *config) {
@@ -35,12 +36,18 @@ gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *con
   gtk_box_pack_start(GTK_BOX(model_box), chooser, FALSE, FALSE, 0);
   gtk_box_reorder_child(GTK_BOX(model_box), chooser, 0);
 
-  gimp_procedure_dialog_fill_box(dialog, "output-box", VMP_ARG_OUTPUT, VMP_ARG_REPLACE_MASK, NULL);
+  gimp_procedure_dialog_get_spin_scale(dialog, VMP_ARG_DECONTAMINATE_AMOUNT, 1.0);
+  gimp_procedure_dialog_fill_box(dialog, "output-box", VMP_ARG_OUTPUT, VMP_ARG_REPLACE_MASK, VMP_ARG_DECONTAMINATE,
+                                 VMP_ARG_DECONTAMINATE_AMOUNT, NULL);
 
-  sensitive_when(dialog, config, VMP_ARG_TRIMAP_CHANNEL, VMP_ARG_TRIMAP_SOURCE, "channel");
-  sensitive_when(dialog, config, VMP_ARG_TRIMAP_CHANNEL_NAME, VMP_ARG_TRIMAP_SOURCE, "channel");
-  sensitive_when(dialog, config, VMP_ARG_BAND_WIDTH, VMP_ARG_TRIMAP_SOURCE, "selection");
-  sensitive_when(dialog, config, VMP_ARG_REPLACE_MASK, VMP_ARG_OUTPUT, "layer-mask");
+  sensitive_when(dialog, config, VMP_ARG_TRIMAP_CHANNEL, VMP_ARG_TRIMAP_SOURCE, "channel", NULL);
+  sensitive_when(dialog, config, VMP_ARG_TRIMAP_CHANNEL_NAME, VMP_ARG_TRIMAP_SOURCE, "channel", NULL);
+  sensitive_when(dialog, config, VMP_ARG_BAND_WIDTH, VMP_ARG_TRIMAP_SOURCE, "selection", NULL);
+  sensitive_when(dialog, config, VMP_ARG_REPLACE_MASK, VMP_ARG_OUTPUT, "layer-mask", "layer-mask-decontaminated");
+  /* the checkbox decides for a new layer; the decontaminated mask output always decontaminates */
+  sensitive_when(dialog, config, VMP_ARG_DECONTAMINATE, VMP_ARG_OUTPUT, "new-layer", NULL);
+  sensitive_when(dialog, config, VMP_ARG_DECONTAMINATE_AMOUNT, VMP_ARG_OUTPUT, "new-layer",
+                 "layer-mask-decontaminated");
 
   gimp_procedure_dialog_fill(dialog, "trimap-frame", "model-box", "output-box", NULL);
   gboolean ok = gimp_procedure_dialog_run(dialog);

@@ -99,7 +99,8 @@ void vm_context_options_default(vm_context_options *options);
 
 typedef struct vm_context vm_context;
 
-/* The context uploads the weights to its device once. The model must outlive the context. */
+/* The context uploads the weights to its device once. The model must outlive the context. `model` may be NULL:
+ * such a context runs only vm_estimate_foreground (vm_predict and the memory estimate refuse it). */
 vm_status vm_context_create(const vm_model *model, const vm_context_options *options, vm_context **out,
                             vm_error *err);
 void vm_context_free(vm_context *ctx);
@@ -151,6 +152,45 @@ vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, siz
 /* Peak memory the context's backend has held so far (weights, activations, scratch): device memory on CUDA, host
  * memory on the CPU. vm_context_estimate_memory for the same image is an upper bound of it. */
 size_t vm_context_peak_memory(const vm_context *ctx);
+
+/* ---- Foreground colours (cut-outs) -------------------------------------------------------------------- */
+
+/* Which update each level's iterations use. */
+typedef enum vm_foreground_method {
+  VM_FOREGROUND_AUTO = 0,   /* SEQUENTIAL on a CPU context, JACOBI on a CUDA context */
+  VM_FOREGROUND_SEQUENTIAL, /* the published in-place sweep, equal to pymatting's estimate_foreground_ml; one CPU
+                             * core (on a CUDA context too) */
+  VM_FOREGROUND_JACOBI      /* every pixel from the previous iteration (pymatting's GPU kernel): the GPU of a CUDA
+                             * context, else the context's CPU threads. Differs from SEQUENTIAL (README, "Cut-outs") */
+} vm_foreground_method;
+
+/* The method's parameters; vm_foreground_options_default gives the published ones. */
+typedef struct vm_foreground_options {
+  vm_foreground_method method;
+  float regularization;  /* 1e-5, at least 1e-7: pulls F and B towards their neighbours everywhere */
+  float gradient_weight; /* 1: pulls them together more where the alpha changes (0 or more) */
+  int small_iterations;  /* 10: iterations on levels whose width and height are both <= small_size */
+  int big_iterations;    /* 2: iterations on the other levels */
+  int small_size;        /* 32 */
+} vm_foreground_options;
+
+void vm_foreground_options_default(vm_foreground_options *options);
+
+/* Estimate the foreground colours F of `image` given its `alpha` (Germer et al., "Fast Multi-Level Foreground
+ * Estimation", 2020), so that alpha F + (1 - alpha) B = image with smooth F and B: F is what a cut-out shows where
+ * the image mixes the subject with the old background (hair, soft edges).
+ * `image` is any colour image vm_predict takes; its samples are used in their own encoding (p/255, p/65535, or
+ * the float as it is), no gamma conversion. `alpha` has one channel of any pixel type and the image's size, e.g.
+ * vm_predict's output as {alpha, width, height, 1, row_stride * sizeof(float), VM_PIXEL_F32}. Float samples
+ * must be finite.
+ * `foreground` receives width x height pixels of 3 floats (R, G, B) for colour images, 1 for gray ones, in 0..1,
+ * rows `foreground_row_stride` floats apart (0 = packed); `background`, when not NULL, the estimated background
+ * the same way. Progress goes to the context's callback as stage "foreground"; when it cancels, the call returns
+ * VM_ERR_CANCELLED and writes nothing. A context made without a model (vm_context_create) is enough. */
+vm_status vm_estimate_foreground(vm_context *ctx, const vm_image *image, const vm_image *alpha,
+                                 const vm_foreground_options *options, float *foreground,
+                                 size_t foreground_row_stride, float *background, size_t background_row_stride,
+                                 vm_error *err);
 
 #ifdef __cplusplus
 }

@@ -6,11 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "foreground_job.h"
 #include "params.h"
 #include "vitmatte.h"
 
 /* Bumped whenever vm_backend_ops changes, so an old CUDA module is refused instead of crashing. */
-#define VM_BACKEND_ABI_VERSION 3
+#define VM_BACKEND_ABI_VERSION 4
 
 /* Element type of a tensor. ACT is the backend's activation type (f32 on the CPU; f32, f16 or bf16 on CUDA,
  * act_size bytes each) and what every op takes. F32 exists so that what leaves the model (the alpha) is not rounded
@@ -130,6 +131,10 @@ typedef struct vm_backend_ops {
    * desktop). */
   vm_status (*memory_info)(vm_backend *be, size_t *free_bytes, size_t *total_bytes, size_t *held_bytes,
                            vm_error *err);
+
+  /* Foreground estimation with Jacobi iterations (foreground_job.h) on the backend's device, from and to the job's
+   * host buffers, calling job->progress between levels. NULL: the engine runs them on the CPU. */
+  vm_status (*foreground_jacobi)(vm_backend *be, vm_fg_job *job, vm_error *err);
 } vm_backend_ops;
 
 struct vm_backend {

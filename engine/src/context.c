@@ -335,7 +335,7 @@ static vm_status make_backend(vm_context *ctx, const vm_context_options *o, vm_e
 vm_status vm_context_create(const vm_model *model, const vm_context_options *options, vm_context **out,
                             vm_error *err) {
   vm_error_clear(err);
-  if (!model || !out) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_context_create: model and out are required");
+  if (!out) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_context_create: out is required");
   *out = NULL;
   vm_context_options def;
   if (!options) {
@@ -346,11 +346,10 @@ vm_status vm_context_create(const vm_model *model, const vm_context_options *opt
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "unknown device %d", (int)options->device);
   if (options->precision < VM_PRECISION_AUTO || options->precision > VM_PRECISION_BF16)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "unknown precision %d", (int)options->precision);
-  const vm_config *cfg = &model->cfg;
   /* The config guarantees patch = 2^fusion stages; the processor's padding must also be a multiple of it. */
-  if (VM_PAD_MULTIPLE % cfg->patch_size != 0)
+  if (model && VM_PAD_MULTIPLE % model->cfg.patch_size != 0)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "patch size %d does not divide the processor's padding to %d",
-                   cfg->patch_size, VM_PAD_MULTIPLE);
+                   model->cfg.patch_size, VM_PAD_MULTIPLE);
   vm_context *ctx = calloc(1, sizeof *ctx);
   if (!ctx) return vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory");
   ctx->model = model;
@@ -359,7 +358,7 @@ vm_status vm_context_create(const vm_model *model, const vm_context_options *opt
   ctx->host_threads = options->cpu_threads;
   ctx->auto_device = options->device == VM_DEVICE_AUTO;
   vm_status st = make_backend(ctx, options, err);
-  if (st == VM_OK) st = upload_params(ctx, err);
+  if (st == VM_OK && model) st = upload_params(ctx, err); /* no model: a context for vm_estimate_foreground */
   if (st != VM_OK) {
     vm_context_free(ctx);
     return st;
@@ -462,6 +461,7 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
                      size_t alpha_row_stride, vm_error *err) {
   vm_error_clear(err);
   if (!ctx || !alpha) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_predict: context and alpha are required");
+  if (!ctx->model) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_predict: this context was made without a model");
   vm_status st;
   if ((st = vm_image_check(rgb, 0, "image", err)) != VM_OK) return st;
   if ((st = vm_image_check(trimap, 1, "trimap", err)) != VM_OK) return st;
@@ -486,6 +486,7 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
 vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err) {
   vm_error_clear(err);
   if (!ctx || !bytes) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "context and bytes are required");
+  if (!ctx->model) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "this context was made without a model");
   vm_status st = check_size(width, height, err);
   if (st != VM_OK) return st;
   const int H = padded(height), W = padded(width);
@@ -508,6 +509,13 @@ size_t vm_context_peak_memory(const vm_context *ctx) {
 vm_backend *vm_context_backend(vm_context *ctx) { return ctx->be; }
 const vm_params *vm_context_params(const vm_context *ctx) { return &ctx->P; }
 const vm_config *vm_context_config(const vm_context *ctx) { return &ctx->model->cfg; }
+int vm_context_host_threads(const vm_context *ctx) {
+  return ctx->host_threads > 0 ? ctx->host_threads : omp_get_max_threads();
+}
+void vm_context_progress(const vm_context *ctx, vm_progress_fn *fn, void **user) {
+  *fn = ctx->progress;
+  *user = ctx->progress_user;
+}
 
 vm_status vm_context_plan(vm_context *ctx, int H, int W, const vm_grid **grid, vm_error *err) {
   vm_status st = plan(ctx, H, W, err);

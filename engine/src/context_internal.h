@@ -9,6 +9,10 @@
 vm_backend *vm_context_backend(vm_context *ctx);
 const vm_params *vm_context_params(const vm_context *ctx);
 const vm_config *vm_context_config(const vm_context *ctx);
+/* Threads for host-side work: the options' cpu_threads, or all cores. */
+int vm_context_host_threads(const vm_context *ctx);
+/* The progress callback of the options (may be NULL). */
+void vm_context_progress(const vm_context *ctx, vm_progress_fn *fn, void **user);
 /* Plan for a padded input of H x W (multiples of 32) and return its grid (position tables in backend memory). */
 vm_status vm_context_plan(vm_context *ctx, int H, int W, const vm_grid **grid, vm_error *err);
 

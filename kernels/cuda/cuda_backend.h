@@ -272,6 +272,9 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
  * the attention op would take (attention.cu). */
 size_t vm_cuda_attention_scratch(const vm_cuda *cu, int hh, int ww, int d);
 
+/* Foreground estimation, Jacobi iterations (foreground.cu). */
+vm_status vm_cuda_foreground_jacobi(vm_backend *be, vm_fg_job *job, vm_error *err);
+
 /* The tensor-core 3x3 convolution for few output channels (conv_tc.cu). */
 bool vm_cuda_conv_tc_takes(const vm_cuda *cu, int Cd, int Cl, int Cout, int k, int stride);
 vm_status vm_cuda_conv_tc(vm_cuda *cu, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,

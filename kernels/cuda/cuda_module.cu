@@ -101,6 +101,7 @@ static const vm_backend_ops cuda_ops = {
     vm_cuda_host_alloc,
     vm_cuda_host_free,
     vm_cuda_memory_info,
+    vm_cuda_foreground_jacobi,
 };
 
 /* The oldest Linux driver that runs this CUDA runtime (NVIDIA's CUDA Toolkit release notes, minor version

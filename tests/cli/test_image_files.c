@@ -252,7 +252,7 @@ void test_write_tiff_palette(const char *path, int width, int height, const uint
 
 /* ---- reading alpha files ---- */
 
-static int read_alpha_png(const char *path, test_alpha *out) {
+static int read_alpha_png(const char *path, test_alpha *out, int any_channels) {
   FILE *file = fopen(path, "rb");
   if (!file) return -1;
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -261,10 +261,11 @@ static int read_alpha_png(const char *path, test_alpha *out) {
   if (setjmp(png_jmpbuf(png))) die("libpng read failed", path);
   png_init_io(png, file);
   png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
-  const int bits = png_get_bit_depth(png, info);
-  if (png_get_color_type(png, info) != PNG_COLOR_TYPE_GRAY || (bits != 8 && bits != 16) ||
+  const int bits = png_get_bit_depth(png, info), type = png_get_color_type(png, info);
+  const int channels = png_get_channels(png, info);
+  if ((any_channels ? type == PNG_COLOR_TYPE_PALETTE : type != PNG_COLOR_TYPE_GRAY) || (bits != 8 && bits != 16) ||
       png_get_interlace_type(png, info) != PNG_INTERLACE_NONE) {
-    fprintf(stderr, "%s: not an 8/16-bit gray PNG\n", path);
+    fprintf(stderr, "%s: not an 8/16-bit %sPNG\n", path, any_channels ? "" : "gray ");
     png_destroy_read_struct(&png, &info, NULL);
     fclose(file);
     return -1;
@@ -272,18 +273,20 @@ static int read_alpha_png(const char *path, test_alpha *out) {
   out->width = (int)png_get_image_width(png, info);
   out->height = (int)png_get_image_height(png, info);
   out->bits = bits;
-  out->values = malloc((size_t)out->width * (size_t)out->height * sizeof *out->values);
+  out->channels = channels;
+  const size_t row_samples = (size_t)out->width * (size_t)channels;
+  out->values = malloc(row_samples * (size_t)out->height * sizeof *out->values);
   png_bytepp rows = png_get_rows(png, info);
   for (int y = 0; y < out->height; y++)
-    for (int x = 0; x < out->width; x++)
-      out->values[(size_t)y * (size_t)out->width + (size_t)x] =
+    for (size_t x = 0; x < row_samples; x++)
+      out->values[(size_t)y * row_samples + x] =
           bits == 8 ? rows[y][x] : (double)((rows[y][2 * x] << 8) | rows[y][2 * x + 1]);
   png_destroy_read_struct(&png, &info, NULL);
   fclose(file);
   return 0;
 }
 
-static int read_alpha_tiff(const char *path, test_alpha *out) {
+static int read_alpha_tiff(const char *path, test_alpha *out, int any_channels) {
   TIFF *tif = TIFFOpen(path, "r");
   if (!tif) return -1;
   uint32_t width = 0, height = 0;
@@ -295,28 +298,31 @@ static int read_alpha_tiff(const char *path, test_alpha *out) {
   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
   TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
   TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
-  if (spp != 1 || bits != 32 || format != SAMPLEFORMAT_IEEEFP || photometric != PHOTOMETRIC_MINISBLACK ||
-      TIFFIsTiled(tif) || TIFFScanlineSize64(tif) != (uint64_t)width * 4) {
-    fprintf(stderr, "%s: not a one-channel 32-bit float TIFF (spp %u, bits %u, format %u, photometric %u)\n", path,
-            spp, bits, format, photometric);
+  const int photometric_ok = spp >= 3 ? photometric == PHOTOMETRIC_RGB : photometric == PHOTOMETRIC_MINISBLACK;
+  if ((any_channels ? spp < 1 || spp > 4 : spp != 1) || bits != 32 || format != SAMPLEFORMAT_IEEEFP ||
+      !photometric_ok || TIFFIsTiled(tif) || TIFFScanlineSize64(tif) != (uint64_t)width * 4 * spp) {
+    fprintf(stderr, "%s: not a %s32-bit float TIFF (spp %u, bits %u, format %u, photometric %u)\n", path,
+            any_channels ? "" : "one-channel ", spp, bits, format, photometric);
     TIFFClose(tif);
     return -1;
   }
   out->width = (int)width;
   out->height = (int)height;
   out->bits = 32;
-  out->values = malloc((size_t)width * height * sizeof *out->values);
-  float *row = malloc((size_t)width * sizeof *row);
+  out->channels = spp;
+  const size_t row_samples = (size_t)width * spp;
+  out->values = malloc(row_samples * height * sizeof *out->values);
+  float *row = malloc(row_samples * sizeof *row);
   for (uint32_t y = 0; y < height; y++) {
     if (TIFFReadScanline(tif, row, y, 0) < 0) die("libtiff read failed", path);
-    for (uint32_t x = 0; x < width; x++) out->values[(size_t)y * width + x] = row[x];
+    for (size_t x = 0; x < row_samples; x++) out->values[(size_t)y * row_samples + x] = row[x];
   }
   free(row);
   TIFFClose(tif);
   return 0;
 }
 
-int test_read_alpha(const char *path, test_alpha *out) {
+static int read_samples(const char *path, test_alpha *out, int any_channels) {
   memset(out, 0, sizeof *out);
   FILE *file = fopen(path, "rb");
   if (!file) {
@@ -326,11 +332,14 @@ int test_read_alpha(const char *path, test_alpha *out) {
   unsigned char head[4] = {0};
   const size_t n = fread(head, 1, 4, file);
   fclose(file);
-  if (n == 4 && head[0] == 0x89 && head[1] == 'P') return read_alpha_png(path, out);
-  if (n == 4 && (head[0] == 'I' || head[0] == 'M')) return read_alpha_tiff(path, out);
+  if (n == 4 && head[0] == 0x89 && head[1] == 'P') return read_alpha_png(path, out, any_channels);
+  if (n == 4 && (head[0] == 'I' || head[0] == 'M')) return read_alpha_tiff(path, out, any_channels);
   fprintf(stderr, "%s: neither PNG nor TIFF\n", path);
   return -1;
 }
+
+int test_read_alpha(const char *path, test_alpha *out) { return read_samples(path, out, 0); }
+int test_read_samples(const char *path, test_alpha *out) { return read_samples(path, out, 1); }
 
 void test_alpha_free(test_alpha *alpha) {
   free(alpha->values);

@@ -38,11 +38,15 @@ void test_write_tiff_palette(const char *path, int width, int height, const uint
 /* An alpha file as the CLI writes it: gray PNG (bits 8 or 16, raw integer samples) or float TIFF (bits 32). */
 typedef struct test_alpha {
   int width, height, bits;
-  double *values; /* the stored samples: integers for PNG, the floats for TIFF */
+  int channels;   /* 1 for an alpha; test_read_samples: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA */
+  double *values; /* the stored samples, interleaved: integers for PNG, the floats for TIFF */
 } test_alpha;
 
 /* Returns 0, or -1 with a reason printed, when the file is not a one-channel PNG or float TIFF. */
 int test_read_alpha(const char *path, test_alpha *out);
+
+/* The same for 1 to 4 channels (cut-outs, colour outputs). */
+int test_read_samples(const char *path, test_alpha *out);
 void test_alpha_free(test_alpha *alpha);
 
 #endif

@@ -1,11 +1,14 @@
-/* compare_results.c - the GIMP integration tests' numeric check: an alpha GIMP produced against the CLI's alpha.
- * Owns: reading both sides (raw float dumps from the inspector, PNG alpha or grey, float TIFF) and the verdict. */
+/* compare_results.c - the GIMP integration tests' numeric checks: an alpha GIMP produced against the CLI's alpha,
+ * and (--decontaminated) a layer's decontaminated colours against the engine's foreground estimation.
+ * Owns: reading both sides (raw float dumps from the inspector, PNG alpha or grey, float TIFF) and the verdicts. */
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tiffio.h>
+
+#include "vitmatte.h"
 
 typedef struct plane {
   int w, h;
@@ -88,10 +91,105 @@ static int read_any(const char *path, plane *p) {
   return read_tiff(path, p);
 }
 
+/* The inspector's pixel dump of a layer in its own encoding: "VMPC\n<width> <height> <channels>\n" then the
+ * interleaved little-endian float32 samples. */
+typedef struct pixels {
+  int w, h, c;
+  float *v;
+} pixels;
+
+static int read_pixels(const char *path, pixels *p) {
+  memset(p, 0, sizeof *p);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return -1;
+  char magic[5] = {0};
+  int ok = fread(magic, 1, 5, f) == 5 && memcmp(magic, "VMPC\n", 5) == 0 &&
+           fscanf(f, "%d %d %d", &p->w, &p->h, &p->c) == 3 && fgetc(f) == '\n' && p->w > 0 && p->h > 0 &&
+           p->c >= 1 && p->c <= 4;
+  if (ok) {
+    size_t n = (size_t)p->w * p->h * p->c;
+    p->v = malloc(n * sizeof *p->v);
+    ok = p->v && fread(p->v, sizeof *p->v, n, f) == n;
+  }
+  fclose(f);
+  return ok ? 0 : -1;
+}
+
+/* Decontamination as plugin/decontaminate.c defines it, recomputed here from the layer before the run: F from
+ * vm_estimate_foreground (CPU, the default method) on those pixels with `alpha`, then I + amount (F - I) where
+ * 0.5/255 < alpha < 1 - 0.5/255, I elsewhere; the alpha channel unchanged. Pixels whose alpha lies within 2e-4 of
+ * those two limits are not compared (the plug-in's own alpha may differ from the reference's by that much in
+ * 16-bit and float images, and could fall on the other side). */
+static int check_decontaminated(const char *label, const char *before_path, const char *after_path,
+                                const char *alpha_path, double amount, double tol) {
+  pixels before, after;
+  plane alpha = {0, 0, NULL};
+  if (read_pixels(before_path, &before) != 0 || read_pixels(after_path, &after) != 0 ||
+      read_any(alpha_path, &alpha) != 0) {
+    printf("FAIL %s (cannot read %s, %s or %s)\n", label, before_path, after_path, alpha_path);
+    return 1;
+  }
+  if (before.w != after.w || before.h != after.h || before.c != after.c || alpha.w != before.w ||
+      alpha.h != before.h) {
+    printf("FAIL %s (sizes differ)\n", label);
+    return 1;
+  }
+  const int colours = before.c >= 3 ? 3 : 1;
+  const size_t n = (size_t)before.w * before.h;
+  float *F = malloc(n * colours * sizeof *F);
+  vm_context_options o;
+  vm_context_options_default(&o);
+  o.device = VM_DEVICE_CPU;
+  vm_context *ctx = NULL;
+  vm_error err;
+  const vm_image im = {before.v, before.w, before.h, before.c, 0, VM_PIXEL_F32};
+  const vm_image av = {alpha.v, alpha.w, alpha.h, 1, 0, VM_PIXEL_F32};
+  if (!F || vm_context_create(NULL, &o, &ctx, &err) != VM_OK ||
+      vm_estimate_foreground(ctx, &im, &av, NULL, F, 0, NULL, 0, &err) != VM_OK) {
+    printf("FAIL %s (engine: %s)\n", label, F ? err.message : "out of memory");
+    return 1;
+  }
+  vm_context_free(ctx);
+  const float low = 0.5f / 255.0f, high = 1.0f - 0.5f / 255.0f;
+  double max_diff = 0, max_alpha_diff = 0;
+  size_t changed = 0, skipped = 0;
+  for (size_t i = 0; i < n; i++) {
+    const float a = alpha.v[i];
+    if (fabsf(a - low) < 2e-4f || fabsf(a - high) < 2e-4f) {
+      skipped++;
+      continue;
+    }
+    const int band = a > low && a < high;
+    for (int c = 0; c < before.c; c++) {
+      const double I = before.v[i * before.c + c], got = after.v[i * after.c + c];
+      if (c >= colours) {
+        max_alpha_diff = fmax(max_alpha_diff, fabs(got - I));
+        continue;
+      }
+      const double want = band ? I + amount * (F[i * colours + c] - I) : I;
+      const double d = fabs(got - want);
+      if (!(d <= max_diff))
+        max_diff = isnan(d) ? INFINITY : d;
+      changed += band && fabs(want - I) > 1.0 / 255;
+    }
+  }
+  const int ok = max_diff <= tol && max_alpha_diff == 0 && changed > 0;
+  printf("%s %s (max diff %.6f over %zu pixels, tolerance %.6f; %zu samples decontaminated by more than 1/255, "
+         "alpha channel max diff %g, %zu pixels at the band's limits not compared)\n",
+         ok ? "PASS" : "FAIL", label, max_diff, n, tol, changed, max_alpha_diff, skipped);
+  free(F), free(before.v), free(after.v), free(alpha.v);
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 8 && strcmp(argv[1], "--decontaminated") == 0)
+    return check_decontaminated(argv[2], argv[3], argv[4], argv[5], atof(argv[6]), atof(argv[7]));
   if (argc != 5) {
     fprintf(stderr, "usage: vmp-compare LABEL GOT EXPECTED TOLERANCE\n"
                     "  GOT and EXPECTED must have the same size; every pixel must agree within TOLERANCE.\n"
+                    "       vmp-compare --decontaminated LABEL BEFORE.pixels.f32 AFTER.pixels.f32 ALPHA AMOUNT TOL\n"
+                    "  AFTER must be BEFORE decontaminated with ALPHA by AMOUNT (0..1) within TOL.\n"
                     "  Prints one PASS/FAIL line.\n");
     return 2;
   }

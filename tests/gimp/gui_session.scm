@@ -5,15 +5,17 @@
 ;   1. an image in a window, its layer with a white mask; plug-in-vitmatte run interactively with replace-mask
 ;      (integration.sh answers the dialog with Return), so the run removes that mask and adds its own in one undo
 ;      group; then Ctrl+Z (the white mask must be back, bit for bit) and Ctrl+Y in the image window;
+;   1b. the scene, plug-in-vitmatte with output layer-mask-decontaminated (the layer is replaced by its copy with
+;      the mask and the decontaminated colours); then Ctrl+Z: the original layer must be back, bit for bit;
 ;   2. an image without a trimap channel; ViTMatte started from the menus (Search Actions): the error must come
 ;      up as a GIMP message;
 ;   3. the scene with its trimap channel; ViTMatte started from the menus: a layer mask must appear;
 ;   4. the dialog again, where the test hook chooses ViTMatte-B (not downloaded), presses Download, Stop, and
 ;      Download again: the progress shows in the dialog (integration.sh takes screenshots), then OK mattes with the
 ;      downloaded model.
-; Handshake through files in DIR: this script writes ready-dialog, ran, undone, redone, menu-error-ready,
-; menu-ready, menu-done, download-ready, download-done; integration.sh writes next-step, menu-run-done and
-; download-armed when the user action of a step is over (or may begin),
+; Handshake through files in DIR: this script writes ready-dialog, ran, undone, redone, decon-ran, decon-undone,
+; menu-error-ready, menu-ready, menu-done, download-ready, download-done; integration.sh writes next-step,
+; menu-run-done and download-armed when the user action of a step is over (or may begin),
 ; and stop-waiting when it gives up, so a missed key press cannot hang the run.
 ; Needs vitmatte-batch.scm and integration.scm loaded first. Run: (vmp-gui-all "WORK" "MODEL")
 
@@ -46,6 +48,22 @@
     (vmp-wait-until dir (lambda () (= (vmp-mask-id layer) new-mask)))
     (vmp-save image dir "gui-redone")
     (vmp-marker dir "redone")
+    (gimp-image-clean-all image)
+    (gimp-display-delete display)))
+
+(define (vmp-gui-decon-undo dir model)
+  (let* ((image (vmp-scene-with-trimap dir "scene.png"))
+         (layer (vmp-layer image))
+         (display (car (gimp-display-new image))))
+    (vmp-save image dir "gui-decon-before")
+    (vmp-record "gui-decon"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                            #:output "layer-mask-decontaminated" #:model model))))
+    (vmp-save image dir "gui-decon-after")
+    (vmp-marker dir "decon-ran")
+    (vmp-wait-until dir (lambda () (= (vmp-layer image) layer)))
+    (vmp-save image dir "gui-decon-undone")
+    (vmp-marker dir "decon-undone")
     (gimp-image-clean-all image)
     (gimp-display-delete display)))
 
@@ -97,6 +115,7 @@
   (set! vmp-results (open-output-file (vmp-path dir "gui-results.txt")))
   (vmp-gui-no-model dir)
   (vmp-gui-undo dir model)
+  (vmp-gui-decon-undo dir model)
   (vmp-gui-menu-error dir)
   (vmp-gui-menu dir)
   (vmp-gui-download dir)

@@ -8,7 +8,10 @@
 #                   channel's name and fingerprint; the selection's fingerprint. Two states are equal exactly when
 #                   the images are (as far as the plug-in could have changed them).
 #   NAME.layerN.mask.f32   the mask of layer N as raw floats ("VMPF\n<w> <h>\n" then little-endian float32), for
-#                   tests/gimp/compare_results.c. (The selection's values do not survive XCF exactly in GIMP 3.0.4,
+#                   tests/gimp/compare_results.c.
+#   NAME.layerN.pixels.f32 the pixels of layer N in the layer's own encoding (linear, non-linear or perceptual,
+#                   with its alpha channel if any) as floats ("VMPC\n<w> <h> <channels>\n" then float32), for the
+#                   decontamination checks of compare_results.c. (The selection's values do not survive XCF exactly in GIMP 3.0.4,
 #                   so the Script-Fu side copies a selection to check into a layer mask first.)
 import hashlib
 import os
@@ -37,6 +40,24 @@ def dump(drawable, path):
         f.write(data)
 
 
+def own_encoding(image, layer):
+    """The babl encoding of the layer's own model with float samples, e.g. "R'G'B'A float"."""
+    nick = image.get_precision().value_nick
+    trc = "" if nick.endswith("-linear") and not nick.endswith("non-linear") else (
+        "~" if nick.endswith("perceptual") else "'")
+    grey = image.get_base_type() == Gimp.ImageBaseType.GRAY
+    model = ("Y" + trc) if grey else "R{0}G{0}B{0}".format(trc)
+    return model + ("A" if layer.has_alpha() else "") + " float", (1 if grey else 3) + (1 if layer.has_alpha() else 0)
+
+
+def dump_pixels(image, layer, path):
+    encoding, channels = own_encoding(image, layer)
+    w, h, data = read(layer, encoding)
+    with open(path, "wb") as f:
+        f.write(b"VMPC\n%d %d %d\n" % (w, h, channels))
+        f.write(data)
+
+
 def inspect(path):
     base = path[:-4] if path.endswith(".xcf") else path
     image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(path))
@@ -50,6 +71,8 @@ def inspect(path):
             i, layer.get_name(), ox, oy, layer.get_width(), layer.get_height(), layer.has_alpha(),
             "yes" if mask else "no", fingerprint(layer, "R'G'B'A float"),
             fingerprint(mask, "Y float") if mask else "-"))
+        lines.append("layer %d visible=%s" % (i, layer.get_visible()))
+        dump_pixels(image, layer, "%s.layer%d.pixels.f32" % (base, i))
         if mask:
             lines.append("layer %d mask-applied=%s" % (i, layer.get_apply_mask()))
             dump(mask, "%s.layer%d.mask.f32" % (base, i))

@@ -211,6 +211,42 @@
     (vmp-save image dir "last-values")
     (gimp-image-delete image)))
 
+; ---- decontaminated colours ---------------------------------------------------------------------------------
+; Each case saves NAME-before and NAME; integration.sh recomputes the decontamination from the "before" layer's
+; pixels (in the layer's own encoding) with the engine and compares.
+(define (vmp-decon-case dir model name scene prepare output amount decontaminate)
+  (let* ((image (vmp-scene-with-trimap dir scene)) (layer (vmp-layer image)))
+    (prepare image layer)
+    (vmp-save image dir (string-append name "-before"))
+    (vmp-record name
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                            #:output output #:decontaminate decontaminate
+                                            #:decontaminate-amount amount #:model model))))
+    (vmp-say "FACT " name " layers " (number->string (vector-length (car (gimp-image-get-layers image)))))
+    (vmp-save image dir name)
+    (gimp-image-delete image)))
+
+(define (vmp-decontaminate-cases dir model)
+  (define (as-is image layer) #t)
+  (vmp-decon-case dir model "decon-mask" "scene.png" as-is "layer-mask-decontaminated" 100 FALSE)
+  (vmp-decon-case dir model "decon-mask-40" "scene.png" as-is "layer-mask-decontaminated" 40 FALSE)
+  (vmp-decon-case dir model "decon-new-layer" "scene.png" as-is "new-layer" 100 TRUE)
+  (vmp-decon-case dir model "decon-gray" "scene_gray.png" as-is "layer-mask-decontaminated" 100 FALSE)
+  (vmp-decon-case dir model "decon-alpha" "scene.png" (lambda (image layer) (gimp-layer-add-alpha layer))
+                  "layer-mask-decontaminated" 100 FALSE)
+  (vmp-decon-case dir model "decon-u16" "scene.png"
+                  (lambda (image layer) (gimp-image-convert-precision image PRECISION-U16-NON-LINEAR))
+                  "layer-mask-decontaminated" 100 FALSE)
+  (vmp-decon-case dir model "decon-float" "scene.png"
+                  (lambda (image layer) (gimp-image-convert-precision image PRECISION-FLOAT-LINEAR))
+                  "layer-mask-decontaminated" 100 FALSE)
+  ; a selection is active (it clips shadow merges): the colours must change outside it too
+  (vmp-decon-case dir model "decon-selection" "scene.png"
+                  (lambda (image layer) (gimp-image-select-rectangle image CHANNEL-OP-REPLACE 0 0 20 20))
+                  "layer-mask-decontaminated" 100 FALSE)
+  ; decontaminate is for the new-layer output: with a plain layer mask it changes nothing but adding the mask
+  (vmp-decon-case dir model "decon-ignored" "scene.png" as-is "layer-mask" 100 TRUE))
+
 ; ---- bad inputs: each must fail and leave the image as it was -------------------------------------------------
 
 (define (vmp-bad-case dir name image thunk)
@@ -338,6 +374,7 @@
 (define (vmp-run-all dir model model-without-weights)
   (set! vmp-results (open-output-file (vmp-path dir "results.txt")))
   (vmp-good-cases dir model)
+  (vmp-decontaminate-cases dir model)
   (vmp-bad-cases dir model model-without-weights)
   (vmp-mask-only-case dir model)
   (vmp-batch-two-layers dir model)
@@ -345,5 +382,6 @@
   (vmp-marker dir "cancel-armed")
   (vmp-cancel-case dir model "cancel-mask" "layer-mask")
   (vmp-cancel-case dir model "cancel-new-layer" "new-layer")
+  (vmp-cancel-case dir model "cancel-decontaminated" "layer-mask-decontaminated")
   (vmp-say "DONE")
   (close-output-port vmp-results))

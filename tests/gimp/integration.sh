@@ -172,7 +172,7 @@ plug_in_done() { # TIMEOUT_PID SECONDS: wait until that GIMP's plug-in process h
 # The cancel cases (integration.scm): the suite writes cancel-armed, and with VITMATTE_GIMP_TEST_PAUSE naming that
 # file the plug-in announces cancel-armed.paused and waits once its output is ready and before it changes the image:
 # the last moment GIMP's Cancel can end it. Each time, this kills it there as GIMP does (SIGKILL), and notes it.
-CANCEL_CASES=2
+CANCEL_CASES=3
 cancel_watcher() {
   local pid n
   wait_for "$WORK/cancel-armed" "$GIMP_TIMEOUT" || return 0
@@ -302,6 +302,10 @@ gui_stage() {
       "$WORK/settings-after-first-dialog.last" 2>/dev/null # the last step's run replaces them
     press "$(image_window)" ctrl+z && wait_for "$WORK/undone" 20 && press "$(image_window)" ctrl+y &&
       wait_for "$WORK/redone" 20
+  fi
+  if wait_for "$WORK/decon-ran" 60; then
+    sleep 1 # the new display shows the image
+    press "$(image_window)" ctrl+z && wait_for "$WORK/decon-undone" 20
   fi
 
   message=""
@@ -452,6 +456,45 @@ check $? "small-layer: the layer is 60x50 at (20,15) and has a mask of its size"
 grep -q "^layer 0 .*offset=7,-5 size=100x80 .*mask=yes" "$WORK/selection-band.state" 2>/dev/null
 check $? "selection-band: the mask covers the whole layer, also the part off the canvas"
 
+# --- decontaminated colours: the layer's colours equal the engine's estimation (recomputed here from the layer
+# before the run, in its own encoding) blended by the amount in the unknown band, within 1/255 ------------------
+decon_case() { # NAME LAYER ALPHA AMOUNT WHAT
+  local name=$1 layer=$2 alpha=$3 amount=$4 what=$5 line
+  if case_ok "$name"; then pass "$name: plug-in-vitmatte returned success"
+  else fail "$name: plug-in-vitmatte returned success ($(grep "^CASE $name " "$RESULTS" 2>/dev/null))"; return; fi
+  line=$("$HELPERS/vmp-compare" --decontaminated "$name: $what" "$WORK/$name-before.layer0.pixels.f32" \
+         "$WORK/$name.layer$layer.pixels.f32" "$alpha" "$amount" $TOL8)
+  case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+}
+decon_case decon-mask 0 "$WORK/cli_scene.tif" 1 "8-bit RGB, amount 100 %: decontaminated colours"
+decon_case decon-mask-40 0 "$WORK/cli_scene.tif" 0.4 "amount 40 %: 40 % of the way to the estimated colours"
+decon_case decon-new-layer 0 "$WORK/cli_scene.tif" 1 "new layer with decontaminated colours"
+decon_case decon-gray 0 "$WORK/cli_gray.tif" 1 "grey image (one colour channel)"
+decon_case decon-alpha 0 "$WORK/cli_scene.tif" 1 "layer with an alpha channel (kept as it was)"
+decon_case decon-u16 0 "$WORK/cli_scene.tif" 1 "16-bit perceptual image, estimated in its perceptual values"
+# the float image's own alpha is its float mask (the plug-in reads the layer as R'G'B' float for the model, which
+# differs from the CLI's 8-bit input by float rounding)
+decon_case decon-float 0 "$WORK/decon-float.layer0.mask.f32" 1 "32-bit float linear image, estimated in its linear values"
+decon_case decon-selection 0 "$WORK/cli_scene.tif" 1 "with a selection active: the whole layer"
+compare "decon-mask: its mask equals the CLI alpha" "$WORK/decon-mask.layer0.mask.f32" "$WORK/cli_scene.tif" $TOL8
+grep -q "^FACT decon-mask layers 1$" "$RESULTS" 2>/dev/null &&
+  grep -q "^layer 0 name=Background offset=0,0 size=100x80 alpha=False mask=yes" "$WORK/decon-mask.state" 2>/dev/null
+check $? "decon-mask: the layer is replaced in place by its decontaminated copy (one layer, same name, size and place, with the mask)"
+[ -n "$(state_line decon-selection "selection")" ] &&
+  [ "$(state_line decon-selection-before "selection")" = "$(state_line decon-selection "selection")" ]
+check $? "decon-selection: the selection is as before the run"
+before=$(state_line decon-new-layer-before "layer 0")
+after=$(state_line decon-new-layer "layer 1")
+[ -n "$before" ] && [ "${before#layer 0 }" = "${after#layer 1 }" ] &&
+  grep -q "^layer 1 visible=False$" "$WORK/decon-new-layer.state" &&
+  grep -q "^layer 0 name=Background (ViTMatte) .* mask=yes" "$WORK/decon-new-layer.state" &&
+  grep -q "^layer 0 visible=True$" "$WORK/decon-new-layer.state"
+check $? "decon-new-layer: the decontaminated copy is on top with the mask; the original below is unchanged and hidden"
+before=$(state_line decon-ignored-before "layer 0" | grep -oE ' pixels=[0-9a-f]+')
+after=$(state_line decon-ignored "layer 0" | grep -oE ' pixels=[0-9a-f]+')
+case_ok decon-ignored && [ -n "$before" ] && [ "$before" = "$after" ] && grep -q "^layer 0 .*mask=yes" "$WORK/decon-ignored.state"
+check $? "decon-ignored: decontaminate with the plain layer-mask output adds the mask and leaves the colours alone"
+
 # --- (b) bad inputs: an error status with a message that says what is wrong, and the image unchanged -------------
 bad_case() { # NAME EXPECTED_MESSAGE_PART
   local name=$1 expect=$2 line
@@ -504,7 +547,7 @@ kills=$(grep -c '^killed$' "$WORK/cancel.note" 2>/dev/null)
 [ "${kills:-0}" = "$CANCEL_CASES" ]
 check $? "cancel: the plug-in paused with its output ready before changing the image, and was killed there,\
  $CANCEL_CASES times ($(tr '\n' ';' <"$WORK/cancel.note" 2>/dev/null))"
-for name in cancel-mask cancel-new-layer; do
+for name in cancel-mask cancel-new-layer cancel-decontaminated; do
   line=$(grep "^CASE $name " "$RESULTS" 2>/dev/null)
   what="$name: the plug-in killed at the last moment Cancel can act ends the call with an error"
   case $line in
@@ -547,6 +590,11 @@ if [ "$GUI_RAN" = 1 ]; then
   check $? "gui: one Ctrl+Z (Edit > Undo) gives back the image as before the run, its old mask too, bit for bit"
   [ -s "$WORK/gui-after.state" ] && cmp -s "$WORK/gui-after.state" "$WORK/gui-redone.state"
   check $? "gui: Ctrl+Y (Edit > Redo) brings the same mask back"
+  grep -q "^CASE gui-decon ok$" "$GUI_RESULTS" 2>/dev/null && [ -s "$WORK/gui-decon-after.state" ] &&
+    ! cmp -s "$WORK/gui-decon-before.state" "$WORK/gui-decon-after.state"
+  check $? "gui: the run with Layer mask + decontaminated colours returned success and changed the image"
+  [ -s "$WORK/gui-decon-before.state" ] && cmp -s "$WORK/gui-decon-before.state" "$WORK/gui-decon-undone.state"
+  check $? "gui: one Ctrl+Z after Layer mask + decontaminated colours gives back the image as before, bit for bit"
   [ -s "$WORK/gui-menu-error-before.state" ] &&
     cmp -s "$WORK/gui-menu-error-before.state" "$WORK/gui-menu-error.state"
   check $? "gui: the failed run from the menus left the image unchanged"

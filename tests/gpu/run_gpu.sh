@@ -10,6 +10,7 @@
 #   the fallback when the card's memory is mostly taken and measures the largest image for 6/8/12 GB cards;
 #   `missing` hides cuDNN / cuBLAS from the CLI; `bundle` runs tests/gpu/check_bundle.sh on the download bundle
 #   staged in .devdeps/bundle.
+#   `foreground` tests the GPU's foreground estimation and times it against the CPU at 12 and 24 MP.
 #
 # Nothing is built there: the binaries come prebuilt in .devdeps/bin (tests/gpu/stage_devdeps.sh makes them here),
 # with the shared libraries the device lacks in .devdeps/lib. Each stage logs to $OUT/<stage>.log; the last lines
@@ -292,6 +293,25 @@ if has bundle; then
     status "bundle: $(tail -n 1 "$OUT/bundle.log") (rc $rc)"
     grep -E '^(FAIL|NOTE)' "$OUT/bundle.log" | head -n 12
   fi
+fi
+
+# Foreground estimation (vm_estimate_foreground): the GPU's Jacobi iterations against the reference's fixtures and
+# the CPU's, then 12 MP and 24 MP on the GPU, on one CPU core (the sequential method) and on all cores (Jacobi).
+if has foreground; then
+  "$bin/test_cuda_foreground" data/fixtures/foreground.safetensors >"$OUT/foreground.log" 2>&1
+  rc=$?
+  grep -E "^(FAIL|device)" "$OUT/foreground.log"
+  status "foreground: $(tail -n 1 "$OUT/foreground.log") (rc $rc)"
+  for size in 3008x4000 4000x6000; do
+    for run in "--device cuda --method jacobi --compare --repeat 5" "--device cpu --method sequential --threads 1" \
+               "--device cpu --method jacobi --threads 0"; do
+      # shellcheck disable=SC2086
+      "$bin/bench_foreground" --size $size $run >>"$OUT/foreground-bench.log" 2>&1 ||
+        status "foreground bench $size $run: FAILED"
+    done
+  done
+  status "foreground bench: done ($(elapsed) s)"
+  cat "$OUT/foreground-bench.log"
 fi
 
 if has results; then

@@ -26,7 +26,8 @@ if [ ! -e "$stamp" ] || [ -n "$(find kernels/cuda engine/src engine/include \( -
 fi
 touch "$stamp.new"
 ninja -C "$build" kernels/cuda/libvitmatte-cuda.so tests/gpu/test_cuda_ops tests/gpu/test_fallback \
-  tests/parity/test_parity tests/gpu/bench tests/gpu/test_memory_fit tests/gpu/fit_probe tools/vitmatte
+  tests/parity/test_parity tests/gpu/bench tests/gpu/test_memory_fit tests/gpu/fit_probe tools/vitmatte \
+  tests/gpu/test_cuda_foreground tests/foreground/bench_foreground
 for t in 80 75; do ninja -C "$build-ptx$t" kernels/cuda/libvitmatte-cuda.so; done
 mv "$stamp.new" "$stamp"
 rm -rf .devdeps/bin .devdeps/lib
@@ -34,7 +35,7 @@ mkdir -p .devdeps/bin .devdeps/lib
 cp "$build/kernels/cuda/libvitmatte-cuda.so" "$build/tests/gpu/test_cuda_ops" "$build/tests/gpu/test_fallback" \
   "$build/tests/parity/test_parity" .devdeps/bin/
 cp "$build/tests/gpu/bench" "$build/tests/gpu/test_memory_fit" "$build/tests/gpu/fit_probe" "$build/tools/vitmatte" \
-  .devdeps/bin/
+  "$build/tests/gpu/test_cuda_foreground" "$build/tests/foreground/bench_foreground" .devdeps/bin/
 for t in 80 75; do
   mkdir -p ".devdeps/bin/ptx$t"
   cp "$build-ptx$t/kernels/cuda/libvitmatte-cuda.so" ".devdeps/bin/ptx$t/"

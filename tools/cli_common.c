@@ -1,0 +1,36 @@
+/* cli_common.c - the message format, exit statuses and engine views the vitmatte commands share. */
+#include "cli_common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void cli_say(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("vitmatte: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+int cli_exit_status_for_run(vm_status status) {
+  switch (status) {
+    case VM_ERR_INVALID_ARGUMENT:
+    case VM_ERR_UNSUPPORTED: return EXIT_USAGE;
+    case VM_ERR_CANCELLED: return EXIT_CANCELLED;
+    default: return EXIT_RUNTIME;
+  }
+}
+
+vm_image cli_engine_view(const image_buffer *image) {
+  vm_image view;
+  memset(&view, 0, sizeof view);
+  view.data = image->data;
+  view.width = image->width;
+  view.height = image->height;
+  view.channels = image->channels;
+  view.row_stride = 0;
+  view.type = image->type == IMAGE_U8 ? VM_PIXEL_U8 : image->type == IMAGE_U16 ? VM_PIXEL_U16 : VM_PIXEL_F32;
+  return view;
+}

@@ -1,0 +1,25 @@
+/* cli_common.h - what the vitmatte commands share: the one-line message format, exit statuses, engine views.
+ * Owns: cli_say ("vitmatte: ..." on stderr), the exit status of an engine failure, and image_buffer -> vm_image. */
+#ifndef VITMATTE_CLI_COMMON_H
+#define VITMATTE_CLI_COMMON_H
+
+#include "image_io.h"
+#include "vitmatte.h"
+
+enum {
+  EXIT_USAGE = 1,     /* bad arguments, unreadable or mismatched inputs, unwritable output */
+  EXIT_MODEL = 2,     /* the checkpoint cannot be loaded */
+  EXIT_RUNTIME = 3,   /* device or runtime failure */
+  EXIT_CANCELLED = 130 /* the shell's code for death by SIGINT, which is what Ctrl-C means to the user */
+};
+
+/* One line on stderr: "vitmatte: " + the message. */
+void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The exit status for an engine call that failed with `status`. */
+int cli_exit_status_for_run(vm_status status);
+
+/* A borrowed engine view of a picture read by image_io. */
+vm_image cli_engine_view(const image_buffer *image);
+
+#endif
