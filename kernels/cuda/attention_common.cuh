@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "act_types.cuh"
+#include "cuda_backend.h"
 
 /* Queries per block, keys per tile. */
 #define VM_ATTN_BQ 64
@@ -20,6 +21,32 @@ struct vm_attn_args {
   float scale;       /* d^-0.5 */
   int bias_h_stride, bias_w_stride; /* row strides of the bias tables in shared memory, in elements */
 };
+
+/* The persistent grid of an attention kernel: all (query block, head, image) items of n images, at most per_sm
+ * resident blocks an SM; with slot_floats > 0 each resident block gets a slot of that many floats in cu->attn_bias
+ * (the rel-pos bias tables that do not fit in shared memory). */
+struct vm_attn_grid {
+  int total;     /* work items */
+  unsigned grid; /* blocks */
+  float *slots;  /* NULL without slots */
+};
+
+static inline vm_status vm_attn_grid_make(vm_cuda *cu, const vm_attn_args &a, int n, int heads, int per_sm,
+                                          size_t slot_floats, vm_attn_grid *g, vm_error *err) {
+  const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;
+  if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
+  int64_t grid = (int64_t)cu->sm_count * per_sm;
+  if (grid > total) grid = total;
+  g->total = (int)total;
+  g->grid = (unsigned)grid;
+  g->slots = NULL;
+  if (slot_floats > 0) {
+    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->attn_bias, (size_t)grid * slot_floats * sizeof(float),
+                                   "the attention bias scratch", err));
+    g->slots = (float *)cu->attn_bias.ptr;
+  }
+  return VM_OK;
+}
 
 /* Key tiles follow the image rows, so a tile's keys share one y (ww >= 64: up to 64 keys of one row) or are whole
  * rows (ww < 64: as many rows as fit in 64 keys). Each tile is a contiguous run of tokens; inside it, column c is

@@ -179,18 +179,10 @@ static vm_status launch_generic(vm_cuda *cu, const vm_attn_args &a, int n, int h
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention (fp32 arithmetic): no block of %zu bytes of shared memory "
                    "fits on %s", smem, cu->base.name);
   if (GB && per_sm > 4) per_sm = 4; /* the scratch estimate allows 4 bias slots per SM */
-  const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;
-  if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
-  int64_t grid = (int64_t)cu->sm_count * per_sm;
-  if (grid > total) grid = total;
-  float *bias_global = NULL;
-  if (GB) {
-    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->attn_bias,
-                                   (size_t)grid * VM_ATTN_BQ * (a.bias_h_stride + a.bias_w_stride) * sizeof(float),
-                                   "the attention bias scratch", err));
-    bias_global = (float *)cu->attn_bias.ptr;
-  }
-  kernel<<<(unsigned)grid, 256, smem, cu->stream>>>(a, heads, (int)total, bias_global);
+  vm_attn_grid g = {0, 0, NULL};
+  VM_TRY(vm_attn_grid_make(cu, a, n, heads, per_sm,
+                           GB ? (size_t)VM_ATTN_BQ * (a.bias_h_stride + a.bias_w_stride) : 0, &g, err));
+  kernel<<<g.grid, 256, smem, cu->stream>>>(a, heads, g.total, g.slots);
   return vm_cuda_launch_check(err, "attention (fp32 arithmetic)");
 }
 

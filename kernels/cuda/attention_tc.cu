@@ -294,17 +294,9 @@ static vm_status launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid needs %zu bytes of shared memory, %s "
                    "allows %zu", a.hh, a.ww, smem, cu->base.name, cu->smem_optin);
   if (ROW && per_sm > 4) per_sm = 4; /* the bias_h scratch estimate allows 4 per SM */
-  const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;
-  if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
-  int64_t grid = (int64_t)cu->sm_count * per_sm;
-  if (grid > total) grid = total;
-  float *bias_h_global = NULL;
-  if (ROW) {
-    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->attn_bias, (size_t)grid * VM_ATTN_BQ * a.bias_h_stride * sizeof(float),
-                                   "the attention bias scratch", err));
-    bias_h_global = (float *)cu->attn_bias.ptr;
-  }
-  kernel<<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total, bias_h_global);
+  vm_attn_grid g = {0, 0, NULL};
+  VM_TRY(vm_attn_grid_make(cu, a, n, heads, per_sm, ROW ? (size_t)VM_ATTN_BQ * a.bias_h_stride : 0, &g, err));
+  kernel<<<g.grid, 128, smem, cu->stream>>>(a, heads, g.total, g.slots);
   return vm_cuda_launch_check(err, "attention (tensor cores)");
 }
 

@@ -304,14 +304,9 @@ template <typename T> static vm_status wg_launch(vm_cuda *cu, const vm_attn_args
   VM_TRY(vm_cuda_blocks_per_sm(cu, (const void *)attention_wgmma_kernel<T>, 128, smem, &per_sm, err));
   if (per_sm < 1) per_sm = 1;
   if (per_sm > 4) per_sm = 4; /* the bias_h scratch estimate allows 4 per SM */
-  const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;
-  if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
-  int64_t grid = (int64_t)cu->sm_count * per_sm;
-  if (grid > total) grid = total;
-  VM_TRY(vm_cuda_scratch_reserve(cu, &cu->attn_bias, (size_t)grid * VM_ATTN_BQ * a.bias_h_stride * sizeof(float),
-                                 "the attention bias scratch", err));
-  attention_wgmma_kernel<T><<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total,
-                                                                       (float *)cu->attn_bias.ptr);
+  vm_attn_grid g = {0, 0, NULL};
+  VM_TRY(vm_attn_grid_make(cu, a, n, heads, per_sm, (size_t)VM_ATTN_BQ * a.bias_h_stride, &g, err));
+  attention_wgmma_kernel<T><<<g.grid, 128, smem, cu->stream>>>(a, heads, g.total, g.slots);
   return vm_cuda_launch_check(err, "attention (wgmma)");
 }
 
