@@ -75,6 +75,11 @@ VITMATTE=$BUILD/tools/vitmatte
 [ -x "$VITMATTE" ] || die "$VITMATTE was not built (is the cli option disabled in $BUILD? 'meson configure $BUILD -Dcli=enabled')"
 # What this script writes stays in the build folder unless you name another file: nothing lands in the checkout.
 [ -n "$OUT" ] || OUT=$BUILD/alpha.png
+# An uninstalled vitmatte never looks into the build tree for its CUDA module (only an installed one's own folders):
+# point it at the module this build made, when it made one.
+if [ -z "${VITMATTE_CUDA_MODULE:-}" ] && [ -f "$BUILD/kernels/cuda/libvitmatte-cuda.so" ]; then
+  export VITMATTE_CUDA_MODULE=$BUILD/kernels/cuda/libvitmatte-cuda.so
+fi
 
 # ---- model ----
 MODEL=""

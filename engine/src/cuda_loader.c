@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <libgen.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,10 @@
 
 #include "error.h"
 
-#ifndef VM_CUDA_MODULE_DIR
-#define VM_CUDA_MODULE_DIR "/usr/local/lib/vitmatte"
+/* Where the module is installed, relative to the file that holds this code (an installed executable in bindir, or a
+ * shared libvitmatte in libdir); set by engine/meson.build from the install options. */
+#ifndef VM_CUDA_MODULE_FROM_BINDIR
+#define VM_CUDA_MODULE_FROM_BINDIR "../lib/vitmatte"
 #endif
 
 /* The module is there but does not load: name what is missing and where it comes from, when dlerror says it is one
@@ -27,6 +30,11 @@ static void explain_load_failure(const char *dlerr, char *why, size_t why_len) {
   else
     snprintf(why, why_len, "%s", dlerr);
 }
+
+/* Defined only in uninstalled test programs (engine/src/cuda_build_tree.c, linked by vitmatte_internal_dep): the
+ * build tree's module folder. An installed program has no such definition, so nothing it runs ever looks into the
+ * build tree, where anyone who can write there could plant a library. */
+const char *vm_cuda_module_build_dir(void) __attribute__((weak));
 
 static void *try_open(const char *dir, char *why, size_t why_len) {
   char path[PATH_MAX];
@@ -44,6 +52,23 @@ static void *try_open(const char *dir, char *why, size_t why_len) {
   return h;
 }
 
+/* The folders the module may be in, relative to `base` (the folder of the file holding this code): beside it (the
+ * plug-in's folder, where meson installs a link to the module), libdir/vitmatte for a shared engine in libdir, and
+ * libdir/vitmatte seen from bindir for an installed executable. All lie inside the installation that holds the
+ * running code, so they are as trustworthy as that code; the current folder and the loader's search path are
+ * never tried. */
+static void *open_beside(const char *base, char *why, size_t why_len) {
+  static const char *const relative[] = {".", "vitmatte", VM_CUDA_MODULE_FROM_BINDIR};
+  char dir[PATH_MAX];
+  void *h = NULL;
+  for (size_t i = 0; i < sizeof relative / sizeof *relative && !h; i++) {
+    const char *r = relative[i];
+    int n = r[0] == '/' ? snprintf(dir, sizeof dir, "%s", r) : snprintf(dir, sizeof dir, "%s/%s", base, r);
+    if (n > 0 && n < (int)sizeof dir) h = try_open(dir, why, why_len);
+  }
+  return h;
+}
+
 static void *open_module(char *why, size_t why_len) {
   void *h = NULL;
   const char *env = getenv("VITMATTE_CUDA_MODULE");
@@ -55,23 +80,25 @@ static void *open_module(char *why, size_t why_len) {
     }
     return h;
   }
-  char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) {
-    buf[n] = '\0';
-    if ((h = try_open(dirname(buf), why, why_len))) return h;
-  }
+  /* The file that holds this code: a shared libvitmatte, or the executable it is linked into (whose link-map name
+   * is empty; /proc/self/exe names it), as its real path, so a link to it does not move the search. */
   Dl_info info;
-  if (dladdr((void *)&vm_cuda_load, &info) && info.dli_fname) {
-    snprintf(buf, sizeof buf, "%s", info.dli_fname);
-    if ((h = try_open(dirname(buf), why, why_len))) return h;
+  struct link_map *map = NULL;
+  char real[PATH_MAX] = "";
+  if (dladdr1((void *)&vm_cuda_load, &info, (void **)&map, RTLD_DL_LINKMAP) && map && map->l_name &&
+      map->l_name[0]) {
+    if (!realpath(map->l_name, real)) real[0] = '\0';
+  } else {
+    ssize_t n = readlink("/proc/self/exe", real, sizeof real - 1);
+    real[n > 0 ? n : 0] = '\0';
   }
-#ifdef VM_CUDA_MODULE_BUILD_DIR
-  /* Programs run from the build tree (tests, quickstart) find the module where meson built it. */
-  if ((h = try_open(VM_CUDA_MODULE_BUILD_DIR, why, why_len))) return h;
-#endif
-  if ((h = try_open(VM_CUDA_MODULE_DIR, why, why_len))) return h;
-  return try_open(NULL, why, why_len);
+  if (real[0] == '/' && (h = open_beside(dirname(real), why, why_len))) return h;
+  if (vm_cuda_module_build_dir) {
+    /* Uninstalled test programs find the module where meson built it. */
+    const char *dir = vm_cuda_module_build_dir();
+    if (dir && (h = try_open(dir, why, why_len))) return h;
+  }
+  return NULL;
 }
 
 vm_status vm_cuda_load(int device_ordinal, vm_precision precision, void **handle, vm_backend **be, vm_error *err) {

@@ -5,10 +5,12 @@
 
 #include "backend.h"
 
-/* Opens libvitmatte-cuda.so, searching: $VITMATTE_CUDA_MODULE (a file path), the running executable's folder,
- * the folder of the library holding this code, the build tree's module folder, the install libdir, then the dynamic
- * loader's path. On success *handle must be passed to vm_cuda_unload after the backend is destroyed. Fails with
- * VM_ERR_DEVICE and a reason. */
+/* Opens libvitmatte-cuda.so from $VITMATTE_CUDA_MODULE (a file path) when set, else only from the installation
+ * that holds the running code: beside the file holding the engine (the executable, or a shared libvitmatte), in
+ * vitmatte/ beside it (libdir), and in libdir/vitmatte as seen from bindir; uninstalled test programs linked with
+ * cuda_build_tree.c also try the build tree. Never the current folder or the loader's search path. On success
+ * *handle must be passed to vm_cuda_unload after the backend is destroyed. Fails with VM_ERR_DEVICE and a
+ * reason. */
 vm_status vm_cuda_load(int device_ordinal, vm_precision precision, void **handle, vm_backend **be, vm_error *err);
 void vm_cuda_unload(void *handle);
 
