@@ -65,16 +65,10 @@ gchar *vmp_resolve_model_path(const gchar *chosen, GError **error) {
   return path;
 }
 
-/* Progress of the engine mapped onto a slice of GIMP's progress bar. GIMP calls are round trips to the core,
- * so the bar moves only when the fraction grew by a percent or the stage changed. */
-typedef struct progress_slice {
-  gdouble from, to;
-  gdouble last_fraction;
-  const char *last_stage;
-} progress_slice;
-
+/* GIMP calls are round trips to the core, so the bar moves only when the fraction grew by a percent or the stage
+ * changed. */
 static int on_engine_progress(void *user_data, const char *stage, double fraction) {
-  progress_slice *p = user_data;
+  vmp_progress_slice *p = user_data;
   if (stage && stage != p->last_stage) {
     gimp_progress_set_text_printf("ViTMatte: %s", stage);
     p->last_stage = stage;
@@ -121,56 +115,60 @@ static vm_precision to_vm_precision(vmp_precision_choice p) {
   }
 }
 
-gfloat *vmp_engine_predict(const gchar *model_path, vmp_device_choice device, vmp_precision_choice precision,
-                           const vm_image *rgb, const vm_image *trimap, gdouble progress_from, gdouble progress_to,
-                           GError **error) {
+gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_device_choice device,
+                         vmp_precision_choice precision, GError **error) {
+  memset(s, 0, sizeof *s);
+  s->model_path = g_strdup(model_path);
   vm_error err = {VM_OK, ""};
-  vm_model *model = NULL;
-  vm_context *ctx = NULL;
-  gfloat *alpha = NULL;
-  /* Loading is a fixed share of the slice; the rest follows the engine's own progress. */
-  const gdouble load_share = 0.1 * (progress_to - progress_from);
-
-  gimp_progress_set_text("ViTMatte: loading the model");
-  if (vm_model_load(model_path, &model, &err) != VM_OK) {
+  if (vm_model_load(model_path, &s->model, &err) != VM_OK) {
     set_engine_error(error, &err, model_path);
-    goto done;
+    return FALSE;
   }
-  gimp_progress_update(progress_from + load_share);
-
-  progress_slice slice = {progress_from + load_share, progress_to, 0.0, NULL};
   vm_context_options options;
   vm_context_options_default(&options);
   options.device = to_vm_device(device);
   options.precision = to_vm_precision(precision);
   options.progress = on_engine_progress;
-  options.progress_user_data = &slice;
-  if (vm_context_create(model, &options, &ctx, &err) != VM_OK) {
+  options.progress_user_data = &s->slice; /* the session does not move while the context lives */
+  s->auto_device = options.device == VM_DEVICE_AUTO;
+  if (vm_context_create(s->model, &options, &s->ctx, &err) != VM_OK) {
     set_engine_error(error, &err, model_path);
-    goto done;
+    return FALSE;
   }
+  return TRUE;
+}
 
-  alpha = g_try_malloc_n((gsize)rgb->width * (gsize)rgb->height, sizeof(gfloat));
+gboolean vmp_engine_check_size(vmp_engine_session *s, gint width, gint height, gsize host_bytes, GError **error) {
+  vm_error err = {VM_OK, ""};
+  if (vm_context_check_host_memory(s->ctx, width, height, host_bytes, &err) == VM_OK)
+    return TRUE;
+  if (err.status == VM_ERR_OUT_OF_MEMORY)
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory: %s. Matte a smaller layer (Image > Scale Image), "
+                "or close other programs.", err.message);
+  else
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "The layer is too large for ViTMatte: %s", err.message);
+  return FALSE;
+}
+
+gfloat *vmp_engine_predict(vmp_engine_session *s, const vm_image *rgb, const vm_image *trimap, gdouble progress_from,
+                           gdouble progress_to, GError **error) {
+  s->slice = (vmp_progress_slice){progress_from, progress_to, 0.0, NULL};
+  gfloat *alpha = g_try_malloc_n((gsize)rgb->width * (gsize)rgb->height, sizeof(gfloat));
   if (!alpha) {
     g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory for a %d x %d alpha", rgb->width, rgb->height);
-    goto done;
+    return NULL;
   }
-  gimp_progress_set_text_printf("ViTMatte: running on %s", vm_context_device_name(ctx));
-  if (vm_predict(ctx, rgb, trimap, alpha, 0, &err) != VM_OK) {
-    set_engine_error(error, &err, model_path);
-    g_clear_pointer(&alpha, g_free);
-    goto done;
+  gimp_progress_set_text_printf("ViTMatte: running on %s", vm_context_device_name(s->ctx));
+  vm_error err = {VM_OK, ""};
+  if (vm_predict(s->ctx, rgb, trimap, alpha, 0, &err) != VM_OK) {
+    set_engine_error(error, &err, s->model_path);
+    g_free(alpha);
+    return NULL;
   }
   gimp_progress_update(progress_to);
   /* an image the GPU could not hold ran on the CPU (device auto): say why it took long */
-  if (options.device == VM_DEVICE_AUTO && vm_context_device(ctx) == VM_DEVICE_CUDA && vm_context_notice(ctx))
-    gimp_message(vm_context_notice(ctx));
-
-done:
-  if (ctx)
-    vm_context_free(ctx);
-  if (model)
-    vm_model_free(model);
+  if (s->auto_device && vm_context_device(s->ctx) == VM_DEVICE_CUDA && vm_context_notice(s->ctx))
+    gimp_message(vm_context_notice(s->ctx));
   return alpha;
 }
 
@@ -178,7 +176,7 @@ gboolean vmp_engine_foreground(vmp_device_choice device, const vm_image *image, 
                                gfloat *foreground, gdouble progress_from, gdouble progress_to, GError **error) {
   vm_error err = {VM_OK, ""};
   vm_context *ctx = NULL;
-  progress_slice slice = {progress_from, progress_to, 0.0, NULL};
+  vmp_progress_slice slice = {progress_from, progress_to, 0.0, NULL};
   vm_context_options options;
   vm_context_options_default(&options);
   options.device = to_vm_device(device);
@@ -193,4 +191,13 @@ gboolean vmp_engine_foreground(vmp_device_choice device, const vm_image *image, 
     vm_context_free(ctx);
   gimp_progress_update(progress_to);
   return ok;
+}
+
+void vmp_engine_close(vmp_engine_session *s) {
+  if (s->ctx)
+    vm_context_free(s->ctx);
+  if (s->model)
+    vm_model_free(s->model);
+  g_free(s->model_path);
+  memset(s, 0, sizeof *s);
 }

@@ -1,5 +1,5 @@
 /* engine_session.h - one prediction with the ViTMatte engine from inside the plug-in, with GIMP progress.
- * Owns: finding the model, loading it, making the context, predicting, and turning engine errors into messages. */
+ * Owns: finding the model, loading it, making the context, the size check, predicting, and the wording of errors. */
 #ifndef VMP_ENGINE_SESSION_H
 #define VMP_ENGINE_SESSION_H
 
@@ -13,12 +13,39 @@
  * NULL with `error` set when nothing usable is found or a named model is not downloaded. */
 gchar *vmp_resolve_model_path(const gchar *chosen, GError **error);
 
-/* Loads the model at `model_path`, runs it on `rgb` + `trimap` on the chosen device and precision, and returns
- * width x height alpha values in 0..1 (g_free them), or NULL with `error` set. Progress goes to the GIMP progress
- * bar between `progress_from` and `progress_to`, from this (the plug-in's main) thread. */
-gfloat *vmp_engine_predict(const gchar *model_path, vmp_device_choice device, vmp_precision_choice precision,
-                           const vm_image *rgb, const vm_image *trimap, gdouble progress_from, gdouble progress_to,
-                           GError **error);
+/* Progress of the engine mapped onto a slice of GIMP's progress bar. */
+typedef struct vmp_progress_slice {
+  gdouble from, to;
+  gdouble last_fraction;
+  const char *last_stage;
+} vmp_progress_slice;
+
+/* A loaded model and a context on the chosen device. */
+typedef struct vmp_engine_session {
+  gchar *model_path;
+  vm_model *model;
+  vm_context *ctx;
+  vmp_progress_slice slice; /* the context reports here; set by vmp_engine_predict */
+  gboolean auto_device;     /* device Automatic: an image the GPU cannot hold runs on the CPU, with a message */
+} vmp_engine_session;
+
+/* Loads the model at `model_path` and makes a context on the chosen device and precision. FALSE with `error` set
+ * (the session then holds nothing); vmp_engine_close it either way. */
+gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_device_choice device,
+                         vmp_precision_choice precision, GError **error);
+
+/* Before any pixel is read: whether a width x height layer is within the engine's limits and fits in the memory
+ * available, the plug-in's own `host_bytes` (its copies of the layer, the trimap, the alpha) included. FALSE with
+ * `error` set (size and memory needed) when not. */
+gboolean vmp_engine_check_size(vmp_engine_session *s, gint width, gint height, gsize host_bytes, GError **error);
+
+/* Runs the model on `rgb` + `trimap` and returns width x height alpha values in 0..1 (g_free them), or NULL with
+ * `error` set. Progress goes to the GIMP progress bar between `progress_from` and `progress_to`, from this (the
+ * plug-in's main) thread. */
+gfloat *vmp_engine_predict(vmp_engine_session *s, const vm_image *rgb, const vm_image *trimap, gdouble progress_from,
+                           gdouble progress_to, GError **error);
+
+void vmp_engine_close(vmp_engine_session *s);
 
 /* Estimates the foreground colours of `image` given `alpha` (width x height floats) on the chosen device (no model
  * needed): `foreground` receives width x height pixels of 3 floats (colour) or 1 (grey). FALSE with `error` set. */

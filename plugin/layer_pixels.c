@@ -49,6 +49,15 @@ gboolean vmp_layer_pixels_read(GimpDrawable *layer, vmp_layer_pixels *out, GErro
   return TRUE;
 }
 
+gsize vmp_layer_pixels_bytes(GimpDrawable *layer) {
+  const char *encoding;
+  vm_pixel_type type;
+  gsize sample_size;
+  choose_format(gimp_item_get_image(GIMP_ITEM(layer)), &encoding, &type, &sample_size);
+  const gsize pixels = (gsize)gimp_drawable_get_width(layer) * (gsize)gimp_drawable_get_height(layer);
+  return pixels > G_MAXSIZE / (3 * sample_size) ? G_MAXSIZE : pixels * 3 * sample_size;
+}
+
 void vmp_layer_pixels_clear(vmp_layer_pixels *pixels) {
   /* vm_image.data is const because the engine only reads it; the copy itself is ours. */
   g_free((gpointer)pixels->image.data);

@@ -16,6 +16,8 @@ typedef struct vmp_layer_pixels {
 } vmp_layer_pixels;
 
 gboolean vmp_layer_pixels_read(GimpDrawable *layer, vmp_layer_pixels *out, GError **error);
+/* The bytes vmp_layer_pixels_read will allocate for `layer` (saturating), known before it reads anything. */
+gsize vmp_layer_pixels_bytes(GimpDrawable *layer);
 void vmp_layer_pixels_clear(vmp_layer_pixels *pixels);
 
 #endif

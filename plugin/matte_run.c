@@ -11,9 +11,10 @@
 #include "matte_procedure.h"
 #include "trimap_source.h"
 
-/* Progress stages, as fractions of the bar: reading and the trimap are quick, the model is nearly everything. */
-#define STAGE_TRIMAP 0.03
-#define STAGE_MODEL 0.06
+/* Progress stages, as fractions of the bar: loading and reading are quick, the model is nearly everything. */
+#define STAGE_LOADED 0.04
+#define STAGE_TRIMAP 0.07
+#define STAGE_MODEL 0.10
 #define STAGE_WRITE 0.97
 #define STAGE_DECONTAMINATE 0.85 /* when the colours are decontaminated: the model ends here, the estimation after */
 
@@ -120,6 +121,21 @@ static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *laye
   return channel ? vmp_trimap_from_gimp_channel(channel, d, error) : NULL;
 }
 
+/* What the plug-in holds besides the engine while the model runs, for the memory check: its copy of the layer,
+ * the trimap as read (channel values, or the selection with a margin and two distance-transform buffers) and as
+ * bytes, the alpha, and the output buffer it fills (saturating). */
+static gsize host_bytes(const run_args *a, GimpLayer *layer) {
+  GimpDrawable *d = GIMP_DRAWABLE(layer);
+  const gsize w = (gsize)gimp_drawable_get_width(d), h = (gsize)gimp_drawable_get_height(d);
+  const gsize m = a->source == VMP_SOURCE_SELECTION ? (gsize)MAX(a->band_width, 0) : 0;
+  const gsize read_values = (w + 2 * m) * (h + 2 * m) * (a->source == VMP_SOURCE_SELECTION ? 9 : 4);
+  const gsize per_pixel = 1 + sizeof(gfloat) + sizeof(gfloat); /* trimap, alpha, output */
+  const gsize layer_bytes = vmp_layer_pixels_bytes(d);
+  if (w * h > G_MAXSIZE / 16 || layer_bytes > G_MAXSIZE / 2)
+    return G_MAXSIZE;
+  return layer_bytes + read_values + w * h * per_pixel;
+}
+
 /* Test hook of tests/gimp/integration.sh (the cancel cases), never set in normal use: when $VITMATTE_GIMP_TEST_PAUSE
  * names a file that exists, the plug-in creates "<file>.paused" and waits there, once the output is ready and
  * before the image is touched: the last moment GIMP's Cancel can still end the plug-in, so the test kills it there. */
@@ -137,13 +153,15 @@ static void pause_for_tests(void) {
 }
 
 /* Everything that can fail or be cancelled happens before the image is touched (GIMP ends a cancelled plug-in
- * outright): the trimap, the model, and the output itself, made and filled outside the image. Then the progress
+ * outright): the model, the size and memory check (before a pixel is read), the trimap, the prediction, and the
+ * output itself, made and filled outside the image. Then the progress
  * ends, which takes GIMP's Cancel away (gimp_plug_in_progress_end disconnects the handler that kills the plug-in),
  * and at most three PDB calls in one undo group add the output (alpha_output.h). */
 static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel, const run_args *a,
                            GError **error) {
   GimpDrawable *result = NULL;
   vmp_layer_pixels pixels = {0};
+  vmp_engine_session session = {0};
   guint8 *trimap = NULL;
   gchar *model_path = NULL;
   gfloat *alpha = NULL;
@@ -158,7 +176,15 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
   if (!(model_path = vmp_resolve_model_path(a->model, error)))
     goto done;
 
-  gimp_progress_init("ViTMatte: reading the trimap");
+  gimp_progress_init("ViTMatte: loading the model");
+  if (!vmp_engine_open(&session, model_path, a->device, a->precision, error))
+    goto done;
+  gimp_progress_update(STAGE_LOADED);
+  /* Before a pixel is read: the engine's limits and the memory the whole run needs. */
+  if (!vmp_engine_check_size(&session, gimp_drawable_get_width(GIMP_DRAWABLE(layer)),
+                             gimp_drawable_get_height(GIMP_DRAWABLE(layer)), host_bytes(a, layer), error))
+    goto done;
+  gimp_progress_set_text("ViTMatte: reading the trimap");
   if (!(trimap = build_trimap(a, image, layer, selected_channel, error)))
     goto done;
   gimp_progress_update(STAGE_TRIMAP);
@@ -169,13 +195,14 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
 
   const gint width = pixels.image.width, height = pixels.image.height;
   const vm_image trimap_image = {trimap, width, height, 1, 0, VM_PIXEL_U8};
-  alpha = vmp_engine_predict(model_path, a->device, a->precision, &pixels.image, &trimap_image, STAGE_MODEL,
-                             model_end, error);
+  alpha = vmp_engine_predict(&session, &pixels.image, &trimap_image, STAGE_MODEL, model_end, error);
   if (!alpha)
     goto done;
-  /* The input copies are no longer needed; large images need the memory back before GIMP copies the output. */
+  /* The inputs and the engine are no longer needed; large images need the memory back before GIMP copies the
+   * output. */
   vmp_layer_pixels_clear(&pixels);
   g_clear_pointer(&trimap, g_free);
+  vmp_engine_close(&session);
 
   if (decontaminate) {
     gimp_progress_set_text("ViTMatte: decontaminating the colours");
@@ -199,6 +226,7 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
 
 done:
   vmp_layer_pixels_clear(&pixels);
+  vmp_engine_close(&session);
   g_free(trimap);
   g_free(model_path);
   g_free(alpha);

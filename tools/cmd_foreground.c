@@ -133,7 +133,7 @@ static int parse(int argc, char **argv, fg_options *o) {
  * having said why. */
 static float *read_alpha(const fg_options *o, const image_buffer *image, image_buffer *file) {
   char msg[600];
-  if (image_read(o->alpha_path, file, msg, sizeof msg) != 0) {
+  if (image_read(o->alpha_path, IMAGE_NO_BUDGET, file, msg, sizeof msg) != 0) {
     cli_say("cannot read %s: %s", o->alpha_path, msg);
     return NULL;
   }
@@ -229,7 +229,7 @@ int foreground_command(int argc, char **argv, volatile sig_atomic_t *interrupted
   progress_bar_init(&bar, !o.quiet && isatty(STDERR_FILENO), interrupted);
   char msg[600];
   status = EXIT_USAGE;
-  if (image_read(o.image_path, &image, msg, sizeof msg) != 0) {
+  if (image_read(o.image_path, IMAGE_NO_BUDGET, &image, msg, sizeof msg) != 0) {
     cli_say("cannot read %s: %s", o.image_path, msg);
     goto done;
   }

@@ -1,9 +1,8 @@
-/* image_io.c - picking the codec for a file, owning pixel buffers, and the atomic alpha writer.
+/* image_io.c - picking the codec for a file by its signature, header-first reading, and the atomic alpha writer.
  * Formats are told apart by their signatures so a misnamed file still loads (or fails with the right reason). */
 #include "image_io.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,68 +11,6 @@
 
 #include "image_codecs.h"
 #include "output_file.h"
-
-size_t image_sample_size(image_sample_type type) {
-  return type == IMAGE_U8 ? 1 : type == IMAGE_U16 ? 2 : 4;
-}
-
-int image_allocate(image_buffer *image, int width, int height, int channels, image_sample_type type, char *msg,
-                   size_t msg_size) {
-  memset(image, 0, sizeof *image);
-  if (width <= 0 || height <= 0 || channels <= 0) {
-    snprintf(msg, msg_size, "bad image size %dx%d", width, height);
-    return -1;
-  }
-  const size_t sample = image_sample_size(type);
-  /* Checked in steps, so that width * height * channels * sample cannot wrap around. */
-  if ((size_t)width > SIZE_MAX / (size_t)height || (size_t)width * (size_t)height > SIZE_MAX / 16 / sample) {
-    snprintf(msg, msg_size, "image too large (%dx%d)", width, height);
-    return -1;
-  }
-  image->data = malloc((size_t)width * (size_t)height * (size_t)channels * sample);
-  if (!image->data) {
-    snprintf(msg, msg_size, "out of memory for a %dx%d image", width, height);
-    return -1;
-  }
-  image->width = width;
-  image->height = height;
-  image->channels = channels;
-  image->type = type;
-  return 0;
-}
-
-void image_keep_channels(image_buffer *image, int channels) {
-  const size_t sample = image_sample_size(image->type);
-  const size_t count = (size_t)image->width * (size_t)image->height;
-  uint8_t *bytes = image->data;
-  /* Moving forward is safe: each pixel's new place never lies after its old one. */
-  for (size_t i = 0; i < count; i++)
-    memmove(bytes + i * (size_t)channels * sample, bytes + i * (size_t)image->channels * sample,
-            (size_t)channels * sample);
-  image->channels = channels;
-}
-
-int image_rgb_to_gray(image_buffer *image, int *x, int *y) {
-  if (image->channels != 3) return 0;
-  const size_t sample = image_sample_size(image->type);
-  const size_t count = (size_t)image->width * (size_t)image->height;
-  const uint8_t *bytes = image->data;
-  for (size_t i = 0; i < count; i++) {
-    const uint8_t *p = bytes + i * 3 * sample;
-    if (memcmp(p, p + sample, sample) != 0 || memcmp(p, p + 2 * sample, sample) != 0) {
-      *x = (int)(i % (size_t)image->width);
-      *y = (int)(i / (size_t)image->width);
-      return -1;
-    }
-  }
-  image_keep_channels(image, 1);
-  return 0;
-}
-
-void image_free(image_buffer *image) {
-  free(image->data);
-  memset(image, 0, sizeof *image);
-}
 
 typedef enum file_kind { FILE_KIND_UNKNOWN, FILE_KIND_PNG, FILE_KIND_JPEG, FILE_KIND_TIFF } file_kind;
 
@@ -88,8 +25,9 @@ static file_kind kind_from_signature(const unsigned char *head, size_t length) {
   return FILE_KIND_UNKNOWN;
 }
 
-int image_read(const char *path, image_buffer *out, char *msg, size_t msg_size) {
-  memset(out, 0, sizeof *out);
+/* Opens `path`, tells its format from its first bytes and hands it to that codec (see image_codecs.h). */
+static int read_with_codec(const char *path, size_t budget, image_header *header, image_buffer *out, char *msg,
+                           size_t msg_size) {
   FILE *file = fopen(path, "rb");
   if (!file) {
     snprintf(msg, msg_size, "%s", strerror(errno));
@@ -110,14 +48,24 @@ int image_read(const char *path, image_buffer *out, char *msg, size_t msg_size) 
   } else if (fseek(file, 0, SEEK_SET) != 0) {
     snprintf(msg, msg_size, "%s", strerror(errno));
   } else if (kind == FILE_KIND_PNG) {
-    status = read_png_file(file, out, msg, msg_size);
+    status = read_png_file(file, budget, header, out, msg, msg_size);
   } else if (kind == FILE_KIND_JPEG) {
-    status = read_jpeg_file(file, out, msg, msg_size);
+    status = read_jpeg_file(file, budget, header, out, msg, msg_size);
   } else {
-    status = read_tiff_file(path, out, msg, msg_size);
+    status = read_tiff_file(path, budget, header, out, msg, msg_size);
   }
   fclose(file);
   return status;
+}
+
+int image_read_header(const char *path, image_header *header, char *msg, size_t msg_size) {
+  memset(header, 0, sizeof *header);
+  return read_with_codec(path, IMAGE_NO_BUDGET, header, NULL, msg, msg_size);
+}
+
+int image_read(const char *path, size_t budget, image_buffer *out, char *msg, size_t msg_size) {
+  memset(out, 0, sizeof *out);
+  return read_with_codec(path, budget, NULL, out, msg, msg_size);
 }
 
 alpha_format alpha_format_from_path(const char *path) {

@@ -1,39 +1,22 @@
 /* image_io.h - reading pictures and trimaps (PNG, JPEG, TIFF) and writing alpha mattes (PNG, float TIFF).
- * Owns: pixel buffers in the file's own precision, codec error capture as messages, atomic output files. */
+ * Owns: telling formats apart, header-first reading, and atomic output files (pixel buffers: image_buffer.h). */
 #ifndef VITMATTE_IMAGE_IO_H
 #define VITMATTE_IMAGE_IO_H
 
 #include <stddef.h>
 
-/* Samples keep the precision they have in the file, so a 16-bit or float picture reaches the engine unchanged. */
-typedef enum image_sample_type {
-  IMAGE_U8 = 0,  /* 0..255 */
-  IMAGE_U16,     /* 0..65535, host byte order */
-  IMAGE_F32      /* as stored (normally 0..1) */
-} image_sample_type;
+#include "image_buffer.h"
 
-/* An owned, tightly packed picture: `channels` interleaved samples per pixel, rows width * channels samples long.
- * The reader drops alpha channels, so `channels` is 1 (gray) or 3 (RGB). */
-typedef struct image_buffer {
-  int width;
-  int height;
-  int channels;
-  image_sample_type type;
-  void *data;
-} image_buffer;
+/* Reads the header of a PNG, JPEG or TIFF file (recognised by its first bytes, not its name): the picture that
+ * image_read would return and what reading it costs, without decoding a pixel. On failure returns -1 with a
+ * one-line reason in msg (without the file name, so the caller can name the file as the user wrote it). */
+int image_read_header(const char *path, image_header *header, char *msg, size_t msg_size);
 
-/* Reads a PNG, JPEG or TIFF file (recognised by its first bytes, not its name). Palettes and gray levels below
- * 8 bits are expanded, alpha is dropped, 16-bit and float samples are kept. On failure returns -1 with a one-line
- * reason in msg (without the file name, so the caller can name the file as the user wrote it). */
-int image_read(const char *path, image_buffer *out, char *msg, size_t msg_size);
-
-void image_free(image_buffer *image);
-
-/* Keeps one channel of an RGB picture whose three channels are equal everywhere (a gray trimap saved as RGB).
- * Returns -1 and the first pixel where they differ in *x, *y when the picture really has colour. */
-int image_rgb_to_gray(image_buffer *image, int *x, int *y);
-
-size_t image_sample_size(image_sample_type type);
+/* Reads the picture. Palettes and gray levels below 8 bits are expanded, alpha is dropped, 16-bit and float samples
+ * are kept. A picture whose reading would take more than `budget` bytes (its header's decode_bytes; pass the value
+ * a header check accepted, or IMAGE_NO_BUDGET) is refused before anything that size is allocated. On failure
+ * returns -1 with a one-line reason in msg. */
+int image_read(const char *path, size_t budget, image_buffer *out, char *msg, size_t msg_size);
 
 /* How an alpha matte is stored, chosen from the output file name. */
 typedef enum alpha_format {

@@ -1,5 +1,6 @@
 /* jpeg_io.c - JPEG pictures in (gray or colour, 8 bits), through libjpeg.
  * libjpeg's default error handler prints and exits; ours formats the message and longjmps back instead. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,8 +38,25 @@ static void on_jpeg_message(j_common_ptr cinfo, int level) {
 typedef struct read_state {
   struct jpeg_decompress_struct cinfo;
   error_jump failure;
-  image_buffer *out;
+  size_t budget;
+  image_header *header; /* may be NULL */
+  image_buffer *out;    /* NULL: the header only */
 } read_state;
+
+/* A progressive file, or one whose components come in separate scans, is decoded through a whole-image buffer of
+ * DCT coefficients (64 2-byte coefficients per 8x8 block of each component, padded to whole MCUs), which libjpeg
+ * allocates in jpeg_start_decompress: it grows with the picture like the pixels do. */
+static size_t coefficient_bytes(const struct jpeg_decompress_struct *cinfo) {
+  if (!cinfo->progressive_mode && cinfo->comps_in_scan >= cinfo->num_components) return 0;
+  size_t bytes = 0;
+  for (int c = 0; c < cinfo->num_components; c++) {
+    const jpeg_component_info *comp = &cinfo->comp_info[c];
+    const size_t blocks = ((size_t)comp->width_in_blocks + (size_t)comp->h_samp_factor) *
+                          ((size_t)comp->height_in_blocks + (size_t)comp->v_samp_factor);
+    bytes += blocks * DCTSIZE2 * sizeof(JCOEF);
+  }
+  return bytes;
+}
 
 static int decode_jpeg(read_state *r, FILE *file) {
   if (setjmp(r->failure.jump)) return -1;
@@ -49,17 +67,30 @@ static int decode_jpeg(read_state *r, FILE *file) {
     snprintf(r->failure.msg, r->failure.msg_size, "CMYK JPEG files are not supported; save it as RGB");
     return -1;
   }
-  r->cinfo.out_color_space = r->cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
-  jpeg_start_decompress(&r->cinfo);
-  const int channels = r->cinfo.output_components;
-  if (channels != 1 && channels != 3) {
-    snprintf(r->failure.msg, r->failure.msg_size, "unsupported JPEG with %d components", channels);
+  if (r->cinfo.num_components != 1 && r->cinfo.num_components != 3) {
+    snprintf(r->failure.msg, r->failure.msg_size, "unsupported JPEG with %d components", r->cinfo.num_components);
     return -1;
   }
-  if (image_allocate(r->out, (int)r->cinfo.output_width, (int)r->cinfo.output_height, channels, IMAGE_U8,
-                     r->failure.msg, r->failure.msg_size) != 0)
+  const int width = (int)r->cinfo.image_width, height = (int)r->cinfo.image_height;
+  const int channels = r->cinfo.num_components == 1 ? 1 : 3;
+  const size_t decode_bytes = image_bytes(width, height, channels, IMAGE_U8, coefficient_bytes(&r->cinfo));
+  if (r->header) *r->header = (image_header){width, height, channels, IMAGE_U8, decode_bytes};
+  if (!r->out) return 0;
+  if (image_check_budget(width, height, decode_bytes, r->budget, "JPEG", r->failure.msg, r->failure.msg_size) != 0)
     return -1;
-  const size_t row_bytes = (size_t)r->out->width * (size_t)channels;
+  /* libjpeg's own pool is held to the same budget: what it allocates beyond it fails instead of growing. */
+  if (r->budget != IMAGE_NO_BUDGET) r->cinfo.mem->max_memory_to_use = r->budget > LONG_MAX ? LONG_MAX : (long)r->budget;
+  r->cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_start_decompress(&r->cinfo);
+  if (r->cinfo.output_components != channels || (int)r->cinfo.output_width != width ||
+      (int)r->cinfo.output_height != height) {
+    snprintf(r->failure.msg, r->failure.msg_size, "unsupported JPEG: decodes to %d components of %ux%u",
+             r->cinfo.output_components, (unsigned)r->cinfo.output_width, (unsigned)r->cinfo.output_height);
+    return -1;
+  }
+  if (image_allocate(r->out, width, height, channels, IMAGE_U8, r->failure.msg, r->failure.msg_size) != 0)
+    return -1;
+  const size_t row_bytes = (size_t)width * (size_t)channels;
   while (r->cinfo.output_scanline < r->cinfo.output_height) {
     JSAMPROW row = (JSAMPROW)r->out->data + (size_t)r->cinfo.output_scanline * row_bytes;
     jpeg_read_scanlines(&r->cinfo, &row, 1);
@@ -72,10 +103,12 @@ static int decode_jpeg(read_state *r, FILE *file) {
   return 0;
 }
 
-int read_jpeg_file(FILE *file, image_buffer *out, char *msg, size_t msg_size) {
-  memset(out, 0, sizeof *out);
+int read_jpeg_file(FILE *file, size_t budget, image_header *header, image_buffer *out, char *msg, size_t msg_size) {
+  if (out) memset(out, 0, sizeof *out);
   read_state r;
   memset(&r, 0, sizeof r);
+  r.budget = budget;
+  r.header = header;
   r.out = out;
   r.failure.msg = msg;
   r.failure.msg_size = msg_size;
@@ -84,6 +117,6 @@ int read_jpeg_file(FILE *file, image_buffer *out, char *msg, size_t msg_size) {
   r.failure.manager.emit_message = on_jpeg_message;
   const int status = decode_jpeg(&r, file);
   jpeg_destroy_decompress(&r.cinfo);
-  if (status != 0) image_free(out);
+  if (status != 0 && out) image_free(out);
   return status;
 }

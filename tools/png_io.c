@@ -49,7 +49,9 @@ typedef struct read_state {
   png_structp png;
   png_infop info;
   png_bytep *rows;
-  image_buffer *out;
+  size_t budget;
+  image_header *header; /* may be NULL */
+  image_buffer *out;    /* NULL: the header only */
   error_jump failure;
 } read_state;
 
@@ -77,9 +79,16 @@ static int decode_png(read_state *r, FILE *file) {
              depth);
     return -1;
   }
-  if (image_allocate(r->out, width, height, channels, depth == 16 ? IMAGE_U16 : IMAGE_U8, r->failure.msg,
-                     r->failure.msg_size) != 0)
+  const image_sample_type type = depth == 16 ? IMAGE_U16 : IMAGE_U8;
+  /* Decoded with its alpha channel (dropped afterwards), plus libpng's table of row pointers. */
+  const size_t decode_bytes = image_bytes(width, height, channels, type, (size_t)height * sizeof *r->rows);
+  if (r->header)
+    *r->header = (image_header){width, height, channels == 2 || channels == 4 ? channels - 1 : channels, type,
+                                decode_bytes};
+  if (!r->out) return 0;
+  if (image_check_budget(width, height, decode_bytes, r->budget, "PNG", r->failure.msg, r->failure.msg_size) != 0)
     return -1;
+  if (image_allocate(r->out, width, height, channels, type, r->failure.msg, r->failure.msg_size) != 0) return -1;
   const size_t row_bytes = png_get_rowbytes(r->png, r->info);
   if (row_bytes != (size_t)width * (size_t)channels * (size_t)(depth / 8)) {
     snprintf(r->failure.msg, r->failure.msg_size, "unexpected PNG row size %zu", row_bytes);
@@ -96,10 +105,12 @@ static int decode_png(read_state *r, FILE *file) {
   return 0;
 }
 
-int read_png_file(FILE *file, image_buffer *out, char *msg, size_t msg_size) {
-  memset(out, 0, sizeof *out);
+int read_png_file(FILE *file, size_t budget, image_header *header, image_buffer *out, char *msg, size_t msg_size) {
+  if (out) memset(out, 0, sizeof *out);
   read_state r;
   memset(&r, 0, sizeof r);
+  r.budget = budget;
+  r.header = header;
   r.out = out;
   r.failure.msg = msg;
   r.failure.msg_size = msg_size;
@@ -114,10 +125,10 @@ int read_png_file(FILE *file, image_buffer *out, char *msg, size_t msg_size) {
   png_destroy_read_struct(&r.png, &r.info, NULL);
   free(r.rows);
   if (status != 0) {
-    image_free(out);
+    if (out) image_free(out);
     return -1;
   }
-  if (out->channels == 2 || out->channels == 4) image_keep_channels(out, out->channels - 1);
+  if (out && (out->channels == 2 || out->channels == 4)) image_keep_channels(out, out->channels - 1);
   return 0;
 }
 

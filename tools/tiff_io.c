@@ -10,6 +10,9 @@
 
 #include "image_codecs.h"
 
+/* libtiff's largest single allocation while only the header is read, and the least it is ever allowed. */
+#define HEADER_ALLOCATION_LIMIT ((size_t)64 << 20)
+
 typedef struct tiff_messages {
   char *msg;
   size_t msg_size;
@@ -46,7 +49,10 @@ static int on_tiff_warning(TIFF *tif, void *user_data, const char *module, const
   return 1;
 }
 
-static TIFF *open_tiff(const char *path, int fd, const char *mode, tiff_messages *messages) {
+/* `budget` (IMAGE_NO_BUDGET: none) also bounds each of libtiff's own allocations, so a directory that declares huge
+ * strips or tables fails there instead of growing; never below HEADER_ALLOCATION_LIMIT, which covers the codecs'
+ * fixed working memory (zlib's alone is 64 KiB) of the smallest pictures. */
+static TIFF *open_tiff(const char *path, int fd, const char *mode, size_t budget, tiff_messages *messages) {
   TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
   if (!options) {
     snprintf(messages->msg, messages->msg_size, "out of memory");
@@ -56,6 +62,10 @@ static TIFF *open_tiff(const char *path, int fd, const char *mode, tiff_messages
   }
   TIFFOpenOptionsSetErrorHandlerExtR(options, on_tiff_error, messages);
   TIFFOpenOptionsSetWarningHandlerExtR(options, on_tiff_warning, messages);
+  if (budget != IMAGE_NO_BUDGET) {
+    const size_t limit = budget < HEADER_ALLOCATION_LIMIT ? HEADER_ALLOCATION_LIMIT : budget;
+    TIFFOpenOptionsSetMaxSingleMemAlloc(options, limit > (size_t)INT64_MAX ? INT64_MAX : (tmsize_t)limit);
+  }
   TIFF *tif = fd >= 0 ? TIFFFdOpenExt(fd, path, mode, options) : TIFFOpenExt(path, mode, options);
   TIFFOpenOptionsFree(options);
   if (!tif) {
@@ -171,13 +181,6 @@ static int read_tiles(TIFF *tif, const tiff_layout *layout, image_buffer *out, t
  * kinds whose samples have at most 8 bits, so no precision is lost. */
 static int read_through_rgba(TIFF *tif, uint32_t width, uint32_t height, image_buffer *out,
                              tiff_messages *messages) {
-  char why[1024] = "";
-  if (!TIFFRGBAImageOK(tif, why)) {
-    char text[1200];
-    snprintf(text, sizeof text, "unsupported TIFF: %s", why);
-    fail(messages, text);
-    return -1;
-  }
   if (image_allocate(out, (int)width, (int)height, 4, IMAGE_U8, messages->msg, messages->msg_size) != 0) {
     messages->have_error = 1;
     return -1;
@@ -200,42 +203,56 @@ static int read_through_rgba(TIFF *tif, uint32_t width, uint32_t height, image_b
   return 0;
 }
 
-static int decode(TIFF *tif, image_buffer *out, tiff_messages *messages) {
-  tiff_layout layout;
-  memset(&layout, 0, sizeof layout);
+/* Reads the first directory: the layout, whether its samples are copied exactly or go through libtiff's RGBA
+ * converter, and what reading it costs. Refuses kinds neither path handles. */
+static int read_layout(TIFF *tif, tiff_layout *layout, int *exact, image_header *header, tiff_messages *messages) {
+  memset(layout, 0, sizeof *layout);
   uint16_t bits = 1, format = SAMPLEFORMAT_UINT, photometric = 0;
-  if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &layout.width) ||
-      !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &layout.height)) {
+  if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &layout->width) ||
+      !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &layout->height)) {
     fail(messages, "invalid TIFF: no image size");
     return -1;
   }
-  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &layout.samples_per_pixel);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &layout->samples_per_pixel);
   TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
-  TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &layout.planar);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &layout->planar);
   if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric)) photometric = PHOTOMETRIC_MINISBLACK;
-  if (layout.width == 0 || layout.height == 0 || layout.width > INT32_MAX || layout.height > INT32_MAX) {
+  if (layout->width == 0 || layout->height == 0 || layout->width > INT32_MAX || layout->height > INT32_MAX) {
     fail(messages, "invalid TIFF: bad image size");
     return -1;
   }
 
-  const int plain_kind = (photometric == PHOTOMETRIC_MINISBLACK && layout.samples_per_pixel >= 1) ||
-                         (photometric == PHOTOMETRIC_RGB && layout.samples_per_pixel >= 3);
+  const int plain_kind = (photometric == PHOTOMETRIC_MINISBLACK && layout->samples_per_pixel >= 1) ||
+                         (photometric == PHOTOMETRIC_RGB && layout->samples_per_pixel >= 3);
   const int exact_samples = (format == SAMPLEFORMAT_UINT && (bits == 8 || bits == 16)) ||
                             (format == SAMPLEFORMAT_IEEEFP && bits == 32);
+  const int width = (int)layout->width, height = (int)layout->height;
+  /* Besides the picture, one strip or tile at a time: as stored, and decoded (a line or a tile for the exact
+   * path, libtiff's strip for the RGBA one). */
+  const uint64_t chunk = (uint64_t)(TIFFIsTiled(tif) ? TIFFTileSize64(tif) : TIFFStripSize64(tif));
+  const size_t extra = chunk > SIZE_MAX / 2 ? SIZE_MAX : (size_t)(2 * chunk);
   if (plain_kind && exact_samples) {
-    layout.channels = photometric == PHOTOMETRIC_RGB ? 3 : 1;
-    layout.sample_bytes = (size_t)bits / 8;
+    *exact = 1;
+    layout->channels = photometric == PHOTOMETRIC_RGB ? 3 : 1;
+    layout->sample_bytes = (size_t)bits / 8;
     const image_sample_type type = bits == 8 ? IMAGE_U8 : bits == 16 ? IMAGE_U16 : IMAGE_F32;
-    if (image_allocate(out, (int)layout.width, (int)layout.height, layout.channels, type, messages->msg,
-                       messages->msg_size) != 0) {
-      messages->have_error = 1;
+    *header = (image_header){width, height, layout->channels, type,
+                             image_bytes(width, height, layout->channels, type, extra)};
+    return 0;
+  }
+  if (bits <= 8 && format == SAMPLEFORMAT_UINT) {
+    char why[1024] = "";
+    if (!TIFFRGBAImageOK(tif, why)) {
+      char text[1200];
+      snprintf(text, sizeof text, "unsupported TIFF: %s", why);
+      fail(messages, text);
       return -1;
     }
-    return TIFFIsTiled(tif) ? read_tiles(tif, &layout, out, messages) : read_strips(tif, &layout, out, messages);
+    *exact = 0;
+    *header = (image_header){width, height, 3, IMAGE_U8, image_bytes(width, height, 4, IMAGE_U8, extra)};
+    return 0;
   }
-  if (bits <= 8 && format == SAMPLEFORMAT_UINT) return read_through_rgba(tif, layout.width, layout.height, out, messages);
-
   char text[200];
   snprintf(text, sizeof text,
            "unsupported TIFF: %u-bit %s samples with photometric interpretation %u (use 8/16-bit or 32-bit float "
@@ -247,15 +264,37 @@ static int decode(TIFF *tif, image_buffer *out, tiff_messages *messages) {
   return -1;
 }
 
-int read_tiff_file(const char *path, image_buffer *out, char *msg, size_t msg_size) {
-  memset(out, 0, sizeof *out);
+static int decode(TIFF *tif, const tiff_layout *layout, int exact, image_buffer *out, tiff_messages *messages) {
+  if (!exact) return read_through_rgba(tif, layout->width, layout->height, out, messages);
+  const image_sample_type type = layout->sample_bytes == 1 ? IMAGE_U8 : layout->sample_bytes == 2 ? IMAGE_U16 : IMAGE_F32;
+  if (image_allocate(out, (int)layout->width, (int)layout->height, layout->channels, type, messages->msg,
+                     messages->msg_size) != 0) {
+    messages->have_error = 1;
+    return -1;
+  }
+  return TIFFIsTiled(tif) ? read_tiles(tif, layout, out, messages) : read_strips(tif, layout, out, messages);
+}
+
+int read_tiff_file(const char *path, size_t budget, image_header *header, image_buffer *out, char *msg,
+                   size_t msg_size) {
+  if (out) memset(out, 0, sizeof *out);
   tiff_messages messages = {msg, msg_size, 0, 0};
-  TIFF *tif = open_tiff(path, -1, "r", &messages);
+  /* Reading a header allocates only directory tables, which no real file needs more than a few MiB for. */
+  TIFF *tif = open_tiff(path, -1, "r", out ? budget : 0, &messages);
   if (!tif) return -1;
-  const int status = decode(tif, out, &messages);
+  tiff_layout layout;
+  image_header found;
+  int exact = 0;
+  int status = read_layout(tif, &layout, &exact, &found, &messages);
+  if (status == 0 && header) *header = found;
+  if (status == 0 && out) {
+    status = image_check_budget(found.width, found.height, found.decode_bytes, budget, "TIFF", msg, msg_size);
+    if (status != 0) messages.have_error = 1;
+    else status = decode(tif, &layout, exact, out, &messages);
+  }
   TIFFClose(tif);
   if (status != 0 || messages.have_error) {
-    image_free(out);
+    if (out) image_free(out);
     return -1;
   }
   return 0;
@@ -264,7 +303,7 @@ int read_tiff_file(const char *path, image_buffer *out, char *msg, size_t msg_si
 int write_tiff_samples(int fd, const char *name, const float *samples, int width, int height, int channels,
                        char *msg, size_t msg_size) {
   tiff_messages messages = {msg, msg_size, 1, 0};
-  TIFF *tif = open_tiff(name, fd, "w", &messages);
+  TIFF *tif = open_tiff(name, fd, "w", IMAGE_NO_BUDGET, &messages);
   if (!tif) return -1;
   /* Deflate with the floating-point predictor is lossless and much smaller than raw floats; every TIFF reader
    * built on libtiff (GIMP's included) decodes it. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_inputs.h"
 #include "cli_options.h"
 #include "cmd_foreground.h"
 #include "cmd_models.h"
@@ -50,33 +51,6 @@ static const char *precision_name(vm_precision precision) {
   }
 }
 
-/* Reads the picture and the trimap and brings them into the shapes the engine takes: colour picture, one-channel
- * trimap of the same size. Returns 0 or an exit status, having said why. */
-static int read_inputs(const cli_options *options, image_buffer *image, image_buffer *trimap) {
-  char msg[600];
-  if (image_read(options->image_path, image, msg, sizeof msg) != 0) {
-    cli_say("cannot read %s: %s", options->image_path, msg);
-    return EXIT_USAGE;
-  }
-  if (image_read(options->trimap_path, trimap, msg, sizeof msg) != 0) {
-    cli_say("cannot read %s: %s", options->trimap_path, msg);
-    return EXIT_USAGE;
-  }
-  if (trimap->width != image->width || trimap->height != image->height) {
-    cli_say("%s is %dx%d but %s is %dx%d", options->trimap_path, trimap->width, trimap->height, options->image_path,
-        image->width, image->height);
-    return EXIT_USAGE;
-  }
-  int x = 0, y = 0;
-  if (image_rgb_to_gray(trimap, &x, &y) != 0) {
-    cli_say("%s is a colour image (R, G and B differ at pixel %d,%d); the trimap must be gray: 0 background, "
-        "128 unknown, 255 foreground",
-        options->trimap_path, x, y);
-    return EXIT_USAGE;
-  }
-  return 0; /* a gray picture goes to the engine as it is: the engine replicates it into R, G and B */
-}
-
 /* The engine's model messages usually name the file; when one does not, the user still learns which path. */
 static void say_model_error(const char *path, const vm_error *err) {
   if (strstr(err->message, path))
@@ -90,8 +64,7 @@ static int exit_status_for_model(vm_status status) {
 }
 
 typedef struct run_state {
-  image_buffer image;
-  image_buffer trimap;
+  cli_inputs inputs;
   vm_model *model;
   vm_context *context;
   float *alpha;
@@ -99,8 +72,11 @@ typedef struct run_state {
 } run_state;
 
 static int run(const cli_options *options, run_state *s) {
-  int status = read_inputs(options, &s->image, &s->trimap);
-  if (status != 0) return status;
+  char msg[600];
+  if (cli_inputs_read_headers(options, &s->inputs, msg, sizeof msg) != 0) {
+    cli_say("%s", msg);
+    return EXIT_USAGE;
+  }
   if (interrupted) return EXIT_CANCELLED;
 
   const double load_start = seconds_now();
@@ -129,14 +105,28 @@ static int run(const cli_options *options, run_state *s) {
   if (notice && !options->quiet) cli_say("%s", notice);
   if (interrupted) return EXIT_CANCELLED;
 
-  const size_t pixels = (size_t)s->image.width * (size_t)s->image.height;
+  /* Before a pixel is decoded: the engine's limits and the memory the whole run needs, from the headers. */
+  const image_header *size = &s->inputs.image_header;
+  if (vm_context_check_host_memory(s->context, size->width, size->height, cli_inputs_host_bytes(&s->inputs),
+                                   &err) != VM_OK) {
+    cli_say("cannot matte %s: %s", options->image_path, err.message);
+    return cli_exit_status_for_run(err.status);
+  }
+  if (cli_inputs_read(options, &s->inputs, msg, sizeof msg) != 0) {
+    cli_say("%s", msg);
+    return EXIT_USAGE;
+  }
+  if (interrupted) return EXIT_CANCELLED;
+
+  const image_buffer *image = &s->inputs.image;
+  const size_t pixels = (size_t)image->width * (size_t)image->height;
   s->alpha = malloc(pixels * sizeof *s->alpha);
   if (!s->alpha) {
-    cli_say("out of memory for a %dx%d alpha", s->image.width, s->image.height);
+    cli_say("out of memory for a %dx%d alpha", image->width, image->height);
     return EXIT_RUNTIME;
   }
-  const vm_image rgb = cli_engine_view(&s->image);
-  const vm_image trimap = cli_engine_view(&s->trimap);
+  const vm_image rgb = cli_engine_view(image);
+  const vm_image trimap = cli_engine_view(&s->inputs.trimap);
   const double predict_start = seconds_now();
   const vm_status predicted = vm_predict(s->context, &rgb, &trimap, s->alpha, 0, &err);
   const double predict_seconds = seconds_now() - predict_start;
@@ -150,19 +140,18 @@ static int run(const cli_options *options, run_state *s) {
   const char *fell_back = notice ? NULL : vm_context_notice(s->context);
   if (fell_back && !options->quiet) cli_say("%s", fell_back);
 
-  char msg[600];
-  if (image_write_alpha(options->output_path, options->output_format, options->png_bits, s->alpha, s->image.width,
-                        s->image.height, msg, sizeof msg) != 0) {
+  if (image_write_alpha(options->output_path, options->output_format, options->png_bits, s->alpha, image->width,
+                        image->height, msg, sizeof msg) != 0) {
     cli_say("cannot write %s: %s", options->output_path, msg);
     return EXIT_USAGE;
   }
   if (!options->quiet)
-    cli_say("wrote %s (%dx%d) in %.2f s on %s, %s (model loaded in %.2f s)", options->output_path, s->image.width,
-        s->image.height, predict_seconds, fell_back ? "the CPU" : vm_context_device_name(s->context),
+    cli_say("wrote %s (%dx%d) in %.2f s on %s, %s (model loaded in %.2f s)", options->output_path, image->width,
+        image->height, predict_seconds, fell_back ? "the CPU" : vm_context_device_name(s->context),
         fell_back ? "fp32" : precision_name(vm_context_precision(s->context)), load_seconds);
   if (options->cutout_path) { /* the alpha file is complete either way; the cut-out is written whole or not at all */
     const double cutout_start = seconds_now();
-    const int cut = cutout_write(s->context, &s->bar, &s->image, s->alpha, VM_FOREGROUND_AUTO, options->cutout_path,
+    const int cut = cutout_write(s->context, &s->bar, image, s->alpha, VM_FOREGROUND_AUTO, options->cutout_path,
                                  options->cutout_format, options->png_bits, 1);
     if (cut != 0) return cut;
     if (!options->quiet)
@@ -199,8 +188,7 @@ int main(int argc, char **argv) {
   free(state.alpha);
   if (state.context) vm_context_free(state.context);
   if (state.model) vm_model_free(state.model);
-  image_free(&state.trimap);
-  image_free(&state.image);
+  cli_inputs_free(&state.inputs);
   free(model_path);
   return status;
 }

@@ -149,6 +149,14 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
  * weights included. Lets a caller refuse a too-large image before it reads any pixels. */
 vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err);
 
+/* Whether matting a width x height image fits in the host's memory now, asked before reading its pixels: the
+ * engine's size limits, then what the context holds on the host for it (on the CPU vm_context_estimate_memory, on a
+ * GPU the pre-processed input and the alpha) plus `caller_bytes` the caller holds meanwhile (its decoded pictures,
+ * the alpha), against the memory available (MemAvailable of /proc/meminfo; where that cannot be read, only the
+ * limits are checked). Fails with VM_ERR_INVALID_ARGUMENT beyond the limits and VM_ERR_OUT_OF_MEMORY otherwise,
+ * with a message giving the size and the memory needed. */
+vm_status vm_context_check_host_memory(vm_context *ctx, int width, int height, size_t caller_bytes, vm_error *err);
+
 /* Peak memory the context's backend has held so far (weights, activations, scratch): device memory on CUDA, host
  * memory on the CPU. vm_context_estimate_memory for the same image is an upper bound of it. */
 size_t vm_context_peak_memory(const vm_context *ctx);

@@ -399,8 +399,9 @@ static int padded(int n) { return (n + VM_PAD_MULTIPLE - 1) / VM_PAD_MULTIPLE * 
 static vm_status check_size(int width, int height, vm_error *err) {
   if (width <= 0 || height <= 0 || width > VM_MAX_SIDE || height > VM_MAX_SIDE ||
       (int64_t)width * height > VM_MAX_PIXELS)
-    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "image size %d x %d is outside what the engine supports", width,
-                   height);
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT,
+                   "image size %d x %d is outside what the engine supports (1 to %d pixels a side, at most %lld "
+                   "pixels)", width, height, VM_MAX_SIDE, (long long)VM_MAX_PIXELS);
   return VM_OK;
 }
 

@@ -25,7 +25,6 @@ expect_error "unreadable image" 1 "cannot read text.png: not a PNG, JPEG or TIFF
 expect_error "missing image" 1 "cannot read nothing.png: No such file or directory" $O -- --model model nothing.png trimap.png -o $O
 expect_error "unreadable trimap" 1 "cannot read text.png" $O -- --model model image8.png text.png -o $O
 expect_error "size mismatch" 1 "trimap_wide.png is 68x45 but image8.png is 67x45" $O -- --model model image8.png trimap_wide.png -o $O
-expect_error "colour trimap" 1 "trimap_colour.png is a colour image (R, G and B differ at pixel 20,10)" $O -- --model model image8.png trimap_colour.png -o $O
 expect_error "unknown output extension" 1 "must end in .png, .tif or .tiff" out/alpha.bmp -- --model model image8.png trimap.png -o out/alpha.bmp
 expect_error "bad --device" 1 "--device must be auto, cpu or cuda, not 'gpu'" $O -- --model model image8.png trimap.png -o $O --device gpu
 expect_error "bad --precision" 1 "--precision must be auto, fp32, fp16 or bf16, not 'fp64'" $O -- --model model image8.png trimap.png -o $O --precision fp64

@@ -16,6 +16,8 @@
 #include <tiffio.h>
 #include <unistd.h>
 
+#include <jpeglib.h>
+
 #include "image_io.h"
 #include "test_image_files.h"
 
@@ -71,7 +73,7 @@ static int silent_read(const test_run *run, const char *path, image_buffer *imag
                        long *printed) {
   stderr_capture capture;
   stderr_begin(run, &capture);
-  const int status = image_read(path, image, msg, msg_size);
+  const int status = image_read(path, IMAGE_NO_BUDGET, image, msg, msg_size);
   *printed = stderr_end(&capture);
   return status;
 }
@@ -84,6 +86,32 @@ static double sample_at(const image_buffer *image, size_t index) {
 
 static const char *type_name(image_sample_type type) {
   return type == IMAGE_U8 ? "u8" : type == IMAGE_U16 ? "u16" : "f32";
+}
+
+/* The header of `path` promises what `image` (read from it) is, and reading within the promised budget works while
+ * one byte less is refused before decoding. */
+static void check_header(test_run *run, const char *what, const char *path, const image_buffer *image) {
+  image_header header;
+  char msg[512] = "";
+  if (image_read_header(path, &header, msg, sizeof msg) != 0) {
+    report(run, 0, "%s: header read failed: %s", what, msg);
+    return;
+  }
+  const size_t pixels = (size_t)image->width * (size_t)image->height * (size_t)image->channels *
+                        image_sample_size(image->type);
+  image_buffer again, refused;
+  const int within = image_read(path, header.decode_bytes, &again, msg, sizeof msg);
+  if (within == 0) image_free(&again);
+  const int below = image_read(path, header.decode_bytes - 1, &refused, msg, sizeof msg);
+  if (below == 0) image_free(&refused);
+  report(run,
+         header.width == image->width && header.height == image->height && header.channels == image->channels &&
+             header.type == image->type && header.decode_bytes >= pixels && within == 0 && below != 0 &&
+             strstr(msg, "reading it needs") != NULL,
+         "%s: the header says %dx%d, %d channels, %s, %zu bytes to read (pixels %zu); read within them: %s, "
+         "with one byte less: %s",
+         what, header.width, header.height, header.channels, type_name(header.type), header.decode_bytes, pixels,
+         within == 0 ? "ok" : "refused", below == 0 ? "read" : msg);
 }
 
 /* Reads `path` and compares with expected[] (width x height x channels, in the reader's sample units); `tolerance`
@@ -111,6 +139,7 @@ static void check_read(test_run *run, const char *what, const char *path, int ch
   }
   report(run, max_diff <= tolerance && printed == 0, "%s: %dx%d, %d channels, %s, max diff %g (allowed %g)%s", what,
          W, H, channels, type_name(type), max_diff, tolerance, printed ? ", but printed to stderr" : "");
+  check_header(run, what, path, &image);
   image_free(&image);
 }
 
@@ -231,6 +260,37 @@ static void test_jpeg(test_run *run) {
     check_read(run, channels == 1 ? "JPEG gray (quality 100, lossy)" : "JPEG RGB (quality 100, lossy)", path,
                channels, IMAGE_U8, expected, 8.0);
   }
+
+  /* A progressive JPEG is decoded through a whole-image coefficient buffer (2 bytes a pixel and component): its
+   * header's reading cost must include it. Written here: the shared fixtures make baseline files only. */
+  FILE *file = fopen(path, "wb");
+  struct jpeg_compress_struct cinfo;
+  struct jpeg_error_mgr jerr;
+  cinfo.err = jpeg_std_error(&jerr);
+  jpeg_create_compress(&cinfo);
+  jpeg_stdio_dest(&cinfo, file);
+  cinfo.image_width = W;
+  cinfo.image_height = H;
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, 100, TRUE);
+  jpeg_simple_progression(&cinfo);
+  jpeg_start_compress(&cinfo, TRUE);
+  for (int y = 0; y < H; y++) {
+    JSAMPROW row = samples + (size_t)y * W * 3;
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  fclose(file);
+  check_read(run, "JPEG RGB progressive (quality 100, lossy)", path, 3, IMAGE_U8, expected, 8.0);
+  image_header header;
+  char msg[256] = "";
+  const int status = image_read_header(path, &header, msg, sizeof msg);
+  report(run, status == 0 && header.decode_bytes >= n * 3 + n * 3 * 2,
+         "JPEG progressive: the reading cost %zu counts the coefficients (at least %zu)", header.decode_bytes,
+         n * 3 + n * 3 * 2);
   free(samples);
   free(expected);
 }

@@ -302,6 +302,27 @@
       (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
                                    #:model model)))))
 
+; ---- layers too large: refused from their size alone, before a pixel is read ----------------------------------
+; The layers are never filled, so GIMP keeps them sparse and they cost nothing; no trimap channel either, which
+; an earlier plug-in reached (and reported) before anything else.
+(define (vmp-huge-case dir model name width height)
+  (let* ((image (car (gimp-image-new width height RGB)))
+         (layer (car (gimp-layer-new image "huge" width height RGB-IMAGE 100 LAYER-MODE-NORMAL))))
+    (gimp-image-insert-layer image layer 0 0)
+    (vmp-record name
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                            #:device "cpu" #:model model))))
+    (vmp-say "FACT " name " layers " (number->string (vector-length (car (gimp-image-get-layers image))))
+             " channels " (number->string (vector-length (car (gimp-image-get-channels image))))
+             " mask " (vmp-bool (car (gimp-item-id-is-valid (car (gimp-layer-get-mask layer))))))
+    (gimp-image-delete image)))
+
+(define (vmp-huge-cases dir model)
+  ; 2^30 pixels, the most the engine takes: far more memory than a test machine has (about 150 GiB on the CPU)
+  (vmp-huge-case dir model "huge-memory" 32768 32768)
+  ; wider than the engine's 65536 pixels
+  (vmp-huge-case dir model "huge-limits" 70000 16))
+
 ; ---- what a run adds ------------------------------------------------------------------------------------------
 ; The PDB has no "undo" call, so this headless case cannot undo (gui_session.scm presses Ctrl+Z under Xvfb: that is
 ; the undo proof). Here: the image before, after, and after removing the mask by hand. integration.sh checks that
@@ -376,6 +397,7 @@
   (vmp-good-cases dir model)
   (vmp-decontaminate-cases dir model)
   (vmp-bad-cases dir model model-without-weights)
+  (vmp-huge-cases dir model)
   (vmp-mask-only-case dir model)
   (vmp-batch-two-layers dir model)
   (vmp-download-cases dir)

@@ -496,13 +496,17 @@ case_ok decon-ignored && [ -n "$before" ] && [ "$before" = "$after" ] && grep -q
 check $? "decon-ignored: decontaminate with the plain layer-mask output adds the mask and leaves the colours alone"
 
 # --- (b) bad inputs: an error status with a message that says what is wrong, and the image unchanged -------------
-bad_case() { # NAME EXPECTED_MESSAGE_PART
+pdb_error() { # NAME EXPECTED_MESSAGE_PART
   local name=$1 expect=$2 line
   line=$(grep "^CASE $name " "$RESULTS" 2>/dev/null)
   case $line in
-    "CASE $name failed "*"$expect"*) pass "$name: PDB error with the message \"...$expect...\"" ;;
+    "CASE $name failed "*"$expect"*) pass "$name: PDB error with the message \"...$expect...\" (${line#*failed })" ;;
     *) fail "$name: PDB error with a message containing \"$expect\" (got: ${line:-nothing})" ;;
   esac
+}
+bad_case() { # NAME EXPECTED_MESSAGE_PART
+  local name=$1
+  pdb_error "$name" "$2"
   if [ -s "$WORK/$name-before.state" ] && cmp -s "$WORK/$name-before.state" "$WORK/$name.state"; then
     pass "$name: image unchanged (layers, pixels, masks, channels, selection)"
   else
@@ -541,6 +545,16 @@ case $line in
   *) fail "plug-in-vitmatte-download of an unknown repository (got: ${line:-nothing})" ;;
 esac
 bad_case bad-not-downloaded "is not downloaded"
+
+# Layers too large (never filled, so GIMP holds them sparse): an error giving the size, before a pixel is read.
+huge_case() { # NAME EXPECTED_MESSAGE_PART
+  local name=$1
+  pdb_error "$name" "$2"
+  grep -q "^FACT $name layers 1 channels 0 mask 0$" "$RESULTS"
+  check $? "$name: the image still has its one layer, no mask, no channel"
+}
+huge_case huge-memory "the image is 32768 x 32768: matting it needs about"
+huge_case huge-limits "image size 70000 x 16 is outside what the engine supports"
 
 # --- cancel -------------------------------------------------------------------------------------------------------
 kills=$(grep -c '^killed$' "$WORK/cancel.note" 2>/dev/null)

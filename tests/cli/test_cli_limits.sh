@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# test_cli_limits.sh - inputs are judged by their headers before they cost memory: a small file declaring a huge
+# picture is refused with its size and the memory it needs, before a pixel is decoded; and the trimap checks that
+# need the pixels. Usage: bash test_cli_limits.sh VITMATTE MAKE_TEST_IMAGES MAKE_OVERSIZED MODEL
+VITMATTE=$(realpath "$1")
+MAKE_TEST_IMAGES=$(realpath "$2")
+MAKE_OVERSIZED=$(realpath "$3")
+MODEL=$(realpath "$4")
+# shellcheck source=cli_test_lib.sh
+. "$(dirname "$0")/cli_test_lib.sh"
+
+"$MAKE_TEST_IMAGES" "$TMP" || { echo "FAIL cannot make test images"; exit 1; }
+cd "$TMP" || exit 1
+mkdir out
+O=out/alpha.png
+
+echo "vitmatte input limits: headers first, then the memory check, then the pixels"
+# 32768 x 32768 (2^30 pixels, the most the engine takes) needs far more memory than a test machine has: the tiny
+# model alone plans about 150 GiB on the CPU. The files are a few hundred bytes.
+available_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+if [ "${available_kib:-0}" -gt $((160 * 1024 * 1024)) ]; then
+  echo "NOTE skipping the memory cases: this machine has more than 160 GiB available"
+else
+  for format in png jpeg tiff; do
+    "$MAKE_OVERSIZED" $format 32768 32768 huge.$format || { fail "cannot make huge.$format"; continue; }
+    expect_error "a $(stat -c %s huge.$format)-byte $format declaring 32768x32768" 3 \
+      "cannot matte huge.$format: the image is 32768 x 32768: matting it needs about" $O -- \
+      --model "$MODEL" --device cpu huge.$format huge.$format -o $O
+    [[ "$err" == *" MiB of memory (CPU, "*"), more than the "*" MiB available"* ]] ||
+      fail "the message gives the memory needed and available: $err"
+  done
+fi
+"$MAKE_OVERSIZED" png 32768 32768 huge.png
+"$MAKE_OVERSIZED" png 70000 8 wide.png && "$MAKE_OVERSIZED" png 70000 8 wide_trimap.png
+expect_error "a PNG wider than the engine's limit" 1 "cannot matte wide.png: image size 70000 x 8" $O -- \
+  --model "$MODEL" --device cpu wide.png wide_trimap.png -o $O
+[[ "$err" == *"outside what the engine supports (1 to 65536 pixels a side"* ]] || fail "the limits are named: $err"
+# A huge trimap header next to a normal picture: the sizes disagree, said before anything is decoded.
+expect_error "a trimap declaring another size" 1 "huge.png is 32768x32768 but image8.png is 67x45" $O -- \
+  --model "$MODEL" --device cpu image8.png huge.png -o $O
+
+expect_error "colour trimap" 1 "trimap_colour.png is a colour image (R, G and B differ at pixel 20,10)" $O -- \
+  --model "$MODEL" --device cpu image8.png trimap_colour.png -o $O
+
+finish

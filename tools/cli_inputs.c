@@ -1,0 +1,66 @@
+/* cli_inputs.c - the CLI's picture and trimap: headers first, so that a file declaring a huge picture is refused
+ * (by the caller's memory check) before a byte of it is decoded; then the pixels, held to what the headers said. */
+#include "cli_inputs.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+int cli_inputs_read_headers(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size) {
+  memset(in, 0, sizeof *in);
+  char why[500];
+  if (image_read_header(options->image_path, &in->image_header, why, sizeof why) != 0) {
+    snprintf(msg, msg_size, "cannot read %s: %s", options->image_path, why);
+    return -1;
+  }
+  if (image_read_header(options->trimap_path, &in->trimap_header, why, sizeof why) != 0) {
+    snprintf(msg, msg_size, "cannot read %s: %s", options->trimap_path, why);
+    return -1;
+  }
+  const image_header *image = &in->image_header, *trimap = &in->trimap_header;
+  if (trimap->width != image->width || trimap->height != image->height) {
+    snprintf(msg, msg_size, "%s is %dx%d but %s is %dx%d", options->trimap_path, trimap->width, trimap->height,
+             options->image_path, image->width, image->height);
+    return -1;
+  }
+  return 0;
+}
+
+size_t cli_inputs_host_bytes(const cli_inputs *in) {
+  const size_t alpha = (size_t)in->image_header.width * (size_t)in->image_header.height * sizeof(float);
+  const size_t parts[3] = {in->image_header.decode_bytes, in->trimap_header.decode_bytes, alpha};
+  size_t sum = 0;
+  for (int i = 0; i < 3; i++) sum = parts[i] > SIZE_MAX - sum ? SIZE_MAX : sum + parts[i];
+  return sum;
+}
+
+int cli_inputs_read(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size) {
+  char why[500];
+  if (image_read(options->image_path, in->image_header.decode_bytes, &in->image, why, sizeof why) != 0) {
+    snprintf(msg, msg_size, "cannot read %s: %s", options->image_path, why);
+    return -1;
+  }
+  if (image_read(options->trimap_path, in->trimap_header.decode_bytes, &in->trimap, why, sizeof why) != 0) {
+    snprintf(msg, msg_size, "cannot read %s: %s", options->trimap_path, why);
+    return -1;
+  }
+  /* The headers promised these sizes; a file rewritten in between could still decode to another within budget. */
+  if (in->image.width != in->trimap.width || in->image.height != in->trimap.height) {
+    snprintf(msg, msg_size, "%s or %s changed while it was read", options->image_path, options->trimap_path);
+    return -1;
+  }
+  int x = 0, y = 0;
+  if (image_rgb_to_gray(&in->trimap, &x, &y) != 0) {
+    snprintf(msg, msg_size,
+             "%s is a colour image (R, G and B differ at pixel %d,%d); the trimap must be gray: 0 background, "
+             "128 unknown, 255 foreground",
+             options->trimap_path, x, y);
+    return -1;
+  }
+  return 0; /* a gray picture goes to the engine as it is: the engine replicates it into R, G and B */
+}
+
+void cli_inputs_free(cli_inputs *in) {
+  image_free(&in->trimap);
+  image_free(&in->image);
+}

@@ -1,0 +1,30 @@
+/* cli_inputs.h - the CLI's picture and trimap: both headers first, then (after the caller's memory check) the pixels.
+ * Owns: reading the two files in that order and bringing them into the shapes the engine takes. */
+#ifndef VITMATTE_CLI_INPUTS_H
+#define VITMATTE_CLI_INPUTS_H
+
+#include <stddef.h>
+
+#include "cli_options.h"
+#include "image_io.h"
+
+typedef struct cli_inputs {
+  image_header image_header;
+  image_header trimap_header;
+  image_buffer image;  /* colour or gray, as stored */
+  image_buffer trimap; /* one channel */
+} cli_inputs;
+
+/* Reads both headers and refuses pictures of different sizes. 0, or -1 with the whole message in msg. */
+int cli_inputs_read_headers(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size);
+
+/* Host memory the CLI itself holds while the engine runs: both pictures as decoded and the alpha. */
+size_t cli_inputs_host_bytes(const cli_inputs *in);
+
+/* Decodes both pictures, each within what its header promised; the trimap must be gray (or RGB with R = G = B).
+ * 0, or -1 with the whole message in msg. */
+int cli_inputs_read(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size);
+
+void cli_inputs_free(cli_inputs *in);
+
+#endif
