@@ -16,7 +16,8 @@ struct vm_model {
 };
 
 /* Check every tensor of `st` against `cfg` (names, dtypes, shapes; nothing missing, nothing unexpected apart from
- * BatchNorm's num_batches_tracked), convert to f32, transpose to the engine layouts and fold BatchNorm.
+ * BatchNorm's num_batches_tracked) and every value (finite, within the bounds of weight_values.h), convert to f32,
+ * transpose to the engine layouts and fold BatchNorm.
  * On failure `model` holds nothing that needs freeing. */
 vm_status vm_model_build(const vm_config *cfg, const vm_safetensors *st, struct vm_model *model, vm_error *err);
 

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "weight_values.h"
 
 /* ---- The tensor set a config implies -------------------------------------------------------------------- */
 
@@ -448,6 +449,15 @@ vm_status vm_model_build(const vm_config *cfg, const vm_safetensors *st, struct 
   }
   check_result res = {0};
   vm_status s = check_tensors(&set, st, &res, err);
+  /* Then the values: a file that matches its config can still hold NaN, infinities or absurd numbers, which would
+   * give a constant or a plausible-looking but meaningless alpha. */
+  for (int i = 0; i < set.count && s == VM_OK; i++) {
+    const expected_tensor *e = &set.items[i];
+    const vm_st_tensor *t = e->role == ROLE_COUNTER ? NULL : vm_safetensors_find(st, e->name);
+    if (t)
+      s = vm_tensor_check_values(
+          st, t, e->role == ROLE_BN_STAT ? VM_BN_STATISTIC_MAGNITUDE_MAX : VM_WEIGHT_MAGNITUDE_MAX, err);
+  }
   free(set.items);
   if (s != VM_OK) return s;
 
