@@ -51,8 +51,14 @@ void cli_print_help(FILE *to) {
           "      --version        print the version and exit\n"
           "  -h, --help           print this help and exit\n"
           "\n"
+          "ALPHA is written to a temporary file beside it and renamed over it when complete, so it is never\n"
+          "half-written. An existing ALPHA is replaced and keeps its permissions; a symbolic link is followed (the\n"
+          "file it points to is replaced; a link to nothing is refused); a read-only file, a folder or one of the\n"
+          "input files is refused, before the model runs. Ctrl-C, SIGTERM and SIGHUP stop the run and leave no file.\n"
+          "\n"
           "Exit status: 0 done, 1 bad arguments or input/output files, 2 the model cannot be loaded,\n"
-          "3 device or runtime error, 130 cancelled (Ctrl-C).\n");
+          "3 device or runtime error (not enough memory included), 128 + the signal's number when a signal\n"
+          "stopped it (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).\n");
 }
 
 int cli_parse_device(const char *text, vm_device *device) {

@@ -11,6 +11,7 @@
 
 #include "cli_common.h"
 #include "cli_options.h"
+#include "cli_signals.h"
 
 static void print_help(FILE *to) {
   fprintf(to,
@@ -203,8 +204,13 @@ int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, 
     return cli_exit_status_for_run((vm_status)status);
   }
   char msg[600];
-  const int written = image_write_samples(path, format, png_bits, pixels, W, H, channels, msg, sizeof msg);
+  /* A signal from here on lets the write finish, then the new file is discarded (output_file.h). */
+  cli_signals_writing(1);
+  const int written =
+      image_write_samples(path, format, png_bits, pixels, W, H, channels, cli_signals_flag(), msg, sizeof msg);
+  cli_signals_writing(0);
   free(pixels);
+  if (*cli_signals_flag()) return EXIT_CANCELLED;
   if (written != 0) {
     cli_say("cannot write %s: %s", path, msg);
     return EXIT_USAGE;
@@ -218,7 +224,7 @@ static double seconds_now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-int foreground_command(int argc, char **argv, volatile sig_atomic_t *interrupted) {
+int foreground_command(int argc, char **argv, const volatile sig_atomic_t *interrupted) {
   fg_options o;
   int status = parse(argc, argv, &o);
   if (status >= 0) return status;

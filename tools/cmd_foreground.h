@@ -10,7 +10,7 @@
 #include "vitmatte.h"
 
 /* The whole `foreground` command; argv[0] is "foreground". Returns the exit status, having said why. */
-int foreground_command(int argc, char **argv, volatile sig_atomic_t *interrupted);
+int foreground_command(int argc, char **argv, const volatile sig_atomic_t *interrupted);
 
 /* Estimates the foreground colours of `image` from `alpha` (width x height floats) on `ctx` and writes them to
  * `path`: with the alpha as the last channel (a cut-out: RGBA, or gray + alpha) when `with_alpha`, else the colours

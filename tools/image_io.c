@@ -78,19 +78,19 @@ alpha_format alpha_format_from_path(const char *path) {
 }
 
 int image_write_alpha(const char *path, alpha_format format, int png_bits, const float *alpha, int width,
-                      int height, char *msg, size_t msg_size) {
-  return image_write_samples(path, format, png_bits, alpha, width, height, 1, msg, msg_size);
+                      int height, const volatile sig_atomic_t *cancel, char *msg, size_t msg_size) {
+  return image_write_samples(path, format, png_bits, alpha, width, height, 1, cancel, msg, msg_size);
 }
 
 int image_write_samples(const char *path, alpha_format format, int png_bits, const float *samples, int width,
-                        int height, int channels, char *msg, size_t msg_size) {
+                        int height, int channels, const volatile sig_atomic_t *cancel, char *msg, size_t msg_size) {
   if (format == ALPHA_FORMAT_UNKNOWN || (format == ALPHA_FORMAT_PNG && png_bits != 8 && png_bits != 16) ||
       width <= 0 || height <= 0 || channels < 1 || channels > 4) {
     snprintf(msg, msg_size, "bad output format");
     return -1;
   }
   output_file file;
-  if (output_file_begin(&file, path, msg, msg_size) != 0) return -1;
+  if (output_file_begin(&file, path, cancel, msg, msg_size) != 0) return -1;
   int status;
   if (format == ALPHA_FORMAT_PNG)
     status = write_png_samples(file.fd, samples, width, height, channels, png_bits, msg, msg_size);

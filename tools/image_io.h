@@ -3,6 +3,7 @@
 #ifndef VITMATTE_IMAGE_IO_H
 #define VITMATTE_IMAGE_IO_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "image_buffer.h"
@@ -28,15 +29,17 @@ typedef enum alpha_format {
 /* From the extension (case-insensitive): .png, .tif, .tiff; anything else is ALPHA_FORMAT_UNKNOWN. */
 alpha_format alpha_format_from_path(const char *path);
 
-/* Writes width x height floats to `path` in `format` (`png_bits` 8 or 16 for PNG, ignored for TIFF). The file is
- * written beside its final name under a temporary name and renamed at the end, so a failure never leaves a
- * partial file at `path`. On failure returns -1 with a one-line reason in msg. */
+/* Writes width x height floats to `path` in `format` (`png_bits` 8 or 16 for PNG, ignored for TIFF), following the
+ * rules of output_file.h (links followed, read-only files refused). The file is written beside its final name
+ * under a temporary name and renamed at the end, so a failure never leaves a partial file at `path`; when
+ * `cancel` (may be NULL) is non-zero by then, the new file is discarded instead ("interrupted"). On failure returns
+ * -1 with a one-line reason in msg. */
 int image_write_alpha(const char *path, alpha_format format, int png_bits, const float *alpha, int width,
-                      int height, char *msg, size_t msg_size);
+                      int height, const volatile sig_atomic_t *cancel, char *msg, size_t msg_size);
 
 /* The same for `channels` interleaved floats per pixel: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA (straight alpha);
  * PNG samples are round(clamp(v) * max), TIFF samples the floats as they are. */
 int image_write_samples(const char *path, alpha_format format, int png_bits, const float *samples, int width,
-                        int height, int channels, char *msg, size_t msg_size);
+                        int height, int channels, const volatile sig_atomic_t *cancel, char *msg, size_t msg_size);
 
 #endif

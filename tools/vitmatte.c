@@ -10,31 +10,13 @@
 #include "cli_common.h"
 #include "cli_inputs.h"
 #include "cli_options.h"
+#include "cli_signals.h"
 #include "cmd_foreground.h"
 #include "cmd_models.h"
 #include "image_io.h"
+#include "output_file.h"
 #include "progress_bar.h"
 #include "vitmatte.h"
-
-/* The one piece of process-wide state: a signal handler has no other way to reach the running code. */
-static volatile sig_atomic_t interrupted = 0;
-
-static void on_interrupt(int signal_number) {
-  (void)signal_number;
-  interrupted = 1;
-}
-
-static void catch_interrupt(void) {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_handler = on_interrupt;
-  sigemptyset(&action.sa_mask);
-  /* A second Ctrl-C gets the default action back and ends the process at once, for an engine stuck somewhere
-   * that never calls the progress callback. SA_RESTART keeps a Ctrl-C during file reading from turning into an
-   * "Interrupted system call" read error: the run goes on to the next check of the flag and ends as cancelled. */
-  action.sa_flags = SA_RESETHAND | SA_RESTART;
-  sigaction(SIGINT, &action, NULL);
-}
 
 static double seconds_now(void) {
   struct timespec t;
@@ -71,13 +53,31 @@ typedef struct run_state {
   progress_bar bar;
 } run_state;
 
+/* Before anything costly: the output can be written (output_file.h's rules) and is none of the inputs. */
+static int check_output(const cli_options *options) {
+  char msg[600];
+  if (output_file_check(options->output_path, msg, sizeof msg) != 0) {
+    cli_say("cannot write %s: %s", options->output_path, msg);
+    return EXIT_USAGE;
+  }
+  const char *inputs[] = {options->image_path, options->trimap_path};
+  for (int i = 0; i < 2; i++)
+    if (output_file_same(options->output_path, inputs[i])) {
+      cli_say("cannot write %s: it is the input %s", options->output_path, inputs[i]);
+      return EXIT_USAGE;
+    }
+  return 0;
+}
+
 static int run(const cli_options *options, run_state *s) {
   char msg[600];
+  const int output_status = check_output(options);
+  if (output_status != 0) return output_status;
   if (cli_inputs_read_headers(options, &s->inputs, msg, sizeof msg) != 0) {
     cli_say("%s", msg);
     return EXIT_USAGE;
   }
-  if (interrupted) return EXIT_CANCELLED;
+  if (*cli_signals_flag()) return EXIT_CANCELLED;
 
   const double load_start = seconds_now();
   vm_error err;
@@ -86,7 +86,7 @@ static int run(const cli_options *options, run_state *s) {
     say_model_error(options->model_path, &err);
     return exit_status_for_model(err.status);
   }
-  if (interrupted) return EXIT_CANCELLED;
+  if (*cli_signals_flag()) return EXIT_CANCELLED;
 
   vm_context_options context_options;
   vm_context_options_default(&context_options);
@@ -103,7 +103,7 @@ static int run(const cli_options *options, run_state *s) {
   const char *notice = vm_context_notice(s->context);
   progress_bar_clear(&s->bar); /* the engine may report progress while it uploads the weights */
   if (notice && !options->quiet) cli_say("%s", notice);
-  if (interrupted) return EXIT_CANCELLED;
+  if (*cli_signals_flag()) return EXIT_CANCELLED;
 
   /* Before a pixel is decoded: the engine's limits and the memory the whole run needs, from the headers. */
   const image_header *size = &s->inputs.image_header;
@@ -116,7 +116,7 @@ static int run(const cli_options *options, run_state *s) {
     cli_say("%s", msg);
     return EXIT_USAGE;
   }
-  if (interrupted) return EXIT_CANCELLED;
+  if (*cli_signals_flag()) return EXIT_CANCELLED;
 
   const image_buffer *image = &s->inputs.image;
   const size_t pixels = (size_t)image->width * (size_t)image->height;
@@ -140,8 +140,13 @@ static int run(const cli_options *options, run_state *s) {
   const char *fell_back = notice ? NULL : vm_context_notice(s->context);
   if (fell_back && !options->quiet) cli_say("%s", fell_back);
 
-  if (image_write_alpha(options->output_path, options->output_format, options->png_bits, s->alpha, image->width,
-                        image->height, msg, sizeof msg) != 0) {
+  /* A signal from here on lets the write finish, then the new file is discarded (output_file.h). */
+  cli_signals_writing(1);
+  const int written = image_write_alpha(options->output_path, options->output_format, options->png_bits, s->alpha,
+                                        image->width, image->height, cli_signals_flag(), msg, sizeof msg);
+  cli_signals_writing(0);
+  if (*cli_signals_flag()) return EXIT_CANCELLED;
+  if (written != 0) {
     cli_say("cannot write %s: %s", options->output_path, msg);
     return EXIT_USAGE;
   }
@@ -160,10 +165,17 @@ static int run(const cli_options *options, run_state *s) {
   return 0;
 }
 
+/* A run a signal stopped exits with the shell's status for that signal (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). */
+static int exit_status(int status) {
+  return status == EXIT_CANCELLED && *cli_signals_flag() ? cli_signals_exit_status() : status;
+}
+
 int main(int argc, char **argv) {
-  catch_interrupt();
-  if (cmd_models_is_command(argc, argv)) return cmd_models_run(argc, argv, &interrupted); /* models, download */
-  if (argc > 1 && strcmp(argv[1], "foreground") == 0) return foreground_command(argc - 1, argv + 1, &interrupted);
+  cli_signals_install();
+  if (cmd_models_is_command(argc, argv)) /* models, download */
+    return exit_status(cmd_models_run(argc, argv, cli_signals_flag()));
+  if (argc > 1 && strcmp(argv[1], "foreground") == 0)
+    return exit_status(foreground_command(argc - 1, argv + 1, cli_signals_flag()));
   cli_options options;
   char msg[600];
   switch (cli_parse(argc, argv, &options, msg, sizeof msg)) {
@@ -181,14 +193,17 @@ int main(int argc, char **argv) {
 
   run_state state;
   memset(&state, 0, sizeof state);
-  progress_bar_init(&state.bar, !options.quiet && isatty(STDERR_FILENO), &interrupted);
+  progress_bar_init(&state.bar, !options.quiet && isatty(STDERR_FILENO), cli_signals_flag());
   int status = run(&options, &state);
   progress_bar_clear(&state.bar);
-  if (status == EXIT_CANCELLED) cli_say("cancelled");
+  if (status == EXIT_CANCELLED) {
+    const int signal_number = *cli_signals_flag();
+    cli_say("cancelled%s", signal_number == SIGTERM ? " (SIGTERM)" : signal_number == SIGHUP ? " (SIGHUP)" : "");
+  }
   free(state.alpha);
   if (state.context) vm_context_free(state.context);
   if (state.model) vm_model_free(state.model);
   cli_inputs_free(&state.inputs);
   free(model_path);
-  return status;
+  return exit_status(status);
 }

@@ -78,7 +78,7 @@ expect_run "replacing an output" out/replace.png image8.png trimap.png &&
     else fail "the existing output was not replaced"; fi; }
 
 # Writing fails: a missing folder, and a write cut short by the file size limit (as on a full disk).
-expect_error "output into a missing folder" 1 "cannot write out/none/a.png: No such file or directory" out/none/a.png -- \
+expect_error "output into a missing folder" 1 "cannot write out/none/a.png: the folder out/none does not exist" out/none/a.png -- \
   "${CPU[@]}" image8.png trimap.png -o out/none/a.png
 echo "old" >out/limited.tif
 ( trap '' XFSZ; ulimit -f 1; "$VITMATTE" "${CPU[@]}" image8.png trimap.png -o out/limited.tif >"$TMP/stdout" 2>"$TMP/stderr" )

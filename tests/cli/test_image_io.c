@@ -492,7 +492,7 @@ static void test_writer(test_run *run) {
 
   path_in(run, "alpha.tif", path, sizeof path);
   stderr_begin(run, &capture);
-  int status = image_write_alpha(path, ALPHA_FORMAT_TIFF_FLOAT, 8, alpha, W, H, msg, sizeof msg);
+  int status = image_write_alpha(path, ALPHA_FORMAT_TIFF_FLOAT, 8, alpha, W, H, NULL, msg, sizeof msg);
   long printed = stderr_end(&capture);
   test_alpha back;
   int ok = status == 0 && printed == 0 && test_read_alpha(path, &back) == 0;
@@ -509,7 +509,7 @@ static void test_writer(test_run *run) {
   for (int bits = 8; bits <= 16; bits += 8) {
     path_in(run, "alpha.png", path, sizeof path);
     stderr_begin(run, &capture);
-    status = image_write_alpha(path, ALPHA_FORMAT_PNG, bits, alpha, W, H, msg, sizeof msg);
+    status = image_write_alpha(path, ALPHA_FORMAT_PNG, bits, alpha, W, H, NULL, msg, sizeof msg);
     printed = stderr_end(&capture);
     ok = status == 0 && printed == 0 && test_read_alpha(path, &back) == 0;
     ok = ok && back.bits == bits && back.width == W && back.height == H;
@@ -535,7 +535,7 @@ static void test_writer(test_run *run) {
   report(run, count_entries(run->dir, ".") == 0, "no temporary files are left after successful writes");
 
   path_in(run, "no-such-folder/alpha.png", path, sizeof path);
-  status = image_write_alpha(path, ALPHA_FORMAT_PNG, 8, alpha, W, H, msg, sizeof msg);
+  status = image_write_alpha(path, ALPHA_FORMAT_PNG, 8, alpha, W, H, NULL, msg, sizeof msg);
   report(run, status != 0 && strstr(msg, "No such file or directory") != NULL,
          "writing into a missing folder fails: \"%s\"", msg);
 
@@ -559,8 +559,8 @@ static void test_writer(test_run *run) {
     signal(SIGXFSZ, SIG_IGN);
     setrlimit(RLIMIT_FSIZE, &small);
     stderr_begin(run, &capture);
-    status = image_write_alpha(path, format ? ALPHA_FORMAT_TIFF_FLOAT : ALPHA_FORMAT_PNG, 16, big, BIG, BIG, msg,
-                               sizeof msg);
+    status = image_write_alpha(path, format ? ALPHA_FORMAT_TIFF_FLOAT : ALPHA_FORMAT_PNG, 16, big, BIG, BIG, NULL,
+                               msg, sizeof msg);
     printed = stderr_end(&capture);
     setrlimit(RLIMIT_FSIZE, &saved);
     char old[32] = "";
