@@ -23,6 +23,13 @@ int cli_exit_status_for_run(vm_status status) {
   }
 }
 
+int cli_cap_threads(int threads, int quiet) {
+  const int most = vm_cpu_thread_limit();
+  if (threads <= most) return threads;
+  if (!quiet) cli_say("--threads %d is more than 4 per core: using %d", threads, most);
+  return most;
+}
+
 vm_image cli_engine_view(const image_buffer *image) {
   vm_image view;
   memset(&view, 0, sizeof view);

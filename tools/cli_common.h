@@ -19,6 +19,10 @@ void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The exit status for an engine call that failed with `status`. */
 int cli_exit_status_for_run(vm_status status);
 
+/* The CPU thread count to ask the engine for: `threads` capped at vm_cpu_thread_limit() (4 per core; more only add
+ * scheduling cost), with a notice unless `quiet`. */
+int cli_cap_threads(int threads, int quiet);
+
 /* A borrowed engine view of a picture read by image_io. */
 vm_image cli_engine_view(const image_buffer *image);
 

@@ -46,7 +46,7 @@ void cli_print_help(FILE *to) {
           "      --bits 8|16      bits per sample of PNG outputs (default 8)\n"
           "      --device D       auto (default: CUDA when usable, else CPU), cpu or cuda\n"
           "      --precision P    auto (default: fp32 on CPU, fp16 on CUDA), fp32, fp16 or bf16 (CUDA only)\n"
-          "      --threads N      CPU threads (default 0 = all cores)\n"
+          "      --threads N      CPU threads (default 0 = all cores; at most 4 per core, more are capped)\n"
           "  -q, --quiet          print nothing but errors\n"
           "      --version        print the version and exit\n"
           "  -h, --help           print this help and exit\n"

@@ -30,7 +30,7 @@ static void print_help(FILE *to) {
           "      --method M       auto (default: sequential on the CPU, jacobi on CUDA), sequential (the\n"
           "                       published method, one core) or jacobi (its parallel variant, all cores)\n"
           "      --device D       auto (default: CUDA when usable, else CPU), cpu or cuda\n"
-          "      --threads N      CPU threads (default 0 = all cores)\n"
+          "      --threads N      CPU threads (default 0 = all cores; at most 4 per core, more are capped)\n"
           "  -q, --quiet          print nothing but errors\n"
           "  -h, --help           print this help and exit\n"
           "\n"
@@ -245,7 +245,7 @@ int foreground_command(int argc, char **argv, const volatile sig_atomic_t *inter
   vm_context_options copts;
   vm_context_options_default(&copts);
   copts.device = o.device;
-  copts.cpu_threads = o.threads;
+  copts.cpu_threads = cli_cap_threads(o.threads, o.quiet);
   copts.progress = progress_bar_report;
   copts.progress_user_data = &bar;
   vm_error err;

@@ -92,7 +92,7 @@ static int run(const cli_options *options, run_state *s) {
   vm_context_options_default(&context_options);
   context_options.device = options->device;
   context_options.precision = options->precision;
-  context_options.cpu_threads = options->threads;
+  context_options.cpu_threads = cli_cap_threads(options->threads, options->quiet);
   context_options.progress = progress_bar_report;
   context_options.progress_user_data = &s->bar;
   if (vm_context_create(s->model, &context_options, &s->context, &err) != VM_OK) {

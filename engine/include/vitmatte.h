@@ -89,13 +89,17 @@ typedef int (*vm_progress_fn)(void *user_data, const char *stage, double fractio
 typedef struct vm_context_options {
   vm_device device;
   vm_precision precision;
-  int cpu_threads;          /* 0 = all cores */
+  int cpu_threads;          /* 0 = all cores; at most vm_cpu_thread_limit() */
   int cuda_device;          /* CUDA device ordinal */
   vm_progress_fn progress;  /* may be NULL */
   void *progress_user_data;
 } vm_context_options;
 
 void vm_context_options_default(vm_context_options *options);
+
+/* The most CPU threads a context takes: 4 per core this process may use. More only add scheduling cost and a
+ * scratch buffer each; vm_context_create refuses a larger (or negative) cpu_threads with VM_ERR_INVALID_ARGUMENT. */
+int vm_cpu_thread_limit(void);
 
 typedef struct vm_context vm_context;
 

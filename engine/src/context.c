@@ -332,6 +332,11 @@ static vm_status make_backend(vm_context *ctx, const vm_context_options *o, vm_e
   return vm_cpu_backend_create(o->cpu_threads, &ctx->be, err);
 }
 
+int vm_cpu_thread_limit(void) {
+  const int cores = omp_get_num_procs();
+  return 4 * (cores > 0 ? cores : 1);
+}
+
 vm_status vm_context_create(const vm_model *model, const vm_context_options *options, vm_context **out,
                             vm_error *err) {
   vm_error_clear(err);
@@ -346,6 +351,10 @@ vm_status vm_context_create(const vm_model *model, const vm_context_options *opt
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "unknown device %d", (int)options->device);
   if (options->precision < VM_PRECISION_AUTO || options->precision > VM_PRECISION_BF16)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "unknown precision %d", (int)options->precision);
+  /* Also the host-side threads of a GPU context (pre-processing), so it is checked whatever the device. */
+  if (options->cpu_threads < 0 || options->cpu_threads > vm_cpu_thread_limit())
+    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%d CPU threads: the count must be 0 (all cores) to %d (4 per core)",
+                   options->cpu_threads, vm_cpu_thread_limit());
   /* The config guarantees patch = 2^fusion stages; the processor's padding must also be a multiple of it. */
   if (model && VM_PAD_MULTIPLE % model->cfg.patch_size != 0)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "patch size %d does not divide the processor's padding to %d",

@@ -123,7 +123,7 @@ vm_status vm_cpu_backend_create(int threads, vm_backend **out, vm_error *err) {
   if (!out) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_cpu_backend_create: out is NULL");
   *out = NULL;
   /* More threads than a few per core only add scheduling cost (and a per-thread scratch each). */
-  const int most = 4 * (omp_get_num_procs() > 0 ? omp_get_num_procs() : 1);
+  const int most = vm_cpu_thread_limit();
   if (threads <= 0) threads = omp_get_num_procs();
   if (threads > most) threads = most;
   if (threads < 1) threads = 1;

@@ -39,6 +39,13 @@ expect_error "a PNG wider than the engine's limit" 1 "cannot matte wide.png: ima
 expect_error "a trimap declaring another size" 1 "huge.png is 32768x32768 but image8.png is 67x45" $O -- \
   --model "$MODEL" --device cpu image8.png huge.png -o $O
 
+# --threads beyond 4 per core: capped, with a notice, and the run uses the cap.
+most=$((4 * $(nproc)))
+run_cli --model "$MODEL" --device cpu --threads 1000 image8.png trimap.png -o out/threads.png
+if [ "$rc" -eq 0 ] && [[ "$err" == *"vitmatte: --threads 1000 is more than 4 per core: using $most"* ]] &&
+   [[ "$err" == *"on CPU, $most threads"* ]]; then pass "--threads 1000 is capped at $most with a notice"
+else fail "--threads 1000: exit $rc, $err"; fi
+
 expect_error "colour trimap" 1 "trimap_colour.png is a colour image (R, G and B differ at pixel 20,10)" $O -- \
   --model "$MODEL" --device cpu image8.png trimap_colour.png -o $O
 
