@@ -3,18 +3,16 @@
 #include "trimap_source.h"
 
 #include "trimap.h"
+#include "vitmatte.h"
 
-static gboolean check_unknown(const guint8 *trimap, gsize count, const char *hint, GError **error) {
-  vmp_trimap_counts c;
-  vmp_trimap_count(trimap, count, &c);
-  if (c.unknown == 0) {
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
-                "The trimap has no unknown pixels inside the layer (%" G_GSIZE_FORMAT " background, %" G_GSIZE_FORMAT
-                " foreground), so there is nothing to matte. %s",
-                c.background, c.foreground, hint);
-    return FALSE;
-  }
-  return TRUE;
+/* The engine's words (vm_trimap_check), as the CLI prints them, with a hint for where this trimap came from. */
+static gboolean check_unknown(const guint8 *trimap, gint width, gint height, const char *hint, GError **error) {
+  const vm_image view = {trimap, width, height, 1, 0, VM_PIXEL_U8};
+  vm_error err = {VM_OK, ""};
+  if (vm_trimap_check(&view, &err) == VM_OK)
+    return TRUE;
+  g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%c%s. %s", g_ascii_toupper(err.message[0]), err.message + 1, hint);
+  return FALSE;
 }
 
 /* Channel values as the grey the user sees and paints, "Y' float" (perceptual), whatever the channel stores: GIMP
@@ -65,8 +63,8 @@ guint8 *vmp_trimap_from_gimp_channel(GimpChannel *channel, GimpDrawable *layer, 
   }
   vmp_trimap_from_channel(values, count, trimap);
   g_free(values);
-  if (!check_unknown(trimap, count, "Paint the uncertain edge in grey (between 10% and 90%) in the trimap channel.",
-                     error)) {
+  if (!check_unknown(trimap, rect.width, rect.height,
+                     "Paint the uncertain edge in grey (between 10% and 90%) in the trimap channel.", error)) {
     g_free(trimap);
     return NULL;
   }
@@ -97,8 +95,8 @@ guint8 *vmp_trimap_from_gimp_selection(GimpDrawable *layer, gint band_width, GEr
     return NULL;
   }
   g_free(values);
-  if (!check_unknown(trimap, (gsize)w * (gsize)h,
-                     "The selection's edge does not cross the layer: select part of the layer's content.", error)) {
+  if (!check_unknown(trimap, w, h, "The selection's edge does not cross the layer: select part of the layer's content.",
+                     error)) {
     g_free(trimap);
     return NULL;
   }

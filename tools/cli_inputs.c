@@ -57,6 +57,15 @@ int cli_inputs_read(const cli_options *options, cli_inputs *in, char *msg, size_
              options->trimap_path, x, y);
     return -1;
   }
+  /* The engine's words for a trimap without unknown pixels, which the GIMP plug-in shows too. */
+  const vm_image view = {in->trimap.data, in->trimap.width, in->trimap.height, 1, 0,
+                         in->trimap.type == IMAGE_U8 ? VM_PIXEL_U8 : in->trimap.type == IMAGE_U16 ? VM_PIXEL_U16
+                                                                                                 : VM_PIXEL_F32};
+  vm_error err = {VM_OK, ""};
+  if (vm_trimap_check(&view, &err) != VM_OK) {
+    snprintf(msg, msg_size, "%s: %s; mark the uncertain edge gray (128)", options->trimap_path, err.message);
+    return -1;
+  }
   return 0; /* a gray picture goes to the engine as it is: the engine replicates it into R, G and B */
 }
 

@@ -21,8 +21,8 @@ int cli_inputs_read_headers(const cli_options *options, cli_inputs *in, char *ms
 /* Host memory the CLI itself holds while the engine runs: both pictures as decoded and the alpha. */
 size_t cli_inputs_host_bytes(const cli_inputs *in);
 
-/* Decodes both pictures, each within what its header promised; the trimap must be gray (or RGB with R = G = B).
- * 0, or -1 with the whole message in msg. */
+/* Decodes both pictures, each within what its header promised; the trimap must be gray (or RGB with R = G = B) and
+ * have unknown pixels (vm_trimap_check). 0, or -1 with the whole message in msg. */
 int cli_inputs_read(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size);
 
 void cli_inputs_free(cli_inputs *in);

@@ -140,6 +140,13 @@ typedef struct vm_image {
   vm_pixel_type type;
 } vm_image;
 
+/* Whether `trimap` leaves the model something to decide: it needs unknown pixels, values other than 0 and the
+ * type's maximum (255, 65535, 1.0). Where every pixel is known the alpha means nothing (the model does not copy the
+ * known values), so callers refuse such a trimap before they run: VM_ERR_INVALID_ARGUMENT with the message the CLI
+ * and the GIMP plug-in both show ("the trimap has no unknown pixels (N background, M foreground), so there is
+ * nothing to matte"). vm_predict itself does not check. */
+vm_status vm_trimap_check(const vm_image *trimap, vm_error *err);
+
 /* Predict the alpha of `rgb` given `trimap` (same width and height). `alpha` receives width x height floats in
  * 0..1, rows `alpha_row_stride` floats apart (0 = width). The result equals VitMatteImageProcessor +
  * VitMatteForImageMatting cropped to the image.

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # test_cli_limits.sh - inputs are judged by their headers before they cost memory: a small file declaring a huge
 # picture is refused with its size and the memory it needs, before a pixel is decoded; and the trimap checks that
-# need the pixels. Usage: bash test_cli_limits.sh VITMATTE MAKE_TEST_IMAGES MAKE_OVERSIZED MODEL
+# need the pixels. Usage: bash test_cli_limits.sh VITMATTE MAKE_TEST_IMAGES MAKE_CRAFTED MODEL
 VITMATTE=$(realpath "$1")
 MAKE_TEST_IMAGES=$(realpath "$2")
-MAKE_OVERSIZED=$(realpath "$3")
+MAKE_CRAFTED=$(realpath "$3")
 MODEL=$(realpath "$4")
 # shellcheck source=cli_test_lib.sh
 . "$(dirname "$0")/cli_test_lib.sh"
@@ -22,7 +22,7 @@ if [ "${available_kib:-0}" -gt $((160 * 1024 * 1024)) ]; then
   echo "NOTE skipping the memory cases: this machine has more than 160 GiB available"
 else
   for format in png jpeg tiff; do
-    "$MAKE_OVERSIZED" $format 32768 32768 huge.$format || { fail "cannot make huge.$format"; continue; }
+    "$MAKE_CRAFTED" $format 32768 32768 huge.$format || { fail "cannot make huge.$format"; continue; }
     expect_error "a $(stat -c %s huge.$format)-byte $format declaring 32768x32768" 3 \
       "cannot matte huge.$format: the image is 32768 x 32768: matting it needs about" $O -- \
       --model "$MODEL" --device cpu huge.$format huge.$format -o $O
@@ -30,8 +30,8 @@ else
       fail "the message gives the memory needed and available: $err"
   done
 fi
-"$MAKE_OVERSIZED" png 32768 32768 huge.png
-"$MAKE_OVERSIZED" png 70000 8 wide.png && "$MAKE_OVERSIZED" png 70000 8 wide_trimap.png
+"$MAKE_CRAFTED" png 32768 32768 huge.png
+"$MAKE_CRAFTED" png 70000 8 wide.png && "$MAKE_CRAFTED" png 70000 8 wide_trimap.png
 expect_error "a PNG wider than the engine's limit" 1 "cannot matte wide.png: image size 70000 x 8" $O -- \
   --model "$MODEL" --device cpu wide.png wide_trimap.png -o $O
 [[ "$err" == *"outside what the engine supports (1 to 65536 pixels a side"* ]] || fail "the limits are named: $err"
@@ -45,6 +45,12 @@ run_cli --model "$MODEL" --device cpu --threads 1000 image8.png trimap.png -o ou
 if [ "$rc" -eq 0 ] && [[ "$err" == *"vitmatte: --threads 1000 is more than 4 per core: using $most"* ]] &&
    [[ "$err" == *"on CPU, $most threads"* ]]; then pass "--threads 1000 is capped at $most with a notice"
 else fail "--threads 1000: exit $rc, $err"; fi
+
+# A trimap of only black and white leaves the model nothing to decide: refused in the plug-in's words.
+"$MAKE_CRAFTED" known-trimap 67 45 known.png
+expect_error "a trimap without unknown pixels" 1 \
+  "known.png: the trimap has no unknown pixels (1485 background, 1530 foreground), so there is nothing to matte" \
+  $O -- --model "$MODEL" --device cpu image8.png known.png -o $O
 
 expect_error "colour trimap" 1 "trimap_colour.png is a colour image (R, G and B differ at pixel 20,10)" $O -- \
   --model "$MODEL" --device cpu image8.png trimap_colour.png -o $O

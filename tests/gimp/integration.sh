@@ -513,7 +513,8 @@ bad_case() { # NAME EXPECTED_MESSAGE_PART
     fail "$name: image unchanged: $(diff "$WORK/$name-before.state" "$WORK/$name.state" 2>&1 | tr '\n' ' ')"
   fi
 }
-bad_case bad-no-unknown "no unknown pixels"
+# The engine's words, as the CLI prints them (vm_trimap_check), capitalised.
+bad_case bad-no-unknown "The trimap has no unknown pixels (0 background, "
 bad_case bad-indexed "Indexed images are not supported"
 bad_case bad-empty-selection "selection is empty"
 bad_case bad-missing-model "Could not load the ViTMatte model"

@@ -1,7 +1,7 @@
-/* make_oversized.c - test files whose headers declare a huge picture but that hold only its first rows, as an
- * attacker crafts them: a few hundred bytes that would cost gigabytes if a reader believed the header.
- * Owns: writing such PNG, JPEG and TIFF files with the codec libraries (zlib's CRC for the patched PNG header).
- * Usage: make_oversized png|jpeg|tiff WIDTH HEIGHT OUT */
+/* make_crafted.c - test files made to be refused: headers that declare a huge picture over only its first rows, as
+ * an attacker crafts them (a few hundred bytes that would cost gigabytes if a reader believed the header), and a
+ * trimap of only black and white. Owns: writing them with the codec libraries (zlib's CRC for the patched PNG).
+ * Usage: make_crafted png|jpeg|tiff|known-trimap WIDTH HEIGHT OUT */
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 enum { ROWS = 4 };
 
 static int die(const char *what, const char *path) {
-  fprintf(stderr, "make_oversized: %s %s\n", what, path);
+  fprintf(stderr, "make_crafted: %s %s\n", what, path);
   return 1;
 }
 
@@ -88,9 +88,26 @@ static int write_tiff(const char *path, int width, int height, unsigned char *ro
   return 0;
 }
 
+/* A gray trimap with no unknown pixel: background on the left half, foreground on the right. */
+static int write_known_trimap(const char *path, int width, int height, unsigned char *row) {
+  FILE *f = fopen(path, "wb");
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  if (!f || !info || setjmp(png_jmpbuf(png))) return die("cannot write", path);
+  png_init_io(png, f);
+  png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  for (int x = 0; x < width; x++) row[x] = x < width / 2 ? 0 : 255;
+  for (int y = 0; y < height; y++) png_write_row(png, row);
+  png_write_end(png, info);
+  png_destroy_write_struct(&png, &info);
+  return fclose(f) == 0 ? 0 : die("cannot close", path);
+}
+
 int main(int argc, char **argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: make_oversized png|jpeg|tiff WIDTH HEIGHT OUT\n");
+    fprintf(stderr, "usage: make_crafted png|jpeg|tiff|known-trimap WIDTH HEIGHT OUT\n");
     return 2;
   }
   const int width = atoi(argv[2]), height = atoi(argv[3]);
@@ -100,6 +117,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "png") == 0) status = write_png(argv[4], width, height, row);
   else if (strcmp(argv[1], "jpeg") == 0) status = write_jpeg(argv[4], width, height, row);
   else if (strcmp(argv[1], "tiff") == 0) status = write_tiff(argv[4], width, height, row);
+  else if (strcmp(argv[1], "known-trimap") == 0) status = write_known_trimap(argv[4], width, height, row);
   else status = die("unknown format for", argv[4]);
   free(row);
   return status;
