@@ -18,19 +18,25 @@ static int die(const char *what, const char *path) {
   return 1;
 }
 
-/* A complete small PNG whose IHDR is then rewritten (size and CRC) to declare width x height. */
-static int write_png(const char *path, int width, int height, unsigned char *row) {
-  FILE *f = fopen(path, "w+b");
+/* A complete 8-bit gray PNG of `height` copies of `row` into the open file `f`. */
+static int gray_png(FILE *f, const char *path, int width, int height, unsigned char *row) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!f || !info || setjmp(png_jmpbuf(png))) return die("cannot write", path);
   png_init_io(png, f);
-  png_set_IHDR(png, info, 8, ROWS, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
-  for (int y = 0; y < ROWS; y++) png_write_row(png, row);
+  for (int y = 0; y < height; y++) png_write_row(png, row);
   png_write_end(png, info);
   png_destroy_write_struct(&png, &info);
+  return 0;
+}
+
+/* A complete small PNG whose IHDR is then rewritten (size and CRC) to declare width x height. */
+static int write_png(const char *path, int width, int height, unsigned char *row) {
+  FILE *f = fopen(path, "w+b");
+  if (gray_png(f, path, 8, ROWS, row) != 0) return 1;
   /* IHDR: length at 8, type at 12, width and height (big-endian) at 16 and 20, CRC of type + data at 29. */
   unsigned char ihdr[17];
   if (fflush(f) != 0 || fseek(f, 12, SEEK_SET) != 0 || fread(ihdr, 1, sizeof ihdr, f) != sizeof ihdr)
@@ -90,18 +96,9 @@ static int write_tiff(const char *path, int width, int height, unsigned char *ro
 
 /* A gray trimap with no unknown pixel: background on the left half, foreground on the right. */
 static int write_known_trimap(const char *path, int width, int height, unsigned char *row) {
-  FILE *f = fopen(path, "wb");
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-  png_infop info = png ? png_create_info_struct(png) : NULL;
-  if (!f || !info || setjmp(png_jmpbuf(png))) return die("cannot write", path);
-  png_init_io(png, f);
-  png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
   for (int x = 0; x < width; x++) row[x] = x < width / 2 ? 0 : 255;
-  for (int y = 0; y < height; y++) png_write_row(png, row);
-  png_write_end(png, info);
-  png_destroy_write_struct(&png, &info);
+  FILE *f = fopen(path, "wb");
+  if (gray_png(f, path, width, height, row) != 0) return 1;
   return fclose(f) == 0 ? 0 : die("cannot close", path);
 }
 
