@@ -6,12 +6,14 @@
 #include <string.h>
 
 void cli_say(const char *fmt, ...) {
+  /* Messages quote file names and bytes from files: printed as valid UTF-8 on one line (vm_text_sanitize). */
+  char line[1024];
   va_list ap;
   va_start(ap, fmt);
-  fputs("vitmatte: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  vm_text_sanitize(line, sizeof line);
+  fprintf(stderr, "vitmatte: %s\n", line);
 }
 
 int cli_exit_status_for_run(vm_status status) {

@@ -13,7 +13,7 @@ enum {
   EXIT_CANCELLED = 130 /* the shell's code for death by SIGINT, which is what Ctrl-C means to the user */
 };
 
-/* One line on stderr: "vitmatte: " + the message. */
+/* One line on stderr: "vitmatte: " + the message, made valid UTF-8 without control characters. */
 void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The exit status for an engine call that failed with `status`. */

@@ -1,5 +1,6 @@
 /* image_buffer.h - an owned picture in the file's own precision, and what reading one will cost.
- * Owns: the pixel buffer type, its allocation under a byte budget, channel dropping; used by image_io and the codecs. */
+ * Owns: the pixel buffer type, its allocation under a byte budget, channel dropping; image_io and the codecs use
+ * it. */
 #ifndef VITMATTE_IMAGE_BUFFER_H
 #define VITMATTE_IMAGE_BUFFER_H
 

@@ -22,7 +22,13 @@ static void on_jpeg_error(j_common_ptr cinfo) {
   error_jump *failure = (error_jump *)cinfo->err;
   char text[JMSG_LENGTH_MAX];
   cinfo->err->format_message(cinfo, text);
-  snprintf(failure->msg, failure->msg_size, "invalid JPEG: %s", text);
+  /* An early end makes libjpeg invent an end marker, so a header cut short fails with a consequence ("no image"):
+   * the end is the news. */
+  if (failure->truncated)
+    snprintf(failure->msg, failure->msg_size, "truncated JPEG: the file ends before its header is complete (%s)",
+             text);
+  else
+    snprintf(failure->msg, failure->msg_size, "invalid JPEG: %s", text);
   longjmp(failure->jump, 1);
 }
 
@@ -97,7 +103,7 @@ static int decode_jpeg(read_state *r, FILE *file) {
   }
   jpeg_finish_decompress(&r->cinfo);
   if (r->failure.truncated) {
-    snprintf(r->failure.msg, r->failure.msg_size, "invalid JPEG: the file is truncated");
+    snprintf(r->failure.msg, r->failure.msg_size, "truncated JPEG: the file ends in the middle of the image data");
     return -1;
   }
   return 0;

@@ -84,7 +84,8 @@ int output_file_check(const char *path, char *msg, size_t msg_size) {
   struct stat st;
   char *target = resolve_target(path, &st, msg, msg_size);
   if (!target) return -1;
-  const int status = check_existing(&st, target, msg, msg_size) == 0 && check_folder(target, msg, msg_size) == 0 ? 0 : -1;
+  const int status =
+      check_existing(&st, target, msg, msg_size) == 0 && check_folder(target, msg, msg_size) == 0 ? 0 : -1;
   free(target);
   return status;
 }

@@ -11,20 +11,51 @@
 
 #include "image_codecs.h"
 
+/* Where a reading is, for saying where a file ends too early. */
+typedef enum read_stage { STAGE_HEADER = 0, STAGE_IMAGE, STAGE_END } read_stage;
+
 typedef struct error_jump {
   jmp_buf jump;
   int writing; /* the caller's message already says "cannot write"; a reading error says "invalid PNG" */
+  read_stage stage;
+  int ended;   /* the file ended before libpng had what it asked for */
+  int failed;  /* the file could not be read: errno says why */
+  int error_number;
   char *msg;
   size_t msg_size;
 } error_jump;
 
+/* libpng's own reader says only "Read Error" for both an early end and an I/O error; this one tells them apart. */
+static void read_bytes(png_structp png, png_bytep data, size_t length) {
+  FILE *file = png_get_io_ptr(png);
+  errno = 0;
+  if (fread(data, 1, length, file) == length) return;
+  error_jump *failure = png_get_error_ptr(png);
+  if (ferror(file)) {
+    failure->failed = 1;
+    failure->error_number = errno;
+  } else {
+    failure->ended = 1;
+  }
+  png_error(png, "Read Error");
+}
+
 static void on_png_error(png_structp png, png_const_charp text) {
   const int error_number = errno; /* libpng's "Write Error" alone does not say that the disk is full */
   error_jump *failure = png_get_error_ptr(png);
+  static const char *const where[] = {"before its header is complete", "in the middle of the image data",
+                                      "after the image data, without the end chunk"};
   if (failure->writing && error_number != 0)
     snprintf(failure->msg, failure->msg_size, "%s (%s)", text, strerror(error_number));
   else if (failure->writing)
     snprintf(failure->msg, failure->msg_size, "%s", text);
+  else if (failure->ended)
+    snprintf(failure->msg, failure->msg_size, "truncated PNG: the file ends %s", where[failure->stage]);
+  else if (failure->failed)
+    snprintf(failure->msg, failure->msg_size, "cannot read the file: %s",
+             failure->error_number ? strerror(failure->error_number) : "read error");
+  else if (strcmp(text, "Not enough image data") == 0)
+    snprintf(failure->msg, failure->msg_size, "truncated PNG: the compressed image data ends before the last row");
   else
     snprintf(failure->msg, failure->msg_size, "invalid PNG: %s", text);
   longjmp(failure->jump, 1);
@@ -57,7 +88,7 @@ typedef struct read_state {
 
 static int decode_png(read_state *r, FILE *file) {
   if (setjmp(r->failure.jump)) return -1;
-  png_init_io(r->png, file);
+  png_set_read_fn(r->png, file, read_bytes);
   png_read_info(r->png, r->info);
 
   const int color_type = png_get_color_type(r->png, r->info);
@@ -100,7 +131,9 @@ static int decode_png(read_state *r, FILE *file) {
     return -1;
   }
   for (int y = 0; y < height; y++) r->rows[y] = (png_bytep)r->out->data + (size_t)y * row_bytes;
+  r->failure.stage = STAGE_IMAGE;
   png_read_image(r->png, r->rows);
+  r->failure.stage = STAGE_END;
   png_read_end(r->png, NULL);
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <tiffio.h>
@@ -203,6 +204,27 @@ static int read_through_rgba(TIFF *tif, uint32_t width, uint32_t height, image_b
   return 0;
 }
 
+/* Every strip or tile must lie inside the file: one that runs past its end means the file was cut short, which
+ * libtiff would only report strip by strip while decoding ("Read error at scanline..."). */
+static int check_extents(TIFF *tif, tiff_messages *messages) {
+  struct stat st;
+  if (fstat(TIFFFileno(tif), &st) != 0) return 0;
+  const uint64_t size = (uint64_t)st.st_size;
+  const uint32_t count = TIFFNumberOfStrips(tif); /* tiles too, for a tiled file */
+  for (uint32_t i = 0; i < count; i++) {
+    const uint64_t offset = TIFFGetStrileOffset(tif, i), bytes = TIFFGetStrileByteCount(tif, i);
+    if (bytes != 0 && (offset > size || bytes > size - offset)) {
+      char text[200];
+      snprintf(text, sizeof text, "truncated TIFF: %s %u of %u ends at byte %llu, but the file has %llu bytes",
+               TIFFIsTiled(tif) ? "tile" : "strip", (unsigned)i + 1, (unsigned)count,
+               (unsigned long long)(offset + bytes), (unsigned long long)size);
+      fail(messages, text);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* Reads the first directory: the layout, whether its samples are copied exactly or go through libtiff's RGBA
  * converter, and what reading it costs. Refuses kinds neither path handles. */
 static int read_layout(TIFF *tif, tiff_layout *layout, int *exact, image_header *header, tiff_messages *messages) {
@@ -222,6 +244,8 @@ static int read_layout(TIFF *tif, tiff_layout *layout, int *exact, image_header 
     fail(messages, "invalid TIFF: bad image size");
     return -1;
   }
+
+  if (check_extents(tif, messages) != 0) return -1;
 
   const int plain_kind = (photometric == PHOTOMETRIC_MINISBLACK && layout->samples_per_pixel >= 1) ||
                          (photometric == PHOTOMETRIC_RGB && layout->samples_per_pixel >= 3);
@@ -266,7 +290,9 @@ static int read_layout(TIFF *tif, tiff_layout *layout, int *exact, image_header 
 
 static int decode(TIFF *tif, const tiff_layout *layout, int exact, image_buffer *out, tiff_messages *messages) {
   if (!exact) return read_through_rgba(tif, layout->width, layout->height, out, messages);
-  const image_sample_type type = layout->sample_bytes == 1 ? IMAGE_U8 : layout->sample_bytes == 2 ? IMAGE_U16 : IMAGE_F32;
+  const image_sample_type type = layout->sample_bytes == 1   ? IMAGE_U8
+                                 : layout->sample_bytes == 2 ? IMAGE_U16
+                                                             : IMAGE_F32;
   if (image_allocate(out, (int)layout->width, (int)layout->height, layout->channels, type, messages->msg,
                      messages->msg_size) != 0) {
     messages->have_error = 1;
@@ -275,9 +301,32 @@ static int decode(TIFF *tif, const tiff_layout *layout, int exact, image_buffer 
   return TIFFIsTiled(tif) ? read_tiles(tif, layout, out, messages) : read_strips(tif, layout, out, messages);
 }
 
+/* The first directory must start inside the file: TIFF writers put it last, so a file cut short loses it first,
+ * which libtiff reports only as "Can not read TIFF directory count". 0 when it does (or cannot be told). */
+static int check_first_directory(const char *path, char *msg, size_t msg_size) {
+  FILE *file = fopen(path, "rb");
+  unsigned char head[16];
+  struct stat st;
+  const size_t got = file ? fread(head, 1, sizeof head, file) : 0;
+  const int sized = file && fstat(fileno(file), &st) == 0;
+  if (file) fclose(file);
+  if (got < 8 || !sized) return 0;
+  const int big_endian = head[0] == 'M', big_tiff = head[big_endian ? 3 : 2] == 43;
+  const size_t at = big_tiff ? 8 : 4, width = big_tiff ? 8 : 4;
+  if (got < at + width) return 0;
+  uint64_t offset = 0;
+  for (size_t i = 0; i < width; i++)
+    offset |= (uint64_t)head[at + (big_endian ? i : width - 1 - i)] << (8 * (width - 1 - i));
+  if (offset < (uint64_t)st.st_size) return 0;
+  snprintf(msg, msg_size, "truncated TIFF: its first directory starts at byte %llu, past the end of the file (%llu "
+           "bytes)", (unsigned long long)offset, (unsigned long long)st.st_size);
+  return -1;
+}
+
 int read_tiff_file(const char *path, size_t budget, image_header *header, image_buffer *out, char *msg,
                    size_t msg_size) {
   if (out) memset(out, 0, sizeof *out);
+  if (check_first_directory(path, msg, msg_size) != 0) return -1;
   tiff_messages messages = {msg, msg_size, 0, 0};
   /* Reading a header allocates only directory tables, which no real file needs more than a few MiB for. */
   TIFF *tif = open_tiff(path, -1, "r", out ? budget : 0, &messages);

@@ -40,6 +40,12 @@ typedef struct vm_error {
 /* A static English name of a status ("invalid argument", ...). */
 const char *vm_status_string(vm_status status);
 
+/* Rewrites the NUL-terminated `text` (in a buffer of `size` bytes, up to 1023 bytes of it) as valid UTF-8 on one
+ * line: each byte that is not part of a well-formed UTF-8 sequence, and each control character (tab and newline
+ * included), becomes "\xNN"; the end is cut at a character boundary when the escapes do not fit. Every vm_error
+ * message already is like this; callers use it for their own messages that quote bytes from files. */
+void vm_text_sanitize(char *text, size_t size);
+
 /* ---- Models ------------------------------------------------------------------------------------------ */
 
 typedef struct vm_model vm_model;

@@ -9,6 +9,8 @@ vm_status vm_fail(vm_error *err, vm_status status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    /* Messages quote bytes from files (tensor names, config strings): valid UTF-8 on one line, whatever those are. */
+    vm_text_sanitize(err->message, sizeof err->message);
     err->status = status;
   }
   return status;

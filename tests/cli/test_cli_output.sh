@@ -96,7 +96,8 @@ signal_during_write() {
        [[ "$(printf '%s\n' "$err" | tail -n 1)" == "vitmatte: cancelled"* ]]; then
       pass "$what while the output is written: exit $rc, \"$err\", no output, no temporary file"
     else
-      fail "$what while the output is written: exit $rc (expected $status), stderr '$err', left: $(ls -A out | tr '\n' ' ')"
+      fail "$what while the output is written: exit $rc (expected $status), stderr '$err'," \
+        "left: $(ls -A out | tr '\n' ' ')"
       rm -f out/.sig.tif.tmp-*
     fi
     return

@@ -383,22 +383,49 @@ static void test_refusals(test_run *run) {
   test_write_png(other, W, H, PNG_COLOR_TYPE_RGB, 8, 0, samples);
   path_in(run, "cut.png", path, sizeof path);
   truncate_copy(other, path, 0.5);
-  check_refused(run, "a PNG cut in half", path, "invalid PNG");
+  check_refused(run, "a PNG cut in half", path, "truncated PNG: the file ends in the middle of the image data");
+  FILE *whole = fopen(other, "rb");
+  fseek(whole, 0, SEEK_END);
+  const long whole_size = ftell(whole);
+  fclose(whole);
+  truncate_copy(other, path, 20.0 / (double)whole_size); /* inside IHDR */
+  check_refused(run, "a PNG cut inside its header", path, "truncated PNG: the file ends before its header is complete");
+  truncate_copy(other, path, (double)(whole_size - 12) / (double)whole_size); /* IEND is the last 12 bytes */
+  check_refused(run, "a PNG without its end chunk", path, "truncated PNG: the file ends after the image data");
 
   path_in(run, "whole.jpg", other, sizeof other);
   test_write_jpeg(other, W, H, 3, 90, bytes);
   path_in(run, "cut.jpg", path, sizeof path);
   truncate_copy(other, path, 0.6);
-  check_refused(run, "a JPEG cut short", path, "invalid JPEG");
+  check_refused(run, "a JPEG cut short", path, "truncated JPEG: the file ends in the middle of the image data");
+  truncate_copy(other, path, 0.05);
+  check_refused(run, "a JPEG cut inside its header", path, "truncated JPEG: the file ends before its header");
 
   path_in(run, "whole.tif", other, sizeof other);
   test_write_tiff(other, W, H, 3, 8, PHOTOMETRIC_RGB, 0, 0, COMPRESSION_NONE, bytes);
   path_in(run, "cut.tif", path, sizeof path);
   truncate_copy(other, path, 0.5);
-  check_refused(run, "a TIFF cut in half", path, "invalid TIFF");
+  check_refused(run, "a TIFF cut in half (its directory comes last)", path, "truncated TIFF: its first directory starts at");
   path_in(run, "header.tif", path, sizeof path);
   write_bytes(path, "II*\0\xff\xff\xff\x7f garbage", 16);
-  check_refused(run, "a TIFF header pointing nowhere", path, "invalid TIFF");
+  check_refused(run, "a TIFF header pointing nowhere", path,
+                "truncated TIFF: its first directory starts at byte 2147483647, past the end of the file (16 bytes)");
+  /* Directory first, its one strip (bytes 200 to 300) cut at 250. */
+  static const uint16_t entries[][2] = {{256, 10}, {257, 10}, {258, 8}, {259, 1}, {262, 1}, {273, 200},
+                                        {278, 10}, {279, 100}};
+  unsigned char tiff[250] = {'I', 'I', 42, 0, 8, 0, 0, 0, 8, 0};
+  for (int e = 0; e < 8; e++) {
+    unsigned char *entry = tiff + 10 + 12 * e;
+    const int is_long = entries[e][0] == 273 || entries[e][0] == 279;
+    entry[0] = (unsigned char)entries[e][0], entry[1] = (unsigned char)(entries[e][0] >> 8);
+    entry[2] = is_long ? 4 : 3; /* LONG or SHORT */
+    entry[4] = 1;               /* one value */
+    entry[8] = (unsigned char)entries[e][1], entry[9] = (unsigned char)(entries[e][1] >> 8);
+  }
+  path_in(run, "cut-strip.tif", path, sizeof path);
+  write_bytes(path, tiff, sizeof tiff);
+  check_refused(run, "a TIFF whose strip is cut short", path,
+                "truncated TIFF: strip 1 of 1 ends at byte 300, but the file has 250 bytes");
 
   /* Signed 16-bit samples have no meaning as a picture here. */
   path_in(run, "signed.tif", path, sizeof path);

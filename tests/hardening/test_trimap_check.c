@@ -1,5 +1,6 @@
 /* test_trimap_check.c - vm_trimap_check for every trimap type: only 0 and the maximum are known, anything else (NaN
- * included) is unknown; row padding is not looked at; the message gives the counts in the words both front ends show. */
+ * included) is unknown; row padding is not looked at; the message gives the counts in the words both front ends
+ * show. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -35,7 +35,8 @@ if ! meson install -C "$BUILD" --no-rebuild --destdir "$DEST" --tags runtime >"$
   exit 1
 fi
 CLI=$DEST$INSTALLED_CLI
-[ -x "$CLI" ] && pass "meson install put the CLI at \$DESTDIR$INSTALLED_CLI" || { fail "no installed CLI at $CLI"; exit 1; }
+[ -x "$CLI" ] || { fail "no installed CLI at $CLI"; exit 1; }
+pass "meson install put the CLI at \$DESTDIR$INSTALLED_CLI"
 "$MAKE_TEST_IMAGES" "$TMP" >/dev/null || { echo "FAIL test images"; exit 1; }
 
 # run_cuda NAME [env...]: the installed CLI asked for CUDA (the loader runs when the context is made); sets rc, err.

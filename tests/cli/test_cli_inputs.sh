@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test_cli_limits.sh - inputs are judged by their headers before they cost memory: a small file declaring a huge
-# picture is refused with its size and the memory it needs, before a pixel is decoded; and the trimap checks that
-# need the pixels. Usage: bash test_cli_limits.sh VITMATTE MAKE_TEST_IMAGES MAKE_CRAFTED MODEL
+# test_cli_inputs.sh - inputs are judged by their headers before they cost memory: a small file declaring a huge
+# picture is refused with its size and the memory it needs, before a pixel is decoded; the trimap checks that need
+# the pixels; --threads capped; and bad files (truncated pictures, hostile tensor names) told in one line of valid
+# UTF-8. Usage: bash test_cli_inputs.sh VITMATTE MAKE_TEST_IMAGES MAKE_CRAFTED MODEL
 VITMATTE=$(realpath "$1")
 MAKE_TEST_IMAGES=$(realpath "$2")
 MAKE_CRAFTED=$(realpath "$3")
@@ -54,5 +55,27 @@ expect_error "a trimap without unknown pixels" 1 \
 
 expect_error "colour trimap" 1 "trimap_colour.png is a colour image (R, G and B differ at pixel 20,10)" $O -- \
   --model "$MODEL" --device cpu image8.png trimap_colour.png -o $O
+
+# Messages about bad files: one line that says what is wrong, valid UTF-8 whatever bytes the file holds.
+printable() {
+  printf '%s' "$1" | LC_ALL=C grep -q '[[:cntrl:]]' && return 1
+  printf '%s' "$1" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1
+}
+head -c 400 image8.png >cut.png
+expect_error "a PNG cut short" 1 "cannot read cut.png: truncated PNG: the file ends in the middle of the image data" \
+  $O -- --model "$MODEL" --device cpu cut.png trimap.png -o $O
+mkdir hostile && cp "$MODEL/config.json" hostile/
+json='{"bad\xff\xfe\\nname\\u001b[31m":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+json=$(printf "$json")
+length=$(printf '%s' "$json" | wc -c)
+{ # the 8-byte little-endian header length, the header, 4 data bytes
+  printf "$(printf '\\x%02x' $((length & 255)) $((length >> 8 & 255)) 0 0 0 0 0 0)"
+  printf '%s' "$json"
+  printf '\0\0\0\0'
+} >hostile/model.safetensors
+expect_error "a tensor name with stray bytes, a newline and a terminal escape" 2 \
+  'unexpected tensor bad\xFF\xFE\x0Aname\x1B[31m [1]' $O -- --model hostile --device cpu image8.png trimap.png -o $O
+printable "$err" && pass "that message is valid UTF-8 without control characters" ||
+  fail "not printable: $(printf '%s' "$err" | od -c | head -3)"
 
 finish
