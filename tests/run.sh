@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command: installs what is missing, builds, runs every test that needs no GPU (also under
-# AddressSanitizer + UndefinedBehaviorSanitizer), a bounded fuzz run, the headless GIMP 3 tests and the download
+# AddressSanitizer + UndefinedBehaviorSanitizer), bounded fuzz runs, the headless GIMP 3 tests and the download
 # bundle's test (made, unpacked and used in a Debian 13 root with only GIMP), then prints
 # the parity table and a last line "N passed, N failed".
 #   tests/run.sh            everything
@@ -98,18 +98,29 @@ if [ $quick -eq 0 ]; then
   meson_suite "tests under ASan+UBSan" build-test-asan -Dtests=true -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debugoptimized -Dcuda=disabled -Dgimp=disabled
   if command -v clang >/dev/null 2>&1 && [ -f tests/fuzz/meson.build ]; then
-    note "fuzzing the loader for 60 s (tests/fuzz/README.md)"
+    note "fuzzing the loader, the PNG/JPEG/TIFF readers and the trimap construction (tests/fuzz/README.md)"
     fz=build-test-fuzz
-    if { [ -d $fz ] || CC=clang meson setup $fz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-           -Dcuda=disabled -Dgimp=disabled -Dcli=disabled >$fz.setup.log 2>&1; } &&
-       ninja -C $fz tests/fuzz/fuzz_loader >$fz.build.log 2>&1; then
-      mkdir -p $fz/fuzz-corpus
-      if $fz/tests/fuzz/fuzz_loader -max_total_time=60 -dict=tests/fuzz/loader.dict -artifact_prefix=$fz/ \
-           $fz/fuzz-corpus tests/fuzz/corpus >$fz.run.log 2>&1; then
-        tail -n 2 $fz.run.log; echo "fuzz: PASS"; passed=$((passed + 1))
-      else
-        tail -n 30 $fz.run.log; echo "fuzz: FAIL"; failed=$((failed + 1))
-      fi
+    fuzz_options=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled -Dgimp=disabled
+                  -Dcli=disabled)
+    # target, seconds, dictionary, committed seeds
+    fuzz_runs=("loader 60 loader.dict corpus" "png 40 png.dict corpus_png" "jpeg 40 jpeg.dict corpus_jpeg"
+               "tiff 40 tiff.dict corpus_tiff" "trimap 30 - corpus_trimap")
+    if { if [ -d $fz ]; then meson setup --reconfigure $fz "${fuzz_options[@]}"
+         else CC=clang meson setup $fz "${fuzz_options[@]}"; fi; } >$fz.setup.log 2>&1 &&
+       ninja -C $fz tests/fuzz/fuzz_loader tests/fuzz/fuzz_png tests/fuzz/fuzz_jpeg tests/fuzz/fuzz_tiff \
+         tests/fuzz/fuzz_trimap >$fz.build.log 2>&1; then
+      for run in "${fuzz_runs[@]}"; do
+        read -r target seconds dict seeds <<<"$run"
+        mkdir -p $fz/fuzz-corpus-$target
+        dict_option=()
+        [ "$dict" != - ] && dict_option=(-dict=tests/fuzz/$dict)
+        if $fz/tests/fuzz/fuzz_$target -max_total_time=$seconds -timeout=25 "${dict_option[@]}" \
+             -artifact_prefix=$fz/$target- $fz/fuzz-corpus-$target tests/fuzz/$seeds >$fz.$target.log 2>&1; then
+          tail -n 1 $fz.$target.log; echo "fuzz $target: PASS"; passed=$((passed + 1))
+        else
+          tail -n 30 $fz.$target.log; echo "fuzz $target: FAIL"; failed=$((failed + 1))
+        fi
+      done
     else
       tail -n 30 $fz.setup.log $fz.build.log 2>/dev/null; echo "fuzz: BUILD FAILED"; failed=$((failed + 1))
     fi

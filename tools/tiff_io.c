@@ -10,6 +10,7 @@
 #include <tiffio.h>
 
 #include "image_codecs.h"
+#include "vitmatte.h"
 
 /* libtiff's largest single allocation while only the header is read, and the least it is ever allowed. */
 #define HEADER_ALLOCATION_LIMIT ((size_t)64 << 20)
@@ -21,6 +22,19 @@ typedef struct tiff_messages {
   int have_error;
 } tiff_messages;
 
+/* libtiff writes some messages over several indented lines ("Tag InkNames:\n    Value 1 of ..."): one line,
+ * words apart by single spaces. */
+static void collapse_whitespace(char *text) {
+  char *out = text;
+  for (const char *in = text; *in; in++) {
+    const int space = *in == ' ' || *in == '\n' || *in == '\r' || *in == '\t';
+    if (space && (out == text || out[-1] == ' ')) continue;
+    *out++ = space ? ' ' : *in;
+  }
+  if (out > text && out[-1] == ' ') out--;
+  *out = '\0';
+}
+
 /* The first error is kept: later ones are usually consequences ("cannot read strip" after "bad directory"). */
 static int on_tiff_error(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap) {
   (void)tif;
@@ -30,12 +44,15 @@ static int on_tiff_error(TIFF *tif, void *user_data, const char *module, const c
   if (!messages->have_error) {
     char text[400];
     vsnprintf(text, sizeof text, fmt, ap);
+    collapse_whitespace(text);
     if (messages->writing && error_number != 0)
       snprintf(messages->msg, messages->msg_size, "%s (%s)", text, strerror(error_number));
     else if (messages->writing)
       snprintf(messages->msg, messages->msg_size, "%s", text);
     else
       snprintf(messages->msg, messages->msg_size, "invalid TIFF: %s", text);
+    /* Some messages quote the file's own strings (ink names, tag values): valid UTF-8 whatever they hold. */
+    vm_text_sanitize(messages->msg, messages->msg_size);
     messages->have_error = 1;
   }
   return 1; /* handled: libtiff's own handler, which prints to stderr, is not called */
