@@ -154,6 +154,13 @@ int read_png_file(FILE *file, size_t budget, image_header *header, image_buffer 
     snprintf(msg, msg_size, "out of memory");
     return -1;
   }
+  /* The ancillary chunks this reader never uses (text, colour profiles, Exif, suggested palettes) are skipped
+   * unread: libpng allocates a chunk's declared length at once (fuzz_png found a 100-byte file whose iTXt chunk
+   * declares 2 GiB) and inflates compressed text. Other chunks get at most 8 MiB, 1000 of them. */
+  static const png_byte skipped[] = "iTXt\0zTXt\0tEXt\0iCCP\0sPLT\0eXIf\0";
+  png_set_keep_unknown_chunks(r.png, PNG_HANDLE_CHUNK_NEVER, skipped, 6);
+  png_set_chunk_malloc_max(r.png, (png_alloc_size_t)8 << 20);
+  png_set_chunk_cache_max(r.png, 1000);
   const int status = decode_png(&r, file);
   png_destroy_read_struct(&r.png, &r.info, NULL);
   free(r.rows);
