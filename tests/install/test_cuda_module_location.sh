@@ -51,6 +51,9 @@ run_cuda() {
 }
 loaded() { [ -s "$TMP/marker-$1" ]; }
 
+# A CUDA build installed its real module: out of the way, so that only the build tree could supply one.
+rm -f "$DEST$MODULE_DIR/$NAME"
+
 # 1. A library planted in the build tree, where the engine of an earlier version looked (an absolute path compiled
 #    into every binary). A CUDA build has its real module there: that one must not be loaded either.
 if [ -e "$BUILD_MODULE_DIR/$NAME" ]; then
