@@ -507,6 +507,34 @@ vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, siz
   return VM_OK;
 }
 
+vm_status vm_context_host_bytes(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err) {
+  size_t estimate = 0;
+  vm_status st = vm_context_estimate_memory(ctx, width, height, &estimate, err); /* the size limits first */
+  if (st != VM_OK || ctx->be->device == VM_DEVICE_CPU) {
+    *bytes = estimate;
+    return st;
+  }
+  const int H = padded(height), W = padded(width);
+  *bytes = sizeof(float) * 5 * (size_t)H * W; /* the pre-processed input and the alpha, on the host */
+  /* An AUTO context runs an image the GPU cannot hold on the CPU (predict_on_cpu): then the CPU's estimate counts. */
+  size_t arena = 0;
+  vm_error ignored;
+  if (!ctx->auto_device || measure(ctx, H, W, &arena, &ignored) != VM_OK ||
+      check_fit(ctx, H, W, arena, &ignored) != VM_ERR_DEVICE_OUT_OF_MEMORY)
+    return VM_OK;
+  vm_context *cpu = ctx->cpu_fallback;
+  if (!cpu) {
+    vm_context_options o;
+    vm_context_options_default(&o);
+    o.device = VM_DEVICE_CPU;
+    o.cpu_threads = ctx->host_threads;
+    if ((st = vm_context_create(ctx->model, &o, &cpu, err)) != VM_OK) return st;
+  }
+  st = vm_context_estimate_memory(cpu, width, height, bytes, err);
+  if (cpu != ctx->cpu_fallback) vm_context_free(cpu);
+  return st;
+}
+
 size_t vm_context_peak_memory(const vm_context *ctx) {
   size_t backend = ctx->be->ops->peak_memory ? ctx->be->ops->peak_memory(ctx->be) : ctx->arena_bytes;
   /* weights read in place from the model count as the context's (vitmatte.h: "weights, activations, scratch") */

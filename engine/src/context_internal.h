@@ -13,6 +13,10 @@ const vm_config *vm_context_config(const vm_context *ctx);
 int vm_context_host_threads(const vm_context *ctx);
 /* The progress callback of the options (may be NULL). */
 void vm_context_progress(const vm_context *ctx, vm_progress_fn *fn, void **user);
+/* Host memory the context needs for a width x height image (the size limits checked first): on the CPU its
+ * estimate; on a GPU the pre-processed input and the alpha, or, for an AUTO context whose GPU cannot hold the image
+ * (it then runs on the CPU), the CPU's estimate. */
+vm_status vm_context_host_bytes(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err);
 /* Plan for a padded input of H x W (multiples of 32) and return its grid (position tables in backend memory). */
 vm_status vm_context_plan(vm_context *ctx, int H, int W, const vm_grid **grid, vm_error *err);
 

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "context_internal.h"
 #include "error.h"
-#include "preprocess.h"
 
 vm_status vm_host_memory_available(const char *meminfo_path, size_t *bytes) {
   FILE *f = fopen(meminfo_path, "r");
@@ -35,17 +35,9 @@ vm_status vm_context_check_host_memory_at(vm_context *ctx, int width, int height
                                           const char *meminfo_path, vm_error *err) {
   vm_error_clear(err);
   if (!ctx) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_context_check_host_memory: context is required");
-  /* The estimate checks the size against the engine's limits first. */
-  size_t estimate = 0;
-  vm_status st = vm_context_estimate_memory(ctx, width, height, &estimate, err);
+  size_t engine_host = 0;
+  vm_status st = vm_context_host_bytes(ctx, width, height, &engine_host, err);
   if (st != VM_OK) return st;
-  size_t engine_host = estimate;
-  if (vm_context_device(ctx) != VM_DEVICE_CPU) {
-    /* A GPU context holds on the host only the pre-processed input (4 floats a padded pixel) and the alpha (1). */
-    const size_t padded_w = ((size_t)width + VM_PAD_MULTIPLE - 1) / VM_PAD_MULTIPLE * VM_PAD_MULTIPLE;
-    const size_t padded_h = ((size_t)height + VM_PAD_MULTIPLE - 1) / VM_PAD_MULTIPLE * VM_PAD_MULTIPLE;
-    engine_host = 5 * sizeof(float) * padded_w * padded_h;
-  }
   const size_t need = add_saturating(engine_host, caller_bytes);
   size_t available = 0;
   if (vm_host_memory_available(meminfo_path, &available) != VM_OK) return VM_OK; /* cannot tell: do not refuse */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context_internal.h"
 #include "vitmatte.h"
 
 static int passed, failed;
@@ -116,6 +117,16 @@ int main(int argc, char **argv) {
   if (aut) {
     expect(vm_context_device(aut) == VM_DEVICE_CUDA && vm_context_notice(aut) == NULL,
            "AUTO context: on the GPU", vm_context_device_name(aut));
+    /* the host-memory check (vm_context_check_host_memory) counts what the CPU will hold for this image */
+    size_t host = 0, cpu_need = 0;
+    vm_context *cpu = make(model, VM_DEVICE_CPU);
+    const vm_status hs = vm_context_host_bytes(aut, W, H, &host, &e);
+    if (cpu) vm_context_estimate_memory(cpu, W, H, &cpu_need, &e);
+    char detail[160];
+    snprintf(detail, sizeof detail, "%zu bytes counted, the CPU's estimate %zu", host, cpu_need);
+    expect(hs == VM_OK && cpu && host == cpu_need,
+           "AUTO context: the host-memory check counts the CPU's estimate for the image the GPU cannot hold", detail);
+    vm_context_free(cpu);
     vm_status st = vm_predict(aut, &big.im, &big.tm, big.alpha, 0, &e);
     const char *n = vm_context_notice(aut);
     expect(st == VM_OK && alpha_valid(&big) && n && strstr(n, "GPU not used for this") && strstr(n, "MiB") &&

@@ -1,5 +1,7 @@
 /* test_concurrency.c - vitmatte.h's threading promise: one model shared read-only by contexts in several threads at
- * once gives each thread the alpha a lone context gives, bit for bit (run under ASan+UBSan in tests/run.sh too). */
+ * once gives each thread the alpha a lone context gives (run under ASan+UBSan in tests/run.sh too). Within 1e-5, the
+ * alpha tolerance of the parity tests, not bit for bit: OpenBLAS's thread count is process-wide, so one context
+ * setting it around its GEMM can change another's summation order (measured: up to 3e-7). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +10,14 @@
 #include "vitmatte.h"
 
 enum { W = 90, H = 70, THREADS = 3, ROUNDS = 2 };
+#define TOLERANCE 1e-5
 
 typedef struct job {
   const vm_model *model;
   const vm_image *rgb, *trimap;
   const float *reference;
-  int mismatches;
+  int mismatches; /* alphas not bit-identical to the reference (allowed) */
+  double worst;   /* largest difference from the reference */
   char error[600];
 } job;
 
@@ -38,6 +42,10 @@ static void *run(void *arg) {
   for (int round = 0; round < ROUNDS && alpha; round++) {
     if (!predict(j->model, j->rgb, j->trimap, alpha, j->error, sizeof j->error)) break;
     if (memcmp(alpha, j->reference, sizeof(float) * W * H) != 0) j->mismatches++;
+    for (int i = 0; i < W * H; i++) {
+      const double d = alpha[i] > j->reference[i] ? alpha[i] - j->reference[i] : j->reference[i] - alpha[i];
+      if (!(d <= j->worst)) j->worst = d;
+    }
   }
   free(alpha);
   return NULL;
@@ -71,7 +79,7 @@ int main(int argc, char **argv) {
   job jobs[THREADS];
   pthread_t threads[THREADS];
   for (int t = 0; t < THREADS; t++) {
-    jobs[t] = (job){model, &rgb, &trimap, reference, 0, ""};
+    jobs[t] = (job){model, &rgb, &trimap, reference, 0, 0.0, ""};
     if (pthread_create(&threads[t], NULL, run, &jobs[t]) != 0) {
       printf("FAIL pthread_create\n");
       return 1;
@@ -80,9 +88,11 @@ int main(int argc, char **argv) {
   int failures = 0;
   for (int t = 0; t < THREADS; t++) {
     pthread_join(threads[t], NULL);
-    const int ok = jobs[t].error[0] == '\0' && jobs[t].mismatches == 0;
-    printf("%s thread %d: %d contexts on the shared model, %d alphas differ from the lone context's%s%s\n",
-           ok ? "PASS" : "FAIL", t, ROUNDS, jobs[t].mismatches, jobs[t].error[0] ? ": " : "", jobs[t].error);
+    const int ok = jobs[t].error[0] == '\0' && jobs[t].worst <= TOLERANCE;
+    printf("%s thread %d: %d contexts on the shared model, %d alphas not bit-identical to a lone context's, largest "
+           "difference %g (allowed %g)%s%s\n",
+           ok ? "PASS" : "FAIL", t, ROUNDS, jobs[t].mismatches, jobs[t].worst, TOLERANCE, jobs[t].error[0] ? ": " : "",
+           jobs[t].error);
     failures += !ok;
   }
   free(reference);
