@@ -122,7 +122,8 @@ void test_write_png_palette(const char *path, int width, int height, const uint8
 
 /* ---- JPEG ---- */
 
-void test_write_jpeg(const char *path, int width, int height, int channels, int quality, const uint8_t *samples) {
+static void write_jpeg(const char *path, int width, int height, int channels, int quality, int progressive,
+                       const uint8_t *samples) {
   FILE *file = fopen(path, "wb");
   if (!file) die("cannot create", path);
   struct jpeg_compress_struct cinfo;
@@ -136,6 +137,7 @@ void test_write_jpeg(const char *path, int width, int height, int channels, int 
   cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, quality, TRUE);
+  if (progressive) jpeg_simple_progression(&cinfo);
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
     JSAMPROW row = (JSAMPROW)(samples + (size_t)cinfo.next_scanline * (size_t)width * (size_t)channels);
@@ -144,6 +146,15 @@ void test_write_jpeg(const char *path, int width, int height, int channels, int 
   jpeg_finish_compress(&cinfo);
   jpeg_destroy_compress(&cinfo);
   if (fclose(file) != 0) die("cannot write", path);
+}
+
+void test_write_jpeg(const char *path, int width, int height, int channels, int quality, const uint8_t *samples) {
+  write_jpeg(path, width, height, channels, quality, 0, samples);
+}
+
+void test_write_jpeg_progressive(const char *path, int width, int height, int channels, int quality,
+                                 const uint8_t *samples) {
+  write_jpeg(path, width, height, channels, quality, 1, samples);
 }
 
 /* ---- TIFF ---- */

@@ -24,6 +24,9 @@ void test_write_png_palette(const char *path, int width, int height, const uint8
                             const uint8_t *palette, int palette_size, int transparent);
 
 void test_write_jpeg(const char *path, int width, int height, int channels, int quality, const uint8_t *samples);
+/* The same as a progressive JPEG (decoded through a whole-image coefficient buffer). */
+void test_write_jpeg_progressive(const char *path, int width, int height, int channels, int quality,
+                                 const uint8_t *samples);
 
 /* `samples` interleaved, `samples_per_pixel` per pixel, each `bits` wide (8/16 unsigned, 32 float; 1 for bilevel
  * with one byte per pixel holding 0 or 1), stored as `photometric`, contiguous or separate planes, in strips or in

@@ -16,8 +16,6 @@
 #include <tiffio.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
-
 #include "image_io.h"
 #include "test_image_files.h"
 
@@ -262,28 +260,8 @@ static void test_jpeg(test_run *run) {
   }
 
   /* A progressive JPEG is decoded through a whole-image coefficient buffer (2 bytes a pixel and component): its
-   * header's reading cost must include it. Written here: the shared fixtures make baseline files only. */
-  FILE *file = fopen(path, "wb");
-  struct jpeg_compress_struct cinfo;
-  struct jpeg_error_mgr jerr;
-  cinfo.err = jpeg_std_error(&jerr);
-  jpeg_create_compress(&cinfo);
-  jpeg_stdio_dest(&cinfo, file);
-  cinfo.image_width = W;
-  cinfo.image_height = H;
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, 100, TRUE);
-  jpeg_simple_progression(&cinfo);
-  jpeg_start_compress(&cinfo, TRUE);
-  for (int y = 0; y < H; y++) {
-    JSAMPROW row = samples + (size_t)y * W * 3;
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  fclose(file);
+   * header's reading cost must include it. */
+  test_write_jpeg_progressive(path, W, H, 3, 100, samples);
   check_read(run, "JPEG RGB progressive (quality 100, lossy)", path, 3, IMAGE_U8, expected, 8.0);
   image_header header;
   char msg[256] = "";

@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <tiffio.h>
 
-#include <jpeglib.h>
-
 #include "test_image_files.h"
 
 enum { W = 7, H = 5 };
@@ -28,30 +26,6 @@ static void write_bytes(const char *path, const void *bytes, size_t size) {
     fprintf(stderr, "make_image_seeds: cannot write %s\n", path);
     exit(1);
   }
-}
-
-static void progressive_jpeg(const char *path, const uint8_t *rgb) {
-  FILE *f = fopen(path, "wb");
-  if (!f) exit(1);
-  struct jpeg_compress_struct cinfo;
-  struct jpeg_error_mgr jerr;
-  cinfo.err = jpeg_std_error(&jerr);
-  jpeg_create_compress(&cinfo);
-  jpeg_stdio_dest(&cinfo, f);
-  cinfo.image_width = W;
-  cinfo.image_height = H;
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_simple_progression(&cinfo);
-  jpeg_start_compress(&cinfo, TRUE);
-  for (int y = 0; y < H; y++) {
-    JSAMPROW row = (JSAMPROW)rgb + (size_t)y * W * 3;
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  fclose(f);
 }
 
 int main(int argc, char **argv) {
@@ -90,7 +64,7 @@ int main(int argc, char **argv) {
   /* JPEG: gray and colour baseline, progressive. */
   test_write_jpeg(path_of(dir, "jpeg", "gray"), W, H, 1, 90, s8);
   test_write_jpeg(path_of(dir, "jpeg", "rgb"), W, H, 3, 90, s8);
-  progressive_jpeg(path_of(dir, "jpeg", "rgb_progressive"), s8);
+  test_write_jpeg_progressive(path_of(dir, "jpeg", "rgb_progressive"), W, H, 3, 75, s8);
 
   /* TIFF: both paths (exact samples and libtiff's RGBA), strips and tiles, planes, codecs. */
   test_write_tiff(path_of(dir, "tiff", "rgb8_strips"), W, H, 3, 8, PHOTOMETRIC_RGB, 0, 0, COMPRESSION_NONE, s8);
