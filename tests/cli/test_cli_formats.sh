@@ -108,7 +108,8 @@ start_large() {
   local tries=0 mask
   while [ $tries -lt 500 ]; do
     mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || break
-    [ -n "$mask" ] && (( 16#$mask & 2 )) && return 0
+    # the forked shell catches SIGINT too until it has exec'd the tool: the tool's own image first
+    [ "$(readlink "/proc/$pid/exe")" = "$VITMATTE" ] && [ -n "$mask" ] && (( 16#$mask & 2 )) && return 0
     sleep 0.01
     tries=$((tries + 1))
   done
