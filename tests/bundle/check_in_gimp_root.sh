@@ -5,8 +5,8 @@
 #
 # Usage: check_in_gimp_root.sh ARCHIVE HELPERS_DIR MODEL_DIR VERSION WORK_DIR
 #   ARCHIVE      vitmatte-gimp-VERSION-linux-x86_64[-cpu].tar.gz
-#   HELPERS_DIR  vmp-make-test-images and vmp-compare (built in the build root; they need only libpng and libtiff,
-#                which GIMP depends on)
+#   HELPERS_DIR  vmp-make-test-images and vmp-compare (built in the build root; they need libpng and libtiff, which
+#                GIMP depends on, and vmp-compare the engine's libraries, taken from the bundle's lib/)
 #   MODEL_DIR    config.json + model.safetensors (the tests' tiny model)
 #   VERSION      meson.build's version
 #   WORK_DIR     scratch folder (emptied first)
@@ -97,7 +97,7 @@ done
   >"$WORK/cuda.log" 2>&1
 rc=$?
 if [ -f "$P/libvitmatte-cuda.so" ]; then
-  [ "$rc" = 3 ] && grep -q "CUDA backend could not be loaded: libcu[a-zA-Z]*\.so\.[0-9]*: cannot open" "$WORK/cuda.log"
+  [ "$rc" = 3 ] && grep -Eq "CUDA backend could not be loaded: cu(BLAS|DNN) [0-9]+ is not installed \(libcu[a-zA-Z]*\.so\.[0-9]+ not found\): install" "$WORK/cuda.log"
   check $? "bundled CUDA module found next to the CLI; without cuBLAS/cuDNN it names the missing library (exit $rc:" \
     "$(tail -n 1 "$WORK/cuda.log"))"
   unresolved=$(ldd "$P/libvitmatte-cuda.so" | awk '/not found/ {print $1}' | grep -vE '^lib(cublas|cublasLt|cudnn)\.so\.' || true)
@@ -148,7 +148,9 @@ gimp_batch matte "(begin (load \"$P/vitmatte-batch.scm\")
   LD_DEBUG=libs LD_DEBUG_OUTPUT="$WORK/ld/trace"
 for case in scene:scene gray:portrait; do
   name=${case%%:*} file=${case#*:}
-  "$HELPERS/vmp-compare" "GIMP's mask ($name)" "$WORK/out/$file.png" "$WORK/cli_$name.tif" "$TOL8" >"$WORK/compare_$name.log" 2>&1
+  # vmp-compare links the engine (it recomputes decontaminated colours in the GIMP suite): it takes the libraries
+  # the bundle brings, as a test helper, not through the plug-in's own run paths
+  LD_LIBRARY_PATH="$P/lib" "$HELPERS/vmp-compare" "GIMP's mask ($name)" "$WORK/out/$file.png" "$WORK/cli_$name.tif" "$TOL8" >"$WORK/compare_$name.log" 2>&1
   check $? "GIMP's exported alpha of the $name picture equals the bundled CLI's alpha within 1/255:" \
     "$(tail -n 1 "$WORK/compare_$name.log")"
 done
