@@ -3,7 +3,7 @@
 #include <math.h>
 #include <omp.h>
 
-#include "cpu_backend.h"
+#include "cpu_ops.h"
 #include "cpu_blas.h"
 #include "cpu_check.h"
 #include "cpu_math.h"
@@ -140,9 +140,8 @@ static void attention_tile(const attention_shape *s, const float *qkv_img, int64
   }
 }
 
-vm_status cpu_attention(vm_backend *be, const vm_tensor *qkv, int heads, const vm_param *rel_h,
+vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const vm_param *rel_h,
                         const vm_param *rel_w, const vm_tensor *out, vm_error *err) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
   if (!cpu_tensor_ok(qkv) || !cpu_tensor_ok(out))
     return vm_fail(err, VM_ERR_INTERNAL, "attention: missing or empty tensor");
   if (heads <= 0 || qkv->c % 3 != 0 || (qkv->c / 3) % heads != 0)
@@ -170,13 +169,13 @@ vm_status cpu_attention(vm_backend *be, const vm_tensor *qkv, int heads, const v
   const int64_t rows = min64(ATTN_ROWS, s.tokens);
   const int64_t blocks = (s.tokens + rows - 1) / rows;
   const int64_t ntasks = qkv->n * heads * blocks;
-  const int team = cpu_team(cb, ntasks);
-  vm_status st = cpu_scratch_reserve(cb, team, cpu_attention_scratch(s.tokens, s.d, s.hh, s.ww), err);
+  const int team = cpu_team(rt, ntasks);
+  vm_status st = cpu_scratch_reserve(rt, team, cpu_attention_scratch(s.tokens, s.d, s.hh, s.ww), err);
   if (st != VM_OK) return st;
 
   const float *qkv_data = qkv->data;
   float *out_data = out->data;
-  float *const *scratch = cb->scratch;
+  float *const *scratch = rt->scratch;
   /* tasks ordered (image, head, block): neighbouring tasks share k and v, which then stay in cache */
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
   for (int64_t t = 0; t < ntasks; t++) {

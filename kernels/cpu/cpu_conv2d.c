@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cpu_activation.h"
-#include "cpu_backend.h"
+#include "cpu_ops.h"
 #include "cpu_blas.h"
 #include "cpu_check.h"
 #include "error.h"
@@ -128,9 +128,8 @@ static void band_to_columns(const conv_geometry *g, const conv_tiling *t, int64_
     }
 }
 
-vm_status cpu_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
+vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                      const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
   if (!detail && !low) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: neither detail nor low given");
   if ((detail && !cpu_tensor_ok(detail)) || (low && !cpu_tensor_ok(low)) || !cpu_tensor_ok(out))
     return vm_fail(err, VM_ERR_INTERNAL, "conv2d: missing or empty tensor");
@@ -163,20 +162,20 @@ vm_status cpu_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *l
     return vm_fail(err, VM_ERR_INTERNAL, "conv2d: dimensions too large for BLAS");
 
   const int direct = k == 1 && stride == 1 && !low;
-  conv_tiling t = conv_tile_for(g.ho, g.wo, g.kk, k, stride, direct, cb->threads);
+  conv_tiling t = conv_tile_for(g.ho, g.wo, g.kk, k, stride, direct, rt->threads);
   const int64_t tiles_y = (g.ho + t.rows - 1) / t.rows, tiles_x = (g.wo + t.cols - 1) / t.cols;
   const int64_t ntasks = g.n * tiles_y * tiles_x;
-  const int team = cpu_team(cb, ntasks);
+  const int team = cpu_team(rt, ntasks);
   size_t need = conv_tile_scratch(&t, g.cin, g.kk, k, stride);
   if (need) {
-    vm_status st = cpu_scratch_reserve(cb, team, need, err);
+    vm_status st = cpu_scratch_reserve(rt, team, need, err);
     if (st != VM_OK) return st;
   }
 
   const float *ds = detail ? detail->data : NULL, *ls = low ? low->data : NULL;
   const float *ws = w->data, *bs = cpu_param_data(b);
   float *os = out->data;
-  float *const *scratch = cb->scratch;
+  float *const *scratch = rt->scratch;
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
   for (int64_t task = 0; task < ntasks; task++) {
     int64_t img = task / (tiles_y * tiles_x), ty = task / tiles_x % tiles_y, tx = task % tiles_x;

@@ -2,7 +2,7 @@
 #include <omp.h>
 
 #include "cpu_activation.h"
-#include "cpu_backend.h"
+#include "cpu_ops.h"
 #include "cpu_blas.h"
 #include "cpu_check.h"
 #include "error.h"
@@ -13,9 +13,8 @@ enum { LINEAR_TILE_ROWS = 256 };
 
 size_t cpu_linear_scratch(int64_t n_out) { return (size_t)LINEAR_TILE_ROWS * (size_t)n_out; }
 
-vm_status cpu_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
+vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
                      const vm_tensor *residual, const vm_tensor *out, vm_error *err) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
   if (!cpu_tensor_ok(x) || !cpu_tensor_ok(out)) return vm_fail(err, VM_ERR_INTERNAL, "linear: missing or empty tensor");
   int64_t rows = vm_tensor_rows(x), k = x->c, n = out->c;
   if (vm_tensor_rows(out) != rows)
@@ -35,18 +34,18 @@ vm_status cpu_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, cons
    * a per-thread tile instead. */
   const int aliased = residual && residual->data == out->data;
   int64_t tile = LINEAR_TILE_ROWS;
-  if (rows < tile * cb->threads) tile = (rows + cb->threads - 1) / cb->threads;
+  if (rows < tile * rt->threads) tile = (rows + rt->threads - 1) / rt->threads;
   int64_t ntiles = (rows + tile - 1) / tile;
-  const int team = cpu_team(cb, ntiles);
+  const int team = cpu_team(rt, ntiles);
   if (aliased) {
-    vm_status st = cpu_scratch_reserve(cb, team, (size_t)tile * (size_t)n, err);
+    vm_status st = cpu_scratch_reserve(rt, team, (size_t)tile * (size_t)n, err);
     if (st != VM_OK) return st;
   }
 
   const float *xs = x->data, *ws = w->data, *bs = cpu_param_data(b);
   const float *rs = residual ? residual->data : NULL;
   float *os = out->data;
-  float *const *scratch = cb->scratch;
+  float *const *scratch = rt->scratch;
 #pragma omp parallel for num_threads(team) schedule(static)
   for (int64_t t = 0; t < ntiles; t++) {
     int64_t r0 = t * tile, m = rows - r0 < tile ? rows - r0 : tile;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cpu_activation.h"
-#include "cpu_backend.h"
+#include "cpu_ops.h"
 #include "cpu_blas.h"
 #include "cpu_check.h"
 #include "error.h"
@@ -39,9 +39,8 @@ size_t cpu_patch_embed_scratch(int64_t out_w, int64_t k_len) {
   return (size_t)(t.rows * t.cols * k_len);
 }
 
-vm_status cpu_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w, const vm_param *b, int patch,
+vm_status cpu_patch_embed(cpu_runtime *rt, const vm_tensor *px, const vm_param *w, const vm_param *b, int patch,
                           const vm_param *pos, const vm_tensor *out, vm_error *err) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
   if (!cpu_tensor_ok(px) || !cpu_tensor_ok(out))
     return vm_fail(err, VM_ERR_INTERNAL, "patch_embed: missing or empty tensor");
   if (patch < 1) return vm_fail(err, VM_ERR_INTERNAL, "patch_embed: patch size %d", patch);
@@ -61,16 +60,16 @@ vm_status cpu_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w
                    (long long)pos->numel, (long long)gh, (long long)gw, (long long)(gh * gw * c));
   if (k_len > INT32_MAX / 4 || c > INT32_MAX) return vm_fail(err, VM_ERR_INTERNAL, "patch_embed: too large for BLAS");
 
-  patch_tiling t = patch_tile_for(gh, gw, k_len, cb->threads);
+  patch_tiling t = patch_tile_for(gh, gw, k_len, rt->threads);
   const int64_t tiles_y = (gh + t.rows - 1) / t.rows, tiles_x = (gw + t.cols - 1) / t.cols;
   const int64_t ntasks = px->n * tiles_y * tiles_x;
-  const int team = cpu_team(cb, ntasks);
-  vm_status st = cpu_scratch_reserve(cb, team, (size_t)(t.rows * t.cols * k_len), err);
+  const int team = cpu_team(rt, ntasks);
+  vm_status st = cpu_scratch_reserve(rt, team, (size_t)(t.rows * t.cols * k_len), err);
   if (st != VM_OK) return st;
 
   const float *src = px->data, *ws = w->data, *bs = cpu_param_data(b), *ps = cpu_param_data(pos);
   float *os = out->data;
-  float *const *scratch = cb->scratch;
+  float *const *scratch = rt->scratch;
   const int64_t H = px->h, W = px->w, run = (int64_t)patch * cin;
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
   for (int64_t task = 0; task < ntasks; task++) {

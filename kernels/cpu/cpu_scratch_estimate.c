@@ -1,12 +1,11 @@
 /* How much scratch the CPU backend will hold for a forward pass at a padded size: the largest tile of any op the
  * forward issues, once per thread (each thread keeps its own buffer). */
 #include "config.h"
-#include "cpu_backend.h"
+#include "cpu_ops.h"
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-size_t cpu_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int W) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
+size_t cpu_scratch_estimate(const cpu_runtime *rt, const vm_config *cfg, int H, int W) {
   if (!cfg || H <= 0 || W <= 0 || cfg->patch_size <= 0) return 0;
   const int64_t p = cfg->patch_size, h = H / p, w = W / p, c = cfg->hidden_size, d = cfg->head_dim;
   size_t floats = cpu_patch_embed_scratch(w, p * p * cfg->num_channels);
@@ -43,5 +42,5 @@ size_t cpu_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int W) 
   }
   floats = max_size(floats, cpu_conv2d_scratch(H, W, low_c, W, 3, 1));
 
-  return floats * sizeof(float) * (size_t)cb->threads;
+  return floats * sizeof(float) * (size_t)rt->threads;
 }
