@@ -1,17 +1,13 @@
-/* Linear layers (and 1x1 convolutions) on the CPU: row tiles across threads, one sgemm + epilogue per tile. */
+/* Linear layers (and 1x1 convolutions) on the CPU: the weight packed once per call, then blocks of rows (and, when
+ * rows are few, groups of columns) across threads, each a product with its epilogue fused (cpu_gemm.h). */
 #include <omp.h>
 
-#include "cpu_activation.h"
-#include "cpu_ops.h"
-#include "cpu_blas.h"
 #include "cpu_check.h"
+#include "cpu_gemm.h"
+#include "cpu_ops.h"
 #include "error.h"
 
-/* Rows per sgemm: the output tile (rows x N floats, 768 KiB for N = 1536) stays in L2 for the epilogue right after
- * it, and 256 rows amortise the packing of w inside the sgemm. */
-enum { LINEAR_TILE_ROWS = 256 };
-
-size_t cpu_linear_scratch(int64_t n_out) { return (size_t)LINEAR_TILE_ROWS * (size_t)n_out; }
+size_t cpu_linear_scratch(int64_t n_out) { return (size_t)256 * (size_t)n_out; }
 
 vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
                      const vm_tensor *residual, const vm_tensor *out, vm_error *err) {
@@ -30,29 +26,37 @@ vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, con
   if (x->data == out->data) return vm_fail(err, VM_ERR_INTERNAL, "linear: out must not alias x");
   if (k > INT32_MAX || n > INT32_MAX) return vm_fail(err, VM_ERR_INTERNAL, "linear: dimensions too large for BLAS");
 
-  /* When out is also the residual, the product cannot be written into out before the residual is read: it goes to
-   * a per-thread tile instead. */
-  const int aliased = residual && residual->data == out->data;
-  int64_t tile = LINEAR_TILE_ROWS;
-  if (rows < tile * rt->threads) tile = (rows + rt->threads - 1) / rt->threads;
-  int64_t ntiles = (rows + tile - 1) / tile;
-  const int team = cpu_team(rt, ntiles);
-  if (aliased) {
-    vm_status st = cpu_scratch_reserve(rt, team, (size_t)tile * (size_t)n, err);
-    if (st != VM_OK) return st;
-  }
+  const cpu_gemm_isa *isa = rt->gemm;
+  cpu_gemm_b bm;
+  vm_status st = cpu_shared_pack_b(rt, w->data, n, k, &bm, err);
+  if (st != VM_OK) return st;
 
-  const float *xs = x->data, *ws = w->data, *bs = cpu_param_data(b);
-  const float *rs = residual ? residual->data : NULL;
+  /* Blocks of rows sized for L2; when they are fewer than a few per thread, columns are split too (in whole
+   * panels), so that every thread has work and dynamic scheduling can even out the rest. */
+  int64_t block = cpu_gemm_block_rows(isa, k);
+  if (block > rows) block = rows;
+  const int64_t row_blocks = (rows + block - 1) / block, panels = cpu_gemm_panels(n);
+  int64_t groups = (4 * (int64_t)rt->threads + row_blocks - 1) / row_blocks;
+  if (groups > panels) groups = panels;
+  if (groups < 1 || !isa->kernel) groups = 1;
+  const int64_t group_cols = (panels + groups - 1) / groups * CPU_GEMM_NR;
+  groups = (n + group_cols - 1) / group_cols;
+  const int64_t ntasks = row_blocks * groups;
+  const int team = cpu_team(rt, ntasks);
+  st = cpu_scratch_reserve(rt, team, cpu_gemm_work_floats(isa, block, group_cols < n ? group_cols : n, k), err);
+  if (st != VM_OK) return st;
+
+  const float *xs = x->data;
+  const float *bs = cpu_param_data(b), *rs = residual ? residual->data : NULL;
   float *os = out->data;
   float *const *scratch = rt->scratch;
-#pragma omp parallel for num_threads(team) schedule(static)
-  for (int64_t t = 0; t < ntiles; t++) {
-    int64_t r0 = t * tile, m = rows - r0 < tile ? rows - r0 : tile;
-    float *dst = os + r0 * n;
-    float *prod = aliased ? scratch[omp_get_thread_num()] : dst;
-    cpu_gemm_nt((int)m, (int)n, (int)k, 1.0f, xs + r0 * k, (int)k, ws, (int)k, 0.0f, prod, (int)n);
-    cpu_epilogue(prod, n, dst, n, m, n, bs, act, rs ? rs + r0 * n : NULL, n);
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
+  for (int64_t t = 0; t < ntasks; t++) {
+    const int64_t r0 = t / groups * block, m = rows - r0 < block ? rows - r0 : block;
+    const int64_t n0 = t % groups * group_cols, n1 = n - n0 < group_cols ? n : n0 + group_cols;
+    const cpu_gemm_a a = {.data = xs + r0 * k, .lda = k, .line = 0, .nseg = 1, .kseg = k, .off = {0}};
+    const cpu_gemm_epilogue ep = {bs, act, rs ? rs + r0 * n : NULL, n, 1.0f, NULL};
+    cpu_gemm_block(isa, &a, 1, m, &bm, n0, n1, os + r0 * n, n, 0, &ep, scratch[omp_get_thread_num()]);
   }
   return VM_OK;
 }

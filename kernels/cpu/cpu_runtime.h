@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu_gemm.h"
 #include "vitmatte.h"
 
 typedef struct cpu_runtime {
   int threads;
+  const cpu_gemm_isa *gemm; /* the micro-kernels (or BLAS) this CPU runs */
 
   /* Bytes held now (arena, parameters, scratch) and the most ever held at once. */
   size_t held_bytes;
@@ -44,5 +46,9 @@ vm_status cpu_scratch_reserve(cpu_runtime *rt, int count, size_t floats, vm_erro
 
 /* Makes the shared buffer hold at least `floats` floats (outside parallel regions). */
 vm_status cpu_shared_reserve(cpu_runtime *rt, size_t floats, vm_error *err);
+
+/* Packs B [n, k] (row-major, e.g. a weight) for rt->gemm's micro-kernels into the shared buffer, all threads helping,
+ * and describes it in *b (for BLAS: B itself, not copied). */
+vm_status cpu_shared_pack_b(cpu_runtime *rt, const float *w, int64_t n, int64_t k, cpu_gemm_b *b, vm_error *err);
 
 #endif

@@ -21,7 +21,7 @@ size_t cpu_scratch_estimate(const cpu_runtime *rt, const vm_config *cfg, int H, 
     } else {
       floats = max_size(floats, cpu_attention_scratch(h * w, d, h, w));
     }
-    if (cfg->residual_block[i]) floats = max_size(floats, cpu_conv2d_scratch(h, w, c / 2, w, 3, 1));
+    if (cfg->residual_block[i]) floats = max_size(floats, cpu_conv2d_scratch(rt->gemm, h, w, c / 2, w, c / 2, 3, 1));
   }
 
   /* decoder: ConvStream (3x3, stride 2) down to 1/2^s, then fusion blocks back up, then the head's 3x3 */
@@ -29,7 +29,7 @@ size_t cpu_scratch_estimate(const cpu_runtime *rt, const vm_config *cfg, int H, 
   detail_c[0] = cfg->num_channels;
   for (int s = 0; s < cfg->num_convstream && s < VM_MAX_DECODER_STAGES; s++) {
     int64_t hs = H >> s, ws = W >> s;
-    floats = max_size(floats, cpu_conv2d_scratch(hs, ws, detail_c[s], (ws - 1) / 2 + 1, 3, 2));
+    floats = max_size(floats, cpu_conv2d_scratch(rt->gemm, hs, ws, detail_c[s], (ws - 1) / 2 + 1, cfg->convstream_hidden_sizes[s], 3, 2));
     detail_c[s + 1] = cfg->convstream_hidden_sizes[s];
   }
   int64_t low_c = cfg->decoder_in_channels;
@@ -37,10 +37,10 @@ size_t cpu_scratch_estimate(const cpu_runtime *rt, const vm_config *cfg, int H, 
     int s = cfg->num_convstream - k;
     if (s < 0) break;
     int64_t hs = H >> s, ws = W >> s;
-    floats = max_size(floats, cpu_conv2d_scratch(hs, ws, detail_c[s] + low_c, ws, 3, 1));
+    floats = max_size(floats, cpu_conv2d_scratch(rt->gemm, hs, ws, detail_c[s] + low_c, ws, cfg->fusion_hidden_sizes[k], 3, 1));
     low_c = cfg->fusion_hidden_sizes[k];
   }
-  floats = max_size(floats, cpu_conv2d_scratch(H, W, low_c, W, 3, 1));
+  floats = max_size(floats, cpu_conv2d_scratch(rt->gemm, H, W, low_c, W, 16, 3, 1));
 
   return floats * sizeof(float) * (size_t)rt->threads;
 }

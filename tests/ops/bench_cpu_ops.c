@@ -249,20 +249,31 @@ static void bench_ops(int threads) {
     be->ops->free(be, det.data), be->ops->free(be, low.data), be->ops->free(be, out.data);
     be->ops->param_free(be, w.data), be->ops->param_free(be, b.data);
   }
-  { /* fc1 of one layer at 1024 x 1024: 4096 x 384 -> 1536, GELU */
-    vm_tensor x = tensor(be, 1, 64, 64, 384, 41), y = tensor(be, 1, 64, 64, 1536, 42);
-    vm_param w = param(be, 1536 * 384, 0.05f, 43), b = param(be, 1536, 1.0f, 44);
-    double gflop = 2.0 * 4096 * 384 * 1536 * 1e-9;
-    must(be->ops->linear(be, &x, &w, &b, VM_ACT_GELU, NULL, &y, &err), &err);
-    for (int i = 0; i < REPEATS; i++) {
-      double t0 = now_s(), c0 = cpu_s();
-      must(be->ops->linear(be, &x, &w, &b, VM_ACT_GELU, NULL, &y, &err), &err);
-      t[i] = now_s() - t0;
-      cpu_t[i] = cpu_s() - c0;
+  { /* the encoder's linears at 1024 x 1024 (4096 tokens): fc1 with and without its GELU, fc2 into the residual
+     * stream, qkv */
+    const struct { int64_t k, n; vm_act act; int residual; const char *what; } cases[] = {
+      {384, 1536, VM_ACT_GELU, 0, "linear 4096 x 384 -> 1536 + GELU (fc1)"},
+      {384, 1536, VM_ACT_NONE, 0, "linear 4096 x 384 -> 1536 (fc1 without GELU)"},
+      {1536, 384, VM_ACT_NONE, 1, "linear 4096 x 1536 -> 384 + residual in place (fc2)"},
+      {384, 1152, VM_ACT_NONE, 0, "linear 4096 x 384 -> 1152 (qkv)"},
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+      const int64_t k = cases[ci].k, n = cases[ci].n;
+      vm_tensor x = tensor(be, 1, 64, 64, k, 41), y = tensor(be, 1, 64, 64, n, 42);
+      vm_param w = param(be, n * k, 0.05f, 43), b = param(be, n, 1.0f, 44);
+      const vm_tensor *res = cases[ci].residual ? &y : NULL;
+      double gflop = 2.0 * 4096 * k * n * 1e-9;
+      must(be->ops->linear(be, &x, &w, &b, cases[ci].act, res, &y, &err), &err);
+      for (int i = 0; i < REPEATS; i++) {
+        double t0 = now_s(), c0 = cpu_s();
+        must(be->ops->linear(be, &x, &w, &b, cases[ci].act, res, &y, &err), &err);
+        t[i] = now_s() - t0;
+        cpu_t[i] = cpu_s() - c0;
+      }
+      report(cases[ci].what, t, cpu_t, gflop);
+      be->ops->free(be, x.data), be->ops->free(be, y.data);
+      be->ops->param_free(be, w.data), be->ops->param_free(be, b.data);
     }
-    report("linear 4096 x 384 -> 1536 + GELU", t, cpu_t, gflop);
-    be->ops->free(be, x.data), be->ops->free(be, y.data);
-    be->ops->param_free(be, w.data), be->ops->param_free(be, b.data);
   }
   printf("  peak memory of the backend: %.1f MiB\n", be->ops->peak_memory(be) / 1048576.0);
   be->ops->destroy(be);

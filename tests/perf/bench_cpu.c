@@ -31,6 +31,14 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU seconds of the whole process (all threads): on a shared machine, time slices lost to other processes do not
+ * count, so per-op shares stay meaningful when the wall clock does not. */
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -45,24 +53,32 @@ static double median(double *v, int n) {
 
 typedef struct prof_row {
   char label[96];
-  double seconds;
+  double seconds, cpu_seconds;
   long calls;
 } prof_row;
 
 static struct {
   const vm_backend_ops *inner;
   vm_backend_ops ops;
-  double forward_start, forward_s;
+  double forward_start, forward_s, forward_cpu_start, forward_cpu_s;
+  double op_cpu_start; /* CPU clock at the start of the op being timed */
   bool profiling;
   prof_row rows[64];
   int nrows;
 } W;
 
+static double op_start(void) {
+  W.op_cpu_start = cpu_s();
+  return now_s();
+}
+
 static void prof_add(const char *label, double s) {
   if (!W.profiling) return;
+  const double c = cpu_s() - W.op_cpu_start;
   for (int i = 0; i < W.nrows; i++)
     if (!strcmp(W.rows[i].label, label)) {
       W.rows[i].seconds += s;
+      W.rows[i].cpu_seconds += c;
       W.rows[i].calls++;
       return;
     }
@@ -70,6 +86,7 @@ static void prof_add(const char *label, double s) {
   prof_row *r = &W.rows[W.nrows++];
   snprintf(r->label, sizeof r->label, "%s", label);
   r->seconds = s;
+  r->cpu_seconds = c;
   r->calls = 1;
 }
 
@@ -77,6 +94,7 @@ static int w_forward_begin(vm_backend *be, uint64_t key) {
   (void)be;
   (void)key;
   W.forward_start = now_s();
+  W.forward_cpu_start = cpu_s();
   return 0; /* never replayed: the ops are issued */
 }
 
@@ -84,6 +102,7 @@ static vm_status w_forward_end(vm_backend *be, vm_error *err) {
   (void)be;
   (void)err;
   W.forward_s = now_s() - W.forward_start;
+  W.forward_cpu_s = cpu_s() - W.forward_cpu_start;
   return VM_OK;
 }
 
@@ -93,7 +112,7 @@ static const char *act_name(vm_act a) {
 
 static vm_status w_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w, const vm_param *b, int patch,
                                const vm_param *pos, const vm_tensor *out, vm_error *err) {
-  double t0 = now_s();
+  double t0 = op_start();
   vm_status st = W.inner->patch_embed(be, px, w, b, patch, pos, out, err);
   prof_add("patch_embed", now_s() - t0);
   return st;
@@ -102,7 +121,7 @@ static vm_status w_patch_embed(vm_backend *be, const vm_tensor *px, const vm_par
 static vm_status w_layer_norm(vm_backend *be, const vm_tensor *x, const vm_param *gamma, const vm_param *beta,
                               double eps, vm_act act, const vm_tensor *residual, const vm_tensor *out,
                               vm_error *err) {
-  double t0 = now_s();
+  double t0 = op_start();
   vm_status st = W.inner->layer_norm(be, x, gamma, beta, eps, act, residual, out, err);
   char label[96];
   snprintf(label, sizeof label, "layer_norm C=%lld%s%s", (long long)x->c, act_name(act), residual ? " + residual" : "");
@@ -112,7 +131,7 @@ static vm_status w_layer_norm(vm_backend *be, const vm_tensor *x, const vm_param
 
 static vm_status w_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
                           const vm_tensor *residual, const vm_tensor *out, vm_error *err) {
-  double t0 = now_s();
+  double t0 = op_start();
   vm_status st = W.inner->linear(be, x, w, b, act, residual, out, err);
   char label[96];
   snprintf(label, sizeof label, "linear %lld -> %lld%s%s%s", (long long)x->c, (long long)out->c, act_name(act),
@@ -122,7 +141,7 @@ static vm_status w_linear(vm_backend *be, const vm_tensor *x, const vm_param *w,
 }
 
 static vm_status w_window_partition(vm_backend *be, const vm_tensor *x, int ws, const vm_tensor *out, vm_error *err) {
-  double t0 = now_s();
+  double t0 = op_start();
   vm_status st = W.inner->window_partition(be, x, ws, out, err);
   prof_add("window_partition", now_s() - t0);
   return st;
@@ -130,7 +149,7 @@ static vm_status w_window_partition(vm_backend *be, const vm_tensor *x, int ws, 
 
 static vm_status w_window_unpartition(vm_backend *be, const vm_tensor *win, int ws, const vm_tensor *residual,
                                       const vm_tensor *out, vm_error *err) {
-  double t0 = now_s();
+  double t0 = op_start();
   vm_status st = W.inner->window_unpartition(be, win, ws, residual, out, err);
   prof_add("window_unpartition", now_s() - t0);
   return st;
@@ -138,7 +157,7 @@ static vm_status w_window_unpartition(vm_backend *be, const vm_tensor *win, int 
 
 static vm_status w_attention(vm_backend *be, const vm_tensor *qkv, int heads, const vm_param *rel_h,
                              const vm_param *rel_w, const vm_tensor *out, vm_error *err) {
-  double t0 = now_s();
+  double t0 = op_start();
   vm_status st = W.inner->attention(be, qkv, heads, rel_h, rel_w, out, err);
   char label[96];
   snprintf(label, sizeof label, "attention %lld x %lldx%lld tokens", (long long)qkv->n, (long long)qkv->h,
@@ -149,7 +168,7 @@ static vm_status w_attention(vm_backend *be, const vm_tensor *qkv, int heads, co
 
 static vm_status w_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                           const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
-  double t0 = now_s();
+  double t0 = op_start();
   vm_status st = W.inner->conv2d(be, detail, low, w, b, k, stride, act, out, err);
   char label[96];
   snprintf(label, sizeof label, "conv%dx%d/%d [%lld%s%lld] -> %lld at %lldx%lld%s", k, k, stride,
@@ -312,7 +331,7 @@ int main(int argc, char **argv) {
       vm_backend *be = vm_context_backend(ctx);
       wrap_backend(be);
       W.nrows = 0;
-      double wall[MAX_ITERS], fwd[MAX_ITERS], first_call = 0;
+      double wall[MAX_ITERS], fwd[MAX_ITERS], fwd_cpu[MAX_ITERS], first_call = 0;
       int done = 0;
       char status[sizeof err.message + 8] = "ok";
       for (int it = 0; it < warmup + iters; it++) {
@@ -328,6 +347,7 @@ int main(int argc, char **argv) {
         if (it >= warmup) {
           wall[done] = t;
           fwd[done] = W.forward_s;
+          fwd_cpu[done] = W.forward_cpu_s;
           done++;
         }
       }
@@ -335,30 +355,34 @@ int main(int argc, char **argv) {
       struct rusage ru;
       getrusage(RUSAGE_SELF, &ru);
       double pm = done ? median(wall, done) : -1, fm = done ? median(fwd, done) : -1;
+      double fc = done ? median(fwd_cpu, done) : -1;
       size_t peak = vm_context_peak_memory(ctx);
       if (!strcmp(status, "ok"))
-        printf("  %5dx%-5d %-16s forward %8.3f s  vm_predict %8.3f s  (first call %.3f s)  planned peak %6.0f MiB  "
-               "RSS %6.0f MiB\n",
-               H, Wd, vm_context_device_name(ctx), fm, pm, first_call, peak / 1048576.0, ru.ru_maxrss / 1024.0);
+        printf("  %5dx%-5d %-24s forward %8.3f s (CPU %8.3f s)  vm_predict %8.3f s  (first call %.3f s)  "
+               "planned peak %6.0f MiB  RSS %6.0f MiB\n",
+               H, Wd, vm_context_device_name(ctx), fm, fc, pm, first_call, peak / 1048576.0, ru.ru_maxrss / 1024.0);
       else
-        printf("  %5dx%-5d %-16s FAILED: %s\n", H, Wd, vm_context_device_name(ctx), status);
+        printf("  %5dx%-5d %-24s FAILED: %s\n", H, Wd, vm_context_device_name(ctx), status);
       if (profile && done) {
         qsort(W.rows, (size_t)W.nrows, sizeof W.rows[0], cmp_rows);
-        double total = 0;
-        for (int i = 0; i < W.nrows; i++) total += W.rows[i].seconds;
-        printf("    per op, summed over %d forward(s), per forward (ms):\n", done);
+        double total = 0, total_cpu = 0;
+        for (int i = 0; i < W.nrows; i++) total += W.rows[i].seconds, total_cpu += W.rows[i].cpu_seconds;
+        printf("    per op, summed over %d forward(s), per forward: wall ms, share of wall, CPU ms of all threads\n",
+               done);
         for (int i = 0; i < W.nrows; i++)
-          printf("    %9.2f ms %5.1f%%  %4ld x  %s\n", 1e3 * W.rows[i].seconds / done, 100 * W.rows[i].seconds / total,
-                 W.rows[i].calls / done, W.rows[i].label);
-        printf("    %9.2f ms in ops, forward %.2f ms\n", 1e3 * total / done, 1e3 * fm);
+          printf("    %9.2f ms %5.1f%% %9.2f ms  %4ld x  %s\n", 1e3 * W.rows[i].seconds / done,
+                 100 * W.rows[i].seconds / total, 1e3 * W.rows[i].cpu_seconds / done, W.rows[i].calls / done,
+                 W.rows[i].label);
+        printf("    %9.2f ms in ops (CPU %.2f ms), forward %.2f ms\n", 1e3 * total / done, 1e3 * total_cpu / done,
+               1e3 * fm);
       }
       if (js) {
         fprintf(js, "%s\n  {\"size\": \"%dx%d\", \"threads\": %d, \"device\": \"%s\", \"status\": \"", first_row ? "" : ",",
                 H, Wd, threads[ti], vm_context_device_name(ctx));
         for (const char *c = status; *c; c++) fputc(*c == '"' || *c == '\\' ? '\'' : *c, js);
-        fprintf(js, "\", \"forward_s\": %.5f, \"predict_s\": %.5f, \"first_s\": %.5f, \"peak_mib\": %.1f, "
+        fprintf(js, "\", \"forward_s\": %.5f, \"forward_cpu_s\": %.5f, \"predict_s\": %.5f, \"first_s\": %.5f, \"peak_mib\": %.1f, "
                     "\"iters\": %d}",
-                fm, pm, first_call, peak / 1048576.0, done);
+                fm, fc, pm, first_call, peak / 1048576.0, done);
         first_row = false;
       }
       fflush(stdout);
