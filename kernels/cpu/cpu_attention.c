@@ -1,20 +1,22 @@
 /* Multi-head self-attention with decomposed relative position bias on the CPU, in (head, query block) tiles that
- * walk over the keys in blocks with a running softmax, so that no buffer grows with N beyond the rel-pos rows. */
+ * walk over the keys in blocks with a running softmax, so that no buffer grows with N beyond the rel-pos rows and
+ * one head's keys and values. The products run on the GEMM micro-kernels (cpu_gemm.h): each head's K and V are
+ * packed into panels once and read by every query tile of that head; Q and the probabilities are read in place. */
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 #include "cpu_ops.h"
-#include "cpu_blas.h"
 #include "cpu_check.h"
+#include "cpu_gemm.h"
 #include "cpu_math.h"
 #include "cpu_simd.h"
 #include "error.h"
 
 /* A tile is up to ATTN_ROWS queries of one head. Its scores against one block of ATTN_KEYS keys (rows x keys
- * floats, 1 MiB) stay in L2 between the QK^T sgemm, the rel-pos add, the exponentials and the PV sgemm; each
- * sgemm call then repacks only that block of K or V, ~1 copy per 500 flops. Holding the scores of all N keys
- * instead (N ~ 47000 for a 12 MP photo) either falls out of cache or forces few rows per tile, whose sgemms
- * then repack all of K and V for every few queries. */
+ * floats, 1 MiB) stay in L2 between the QK^T product, the rel-pos add, the exponentials and the PV product.
+ * Holding the scores of all N keys instead (N ~ 47000 for a 12 MP photo) would fall out of cache. ATTN_KEYS is a
+ * multiple of the 32 keys of a packed panel. */
 #ifndef CPU_ATTN_ROWS
 #define CPU_ATTN_ROWS 256
 #endif
@@ -24,12 +26,6 @@
 enum { ATTN_ROWS = CPU_ATTN_ROWS, ATTN_KEYS = CPU_ATTN_KEYS };
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-size_t cpu_attention_scratch(int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww) {
-  (void)head_dim;
-  /* the scores of one key block, then the rel-pos products q.Rh and q.Rw of the tile's queries */
-  return (size_t)(min64(ATTN_ROWS, tokens) * (min64(ATTN_KEYS, tokens) + (2 * hh - 1) + (2 * ww - 1)));
-}
 
 typedef struct attention_shape {
   int64_t tokens, hh, ww, c, d, ld; /* ld = 3C: row stride of q, k and v inside qkv */
@@ -104,40 +100,123 @@ static void softmax_block(float *scores, int64_t m, int64_t kb, int first, float
   }
 }
 
-static void attention_tile(const attention_shape *s, const float *qkv_img, int64_t head, int64_t r0, int64_t m,
-                           const float *rel_h, const float *rel_w, float *out_img, float *scratch) {
+/* One (image, head)'s operands as the products read them: K as B of S = Q K^T (n = keys, k = d), V as B of O = P V
+ * (n = d, k = keys), and the rel-pos tables as B of q.Rh and q.Rw (n = 2hh-1 or 2ww-1, k = d). */
+typedef struct head_operands {
+  cpu_gemm_b kt, v, rh, rw;
+} head_operands;
+
+static size_t packed_kv_floats(const attention_shape *s) {
+  return cpu_gemm_packed_b_floats(s->tokens, s->d) + cpu_gemm_packed_b_floats(s->d, s->tokens);
+}
+
+/* The keys and values of one head of one image: packed into `dst` (packed_kv_floats) for the micro-kernels, panels
+ * [p0, p1) of the keys and then of the values (panel indices run over both: keys first), or for BLAS read in
+ * place. */
+static void pack_kv(const cpu_gemm_isa *isa, const attention_shape *s, const float *qkv_img, int64_t head, int64_t p0,
+                    int64_t p1, float *dst, head_operands *h) {
+  const int64_t n = s->tokens, d = s->d, ld = s->ld;
+  const float *k = qkv_img + s->c + head * d, *v = qkv_img + 2 * s->c + head * d;
+  if (!isa->kernel) {
+    h->kt = (cpu_gemm_b){.data = k, .panel_stride = 0, .ld = ld, .kn = 0};
+    h->v = (cpu_gemm_b){.data = v, .panel_stride = 0, .ld = ld, .kn = 1};
+    return;
+  }
+  const int64_t kpanels = cpu_gemm_panels(n), vpanels = cpu_gemm_panels(d);
+  float *vdst = dst + cpu_gemm_packed_b_floats(n, d);
+  for (int64_t p = p0; p < p1; p++) {
+    if (p < kpanels) {
+      cpu_gemm_pack_b(k, ld, n, d, p, p + 1, dst);
+      continue;
+    }
+    /* V is already [keys][d]: a panel of 32 of its columns is a copy of those columns of every row */
+    const int64_t vp = p - kpanels, c0 = vp * CPU_GEMM_NR, cols = d - c0 < CPU_GEMM_NR ? d - c0 : CPU_GEMM_NR;
+    float *panel = vdst + vp * n * CPU_GEMM_NR;
+    for (int64_t j = 0; j < n; j++) {
+      memcpy(panel + j * CPU_GEMM_NR, v + j * ld + c0, (size_t)cols * sizeof(float));
+      if (cols < CPU_GEMM_NR) memset(panel + j * CPU_GEMM_NR + cols, 0, (size_t)(CPU_GEMM_NR - cols) * sizeof(float));
+    }
+  }
+  (void)vpanels;
+  h->kt = (cpu_gemm_b){.data = dst, .panel_stride = d * CPU_GEMM_NR, .ld = 0, .kn = 0};
+  h->v = (cpu_gemm_b){.data = vdst, .panel_stride = n * CPU_GEMM_NR, .ld = 0, .kn = 0};
+}
+
+static int64_t kv_panels(const attention_shape *s) { return cpu_gemm_panels(s->tokens) + cpu_gemm_panels(s->d); }
+
+/* Per-thread floats of one tile of m queries: scores of a key block, the rel-pos products, the products' work. */
+static size_t tile_floats(const cpu_gemm_isa *isa, const attention_shape *s, int64_t m) {
+  const int64_t bk = min64(ATTN_KEYS, s->tokens), lh = 2 * s->hh - 1, lw = 2 * s->ww - 1;
+  int64_t widest = bk > lh ? bk : lh;
+  widest = widest > lw ? widest : lw;
+  const int64_t deepest = bk > s->d ? bk : s->d;
+  return (size_t)(m * (bk + lh + lw)) + cpu_gemm_work_floats(isa, m, widest, deepest) + 16;
+}
+
+/* B starting `k0` rows into every panel (micro-kernels) or into the plain matrix. */
+static cpu_gemm_b rows_from(const cpu_gemm_b *b, int64_t k0) {
+  cpu_gemm_b r = *b;
+  r.data += r.panel_stride ? k0 * CPU_GEMM_NR : k0 * (r.kn ? r.ld : 1);
+  return r;
+}
+
+/* B starting at column (key) j0: whole panels for the micro-kernels, rows of the plain [n, k] matrix for BLAS. */
+static cpu_gemm_b cols_from(const cpu_gemm_b *b, int64_t j0) {
+  cpu_gemm_b r = *b;
+  r.data += r.panel_stride ? j0 / CPU_GEMM_NR * r.panel_stride : j0 * r.ld;
+  return r;
+}
+
+static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, const float *qkv_img, int64_t head,
+                           int64_t r0, int64_t m, const head_operands *h, int rel, float *out_img, float *scratch) {
   const int64_t n = s->tokens, d = s->d, ld = s->ld, c = s->c;
   const int64_t bk = min64(ATTN_KEYS, n), lh = 2 * s->hh - 1, lw = 2 * s->ww - 1;
-  const float *q = qkv_img + r0 * ld + head * d;
-  const float *k = qkv_img + c + head * d;
-  const float *v = qkv_img + 2 * c + head * d;
   float *scores = scratch, *ph = scores + m * bk, *pw = ph + m * lh;
-  if (rel_h) {
+  float *work = pw + m * lw;
+  work += (16 - ((uintptr_t)work / sizeof(float)) % 16) % 16; /* 64-byte aligned, as the micro-kernels store */
+  const cpu_gemm_a q = {.data = qkv_img + r0 * ld + head * d, .lda = ld, .line = 0, .nseg = 1, .kseg = d};
+  const cpu_gemm_epilogue plain = {NULL, VM_ACT_NONE, NULL, 0, 1.0f, NULL};
+  if (rel) {
     /* the bias uses the unscaled q */
-    cpu_gemm_nt((int)m, (int)lh, (int)d, 1.0f, q, (int)ld, rel_h, (int)d, 0.0f, ph, (int)lh);
-    cpu_gemm_nt((int)m, (int)lw, (int)d, 1.0f, q, (int)ld, rel_w, (int)d, 0.0f, pw, (int)lw);
+    cpu_gemm_block(isa, &q, 1, m, &h->rh, 0, lh, ph, lh, 0, &plain, work);
+    cpu_gemm_block(isa, &q, 1, m, &h->rw, 0, lw, pw, lw, 0, &plain, work);
   }
   float row_max[ATTN_ROWS], rescale[ATTN_ROWS];
   double row_sum[ATTN_ROWS];
   /* the output rows themselves accumulate sum_j exp(s_j - max) v_j; they are divided by the sum at the end */
   float *o = out_img + r0 * c + head * d;
+  const cpu_gemm_epilogue scaled = {NULL, VM_ACT_NONE, NULL, 0, s->scale, NULL};
   for (int64_t k0 = 0; k0 < n; k0 += bk) {
     const int64_t kb = min64(bk, n - k0);
     const int first = k0 == 0;
-    cpu_gemm_nt((int)m, (int)kb, (int)d, s->scale, q, (int)ld, k + k0 * ld, (int)ld, 0.0f, scores, (int)kb);
-    if (rel_h) add_rel_pos(s, r0, m, k0, kb, scores, ph, pw);
+    const cpu_gemm_b kt = cols_from(&h->kt, k0), v = rows_from(&h->v, k0);
+    cpu_gemm_block(isa, &q, 1, m, &kt, 0, kb, scores, kb, 0, &scaled, work);
+    if (rel) add_rel_pos(s, r0, m, k0, kb, scores, ph, pw);
     softmax_block(scores, m, kb, first, row_max, row_sum, rescale);
-    if (!first)
-      for (int64_t i = 0; i < m; i++)
-        if (rescale[i] != 1.0f)
-          for (int64_t j = 0; j < d; j++) o[i * c + j] *= rescale[i];
-    cpu_gemm_nn((int)m, (int)d, (int)kb, 1.0f, scores, (int)kb, v + k0 * ld, (int)ld, first ? 0.0f : 1.0f, o,
-                (int)c);
+    /* o = rescale * o + P V; rescale is exactly 1 for rows whose maximum did not move */
+    const cpu_gemm_a p = {.data = scores, .lda = kb, .line = 0, .nseg = 1, .kseg = kb};
+    const cpu_gemm_epilogue acc = {NULL, VM_ACT_NONE, first ? NULL : o, c, 1.0f, first ? NULL : rescale};
+    cpu_gemm_block(isa, &p, 1, m, &v, 0, d, o, c, 0, &acc, work);
   }
   for (int64_t i = 0; i < m; i++) {
     const double inv = 1.0 / row_sum[i];
     for (int64_t j = 0; j < d; j++) o[i * c + j] = (float)(o[i * c + j] * inv);
   }
+}
+
+size_t cpu_attention_scratch(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww) {
+  attention_shape s = {.tokens = tokens, .hh = hh, .ww = ww, .d = head_dim};
+  /* a whole group (window) per task: its packed keys and values too */
+  const size_t own = tokens <= ATTN_KEYS ? packed_kv_floats(&s) + 16 : 0;
+  return own + tile_floats(isa, &s, min64(ATTN_ROWS, tokens));
+}
+
+/* Floats of the shared buffer: the packed rel-pos tables and, for large groups, one head's packed keys and values. */
+size_t cpu_attention_shared(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww) {
+  if (!isa->kernel) return 0;
+  attention_shape s = {.tokens = tokens, .hh = hh, .ww = ww, .d = head_dim};
+  return cpu_gemm_packed_b_floats(2 * hh - 1, head_dim) + cpu_gemm_packed_b_floats(2 * ww - 1, head_dim) +
+         (tokens > ATTN_KEYS ? packed_kv_floats(&s) : 0);
 }
 
 vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const vm_param *rel_h,
@@ -166,23 +245,78 @@ vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const 
     return vm_fail(err, VM_ERR_INTERNAL, "attention: %lld x %lld tokens are too many for BLAS", (long long)s.hh,
                    (long long)s.ww);
 
-  const int64_t rows = min64(ATTN_ROWS, s.tokens);
-  const int64_t blocks = (s.tokens + rows - 1) / rows;
-  const int64_t ntasks = qkv->n * heads * blocks;
-  const int team = cpu_team(rt, ntasks);
-  vm_status st = cpu_scratch_reserve(rt, team, cpu_attention_scratch(s.tokens, s.d, s.hh, s.ww), err);
+  const cpu_gemm_isa *isa = rt->gemm;
+  const int64_t lh = 2 * s.hh - 1, lw = 2 * s.ww - 1;
+  vm_status st = cpu_shared_reserve(rt, cpu_attention_shared(isa, s.tokens, s.d, s.hh, s.ww), err);
   if (st != VM_OK) return st;
-
+  head_operands base = {0};
+  float *kv_shared = NULL;
+  if (isa->kernel) {
+    float *rhp = rt->shared, *rwp = rhp + cpu_gemm_packed_b_floats(lh, s.d);
+    kv_shared = rwp + cpu_gemm_packed_b_floats(lw, s.d);
+    if (rh) {
+      cpu_gemm_pack_b(rh, s.d, lh, s.d, 0, cpu_gemm_panels(lh), rhp);
+      cpu_gemm_pack_b(rw, s.d, lw, s.d, 0, cpu_gemm_panels(lw), rwp);
+    }
+    base.rh = (cpu_gemm_b){.data = rhp, .panel_stride = s.d * CPU_GEMM_NR, .ld = 0, .kn = 0};
+    base.rw = (cpu_gemm_b){.data = rwp, .panel_stride = s.d * CPU_GEMM_NR, .ld = 0, .kn = 0};
+  } else {
+    base.rh = (cpu_gemm_b){.data = rh, .panel_stride = 0, .ld = s.d, .kn = 0};
+    base.rw = (cpu_gemm_b){.data = rw, .panel_stride = 0, .ld = s.d, .kn = 0};
+  }
+  const int rel = rh != NULL;
   const float *qkv_data = qkv->data;
   float *out_data = out->data;
   float *const *scratch = rt->scratch;
-  /* tasks ordered (image, head, block): neighbouring tasks share k and v, which then stay in cache */
+  const int64_t groups = qkv->n * heads;
+
+  if (s.tokens <= ATTN_KEYS) {
+    /* Small groups (windows): one task per (image, head) packs its own keys and values and runs its queries. */
+    const int team = cpu_team(rt, groups);
+    st = cpu_scratch_reserve(rt, team, cpu_attention_scratch(isa, s.tokens, s.d, s.hh, s.ww), err);
+    if (st != VM_OK) return st;
+    const size_t kv = packed_kv_floats(&s) + 16;
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
-  for (int64_t t = 0; t < ntasks; t++) {
-    int64_t img = t / (heads * blocks), head = t / blocks % heads, blk = t % blocks;
-    int64_t r0 = blk * rows, m = s.tokens - r0 < rows ? s.tokens - r0 : rows;
-    attention_tile(&s, qkv_data + img * s.tokens * s.ld, head, r0, m, rh, rw, out_data + img * s.tokens * s.c,
-                   scratch[omp_get_thread_num()]);
+    for (int64_t g = 0; g < groups; g++) {
+      const int64_t img = g / heads, head = g % heads;
+      const float *qkv_img = qkv_data + img * s.tokens * s.ld;
+      float *ws = scratch[omp_get_thread_num()];
+      head_operands h = base;
+      pack_kv(isa, &s, qkv_img, head, 0, kv_panels(&s), ws, &h);
+      for (int64_t r0 = 0; r0 < s.tokens; r0 += ATTN_ROWS)
+        attention_tile(isa, &s, qkv_img, head, r0, min64(ATTN_ROWS, s.tokens - r0), &h, rel,
+                       out_data + img * s.tokens * s.c, ws + kv);
+    }
+    return VM_OK;
+  }
+
+  /* Large groups (global attention): per (image, head), the keys and values are packed once by all threads, then
+   * the query blocks are spread over them; blocks shrink when there are many threads so that each gets several. */
+  int64_t rows = (s.tokens + 4 * rt->threads - 1) / (4 * rt->threads);
+  rows = rows < 64 ? 64 : rows > ATTN_ROWS ? ATTN_ROWS : rows;
+  const int64_t blocks = (s.tokens + rows - 1) / rows;
+  const int team = cpu_team(rt, blocks);
+  st = cpu_scratch_reserve(rt, team, tile_floats(isa, &s, rows), err);
+  if (st != VM_OK) return st;
+  for (int64_t g = 0; g < groups; g++) {
+    const int64_t img = g / heads, head = g % heads;
+    const float *qkv_img = qkv_data + img * s.tokens * s.ld;
+    head_operands h = base;
+    if (isa->kernel) {
+      const int64_t panels = kv_panels(&s);
+#pragma omp parallel for num_threads(cpu_team(rt, panels)) schedule(static)
+      for (int64_t p = 0; p < panels; p++) {
+        head_operands ignored;
+        pack_kv(isa, &s, qkv_img, head, p, p + 1, kv_shared, &ignored);
+      }
+    }
+    pack_kv(isa, &s, qkv_img, head, 0, 0, kv_shared, &h); /* describes the packed operands, packs nothing */
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      const int64_t r0 = blk * rows;
+      attention_tile(isa, &s, qkv_img, head, r0, min64(rows, s.tokens - r0), &h, rel,
+                     out_data + img * s.tokens * s.c, scratch[omp_get_thread_num()]);
+    }
   }
   return VM_OK;
 }

@@ -29,7 +29,9 @@ vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *
 
 size_t cpu_patch_embed_scratch(int64_t out_w, int64_t k_len);
 size_t cpu_linear_scratch(int64_t n_out); /* only when residual aliases out */
-size_t cpu_attention_scratch(int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww);
+size_t cpu_attention_scratch(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww);
+/* and of the shared buffer (one for all threads) */
+size_t cpu_attention_shared(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww);
 size_t cpu_conv2d_scratch(const cpu_gemm_isa *isa, int64_t in_h, int64_t in_w, int64_t c_in, int64_t out_w,
                           int64_t c_out, int k, int stride);
 

@@ -17,9 +17,9 @@ size_t cpu_scratch_estimate(const cpu_runtime *rt, const vm_config *cfg, int H, 
   for (int i = 0; i < cfg->num_layers_run && i < VM_MAX_LAYERS; i++) {
     if (cfg->window_block[i] && cfg->window_size > 0) {
       int64_t ws = cfg->window_size;
-      floats = max_size(floats, cpu_attention_scratch(ws * ws, d, ws, ws));
+      floats = max_size(floats, cpu_attention_scratch(rt->gemm, ws * ws, d, ws, ws));
     } else {
-      floats = max_size(floats, cpu_attention_scratch(h * w, d, h, w));
+      floats = max_size(floats, cpu_attention_scratch(rt->gemm, h * w, d, h, w));
     }
     if (cfg->residual_block[i]) floats = max_size(floats, cpu_conv2d_scratch(rt->gemm, h, w, c / 2, w, c / 2, 3, 1));
   }
