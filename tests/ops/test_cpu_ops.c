@@ -2,7 +2,8 @@
  * shared/spec/vitmatte.md and the contracts of engine/src/backend.h (naive loops, none of the kernels' code).
  * Each case runs with 1, 2 and 3 threads on random inputs with odd sizes and prints its max abs error and its
  * max rel error (max |got - ref| / max |ref|), failing above 1e-5. The activations are also swept value by value
- * (the kernels use their own vectorisable exp and erf), and shape mismatches must be refused. */
+ * (the kernels use their own vectorisable exp and erf), and shape mismatches must be refused. All of it runs once
+ * per instruction set the CPU backend can use here (its AVX-512 and AVX2 micro-kernels, and BLAS). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -564,7 +565,8 @@ static void test_scratch_bounded(suite *s) {
   }
 }
 
-int main(void) {
+/* Every case on backends of one instruction set; returns the failures. */
+static int run_all(int *cases) {
   suite s = {0};
   for (int i = 0; i < NUM_BACKENDS; i++) {
     vm_error err = {0};
@@ -645,6 +647,24 @@ int main(void) {
     printf("backend \"%s\": peak memory %.1f MiB\n", s.be[i]->name, s.be[i]->ops->peak_memory(s.be[i]) / 1048576.0);
     s.be[i]->ops->destroy(s.be[i]);
   }
-  printf("%d of %d checks passed\n", s.cases - s.failures, s.cases);
-  return s.failures ? 1 : 0;
+  *cases += s.cases;
+  return s.failures;
+}
+
+int main(void) {
+  /* The CPU backend picks its micro-kernels at run time (AVX-512, AVX2, or BLAS products); VITMATTE_CPU_ISA makes it
+   * take a lesser one, so every path this CPU can run is checked. */
+  static const char *const isas[] = {NULL, "avx2", "blas"};
+  int cases = 0, failures = 0;
+  for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+    if (isas[i])
+      setenv("VITMATTE_CPU_ISA", isas[i], 1);
+    else
+      unsetenv("VITMATTE_CPU_ISA");
+    printf("== VITMATTE_CPU_ISA=%s\n", isas[i] ? isas[i] : "(unset: the best this CPU runs)");
+    failures += run_all(&cases);
+  }
+  unsetenv("VITMATTE_CPU_ISA");
+  printf("%d of %d checks passed\n", cases - failures, cases);
+  return failures ? 1 : 0;
 }

@@ -1,14 +1,17 @@
 /* bench_cpu.c - times the engine on the CPU: whole vm_predict calls and the forward pass alone, per thread count and
  * size, and (with --profile) where the forward's time goes, op by op. Not a test.
  *
- *   bench_cpu [--model DIR] [--sizes HxW,...] [--threads 1,2,...] [--iters N] [--warmup N] [--json PATH]
- *             [--profile] [--label NAME]
+ *   bench_cpu [--model DIR] [--sizes HxW,...] [--threads 1,2,...] [--iters N] [--warmup N] [--budget SECONDS]
+ *             [--json PATH] [--profile] [--label NAME] [--dump DIR]
  *
  * Without --model it writes a ViTMatte-S-shaped checkpoint with random weights to a temporary folder (the timing
  * does not depend on the values). The forward alone is the time between the backend's forward_begin and forward_end
  * hooks (wrapped here: the CPU backend runs every op synchronously), i.e. vm_predict without pre-processing, the
  * host copies and the alpha check. Times are medians of --iters calls after --warmup calls (the first call at a
- * size also plans it). --profile sums the wall time of every op call of the timed forwards by kind and shape. */
+ * size also plans it); --budget stops the timed calls of one size and thread count once they have taken that long
+ * (at least one is made). --profile sums the time of every op call of the timed forwards by kind and shape.
+ * --dump writes each size's input (rgb-HxW.u8, tri-HxW.u8: raw bytes, rows top to bottom) and the alpha of the
+ * first thread count (alpha-HxW.f32, raw floats), for comparing other implementations on the same input. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -248,12 +251,23 @@ static int parse_sizes(const char *s, int sizes[][2], int most) {
 
 static int usage(void) {
   fprintf(stderr, "usage: bench_cpu [--model DIR] [--sizes HxW,...] [--threads 1,2,...] [--iters N] [--warmup N] "
-                  "[--json PATH] [--profile] [--label NAME]\n");
+                  "[--budget SECONDS] [--json PATH] [--profile] [--label NAME] [--dump DIR]\n");
   return 2;
 }
 
+static bool dump(const char *dir, const char *what, int H, int Wd, const void *data, size_t bytes) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s-%dx%d.%s", dir, what, H, Wd, strcmp(what, "alpha") ? "u8" : "f32");
+  FILE *f = fopen(path, "wb");
+  bool ok = f && fwrite(data, 1, bytes, f) == bytes;
+  if (f && fclose(f) != 0) ok = false;
+  if (!ok) fprintf(stderr, "bench_cpu: cannot write %s\n", path);
+  return ok;
+}
+
 int main(int argc, char **argv) {
-  const char *model_dir = NULL, *json = NULL, *label = NULL;
+  const char *model_dir = NULL, *json = NULL, *label = NULL, *dump_dir = NULL;
+  double budget = 1e30;
   int sizes[MAX_LIST][2] = {{1024, 1024}}, nsizes = 1, threads[MAX_LIST] = {0}, nthreads = 1;
   int iters = 3, warmup = 1;
   bool profile = false;
@@ -268,6 +282,8 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--model")) model_dir = v;
     else if (!strcmp(a, "--json")) json = v;
     else if (!strcmp(a, "--label")) label = v;
+    else if (!strcmp(a, "--dump")) dump_dir = v;
+    else if (!strcmp(a, "--budget")) budget = atof(v);
     else if (!strcmp(a, "--iters")) iters = atoi(v);
     else if (!strcmp(a, "--warmup")) warmup = atoi(v);
     else if (!strcmp(a, "--threads")) {
@@ -317,6 +333,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     make_image(H, Wd, rgb, tri);
+    if (dump_dir && (!dump(dump_dir, "rgb", H, Wd, rgb, 3 * n) || !dump(dump_dir, "tri", H, Wd, tri, n))) return 1;
     vm_image im = {rgb, Wd, H, 3, 0, VM_PIXEL_U8}, tm = {tri, Wd, H, 1, 0, VM_PIXEL_U8};
     for (int ti = 0; ti < nthreads; ti++) {
       vm_context_options o;
@@ -333,8 +350,9 @@ int main(int argc, char **argv) {
       W.nrows = 0;
       double wall[MAX_ITERS], fwd[MAX_ITERS], fwd_cpu[MAX_ITERS], first_call = 0;
       int done = 0;
+      double timed = 0;
       char status[sizeof err.message + 8] = "ok";
-      for (int it = 0; it < warmup + iters; it++) {
+      for (int it = 0; it < warmup + iters && timed < budget; it++) {
         W.profiling = profile && it >= warmup;
         double t0 = now_s();
         if (vm_predict(ctx, &im, &tm, alpha, 0, &err) != VM_OK) {
@@ -345,6 +363,7 @@ int main(int argc, char **argv) {
         double t = now_s() - t0;
         if (it == 0) first_call = t;
         if (it >= warmup) {
+          timed += t;
           wall[done] = t;
           fwd[done] = W.forward_s;
           fwd_cpu[done] = W.forward_cpu_s;
@@ -352,6 +371,7 @@ int main(int argc, char **argv) {
         }
       }
       W.profiling = false;
+      if (dump_dir && ti == 0 && done && !dump(dump_dir, "alpha", H, Wd, alpha, sizeof(float) * n)) return 1;
       struct rusage ru;
       getrusage(RUSAGE_SELF, &ru);
       double pm = done ? median(wall, done) : -1, fm = done ? median(fwd, done) : -1;
