@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cpu_check.h"
+#include "cpu_conv.h"
 #include "cpu_gemm.h"
 #include "cpu_ops.h"
 #include "error.h"
@@ -14,13 +15,6 @@
 #define CPU_CONV_BAND_FLOATS (1 << 16)
 #endif
 
-typedef struct conv_geometry {
-  int64_t n, h, w;      /* input (detail) size; low is h/2 x w/2 */
-  int64_t cd, cl, cin;  /* detail, low and total channels */
-  int64_t ho, wo, cout;
-  int k, stride, pad;
-  int64_t kk;           /* k*k*cin: one row of A */
-} conv_geometry;
 
 typedef struct conv_tiling {
   int64_t rows, cols;        /* output rows per tile and output columns per tile (cols < wo only when rows == 1) */
@@ -65,56 +59,6 @@ size_t cpu_conv2d_scratch(const cpu_gemm_isa *isa, int64_t in_h, int64_t in_w, i
   return conv_tile_scratch(isa, &t, c_in, kk, c_out);
 }
 
-/* Bilinear x2 source taps along one axis (align_corners=False, as PyTorch's upsample_bilinear2d computes them):
- * src = max(0, (dst + 0.5) / 2 - 0.5); i0 = floor(src); i1 = i0 + 1 unless at the end; weight of i1 = src - i0. */
-static void upsample_taps(int64_t dst, int64_t in_len, int64_t *i0, int64_t *i1, float *l1) {
-  float src = 0.5f * ((float)dst + 0.5f) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  *i0 = (int64_t)src;
-  *i1 = *i0 < in_len - 1 ? *i0 + 1 : *i0;
-  *l1 = src - (float)*i0;
-}
-
-/* Fills the band of input pixels [y0, y0 + rows) x [x0, x0 + cols) of image img (coordinates may fall outside the
- * image: those pixels are zero padding), each pixel cin floats: detail channels, then low upsampled. */
-static void gather_band(const conv_geometry *g, const float *detail, const float *low, int64_t img, int64_t y0,
-                        int64_t x0, int64_t rows, int64_t cols, float *band) {
-  const int64_t hl = g->h / 2, wl = g->w / 2;
-  for (int64_t r = 0; r < rows; r++) {
-    int64_t y = y0 + r;
-    float *dst = band + r * cols * g->cin;
-    if (y < 0 || y >= g->h) {
-      memset(dst, 0, (size_t)(cols * g->cin) * sizeof(float));
-      continue;
-    }
-    int64_t ya = 0, yb = 0;
-    float ly = 0.0f;
-    if (low) upsample_taps(y, hl, &ya, &yb, &ly);
-    const float *row_a = low ? low + (img * hl + ya) * wl * g->cl : NULL;
-    const float *row_b = low ? low + (img * hl + yb) * wl * g->cl : NULL;
-    for (int64_t c = 0; c < cols; c++) {
-      int64_t x = x0 + c;
-      float *px = dst + c * g->cin;
-      if (x < 0 || x >= g->w) {
-        memset(px, 0, (size_t)g->cin * sizeof(float));
-        continue;
-      }
-      if (detail) memcpy(px, detail + ((img * g->h + y) * g->w + x) * g->cd, (size_t)g->cd * sizeof(float));
-      if (low) {
-        int64_t xa, xb;
-        float lx;
-        upsample_taps(x, wl, &xa, &xb, &lx);
-        const float h0 = 1.0f - ly, w0 = 1.0f - lx;
-        const float *aa = row_a + xa * g->cl, *ab = row_a + xb * g->cl;
-        const float *ba = row_b + xa * g->cl, *bb = row_b + xb * g->cl;
-        float *o = px + g->cd;
-        for (int64_t ch = 0; ch < g->cl; ch++)
-          o[ch] = h0 * (w0 * aa[ch] + lx * ab[ch]) + ly * (w0 * ba[ch] + lx * bb[ch]);
-      }
-    }
-  }
-}
-
 vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                      const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
   if (!detail && !low) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: neither detail nor low given");
@@ -148,6 +92,9 @@ vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *
   if (g.kk > INT32_MAX / 4 || g.cout > INT32_MAX)
     return vm_fail(err, VM_ERR_INTERNAL, "conv2d: dimensions too large for BLAS");
 
+  if (k == 3 && stride == 1 && rt->winograd)
+    return cpu_conv3x3_winograd(rt, &g, detail ? detail->data : NULL, low ? low->data : NULL, w->data,
+                                cpu_param_data(b), act, out->data, err);
   const cpu_gemm_isa *isa = rt->gemm;
   cpu_gemm_b bm;
   vm_status st = cpu_shared_pack_b(rt, w->data, g.cout, g.kk, &bm, err);
@@ -182,7 +129,7 @@ vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *
       continue;
     }
     float *band = ws + work;
-    gather_band(&g, ds, ls, img, oy0 * stride - g.pad, ox0 * stride - g.pad, (rows - 1) * stride + k, t.band_cols,
+    cpu_conv_gather_band(&g, ds, ls, img, oy0 * stride - g.pad, ox0 * stride - g.pad, (rows - 1) * stride + k, t.band_cols,
                 band);
     /* output row r of the tile is a line of A; pixel c of it starts at band pixel (r * s, c * s); the taps are its
      * segments, each Cin floats of one band pixel */

@@ -29,6 +29,9 @@ vm_status cpu_runtime_init(cpu_runtime *rt, int threads, vm_error *err) {
   }
   rt->threads = threads;
   rt->gemm = cpu_gemm_isa_select();
+  /* VITMATTE_CPU_CONV=direct keeps every convolution direct (for tests and comparisons) */
+  const char *conv = getenv("VITMATTE_CPU_CONV");
+  rt->winograd = rt->gemm->kernel != NULL && !(conv && !strcmp(conv, "direct"));
   return VM_OK;
 }
 

@@ -12,6 +12,7 @@
 typedef struct cpu_runtime {
   int threads;
   const cpu_gemm_isa *gemm; /* the micro-kernels (or BLAS) this CPU runs */
+  int winograd;             /* 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (not with BLAS) */
 
   /* Bytes held now (arena, parameters, scratch) and the most ever held at once. */
   size_t held_bytes;
