@@ -3,7 +3,8 @@
  * Each case runs with 1, 2 and 3 threads on random inputs with odd sizes and prints its max abs error and its
  * max rel error (max |got - ref| / max |ref|), failing above 1e-5. The activations are also swept value by value
  * (the kernels use their own vectorisable exp and erf), and shape mismatches must be refused. All of it runs once
- * per instruction set the CPU backend can use here (its AVX-512 and AVX2 micro-kernels, and BLAS). */
+ * per instruction set the CPU backend can use here (its AVX-512 and AVX2 micro-kernels, and BLAS), and once with
+ * every convolution direct (no Winograd). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -639,6 +640,8 @@ static int run_all(int *cases) {
   test_conv2d(&s, &r, 13, 11, 6, 0, 5, 1, 2, true, VM_ACT_RELU);     /* 1x1 stride 2 */
   test_conv2d(&s, &r, 6, 230, 40, 560, 5, 3, 1, true, VM_ACT_RELU);  /* Cin 600: tiles are parts of a row */
   test_conv2d(&s, &r, 40, 36, 4, 64, 32, 3, 1, true, VM_ACT_RELU);   /* the last fusion block's shape */
+  test_conv2d(&s, &r, 1, 33, 5, 0, 7, 3, 1, true, VM_ACT_NONE);      /* one output row: half a Winograd tile row */
+  test_conv2d(&s, &r, 4, 200, 3, 600, 40, 3, 1, true, VM_ACT_GELU);  /* Winograd: several blocks per tile row */
 
   test_shape_errors(&s);
   test_scratch_bounded(&s);
@@ -653,18 +656,26 @@ static int run_all(int *cases) {
 
 int main(void) {
   /* The CPU backend picks its micro-kernels at run time (AVX-512, AVX2, or BLAS products); VITMATTE_CPU_ISA makes it
-   * take a lesser one, so every path this CPU can run is checked. */
-  static const char *const isas[] = {NULL, "avx2", "blas"};
+   * take a lesser one, and VITMATTE_CPU_CONV=direct keeps 3x3 convolutions off the Winograd path, so every path this
+   * CPU can run is checked. */
+  static const struct { const char *isa, *conv; } configs[] = {{NULL, NULL}, {NULL, "direct"}, {"avx2", NULL},
+                                                               {"blas", NULL}};
   int cases = 0, failures = 0;
-  for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
-    if (isas[i])
-      setenv("VITMATTE_CPU_ISA", isas[i], 1);
+  for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+    if (configs[i].isa)
+      setenv("VITMATTE_CPU_ISA", configs[i].isa, 1);
     else
       unsetenv("VITMATTE_CPU_ISA");
-    printf("== VITMATTE_CPU_ISA=%s\n", isas[i] ? isas[i] : "(unset: the best this CPU runs)");
+    if (configs[i].conv)
+      setenv("VITMATTE_CPU_CONV", configs[i].conv, 1);
+    else
+      unsetenv("VITMATTE_CPU_CONV");
+    printf("== VITMATTE_CPU_ISA=%s VITMATTE_CPU_CONV=%s\n", configs[i].isa ? configs[i].isa : "(best)",
+           configs[i].conv ? configs[i].conv : "(default)");
     failures += run_all(&cases);
   }
   unsetenv("VITMATTE_CPU_ISA");
+  unsetenv("VITMATTE_CPU_CONV");
   printf("%d of %d checks passed\n", cases - failures, cases);
   return failures ? 1 : 0;
 }
