@@ -32,27 +32,57 @@ typedef struct attention_shape {
   float scale;
 } attention_shape;
 
-/* scores[i, j] += ph[i, y1 - y2 + hh - 1] + pw[i, x1 - x2 + ww - 1] for query r0 + i = (y1, x1) and key
- * k0 + j = (y2, x2), added in this order (rel_h first) as transformers does. Keys are walked a grid row at a
- * time so that the inner loop is a plain vectorisable run. */
-static void add_rel_pos(const attention_shape *s, int64_t r0, int64_t m, int64_t k0, int64_t kb, float *scores,
-                        const float *ph, const float *pw) {
+/* The rel-pos products of a tile's queries in key-grid order: bh[i, y2] = ph[i, y1 - y2 + hh - 1] and
+ * bw[i, x2] = pw[i, x1 - x2 + ww - 1] for query r0 + i = (y1, x1), so that adding them walks forwards. */
+static void rel_tables(const attention_shape *s, int64_t r0, int64_t m, const float *ph, const float *pw, float *bh,
+                       float *bw) {
   const int64_t lh = 2 * s->hh - 1, lw = 2 * s->ww - 1;
   for (int64_t i = 0; i < m; i++) {
-    int64_t q = r0 + i, y1 = q / s->ww, x1 = q % s->ww;
+    const int64_t q = r0 + i, y1 = q / s->ww, x1 = q % s->ww;
+    for (int64_t y2 = 0; y2 < s->hh; y2++) bh[i * s->hh + y2] = ph[i * lh + y1 - y2 + s->hh - 1];
+    for (int64_t x2 = 0; x2 < s->ww; x2++) bw[i * s->ww + x2] = pw[i * lw + x1 - x2 + s->ww - 1];
+  }
+}
+
+/* scores[i, j] += bh[i, y2] + bw[i, x2] for key k0 + j = (y2, x2), added in this order (rel_h first) as
+ * transformers does, and block_max[i] = the row's largest score, in the same pass. Keys are walked a grid row at
+ * a time so that the inner loop is a plain vectorisable run; for grids narrower than a vector (windows), runs are
+ * too short for that and the maximum is left to the softmax's own pass over whole rows (block_max NULL). */
+CPU_VECTOR_CLONES
+static void add_rel_pos(const attention_shape *s, int64_t m, int64_t k0, int64_t kb, float *scores, const float *bh,
+                        const float *bw, float *block_max) {
+  if (!block_max) {
+    for (int64_t i = 0; i < m; i++) {
+      const float *brow_h = bh + i * s->hh, *brow_w = bw + i * s->ww;
+      float *row = scores + i * kb;
+      for (int64_t j = 0, y2 = k0 / s->ww, x2 = k0 % s->ww; j < kb; j++) {
+        row[j] = (row[j] + brow_h[y2]) + brow_w[x2];
+        if (++x2 == s->ww) x2 = 0, y2++;
+      }
+    }
+    return;
+  }
+  for (int64_t i = 0; i < m; i++) {
     float *row = scores + i * kb;
-    const float *rh = ph + i * lh + y1 + s->hh - 1; /* rh[-y2] */
-    const float *rw = pw + i * lw + x1 + s->ww - 1; /* rw[-x2] */
+    const float *brow_h = bh + i * s->hh, *brow_w = bw + i * s->ww;
+    int32_t mk = INT32_MIN;
     int64_t j = 0, y2 = k0 / s->ww, x2 = k0 % s->ww;
     while (j < kb) {
       const int64_t run = min64(s->ww - x2, kb - j);
-      const float bh = rh[-y2];
+      const float b = brow_h[y2];
       float *seg = row + j - x2; /* seg[x] is the key (y2, x) */
-      for (int64_t x = x2; x < x2 + run; x++) seg[x] = (seg[x] + bh) + rw[-x];
+#pragma omp simd reduction(max : mk)
+      for (int64_t x = x2; x < x2 + run; x++) {
+        const float v = (seg[x] + b) + brow_w[x];
+        seg[x] = v;
+        const int32_t k = cpu_float_order(v);
+        mk = k > mk ? k : mk;
+      }
       j += run;
       x2 = 0;
       y2++;
     }
+    block_max[i] = cpu_order_float(mk);
   }
 }
 
@@ -60,21 +90,27 @@ static void add_rel_pos(const attention_shape *s, int64_t r0, int64_t m, int64_t
  * running max and sum (in double) are updated, and rescale[i] is the factor exp(old max - new max) by which what
  * was accumulated for earlier blocks must shrink (0 on the first block). Rounding in that factor cancels in the
  * final out / sum, which it scales alike. Block sums run in float over 256 values (`omp simd` reassociates
- * them without -ffast-math), then in double. */
+ * them without -ffast-math), then in double. block_max: the rows' maxima over this block when already known
+ * (add_rel_pos finds them), else NULL. */
 enum { SOFTMAX_SUM_BLOCK = 256 };
 
 CPU_VECTOR_CLONES
-static void softmax_block(float *scores, int64_t m, int64_t kb, int first, float *row_max, double *row_sum,
-                          float *rescale) {
+static void softmax_block(float *scores, int64_t m, int64_t kb, int first, const float *block_max, float *row_max,
+                          double *row_sum, float *rescale) {
   for (int64_t i = 0; i < m; i++) {
     float *row = scores + i * kb;
-    int32_t mk = INT32_MIN;
+    float mx;
+    if (block_max) {
+      mx = block_max[i];
+    } else {
+      int32_t mk = INT32_MIN;
 #pragma omp simd reduction(max : mk)
-    for (int64_t j = 0; j < kb; j++) {
-      int32_t k = cpu_float_order(row[j]);
-      mk = k > mk ? k : mk;
+      for (int64_t j = 0; j < kb; j++) {
+        int32_t k = cpu_float_order(row[j]);
+        mk = k > mk ? k : mk;
+      }
+      mx = cpu_order_float(mk);
     }
-    float mx = cpu_order_float(mk);
     if (first) {
       rescale[i] = 0.0f;
     } else if (mx > row_max[i]) {
@@ -150,7 +186,7 @@ static size_t tile_floats(const cpu_gemm_isa *isa, const attention_shape *s, int
   int64_t widest = bk > lh ? bk : lh;
   widest = widest > lw ? widest : lw;
   const int64_t deepest = bk > s->d ? bk : s->d;
-  return (size_t)(m * (bk + lh + lw)) + cpu_gemm_work_floats(isa, m, widest, deepest) + 16;
+  return (size_t)(m * (bk + lh + lw + s->hh + s->ww)) + cpu_gemm_work_floats(isa, m, widest, deepest) + 16;
 }
 
 /* B starting `k0` rows into every panel (micro-kernels) or into the plain matrix. */
@@ -171,8 +207,8 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
                            int64_t r0, int64_t m, const head_operands *h, int rel, float *out_img, float *scratch) {
   const int64_t n = s->tokens, d = s->d, ld = s->ld, c = s->c;
   const int64_t bk = min64(ATTN_KEYS, n), lh = 2 * s->hh - 1, lw = 2 * s->ww - 1;
-  float *scores = scratch, *ph = scores + m * bk, *pw = ph + m * lh;
-  float *work = pw + m * lw;
+  float *scores = scratch, *ph = scores + m * bk, *pw = ph + m * lh, *bh = pw + m * lw, *bw = bh + m * s->hh;
+  float *work = bw + m * s->ww;
   work += (16 - ((uintptr_t)work / sizeof(float)) % 16) % 16; /* 64-byte aligned, as the micro-kernels store */
   const cpu_gemm_a q = {.data = qkv_img + r0 * ld + head * d, .lda = ld, .line = 0, .nseg = 1, .kseg = d};
   const cpu_gemm_epilogue plain = {NULL, VM_ACT_NONE, NULL, 0, 1.0f, NULL};
@@ -180,8 +216,9 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
     /* the bias uses the unscaled q */
     cpu_gemm_block(isa, &q, 1, m, &h->rh, 0, lh, ph, lh, 0, &plain, work);
     cpu_gemm_block(isa, &q, 1, m, &h->rw, 0, lw, pw, lw, 0, &plain, work);
+    rel_tables(s, r0, m, ph, pw, bh, bw);
   }
-  float row_max[ATTN_ROWS], rescale[ATTN_ROWS];
+  float row_max[ATTN_ROWS], block_max[ATTN_ROWS], rescale[ATTN_ROWS];
   double row_sum[ATTN_ROWS];
   /* the output rows themselves accumulate sum_j exp(s_j - max) v_j; they are divided by the sum at the end */
   float *o = out_img + r0 * c + head * d;
@@ -191,8 +228,9 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
     const int first = k0 == 0;
     const cpu_gemm_b kt = cols_from(&h->kt, k0), v = rows_from(&h->v, k0);
     cpu_gemm_block(isa, &q, 1, m, &kt, 0, kb, scores, kb, 0, &scaled, work);
-    if (rel) add_rel_pos(s, r0, m, k0, kb, scores, ph, pw);
-    softmax_block(scores, m, kb, first, row_max, row_sum, rescale);
+    const int fused_max = rel && s->ww >= 32;
+    if (rel) add_rel_pos(s, m, k0, kb, scores, bh, bw, fused_max ? block_max : NULL);
+    softmax_block(scores, m, kb, first, fused_max ? block_max : NULL, row_max, row_sum, rescale);
     /* o = rescale * o + P V; rescale is exactly 1 for rows whose maximum did not move */
     const cpu_gemm_a p = {.data = scores, .lda = kb, .line = 0, .nseg = 1, .kseg = kb};
     const cpu_gemm_epilogue acc = {NULL, VM_ACT_NONE, first ? NULL : o, c, 1.0f, first ? NULL : rescale};

@@ -143,7 +143,11 @@ void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines,
    * micro-tile is moved back to end at the line's end, so it overlaps the one before: those rows are computed
    * twice, but stored once. */
   const int short_line = m < mr;
-  const int plain = !ep || (!ep->bias && ep->act == VM_ACT_NONE && !ep->residual && (ep->alpha == 0.0f || ep->alpha == 1.0f));
+  /* with nothing but a scale to apply, the kernel stores into C itself */
+  const int plain = !ep || (!ep->bias && ep->act == VM_ACT_NONE && !ep->residual);
+  const float alpha = ep && ep->alpha != 0.0f ? ep->alpha : 1.0f;
+  cpu_gemm_epilogue rest = ep ? *ep : (cpu_gemm_epilogue){0};
+  rest.alpha = 1.0f; /* applied by the kernel */
   cpu_gemm_a edge_a = {.data = edge, .lda = k, .line = 0, .nseg = 1, .kseg = k, .off = {0}};
   if (short_line) memset(edge, 0, (size_t)(mr * k) * sizeof(float));
   /* B panel outer: it stays in L1/L2 while every micro-tile of the block passes it */
@@ -155,19 +159,19 @@ void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines,
       float *cl = c + l * c_line + j0;
       if (short_line) {
         gather_rows(a, line, m, edge); /* rows past m stay zero */
-        isa->kernel(edge, k, edge_a.off, 1, k, bp, t, CPU_GEMM_NR);
-        const cpu_gemm_epilogue e = ep_at(ep, 0, j0);
+        isa->kernel(edge, k, edge_a.off, 1, k, bp, alpha, t, CPU_GEMM_NR);
+        const cpu_gemm_epilogue e = ep_at(&rest, 0, j0);
         tile_epilogue(t, CPU_GEMM_NR, m, cols, cl, ldc, &e);
         continue;
       }
       for (int64_t i0 = 0; i0 < m; i0 += mr) {
         const int64_t start = i0 + mr <= m ? i0 : m - mr, skip = i0 - start;
         if (plain && cols == CPU_GEMM_NR) { /* nothing to add: the kernel stores into C (again where tiles overlap) */
-          isa->kernel(line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, cl + start * ldc, ldc);
+          isa->kernel(line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, alpha, cl + start * ldc, ldc);
           continue;
         }
-        isa->kernel(line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, t, CPU_GEMM_NR);
-        const cpu_gemm_epilogue e = ep_at(ep, i0, j0);
+        isa->kernel(line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, alpha, t, CPU_GEMM_NR);
+        const cpu_gemm_epilogue e = ep_at(&rest, i0, j0);
         tile_epilogue(t + skip * CPU_GEMM_NR, CPU_GEMM_NR, mr - skip, cols, cl + i0 * ldc, ldc, &e);
       }
     }

@@ -29,10 +29,10 @@ typedef struct cpu_gemm_a {
   int64_t off[CPU_GEMM_MAX_SEG];
 } cpu_gemm_a;
 
-/* A micro-kernel: t[MR][32] (row i at t + i * ldt) = A rows [0, MR) (row i at a + i * lda, segments as above) times
- * one packed B panel of nseg * kseg rows. Every element of the tile is written. */
+/* A micro-kernel: t[MR][32] (row i at t + i * ldt) = alpha * (A rows [0, MR) (row i at a + i * lda, segments as
+ * above) times one packed B panel of nseg * kseg rows). Every element of the tile is written. */
 typedef void (*cpu_gemm_ukernel)(const float *a, int64_t lda, const int64_t *off, int nseg, int64_t kseg,
-                                 const float *b, float *t, int64_t ldt);
+                                 const float *b, float alpha, float *t, int64_t ldt);
 
 typedef struct cpu_gemm_isa {
   const char *name; /* "AVX-512", "AVX2", "BLAS" */

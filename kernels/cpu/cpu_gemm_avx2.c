@@ -7,7 +7,8 @@
 #include <immintrin.h>
 
 __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, int64_t lda, const int64_t *off,
-                                                             int nseg, int64_t kseg, const float *b, float *t, int64_t ldt) {
+                                                             int nseg, int64_t kseg, const float *b, float alpha, float *t,
+                          int64_t ldt) {
   const int64_t l2 = 2 * lda;
   for (int half = 0; half < 2; half++) {
     const float *bp = b + 16 * half;
@@ -29,9 +30,15 @@ __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, in
         bp += CPU_GEMM_NR;
       }
     }
+    if (alpha != 1.0f) {
+      const __m256 f = _mm256_set1_ps(alpha);
+#define SCALE(i) c##i##0 = _mm256_mul_ps(c##i##0, f), c##i##1 = _mm256_mul_ps(c##i##1, f);
+      SCALE(0) SCALE(1) SCALE(2) SCALE(3) SCALE(4) SCALE(5)
+#undef SCALE
+    }
     float *tt = t + 16 * half;
 #define STORE(i)                                                                                                    \
-  _mm256_storeu_ps(tt + (i) * ldt, c##i##0);                                                                 \
+  _mm256_storeu_ps(tt + (i) * ldt, c##i##0);                                                                        \
   _mm256_storeu_ps(tt + (i) * ldt + 8, c##i##1);
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
 #undef STORE

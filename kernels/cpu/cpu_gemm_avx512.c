@@ -8,7 +8,8 @@
 #include <immintrin.h>
 
 __attribute__((target("avx512f,fma"))) void cpu_gemm_kernel_avx512(const float *a, int64_t lda, const int64_t *off,
-                                                                  int nseg, int64_t kseg, const float *b, float *t, int64_t ldt) {
+                                                                  int nseg, int64_t kseg, const float *b, float alpha, float *t,
+                          int64_t ldt) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
   __m512 c80 = c00, c81 = c00, c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
@@ -32,8 +33,15 @@ __attribute__((target("avx512f,fma"))) void cpu_gemm_kernel_avx512(const float *
       b += CPU_GEMM_NR;
     }
   }
+  if (alpha != 1.0f) {
+    const __m512 f = _mm512_set1_ps(alpha);
+#define SCALE(x) c##x##0 = _mm512_mul_ps(c##x##0, f), c##x##1 = _mm512_mul_ps(c##x##1, f);
+    SCALE(0) SCALE(1) SCALE(2) SCALE(3) SCALE(4) SCALE(5) SCALE(6) SCALE(7) SCALE(8) SCALE(9) SCALE(a) SCALE(b)
+    SCALE(c) SCALE(d)
+#undef SCALE
+  }
 #define STORE(i, x)                                                                                                 \
-  _mm512_storeu_ps(t + (i) * ldt, c##x##0);                                                                  \
+  _mm512_storeu_ps(t + (i) * ldt, c##x##0);                                                                         \
   _mm512_storeu_ps(t + (i) * ldt + 16, c##x##1);
   STORE(0, 0) STORE(1, 1) STORE(2, 2) STORE(3, 3) STORE(4, 4) STORE(5, 5) STORE(6, 6)
   STORE(7, 7) STORE(8, 8) STORE(9, 9) STORE(10, a) STORE(11, b) STORE(12, c) STORE(13, d)
