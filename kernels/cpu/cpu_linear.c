@@ -4,10 +4,45 @@
 
 #include "cpu_check.h"
 #include "cpu_gemm.h"
+#include "cpu_math.h"
 #include "cpu_ops.h"
+#include "cpu_simd.h"
 #include "error.h"
 
 size_t cpu_linear_scratch(int64_t n_out) { return (size_t)256 * (size_t)n_out; }
+
+/* Outputs narrower than this take dot products row by row: a packed panel of 32 columns would be mostly zeros
+ * (the matting head's last layer has one output: 1M rows x 16 inputs at 1024^2). */
+enum { NARROW_N = 8, NARROW_CHUNK = 256 };
+
+/* out = residual + act(x w^T + b) for rows [r0, r0 + m), m <= NARROW_CHUNK, n < NARROW_N; tmp: NARROW_CHUNK * n. */
+CPU_VECTOR_CLONES
+static void narrow_rows(const float *x, int64_t k, const float *w, int64_t n, const float *bias, vm_act act,
+                        const float *residual, float *out, int64_t m, float *tmp) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      const float *xr = x + i * k, *wr = w + j * k;
+      float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t q = 0; q < k; q++) acc += xr[q] * wr[q];
+      tmp[i * n + j] = acc + (bias ? bias[j] : 0.0f);
+    }
+  const int64_t len = m * n;
+  switch (act) {
+  case VM_ACT_RELU:
+    for (int64_t e = 0; e < len; e++) tmp[e] = cpu_relu(tmp[e]);
+    break;
+  case VM_ACT_GELU:
+    for (int64_t e = 0; e < len; e++) tmp[e] = cpu_gelu(tmp[e]);
+    break;
+  case VM_ACT_SIGMOID:
+    for (int64_t e = 0; e < len; e++) tmp[e] = cpu_sigmoid(tmp[e]);
+    break;
+  case VM_ACT_NONE:
+    break;
+  }
+  for (int64_t e = 0; e < len; e++) out[e] = residual ? residual[e] + tmp[e] : tmp[e];
+}
 
 vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
                      const vm_tensor *residual, const vm_tensor *out, vm_error *err) {
@@ -25,6 +60,24 @@ vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, con
     return vm_fail(err, VM_ERR_INTERNAL, "linear: residual does not match out");
   if (x->data == out->data) return vm_fail(err, VM_ERR_INTERNAL, "linear: out must not alias x");
   if (k > INT32_MAX || n > INT32_MAX) return vm_fail(err, VM_ERR_INTERNAL, "linear: dimensions too large for BLAS");
+
+  const float *bs = cpu_param_data(b), *rs = residual ? residual->data : NULL;
+  float *os = out->data;
+  float *const *scratch = rt->scratch;
+  if (n < NARROW_N) {
+    const int64_t chunks = (rows + NARROW_CHUNK - 1) / NARROW_CHUNK;
+    const int team = cpu_team(rt, chunks);
+    vm_status st = cpu_scratch_reserve(rt, team, (size_t)(NARROW_CHUNK * n), err);
+    if (st != VM_OK) return st;
+    const float *xs = x->data, *ws = w->data;
+#pragma omp parallel for num_threads(team) schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+      const int64_t r0 = c * NARROW_CHUNK, m = rows - r0 < NARROW_CHUNK ? rows - r0 : NARROW_CHUNK;
+      narrow_rows(xs + r0 * k, k, ws, n, bs, act, rs ? rs + r0 * n : NULL, os + r0 * n, m,
+                  scratch[omp_get_thread_num()]);
+    }
+    return VM_OK;
+  }
 
   const cpu_gemm_isa *isa = rt->gemm;
   cpu_gemm_b bm;
@@ -47,9 +100,6 @@ vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, con
   if (st != VM_OK) return st;
 
   const float *xs = x->data;
-  const float *bs = cpu_param_data(b), *rs = residual ? residual->data : NULL;
-  float *os = out->data;
-  float *const *scratch = rt->scratch;
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
   for (int64_t t = 0; t < ntasks; t++) {
     const int64_t r0 = t / groups * block, m = rows - r0 < block ? rows - r0 : block;

@@ -27,7 +27,7 @@ vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *
 
 /* ---- scratch sizes (per thread, in floats), shared by the ops and cpu_scratch_estimate ---- */
 
-size_t cpu_patch_embed_scratch(int64_t out_w, int64_t k_len);
+size_t cpu_patch_embed_scratch(const cpu_gemm_isa *isa, int64_t grid_w, int64_t c, int64_t k_len, int patch);
 size_t cpu_linear_scratch(int64_t n_out); /* only when residual aliases out */
 size_t cpu_attention_scratch(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww);
 /* and of the shared buffer (one for all threads) */

@@ -8,7 +8,7 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 size_t cpu_scratch_estimate(const cpu_runtime *rt, const vm_config *cfg, int H, int W) {
   if (!cfg || H <= 0 || W <= 0 || cfg->patch_size <= 0) return 0;
   const int64_t p = cfg->patch_size, h = H / p, w = W / p, c = cfg->hidden_size, d = cfg->head_dim;
-  size_t floats = cpu_patch_embed_scratch(w, p * p * cfg->num_channels);
+  size_t floats = cpu_patch_embed_scratch(rt->gemm, w, c, p * p * cfg->num_channels, (int)p);
   floats = max_size(floats, (size_t)c); /* layer_norm keeps one row */
 
   /* encoder: attention tiles, linears whose residual is their output, the residual blocks' 3x3 convolution */

@@ -602,6 +602,9 @@ static int run_all(int *cases) {
   const vm_act acts[] = {VM_ACT_NONE, VM_ACT_RELU, VM_ACT_GELU, VM_ACT_SIGMOID};
   for (int a = 0; a < 4; a++) test_linear(&s, &r, 301, 97, 131, true, acts[a], false, false);
   test_linear(&s, &r, 5, 33, 17, false, VM_ACT_NONE, false, false);
+  test_linear(&s, &r, 1031, 16, 1, true, VM_ACT_SIGMOID, false, false); /* the matting head's last layer */
+  test_linear(&s, &r, 97, 3072, 70, true, VM_ACT_NONE, true, true);     /* ViTMatte-B's fc2 depth: k in chunks */
+  test_linear(&s, &r, 300, 37, 3, true, VM_ACT_GELU, true, true);       /* narrow, residual in place */
   test_linear(&s, &r, 1031, 384, 77, true, VM_ACT_GELU, true, false);
   test_linear(&s, &r, 1031, 131, 383, true, VM_ACT_NONE, true, true);
   test_linear(&s, &r, 3, 129, 65, false, VM_ACT_RELU, true, true);
