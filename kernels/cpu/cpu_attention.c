@@ -242,19 +242,23 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
   }
 }
 
-size_t cpu_attention_scratch(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww) {
-  attention_shape s = {.tokens = tokens, .hh = hh, .ww = ww, .d = head_dim};
-  /* a whole group (window) per task: its packed keys and values too */
-  const size_t own = tokens <= ATTN_KEYS ? packed_kv_floats(&s) + 16 : 0;
-  return own + tile_floats(isa, &s, min64(ATTN_ROWS, tokens));
+/* Per-thread floats of a small group (a window: one task packs its own keys and values), or of a tile of a large
+ * group's query block of `rows` queries. */
+static size_t task_floats(const cpu_gemm_isa *isa, const attention_shape *s, int64_t rows) {
+  if (s->tokens <= ATTN_KEYS) return packed_kv_floats(s) + 16 + tile_floats(isa, s, min64(ATTN_ROWS, s->tokens));
+  return tile_floats(isa, s, rows);
 }
 
 /* Floats of the shared buffer: the packed rel-pos tables and, for large groups, one head's packed keys and values. */
-size_t cpu_attention_shared(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww) {
+static size_t shared_floats(const cpu_gemm_isa *isa, const attention_shape *s) {
   if (!isa->kernel) return 0;
+  return cpu_gemm_packed_b_floats(2 * s->hh - 1, s->d) + cpu_gemm_packed_b_floats(2 * s->ww - 1, s->d) +
+         (s->tokens > ATTN_KEYS ? packed_kv_floats(s) : 0);
+}
+
+cpu_need cpu_attention_need(const cpu_runtime *rt, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww) {
   attention_shape s = {.tokens = tokens, .hh = hh, .ww = ww, .d = head_dim};
-  return cpu_gemm_packed_b_floats(2 * hh - 1, head_dim) + cpu_gemm_packed_b_floats(2 * ww - 1, head_dim) +
-         (tokens > ATTN_KEYS ? packed_kv_floats(&s) : 0);
+  return (cpu_need){task_floats(rt->gemm, &s, min64(ATTN_ROWS, tokens)), shared_floats(rt->gemm, &s)};
 }
 
 vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const vm_param *rel_h,
@@ -285,7 +289,7 @@ vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const 
 
   const cpu_gemm_isa *isa = rt->gemm;
   const int64_t lh = 2 * s.hh - 1, lw = 2 * s.ww - 1;
-  vm_status st = cpu_shared_reserve(rt, cpu_attention_shared(isa, s.tokens, s.d, s.hh, s.ww), err);
+  vm_status st = cpu_shared_reserve(rt, shared_floats(isa, &s), err);
   if (st != VM_OK) return st;
   head_operands base = {0};
   float *kv_shared = NULL;
@@ -311,7 +315,7 @@ vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const 
   if (s.tokens <= ATTN_KEYS) {
     /* Small groups (windows): one task per (image, head) packs its own keys and values and runs its queries. */
     const int team = cpu_team(rt, groups);
-    st = cpu_scratch_reserve(rt, team, cpu_attention_scratch(isa, s.tokens, s.d, s.hh, s.ww), err);
+    st = cpu_scratch_reserve(rt, team, task_floats(isa, &s, 0), err);
     if (st != VM_OK) return st;
     const size_t kv = packed_kv_floats(&s) + 16;
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
@@ -334,7 +338,7 @@ vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const 
   rows = rows < 64 ? 64 : rows > ATTN_ROWS ? ATTN_ROWS : rows;
   const int64_t blocks = (s.tokens + rows - 1) / rows;
   const int team = cpu_team(rt, blocks);
-  st = cpu_scratch_reserve(rt, team, tile_floats(isa, &s, rows), err);
+  st = cpu_scratch_reserve(rt, team, task_floats(isa, &s, rows), err);
   if (st != VM_OK) return st;
   for (int64_t g = 0; g < groups; g++) {
     const int64_t img = g / heads, head = g % heads;

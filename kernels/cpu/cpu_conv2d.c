@@ -50,13 +50,14 @@ static size_t conv_tile_scratch(const cpu_gemm_isa *isa, const conv_tiling *t, i
   return work + (t->direct ? 0 : (size_t)(t->band_rows * t->band_cols * cin));
 }
 
-size_t cpu_conv2d_scratch(const cpu_gemm_isa *isa, int64_t in_h, int64_t in_w, int64_t c_in, int64_t out_w,
-                          int64_t c_out, int k, int stride) {
-  (void)in_w;
-  int64_t kk = (int64_t)k * k * c_in;
-  int64_t ho = (in_h + 2 * (k / 2) - k) / stride + 1;
-  conv_tiling t = conv_tile_for(ho, out_w, c_in, k, stride, 0, 1);
-  return conv_tile_scratch(isa, &t, c_in, kk, c_out);
+cpu_need cpu_conv2d_need(const cpu_runtime *rt, int64_t h, int64_t w, int64_t cin, int64_t cout, int k, int stride) {
+  const cpu_gemm_isa *isa = rt->gemm;
+  const int64_t ho = (h + 2 * (k / 2) - k) / stride + 1, wo = (w + 2 * (k / 2) - k) / stride + 1;
+  if (k == 3 && stride == 1 && rt->winograd)
+    return (cpu_need){cpu_conv3x3_winograd_scratch(isa, wo, cin, cout), cpu_conv3x3_winograd_shared(cin, cout)};
+  const int64_t kk = (int64_t)k * k * cin;
+  conv_tiling t = conv_tile_for(ho, wo, cin, k, stride, 0, 1); /* one thread: the tallest tiles */
+  return (cpu_need){conv_tile_scratch(isa, &t, cin, kk, cout), isa->kernel ? cpu_gemm_packed_b_floats(cout, kk) : 0};
 }
 
 vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,

@@ -9,8 +9,6 @@
 #include "cpu_simd.h"
 #include "error.h"
 
-size_t cpu_linear_scratch(int64_t n_out) { return (size_t)256 * (size_t)n_out; }
-
 /* Outputs narrower than this take dot products row by row: a packed panel of 32 columns would be mostly zeros
  * (the matting head's last layer has one output: 1M rows x 16 inputs at 1024^2). */
 enum { NARROW_N = 8, NARROW_CHUNK = 256 };
@@ -42,6 +40,13 @@ static void narrow_rows(const float *x, int64_t k, const float *w, int64_t n, co
     break;
   }
   for (int64_t e = 0; e < len; e++) out[e] = residual ? residual[e] + tmp[e] : tmp[e];
+}
+
+cpu_need cpu_linear_need(const cpu_runtime *rt, int64_t k, int64_t n) {
+  if (n < NARROW_N) return (cpu_need){(size_t)(NARROW_CHUNK * n), 0};
+  const cpu_gemm_isa *isa = rt->gemm;
+  return (cpu_need){cpu_gemm_work_floats(isa, cpu_gemm_block_rows(isa, k), n, k),
+                    isa->kernel ? cpu_gemm_packed_b_floats(n, k) : 0};
 }
 
 vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,

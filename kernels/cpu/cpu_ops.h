@@ -25,17 +25,19 @@ vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const 
 vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                      const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err);
 
-/* ---- scratch sizes (per thread, in floats), shared by the ops and cpu_scratch_estimate ---- */
+/* ---- scratch each op holds (in floats): per thread, and in the shared buffer (packed weights, keys, values) ---- */
 
-size_t cpu_patch_embed_scratch(const cpu_gemm_isa *isa, int64_t grid_w, int64_t c, int64_t k_len, int patch);
-size_t cpu_linear_scratch(int64_t n_out); /* only when residual aliases out */
-size_t cpu_attention_scratch(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww);
-/* and of the shared buffer (one for all threads) */
-size_t cpu_attention_shared(const cpu_gemm_isa *isa, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww);
-size_t cpu_conv2d_scratch(const cpu_gemm_isa *isa, int64_t in_h, int64_t in_w, int64_t c_in, int64_t out_w,
-                          int64_t c_out, int k, int stride);
+typedef struct cpu_need {
+  size_t per_thread, shared;
+} cpu_need;
 
-/* Bytes of scratch (all threads) a forward pass at padded H x W will hold. */
+cpu_need cpu_patch_embed_need(const cpu_runtime *rt, int64_t grid_w, int64_t c, int64_t k_len, int patch);
+cpu_need cpu_linear_need(const cpu_runtime *rt, int64_t k, int64_t n);
+cpu_need cpu_attention_need(const cpu_runtime *rt, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww);
+/* k x k, stride s over an h x w input of cin channels (detail and upsampled low together) */
+cpu_need cpu_conv2d_need(const cpu_runtime *rt, int64_t h, int64_t w, int64_t cin, int64_t cout, int k, int stride);
+
+/* Bytes of scratch (all threads, and shared) a forward pass at padded H x W will hold. */
 size_t cpu_scratch_estimate(const cpu_runtime *rt, const vm_config *cfg, int H, int W);
 
 #endif

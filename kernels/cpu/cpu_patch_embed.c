@@ -19,9 +19,11 @@ static int64_t chunk_for(int64_t rows, int64_t gw, int threads) {
   return (gw + chunks - 1) / chunks;
 }
 
-size_t cpu_patch_embed_scratch(const cpu_gemm_isa *isa, int64_t grid_w, int64_t c, int64_t k_len, int patch) {
+cpu_need cpu_patch_embed_need(const cpu_runtime *rt, int64_t grid_w, int64_t c, int64_t k_len, int patch) {
+  const cpu_gemm_isa *isa = rt->gemm;
   const size_t gathered = patch > CPU_GEMM_MAX_SEG ? (size_t)(grid_w * k_len + 16) : 0;
-  return gathered + cpu_gemm_work_floats(isa, grid_w, c, k_len);
+  return (cpu_need){gathered + cpu_gemm_work_floats(isa, grid_w, c, k_len),
+                    isa->kernel ? cpu_gemm_packed_b_floats(c, k_len) : 0};
 }
 
 vm_status cpu_patch_embed(cpu_runtime *rt, const vm_tensor *px, const vm_param *w, const vm_param *b, int patch,
