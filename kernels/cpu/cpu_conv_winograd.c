@@ -7,9 +7,9 @@
 #include <omp.h>
 #include <string.h>
 
+#include "cpu_activation.h"
 #include "cpu_conv.h"
 #include "cpu_gemm.h"
-#include "cpu_math.h"
 #include "cpu_simd.h"
 #include "error.h"
 
@@ -148,23 +148,7 @@ static void transform_output(const float *m, int64_t xs, int64_t T, int64_t cout
       o2[co] = ((q0 + q1) + q2) + b;
       o3[co] = ((q1 - q2) - q3) + b;
     }
-    if (act == VM_ACT_NONE) continue;
-    for (int q = 0; q < 4; q++) {
-      float *restrict y = o[q];
-      switch (act) {
-      case VM_ACT_RELU:
-        for (int64_t co = 0; co < cout; co++) y[co] = cpu_relu(y[co]);
-        break;
-      case VM_ACT_GELU:
-        for (int64_t co = 0; co < cout; co++) y[co] = cpu_gelu(y[co]);
-        break;
-      case VM_ACT_SIGMOID:
-        for (int64_t co = 0; co < cout; co++) y[co] = cpu_sigmoid(y[co]);
-        break;
-      case VM_ACT_NONE:
-        break;
-      }
-    }
+    for (int q = 0; q < 4; q++) cpu_act_apply(act, o[q], cout);
   }
 }
 

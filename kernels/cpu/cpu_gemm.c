@@ -5,8 +5,8 @@
 
 #include <string.h>
 
+#include "cpu_activation.h"
 #include "cpu_blas.h"
-#include "cpu_math.h"
 #include "cpu_simd.h"
 
 /* L2 bytes a block of A rows may take: with one B panel (k x 32 floats) beside it, both stay in a 1 MiB L2. */
@@ -109,19 +109,7 @@ static void tile_epilogue(float *t, int64_t ldt, int64_t m, int64_t n, float *ds
       for (int64_t j = 0; j < n; j++) s[j] *= alpha;
     if (bias)
       for (int64_t j = 0; j < n; j++) s[j] += bias[j];
-    switch (act) {
-    case VM_ACT_RELU:
-      for (int64_t j = 0; j < n; j++) s[j] = cpu_relu(s[j]);
-      break;
-    case VM_ACT_GELU:
-      for (int64_t j = 0; j < n; j++) s[j] = cpu_gelu(s[j]);
-      break;
-    case VM_ACT_SIGMOID:
-      for (int64_t j = 0; j < n; j++) s[j] = cpu_sigmoid(s[j]);
-      break;
-    case VM_ACT_NONE:
-      break;
-    }
+    cpu_act_apply(act, s, n);
     if (residual && ep->row_scale) {
       const float *r = residual + i * ldr;
       const float f = ep->row_scale[i];

@@ -2,9 +2,9 @@
  * rows are few, groups of columns) across threads, each a product with its epilogue fused (cpu_gemm.h). */
 #include <omp.h>
 
+#include "cpu_activation.h"
 #include "cpu_check.h"
 #include "cpu_gemm.h"
-#include "cpu_math.h"
 #include "cpu_ops.h"
 #include "cpu_simd.h"
 #include "error.h"
@@ -26,19 +26,7 @@ static void narrow_rows(const float *x, int64_t k, const float *w, int64_t n, co
       tmp[i * n + j] = acc + (bias ? bias[j] : 0.0f);
     }
   const int64_t len = m * n;
-  switch (act) {
-  case VM_ACT_RELU:
-    for (int64_t e = 0; e < len; e++) tmp[e] = cpu_relu(tmp[e]);
-    break;
-  case VM_ACT_GELU:
-    for (int64_t e = 0; e < len; e++) tmp[e] = cpu_gelu(tmp[e]);
-    break;
-  case VM_ACT_SIGMOID:
-    for (int64_t e = 0; e < len; e++) tmp[e] = cpu_sigmoid(tmp[e]);
-    break;
-  case VM_ACT_NONE:
-    break;
-  }
+  cpu_act_apply(act, tmp, len);
   for (int64_t e = 0; e < len; e++) out[e] = residual ? residual[e] + tmp[e] : tmp[e];
 }
 

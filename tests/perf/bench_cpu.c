@@ -21,36 +21,13 @@
 #include <time.h>
 
 #include "backend.h"
+#include "bench_util.h"
 #include "checkpoint_writer.h"
 #include "context_internal.h"
 #include "vitmatte.h"
 
 #define MAX_LIST 16
 #define MAX_ITERS 100
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* CPU seconds of the whole process (all threads): on a shared machine, time slices lost to other processes do not
- * count, so per-op shares stay meaningful when the wall clock does not. */
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* ---- the wrapped op table: forward timing and the per-op profile ---- */
 
@@ -71,13 +48,13 @@ static struct {
 } W;
 
 static double op_start(void) {
-  W.op_cpu_start = cpu_s();
-  return now_s();
+  W.op_cpu_start = bench_cpu_s();
+  return bench_now_s();
 }
 
 static void prof_add(const char *label, double s) {
   if (!W.profiling) return;
-  const double c = cpu_s() - W.op_cpu_start;
+  const double c = bench_cpu_s() - W.op_cpu_start;
   for (int i = 0; i < W.nrows; i++)
     if (!strcmp(W.rows[i].label, label)) {
       W.rows[i].seconds += s;
@@ -96,16 +73,16 @@ static void prof_add(const char *label, double s) {
 static int w_forward_begin(vm_backend *be, uint64_t key) {
   (void)be;
   (void)key;
-  W.forward_start = now_s();
-  W.forward_cpu_start = cpu_s();
+  W.forward_start = bench_now_s();
+  W.forward_cpu_start = bench_cpu_s();
   return 0; /* never replayed: the ops are issued */
 }
 
 static vm_status w_forward_end(vm_backend *be, vm_error *err) {
   (void)be;
   (void)err;
-  W.forward_s = now_s() - W.forward_start;
-  W.forward_cpu_s = cpu_s() - W.forward_cpu_start;
+  W.forward_s = bench_now_s() - W.forward_start;
+  W.forward_cpu_s = bench_cpu_s() - W.forward_cpu_start;
   return VM_OK;
 }
 
@@ -117,7 +94,7 @@ static vm_status w_patch_embed(vm_backend *be, const vm_tensor *px, const vm_par
                                const vm_param *pos, const vm_tensor *out, vm_error *err) {
   double t0 = op_start();
   vm_status st = W.inner->patch_embed(be, px, w, b, patch, pos, out, err);
-  prof_add("patch_embed", now_s() - t0);
+  prof_add("patch_embed", bench_now_s() - t0);
   return st;
 }
 
@@ -128,7 +105,7 @@ static vm_status w_layer_norm(vm_backend *be, const vm_tensor *x, const vm_param
   vm_status st = W.inner->layer_norm(be, x, gamma, beta, eps, act, residual, out, err);
   char label[96];
   snprintf(label, sizeof label, "layer_norm C=%lld%s%s", (long long)x->c, act_name(act), residual ? " + residual" : "");
-  prof_add(label, now_s() - t0);
+  prof_add(label, bench_now_s() - t0);
   return st;
 }
 
@@ -139,14 +116,14 @@ static vm_status w_linear(vm_backend *be, const vm_tensor *x, const vm_param *w,
   char label[96];
   snprintf(label, sizeof label, "linear %lld -> %lld%s%s%s", (long long)x->c, (long long)out->c, act_name(act),
            residual ? " + residual" : "", x->h == 14 && x->n > 1 ? " (windows)" : "");
-  prof_add(label, now_s() - t0);
+  prof_add(label, bench_now_s() - t0);
   return st;
 }
 
 static vm_status w_window_partition(vm_backend *be, const vm_tensor *x, int ws, const vm_tensor *out, vm_error *err) {
   double t0 = op_start();
   vm_status st = W.inner->window_partition(be, x, ws, out, err);
-  prof_add("window_partition", now_s() - t0);
+  prof_add("window_partition", bench_now_s() - t0);
   return st;
 }
 
@@ -154,7 +131,7 @@ static vm_status w_window_unpartition(vm_backend *be, const vm_tensor *win, int 
                                       const vm_tensor *out, vm_error *err) {
   double t0 = op_start();
   vm_status st = W.inner->window_unpartition(be, win, ws, residual, out, err);
-  prof_add("window_unpartition", now_s() - t0);
+  prof_add("window_unpartition", bench_now_s() - t0);
   return st;
 }
 
@@ -165,7 +142,7 @@ static vm_status w_attention(vm_backend *be, const vm_tensor *qkv, int heads, co
   char label[96];
   snprintf(label, sizeof label, "attention %lld x %lldx%lld tokens", (long long)qkv->n, (long long)qkv->h,
            (long long)qkv->w);
-  prof_add(label, now_s() - t0);
+  prof_add(label, bench_now_s() - t0);
   return st;
 }
 
@@ -177,7 +154,7 @@ static vm_status w_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tens
   snprintf(label, sizeof label, "conv%dx%d/%d [%lld%s%lld] -> %lld at %lldx%lld%s", k, k, stride,
            detail ? (long long)detail->c : 0LL, low ? " + up " : " + ", low ? (long long)low->c : 0LL,
            (long long)out->c, (long long)out->h, (long long)out->w, act_name(act));
-  prof_add(label, now_s() - t0);
+  prof_add(label, bench_now_s() - t0);
   return st;
 }
 
@@ -201,25 +178,6 @@ static void unwrap_backend(vm_backend *be) { be->ops = W.inner; }
 static int cmp_rows(const void *a, const void *b) {
   double x = ((const prof_row *)a)->seconds, y = ((const prof_row *)b)->seconds;
   return (x < y) - (x > y);
-}
-
-/* ---- inputs ---- */
-
-/* A photo-like input (smooth gradients with noise) and a trimap with a foreground disc and an unknown band. */
-static void make_image(int H, int Wd, unsigned char *rgb, unsigned char *tri) {
-  uint32_t s = 12345;
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < Wd; x++) {
-      s = s * 1664525u + 1013904223u;
-      int n = (int)(s >> 28) - 8;
-      size_t i = (size_t)y * Wd + x;
-      rgb[3 * i] = (unsigned char)((x * 255 / (Wd > 1 ? Wd - 1 : 1) + n) & 255);
-      rgb[3 * i + 1] = (unsigned char)((y * 255 / (H > 1 ? H - 1 : 1) + n) & 255);
-      rgb[3 * i + 2] = (unsigned char)(((x + y) * 3 + n) & 255);
-      double dx = x - Wd / 2.0, dy = y - H / 2.0, r = (H < Wd ? H : Wd) / 3.0;
-      double d2 = dx * dx + dy * dy;
-      tri[i] = d2 < 0.8 * 0.8 * r * r ? 255 : d2 < 1.2 * 1.2 * r * r ? 128 : 0;
-    }
 }
 
 static int parse_list(const char *s, int *out, int most) {
@@ -332,7 +290,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench_cpu: out of memory at %dx%d\n", H, Wd);
       return 1;
     }
-    make_image(H, Wd, rgb, tri);
+    bench_make_image(H, Wd, rgb, tri);
     if (dump_dir && (!dump(dump_dir, "rgb", H, Wd, rgb, 3 * n) || !dump(dump_dir, "tri", H, Wd, tri, n))) return 1;
     vm_image im = {rgb, Wd, H, 3, 0, VM_PIXEL_U8}, tm = {tri, Wd, H, 1, 0, VM_PIXEL_U8};
     for (int ti = 0; ti < nthreads; ti++) {
@@ -354,13 +312,13 @@ int main(int argc, char **argv) {
       char status[sizeof err.message + 8] = "ok";
       for (int it = 0; it < warmup + iters && timed < budget; it++) {
         W.profiling = profile && it >= warmup;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (vm_predict(ctx, &im, &tm, alpha, 0, &err) != VM_OK) {
           snprintf(status, sizeof status, "%s", err.message);
           rc = 1;
           break;
         }
-        double t = now_s() - t0;
+        double t = bench_now_s() - t0;
         if (it == 0) first_call = t;
         if (it >= warmup) {
           timed += t;
@@ -374,8 +332,8 @@ int main(int argc, char **argv) {
       if (dump_dir && ti == 0 && done && !dump(dump_dir, "alpha", H, Wd, alpha, sizeof(float) * n)) return 1;
       struct rusage ru;
       getrusage(RUSAGE_SELF, &ru);
-      double pm = done ? median(wall, done) : -1, fm = done ? median(fwd, done) : -1;
-      double fc = done ? median(fwd_cpu, done) : -1;
+      double pm = done ? bench_median(wall, done) : -1, fm = done ? bench_median(fwd, done) : -1;
+      double fc = done ? bench_median(fwd_cpu, done) : -1;
       size_t peak = vm_context_peak_memory(ctx);
       if (!strcmp(status, "ok"))
         printf("  %5dx%-5d %-24s forward %8.3f s (CPU %8.3f s)  vm_predict %8.3f s  (first call %.3f s)  "
