@@ -45,20 +45,30 @@ static void rel_tables(const attention_shape *s, int64_t r0, int64_t m, const fl
 }
 
 /* scores[i, j] += bh[i, y2] + bw[i, x2] for key k0 + j = (y2, x2), added in this order (rel_h first) as
- * transformers does, and block_max[i] = the row's largest score, in the same pass. Keys are walked a grid row at
- * a time so that the inner loop is a plain vectorisable run; for grids narrower than a vector (windows), runs are
- * too short for that and the maximum is left to the softmax's own pass over whole rows (block_max NULL). */
+ * transformers does, and block_max[i] = the row's largest score, in the same pass. On grids at least 32 wide the
+ * keys are walked a grid row at a time, each run a plain vectorisable loop; narrower grids (windows: 14) would make
+ * those runs too short, so there every key's grid row and column come from index tables (yi, xi: kb entries each,
+ * the same for every query) and the two tables are gathered. */
 CPU_VECTOR_CLONES
 static void add_rel_pos(const attention_shape *s, int64_t m, int64_t k0, int64_t kb, float *scores, const float *bh,
-                        const float *bw, float *block_max) {
-  if (!block_max) {
+                        const float *bw, float *block_max, int32_t *yi, int32_t *xi) {
+  if (s->ww < 32) {
+    for (int64_t j = 0; j < kb; j++) {
+      yi[j] = (int32_t)((k0 + j) / s->ww);
+      xi[j] = (int32_t)((k0 + j) % s->ww);
+    }
     for (int64_t i = 0; i < m; i++) {
-      const float *brow_h = bh + i * s->hh, *brow_w = bw + i * s->ww;
       float *row = scores + i * kb;
-      for (int64_t j = 0, y2 = k0 / s->ww, x2 = k0 % s->ww; j < kb; j++) {
-        row[j] = (row[j] + brow_h[y2]) + brow_w[x2];
-        if (++x2 == s->ww) x2 = 0, y2++;
+      const float *brow_h = bh + i * s->hh, *brow_w = bw + i * s->ww;
+      int32_t mk = INT32_MIN;
+#pragma omp simd reduction(max : mk)
+      for (int64_t j = 0; j < kb; j++) {
+        const float v = (row[j] + brow_h[yi[j]]) + brow_w[xi[j]];
+        row[j] = v;
+        const int32_t k = cpu_float_order(v);
+        mk = k > mk ? k : mk;
       }
+      block_max[i] = cpu_order_float(mk);
     }
     return;
   }
@@ -219,6 +229,7 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
     rel_tables(s, r0, m, ph, pw, bh, bw);
   }
   float row_max[ATTN_ROWS], block_max[ATTN_ROWS], rescale[ATTN_ROWS];
+  int32_t key_y[ATTN_KEYS], key_x[ATTN_KEYS];
   double row_sum[ATTN_ROWS];
   /* the output rows themselves accumulate sum_j exp(s_j - max) v_j; they are divided by the sum at the end */
   float *o = out_img + r0 * c + head * d;
@@ -228,9 +239,8 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
     const int first = k0 == 0;
     const cpu_gemm_b kt = cols_from(&h->kt, k0), v = rows_from(&h->v, k0);
     cpu_gemm_block(isa, &q, 1, m, &kt, 0, kb, scores, kb, 0, &scaled, work);
-    const int fused_max = rel && s->ww >= 32;
-    if (rel) add_rel_pos(s, m, k0, kb, scores, bh, bw, fused_max ? block_max : NULL);
-    softmax_block(scores, m, kb, first, fused_max ? block_max : NULL, row_max, row_sum, rescale);
+    if (rel) add_rel_pos(s, m, k0, kb, scores, bh, bw, block_max, key_y, key_x);
+    softmax_block(scores, m, kb, first, rel ? block_max : NULL, row_max, row_sum, rescale);
     /* o = rescale * o + P V; rescale is exactly 1 for rows whose maximum did not move */
     const cpu_gemm_a p = {.data = scores, .lda = kb, .line = 0, .nseg = 1, .kseg = kb};
     const cpu_gemm_epilogue acc = {NULL, VM_ACT_NONE, first ? NULL : o, c, 1.0f, first ? NULL : rescale};
