@@ -56,13 +56,14 @@ size_t cpu_conv3x3_winograd_shared(int64_t cin, int64_t cout) {
   return WINO_XI * cpu_gemm_packed_b_floats(cout, cin);
 }
 
-/* U = G g G^T for the output channels of panel p, written into the 16 packed weight matrices (one per element xi of
- * the 4x4 tile): U_xi [cout, cin]. G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
-static void transform_weights(const float *w, int64_t cin, int64_t cout, int64_t p, float *u) {
+/* U = G g G^T for the output channels of panel p and input channels [ci0, ci1), written into the 16 packed weight
+ * matrices (one per element xi of the 4x4 tile): U_xi [cout, cin]. G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+static void transform_weights(const float *w, int64_t cin, int64_t cout, int64_t p, int64_t ci0, int64_t ci1,
+                              float *u) {
   const size_t xi_stride = cpu_gemm_packed_b_floats(cout, cin);
   for (int64_t j = 0; j < CPU_GEMM_NR; j++) {
     const int64_t co = p * CPU_GEMM_NR + j;
-    for (int64_t ci = 0; ci < cin; ci++) {
+    for (int64_t ci = ci0; ci < ci1; ci++) {
       double v[16] = {0};
       if (co < cout) {
         double g[3][3], gg[4][3];
@@ -159,9 +160,13 @@ vm_status cpu_conv3x3_winograd(cpu_runtime *rt, const conv_geometry *g, const fl
   vm_status st = cpu_shared_reserve(rt, cpu_conv3x3_winograd_shared(cin, cout), err);
   if (st != VM_OK) return st;
   float *u = rt->shared;
-  const int64_t panels = cpu_gemm_panels(cout);
-#pragma omp parallel for num_threads(cpu_team(rt, panels)) schedule(static)
-  for (int64_t p = 0; p < panels; p++) transform_weights(w, cin, cout, p, u);
+  /* one task per (panel, 64 input channels): the decoder's widest layer has only 8 panels */
+  const int64_t panels = cpu_gemm_panels(cout), ci_chunks = (cin + 63) / 64, wtasks = panels * ci_chunks;
+#pragma omp parallel for num_threads(cpu_team(rt, wtasks)) schedule(static)
+  for (int64_t wt = 0; wt < wtasks; wt++) {
+    const int64_t p = wt / ci_chunks, ci0 = wt % ci_chunks * 64, ci1 = ci0 + 64 < cin ? ci0 + 64 : cin;
+    transform_weights(w, cin, cout, p, ci0, ci1, u);
+  }
 
   const wino_tiling t = wino_tiling_for(g->ho, g->wo, cin);
   const int64_t T = t.per_block, ntasks = g->n * t.tiles_y * t.chunks;
