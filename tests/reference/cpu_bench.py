@@ -168,7 +168,7 @@ class OrtPeer(Peer):
 def export_onnx(model, hp, wp, path):
     x = torch.zeros(1, 4, hp, wp, dtype=torch.float32)
     t0 = time.perf_counter()
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: torch.export traces with tensors autograd may still look at
         torch.onnx.export(AlphaOnly(model).eval(), (x,), str(path), dynamo=True, input_names=["pixel_values"],
                           output_names=["alphas"])
     return time.perf_counter() - t0
