@@ -85,7 +85,8 @@ def cpu_section(d):
     """The CPU table, or [] when the run had no cpu stage."""
     ours = []
     for path in sorted(d.glob("cpu-ours-*.json")):
-        ours += (load(path) or {}).get("rows", [])
+        run = load(path) or {}
+        ours += [dict(r, warmup=run.get("warmup", 1)) for r in run.get("rows", [])]
     peers = load(d / "cpu-peers.json") or {}
     if not ours and not peers:
         return []
@@ -101,7 +102,7 @@ def cpu_section(d):
             return "not run"
         if r.get("status") != "ok":
             return r.get("status", "?")
-        return f"{r[key]:.2f} s"
+        return f"{r[key]:.2f} s" + ("*" if r.get("warmup", 1) == 0 else "")
 
     keys = []
     for r in ours + peers.get("rows", []):
@@ -116,8 +117,9 @@ def cpu_section(d):
              f"{peers.get('onnxruntime', '?')} (model exported with torch.onnx.export(dynamo=True) at each size, "
              "intra_op_num_threads = N, inter_op 1, sequential). Same model (random weights), same u8 input. "
              "*forward*: the model alone; *predict*: the whole call (pre-processing of the u8 image and trimap, "
-             "forward, crop of the alpha; ours: `vm_predict`). Medians after a warm-up call (1 thread: one cold "
-             "call). Target: ours at least 1.3x ONNX Runtime from 2 to 16 threads.", "",
+             "forward, crop of the alpha; ours: `vm_predict`). Medians after a warm-up call; * marks a single call "
+             "without one (the slowest configurations, to keep the stage short). Target: ours at least 1.3x ONNX "
+             "Runtime from 2 to 16 threads.", "",
              "| input | threads | ours forward | ours predict | ONNX Runtime forward | ONNX Runtime predict | "
              "PyTorch forward | PyTorch predict | forward: ORT / ours | forward: PyTorch / ours | target met? |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

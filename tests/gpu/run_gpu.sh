@@ -321,7 +321,7 @@ fi
 # Runtime at 1, 2, 4, 8 and 16 threads, 1024^2 and 2048^2, ViTMatte-S fp32 (the CPU table of bench/RESULTS.md).
 if has cpu; then
   cpu_t0=$(date +%s)
-  cpu_budget=${CPU_STAGE_SECONDS:-450}
+  cpu_budget=${CPU_STAGE_SECONDS:-480}
   {
     lscpu
     echo "nproc: $(nproc)"
@@ -346,9 +346,9 @@ if has cpu; then
     status "cpu: ours $size 1 thread rc $?"
     grep -E "forward .* s " "$OUT/cpu-ours-$size.log" "$OUT/cpu-ours-$size-1.log" | sed 's/^.*log://'
   done
-  left=$(( cpu_budget - ($(date +%s) - cpu_t0) - 60 ))
+  left=$(( cpu_budget - ($(date +%s) - cpu_t0) - 30 ))
   [ $left -lt 60 ] && left=60
-  python3 tests/reference/cpu_bench.py --model "$model" --sizes 1024x1024,2048x2048 --threads 16,2,8,4,1 \
+  python3 tests/reference/cpu_bench.py --model "$model" --sizes 1024x1024,2048x2048 --threads 16,8,4,2,1 \
     --inputs "$OUT/cpu-inputs" --onnx-dir /tmp/vitmatte-onnx --deadline $left --json "$OUT/cpu-peers.json" \
     >"$OUT/cpu-peers.log" 2>&1
   rc=$?

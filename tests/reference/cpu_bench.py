@@ -175,11 +175,12 @@ def export_onnx(model, hp, wp, path):
 
 
 def time_config(peer, threads, rgb, tri, args, predicted):
-    """One peer at one thread count: a warm-up call unless the predicted time of a call is over the budget, then
-    timed calls until --iters are done or they have taken --budget seconds (at least one)."""
+    """One peer at one thread count: a warm-up call (left out when a call is predicted to take longer than
+    --cold-over seconds), then timed calls until --iters are done or they have taken --budget seconds (at least
+    one)."""
     peer.set_threads(threads)
     row = {"peer": peer.name, "threads": threads, "warmup": 0}
-    if predicted is None or predicted <= args.budget:
+    if predicted is None or predicted <= args.cold_over:
         _, row["first_s"], _ = peer.predict(rgb, tri)
         row["warmup"] = 1
     calls, spent = [], 0.0
@@ -194,13 +195,14 @@ def time_config(peer, threads, rgb, tri, args, predicted):
     return row
 
 
-def time_peer(peer, size, threads, rgb, tri, args, start, rows):
-    previous = None  # (threads, seconds) of the thread count before, to predict the next
+def time_peer(peer, size, threads, rgb, tri, args, start, rows, last):
+    """The thread counts of one peer at one size, each predicted from the one timed before (last[(peer, size)])."""
     for t in threads:
         if time.time() - start > args.deadline:
             rows.append({"peer": peer.name, "size": size, "threads": t, "status": "skipped (time)"})
             log(f"  {peer.name:>12} {size} {t:2d} threads: skipped (the stage's time budget is spent)")
             continue
+        previous = last.get((peer.name, size))
         predicted = previous[1] * previous[0] / t if previous else None
         try:
             row = time_config(peer, t, rgb, tri, args, predicted)
@@ -210,7 +212,7 @@ def time_peer(peer, size, threads, rgb, tri, args, start, rows):
         row["size"] = size
         rows.append(row)
         if row["status"] == "ok":
-            previous = (t, row["predict_s"])
+            last[(peer.name, size)] = (t, row["predict_s"])
             log(f"  {peer.name:>12} {size} {t:2d} threads: forward {row['forward_s']:8.3f} s  predict "
                 f"{row['predict_s']:8.3f} s  ({row['iters']} timed, {row['warmup']} warm-up)")
         else:
@@ -221,10 +223,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="folder with config.json + model.safetensors")
     ap.add_argument("--sizes", type=parse_sizes, default=parse_sizes("1024x1024,2048x2048"))
-    ap.add_argument("--threads", default="16,2,8,4,1", help="thread counts, in the order they are run")
+    ap.add_argument("--threads", default="16,8,4,2,1",
+                    help="thread counts, in the order they are run (1 thread after all the others)")
     ap.add_argument("--peers", default="onnxruntime,pytorch")
     ap.add_argument("--iters", type=int, default=3)
-    ap.add_argument("--budget", type=float, default=15.0, help="seconds of timed calls per configuration")
+    ap.add_argument("--budget", type=float, default=10.0, help="seconds of timed calls per configuration")
+    ap.add_argument("--cold-over", type=float, default=30.0,
+                    help="no warm-up call where a call is predicted to take longer than this (seconds)")
     ap.add_argument("--deadline", type=float, default=1e9, help="seconds after which no configuration starts")
     ap.add_argument("--inputs", default=None, help="folder of tests/perf/bench_cpu --dump")
     ap.add_argument("--onnx-dir", default=None, help="where the exported models go (default: a temporary folder)")
@@ -245,16 +250,16 @@ def main():
     onnx_dir = Path(args.onnx_dir) if args.onnx_dir else Path(tempfile.mkdtemp(prefix="vitmatte-onnx-"))
     onnx_dir.mkdir(parents=True, exist_ok=True)
 
-    # ONNX Runtime first at every size (the comparison the targets are about), then PyTorch: configurations the
-    # deadline cuts off are then PyTorch's slowest.
-    inputs, torch_peer = {}, TorchPeer(model, processor)
+    # First the checks at every size (PyTorch's alpha on all threads, the export, ONNX Runtime's alpha), then the
+    # timings in order of what the targets need, so that a deadline cuts the least useful: ONNX Runtime at 2+
+    # threads at every size, then PyTorch at 2+ threads, then everyone at 1 thread.
+    inputs, ort_peers, torch_peer = {}, {}, TorchPeer(model, processor)
     for h, w in args.sizes:
         size = f"{h}x{w}"
         hp, wp = -(-h // 32) * 32, -(-w // 32) * 32
         rgb, tri, ours_alpha, where = load_input(args.inputs, h, w)
         inputs[size] = (rgb, tri)
         log(f"\n== {size} ({where})")
-        # the reference alpha for the checks: PyTorch on all threads
         torch_peer.set_threads(max(threads))
         ref_alpha, _, _ = torch_peer.predict(rgb, tri)
         check = {"size": size, "input": where}
@@ -272,24 +277,33 @@ def main():
             ort_peer = OrtPeer(path, processor)
             ort_peer.set_threads(max(threads))
             ort_alpha, _, _ = ort_peer.predict(rgb, tri)
+            ort_peer.session = None
             diff = float(np.abs(ort_alpha.astype(np.float64) - ref_alpha).max())
             check["onnxruntime_vs_pytorch"] = diff
             log(f"  ONNX Runtime vs PyTorch: max |alpha difference| {diff:.3e}")
             if diff <= 1e-4:
-                time_peer(ort_peer, size, threads, rgb, tri, args, start, info["rows"])
+                ort_peers[size] = ort_peer
             else:
                 log("  ONNX Runtime's alpha differs from PyTorch's: not timed")
                 info["rows"].append({"peer": "ONNX Runtime", "size": size, "threads": 0,
                                      "status": f"alpha differs from PyTorch by {diff:.2e}"})
-            ort_peer.session = None
         except Exception as exc:  # noqa: BLE001 - reported in the table
             traceback.print_exc()
             info["rows"].append({"peer": "ONNX Runtime", "size": size, "threads": 0,
                                  "status": f"export/session failed: {type(exc).__name__}: {str(exc)[:200]}"})
+    many = [t for t in threads if t > 1]
+    plan = [(ort_peers[size], size, many) for size in inputs if size in ort_peers]
     if "pytorch" in peers_wanted:
-        for size, (rgb, tri) in inputs.items():
-            log(f"\n== {size}: PyTorch")
-            time_peer(torch_peer, size, threads, rgb, tri, args, start, info["rows"])
+        plan += [(torch_peer, size, many) for size in inputs]
+    if 1 in threads:
+        plan += [(p, size, [1]) for p, size, _ in list(plan)]
+    last = {}
+    for peer, size, counts in plan:
+        log(f"\n== {peer.name} at {size}, threads {counts}")
+        rgb, tri = inputs[size]
+        time_peer(peer, size, counts, rgb, tri, args, start, info["rows"], last)
+        if isinstance(peer, OrtPeer):
+            peer.session = None
     info["wall_s"] = time.time() - start
     log(f"\nwall time {info['wall_s']:.1f} s")
     if args.json:
