@@ -109,7 +109,13 @@ def cpu_section(d):
         if r.get("threads", 0) > 0 and (r["size"], r["threads"]) not in keys:
             keys.append((r["size"], r["threads"]))
     keys.sort(key=lambda k: (int(k[0].split("x")[0]) * int(k[0].split("x")[1]), k[1]))
-    cpu = peers.get("cpu", "unknown CPU")
+    cpu = peers.get("cpu")
+    if not cpu:  # the peers' run failed: the stage's lscpu still names the CPU
+        try:
+            cpu = next(line.split(":", 1)[1].strip() for line in (d / "cpu-env.log").read_text().splitlines()
+                       if line.startswith("Model name"))
+        except (OSError, StopIteration):
+            cpu = "unknown CPU"
     isa = next((r["device"].split(")")[0].split("(")[-1] for r in ours if "(" in r.get("device", "")), "?")
     lines = ["## CPU: ViTMatte-S fp32 on the same machine's CPU", "",
              f"CPU: **{cpu}** ({peers.get('logical_cpus', '?')} logical CPUs); ours on its {isa} kernels; "
