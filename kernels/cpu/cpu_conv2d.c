@@ -130,8 +130,8 @@ vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *
       continue;
     }
     float *band = ws + work;
-    cpu_conv_gather_band(&g, ds, ls, img, oy0 * stride - g.pad, ox0 * stride - g.pad, (rows - 1) * stride + k, t.band_cols,
-                band);
+    cpu_conv_gather_band(&g, ds, ls, img, oy0 * stride - g.pad, ox0 * stride - g.pad, (rows - 1) * stride + k,
+                         t.band_cols, band);
     /* output row r of the tile is a line of A; pixel c of it starts at band pixel (r * s, c * s); the taps are its
      * segments, each Cin floats of one band pixel */
     cpu_gemm_a a = {.data = band, .lda = stride * g.cin, .line = stride * t.band_cols * g.cin, .nseg = k * k,

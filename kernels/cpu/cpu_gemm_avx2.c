@@ -7,8 +7,8 @@
 #include <immintrin.h>
 
 __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, int64_t lda, const int64_t *off,
-                                                             int nseg, int64_t kseg, const float *b, float alpha, float *t,
-                          int64_t ldt) {
+                                                              int nseg, int64_t kseg, const float *b, float alpha,
+                                                              float *t, int64_t ldt) {
   const int64_t l2 = 2 * lda;
   for (int half = 0; half < 2; half++) {
     const float *bp = b + 16 * half;

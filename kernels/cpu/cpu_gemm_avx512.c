@@ -8,8 +8,8 @@
 #include <immintrin.h>
 
 __attribute__((target("avx512f,fma"))) void cpu_gemm_kernel_avx512(const float *a, int64_t lda, const int64_t *off,
-                                                                  int nseg, int64_t kseg, const float *b, float alpha, float *t,
-                          int64_t ldt) {
+                                                                   int nseg, int64_t kseg, const float *b, float alpha,
+                                                                   float *t, int64_t ldt) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
   __m512 c80 = c00, c81 = c00, c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;

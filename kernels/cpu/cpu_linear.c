@@ -81,12 +81,28 @@ vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, con
    * panels), so that every thread has work and dynamic scheduling can even out the rest. */
   int64_t block = cpu_gemm_block_rows(isa, k);
   if (block > rows) block = rows;
-  const int64_t row_blocks = (rows + block - 1) / block, panels = cpu_gemm_panels(n);
+  int64_t row_blocks = (rows + block - 1) / block;
+  const int64_t panels = cpu_gemm_panels(n);
   int64_t groups = (4 * (int64_t)rt->threads + row_blocks - 1) / row_blocks;
   if (groups > panels) groups = panels;
   if (groups < 1 || !isa->kernel) groups = 1;
   const int64_t group_cols = (panels + groups - 1) / groups * CPU_GEMM_NR;
   groups = (n + group_cols - 1) / group_cols;
+  /* Tasks of equal size finish in ceil(tasks / threads) rounds: with a few blocks more (and smaller), their count
+   * becomes a multiple of the thread count and the last round is full (fc2 at 16 threads: 98 -> 112 tasks, 7 rounds
+   * of which the last held 2 tasks -> 7 full rounds of smaller ones). */
+  if (row_blocks * groups > rt->threads) {
+    int64_t a = groups, b = rt->threads;
+    while (b) {
+      const int64_t r = a % b;
+      a = b;
+      b = r;
+    }
+    const int64_t unit = rt->threads / a; /* row_blocks * groups is a multiple of threads when row_blocks is one */
+    row_blocks = (row_blocks + unit - 1) / unit * unit;
+    if (row_blocks > rows) row_blocks = rows;
+    block = (rows + row_blocks - 1) / row_blocks; /* blocks hold rows * b / row_blocks .. rows * (b + 1) / row_blocks */
+  }
   const int64_t ntasks = row_blocks * groups;
   const int team = cpu_team(rt, ntasks);
   st = cpu_scratch_reserve(rt, team, cpu_gemm_work_floats(isa, block, group_cols < n ? group_cols : n, k), err);
@@ -95,7 +111,7 @@ vm_status cpu_linear(cpu_runtime *rt, const vm_tensor *x, const vm_param *w, con
   const float *xs = x->data;
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
   for (int64_t t = 0; t < ntasks; t++) {
-    const int64_t r0 = t / groups * block, m = rows - r0 < block ? rows - r0 : block;
+    const int64_t b = t / groups, r0 = rows * b / row_blocks, m = rows * (b + 1) / row_blocks - r0;
     const int64_t n0 = t % groups * group_cols, n1 = n - n0 < group_cols ? n : n0 + group_cols;
     const cpu_gemm_a a = {.data = xs + r0 * k, .lda = k, .line = 0, .nseg = 1, .kseg = k, .off = {0}};
     const cpu_gemm_epilogue ep = {bs, act, rs ? rs + r0 * n : NULL, n, 1.0f, NULL};

@@ -355,11 +355,11 @@ int main(int argc, char **argv) {
                1e3 * fm);
       }
       if (js) {
-        fprintf(js, "%s\n  {\"size\": \"%dx%d\", \"threads\": %d, \"device\": \"%s\", \"status\": \"", first_row ? "" : ",",
-                H, Wd, threads[ti], vm_context_device_name(ctx));
+        fprintf(js, "%s\n  {\"size\": \"%dx%d\", \"threads\": %d, \"device\": \"%s\", \"status\": \"",
+                first_row ? "" : ",", H, Wd, threads[ti], vm_context_device_name(ctx));
         for (const char *c = status; *c; c++) fputc(*c == '"' || *c == '\\' ? '\'' : *c, js);
-        fprintf(js, "\", \"forward_s\": %.5f, \"forward_cpu_s\": %.5f, \"predict_s\": %.5f, \"first_s\": %.5f, \"peak_mib\": %.1f, "
-                    "\"iters\": %d}",
+        fprintf(js, "\", \"forward_s\": %.5f, \"forward_cpu_s\": %.5f, \"predict_s\": %.5f, \"first_s\": %.5f, "
+                    "\"peak_mib\": %.1f, \"iters\": %d}",
                 fm, fc, pm, first_call, peak / 1048576.0, done);
         first_row = false;
       }
