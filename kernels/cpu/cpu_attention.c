@@ -105,8 +105,8 @@ static void add_rel_pos(const attention_shape *s, int64_t m, int64_t k0, int64_t
 enum { SOFTMAX_SUM_BLOCK = 256 };
 
 CPU_VECTOR_CLONES
-static void softmax_block(float *scores, int64_t m, int64_t kb, int first, const float *block_max, float *row_max,
-                          double *row_sum, float *rescale) {
+static void softmax_block(const cpu_gemm_isa *isa, float *scores, int64_t m, int64_t kb, int first,
+                          const float *block_max, float *row_max, double *row_sum, float *rescale) {
   for (int64_t i = 0; i < m; i++) {
     float *row = scores + i * kb;
     float mx;
@@ -131,6 +131,11 @@ static void softmax_block(float *scores, int64_t m, int64_t kb, int first, const
     }
     row_max[i] = mx;
     double sum = 0.0;
+    if (isa->softmax_exp) { /* the same sums, with the CPU's own rounding and scaling instructions */
+      sum = isa->softmax_exp(row, kb, mx);
+      row_sum[i] = first ? sum : row_sum[i] * rescale[i] + sum;
+      continue;
+    }
     for (int64_t j0 = 0; j0 < kb; j0 += SOFTMAX_SUM_BLOCK) {
       const int64_t j1 = min64(kb, j0 + SOFTMAX_SUM_BLOCK);
       float block = 0.0f;
@@ -240,7 +245,7 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
     const cpu_gemm_b kt = cols_from(&h->kt, k0), v = rows_from(&h->v, k0);
     cpu_gemm_block(isa, &q, 1, m, &kt, 0, kb, scores, kb, 0, &scaled, work);
     if (rel) add_rel_pos(s, m, k0, kb, scores, bh, bw, block_max, key_y, key_x);
-    softmax_block(scores, m, kb, first, rel ? block_max : NULL, row_max, row_sum, rescale);
+    softmax_block(isa, scores, m, kb, first, rel ? block_max : NULL, row_max, row_sum, rescale);
     /* o = rescale * o + P V; rescale is exactly 1 for rows whose maximum did not move */
     const cpu_gemm_a p = {.data = scores, .lda = kb, .line = 0, .nseg = 1, .kseg = kb};
     const cpu_gemm_epilogue acc = {NULL, VM_ACT_NONE, first ? NULL : o, c, 1.0f, first ? NULL : rescale};

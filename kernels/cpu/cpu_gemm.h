@@ -38,6 +38,9 @@ typedef struct cpu_gemm_isa {
   const char *name; /* "AVX-512", "AVX2", "BLAS" */
   int mr;           /* rows per micro-tile */
   cpu_gemm_ukernel kernel; /* NULL: BLAS */
+  /* row[j] = exp(row[j] - mx) for j < n, returning the sum (blocks of 256 in float, then double); NULL: the portable
+   * loop of cpu_attention.c */
+  double (*softmax_exp)(float *row, int64_t n, float mx);
 } cpu_gemm_isa;
 
 /* The best the CPU runs, unless $VITMATTE_CPU_ISA names a lesser one ("avx2", "blas"; for tests and comparisons). */
