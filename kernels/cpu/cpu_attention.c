@@ -6,10 +6,10 @@
 #include <omp.h>
 #include <string.h>
 
-#include "cpu_ops.h"
 #include "cpu_check.h"
 #include "cpu_gemm.h"
 #include "cpu_math.h"
+#include "cpu_ops.h"
 #include "cpu_simd.h"
 #include "error.h"
 
