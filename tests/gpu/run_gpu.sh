@@ -328,7 +328,8 @@ if has cpu; then
     python3 -c "import onnxruntime, torch; print('onnxruntime', onnxruntime.__version__, 'torch', torch.__version__)"
   } >"$OUT/cpu-env.log" 2>&1
   grep -E "Model name|^CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket" "$OUT/cpu-env.log"
-  echo "vector flags: $(grep -E "^Flags" "$OUT/cpu-env.log" | grep -o -w -E "fma|avx2|avx512f|avx512_bf16|amx_tile" | sort -u | tr '\n' ' ')"
+  flags=$(grep -E "^Flags" "$OUT/cpu-env.log" | grep -o -w -E "fma|avx2|avx512f|avx512_bf16|amx_tile" | sort -u)
+  echo "vector flags: ${flags//$'\n'/ }"
   model=/tmp/fx-small/model
   [ -d "$model" ] ||
     python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
