@@ -345,6 +345,7 @@ if has cpu; then
     "$bin/bench_cpu" --model "$model" --label ViTMatte-S --sizes $size --threads 1 --iters 1 --warmup 0 \
       --json "$OUT/cpu-ours-$size-1.json" >"$OUT/cpu-ours-$size-1.log" 2>&1
     status "cpu: ours $size 1 thread rc $?"
+    grep -h -m1 "^BLAS" "$OUT/cpu-ours-$size.log"
     grep -E "forward .* s " "$OUT/cpu-ours-$size.log" "$OUT/cpu-ours-$size-1.log" | sed 's/^.*log://'
   done
   left=$(( cpu_budget - ($(date +%s) - cpu_t0) - 30 ))

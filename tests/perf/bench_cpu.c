@@ -23,11 +23,17 @@
 #include "backend.h"
 #include "bench_util.h"
 #include "checkpoint_writer.h"
+#include "cpu_blas_config.h"
 #include "context_internal.h"
 #include "vitmatte.h"
 
 #define MAX_LIST 16
 #define MAX_ITERS 100
+
+#if VM_HAVE_OPENBLAS_THREADS
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+#endif
 
 /* ---- the wrapped op table: forward timing and the per-op profile ---- */
 
@@ -279,6 +285,10 @@ int main(int argc, char **argv) {
   if (js) fprintf(js, "{\"label\": \"%s\", \"iters\": %d, \"warmup\": %d, \"rows\": [", label, iters, warmup);
   printf("%s; median of %d after %d warm-up call(s); forward = between the backend's forward hooks\n", label, iters,
          warmup);
+#if VM_HAVE_OPENBLAS_THREADS
+  /* what the BLAS fallback (and the engine before its own kernels) would run on this CPU */
+  printf("BLAS: %s, kernels for %s\n", openblas_get_config(), openblas_get_corename());
+#endif
   bool first_row = true;
   int rc = 0;
   for (int si = 0; si < nsizes; si++) {
