@@ -348,6 +348,13 @@ if has cpu; then
     grep -h -m1 "^BLAS" "$OUT/cpu-ours-$size.log"
     grep -E "forward .* s " "$OUT/cpu-ours-$size.log" "$OUT/cpu-ours-$size-1.log" | sed 's/^.*log://'
   done
+  # where the gain comes from on this CPU: the same forward on OpenBLAS's products (as before our kernels) and on the
+  # AVX2 kernels, 2 threads at 1024^2
+  for isa in blas avx2; do
+    VITMATTE_CPU_ISA=$isa "$bin/bench_cpu" --model "$model" --label "ViTMatte-S, VITMATTE_CPU_ISA=$isa" \
+      --sizes 1024x1024 --threads 2 --iters 1 --warmup 1 >"$OUT/cpu-ours-isa-$isa.log" 2>&1
+    echo "$isa: $(grep -E "forward .* s " "$OUT/cpu-ours-isa-$isa.log")"
+  done
   left=$(( cpu_budget - ($(date +%s) - cpu_t0) - 30 ))
   [ $left -lt 60 ] && left=60
   python3 tests/reference/cpu_bench.py --model "$model" --sizes 1024x1024,2048x2048 --threads 16,8,4,2,1 \
