@@ -16,6 +16,9 @@
 
 #define TOLERANCE 1e-5 /* max |got - ref| / max |ref| */
 
+/* The bound check() applies: TOLERANCE, tightened for cases that test accuracy itself. */
+static double tolerance = TOLERANCE;
+
 enum { NUM_BACKENDS = 3 };
 static const int thread_counts[NUM_BACKENDS] = {1, 2, 3};
 
@@ -104,7 +107,7 @@ static void check(suite *s, const char *what, int threads, const float *got, con
     if (fabs(ref[i]) > max_ref) max_ref = fabs(ref[i]);
   }
   double rel = max_ref > 0.0 ? max_abs / max_ref : max_abs;
-  bool ok = finite && rel <= TOLERANCE;
+  bool ok = finite && rel <= tolerance;
   s->cases++;
   if (!ok) s->failures++;
   printf("%s %-78s threads=%d: max abs %.3g, max rel %.3g (%lld values)\n", ok ? "PASS" : "FAIL", what, threads,
@@ -604,6 +607,11 @@ static int run_all(int *cases) {
   test_linear(&s, &r, 5, 33, 17, false, VM_ACT_NONE, false, false);
   test_linear(&s, &r, 1031, 16, 1, true, VM_ACT_SIGMOID, false, false); /* the matting head's last layer */
   test_linear(&s, &r, 97, 3072, 70, true, VM_ACT_NONE, true, true);     /* ViTMatte-B's fc2 depth: k in chunks */
+  /* A 16384-deep product summed in one chain of float accumulators loses ~3e-6 (relative); in chunks of at most 512
+   * (as BLAS blocks k) it stays near 4e-7: held to 1e-6 here. */
+  tolerance = 1e-6;
+  test_linear(&s, &r, 40, 16384, 36, false, VM_ACT_NONE, false, false);
+  tolerance = TOLERANCE;
   test_linear(&s, &r, 300, 37, 3, true, VM_ACT_GELU, true, true);       /* narrow, residual in place */
   test_linear(&s, &r, 1031, 384, 77, true, VM_ACT_GELU, true, false);
   test_linear(&s, &r, 1031, 131, 383, true, VM_ACT_NONE, true, true);
@@ -657,6 +665,29 @@ static int run_all(int *cases) {
   return s.failures;
 }
 
+/* The backend takes the widest kernels the CPU has (its name says which), or the lesser one asked for. */
+static int check_isa(const char *asked, int *cases) {
+  const char *want = "BLAS";
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  const int fma = __builtin_cpu_supports("fma");
+  if (fma && __builtin_cpu_supports("avx2")) want = "AVX2";
+  if (fma && __builtin_cpu_supports("avx512f") && !asked) want = "AVX-512";
+#endif
+  if (asked && !strcmp(asked, "blas")) want = "BLAS";
+  vm_backend *be = NULL;
+  vm_error err = {0};
+  must(vm_cpu_backend_create(1, &be, &err), &err, "vm_cpu_backend_create");
+  char expect[64];
+  snprintf(expect, sizeof expect, "CPU (%s)", want);
+  const int ok = strncmp(be->name, expect, strlen(expect)) == 0;
+  printf("%s %-78s          : \"%s\"\n", ok ? "PASS" : "FAIL", "the backend runs the kernels expected on this CPU",
+         be->name);
+  be->ops->destroy(be);
+  (*cases)++;
+  return ok ? 0 : 1;
+}
+
 int main(void) {
   /* The CPU backend picks its micro-kernels at run time (AVX-512, AVX2, or BLAS products); VITMATTE_CPU_ISA makes it
    * take a lesser one, and VITMATTE_CPU_CONV=direct keeps 3x3 convolutions off the Winograd path, so every path this
@@ -675,6 +706,7 @@ int main(void) {
       unsetenv("VITMATTE_CPU_CONV");
     printf("== VITMATTE_CPU_ISA=%s VITMATTE_CPU_CONV=%s\n", configs[i].isa ? configs[i].isa : "(best)",
            configs[i].conv ? configs[i].conv : "(default)");
+    failures += check_isa(configs[i].isa, &cases);
     failures += run_all(&cases);
   }
   unsetenv("VITMATTE_CPU_ISA");
