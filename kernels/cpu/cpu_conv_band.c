@@ -15,9 +15,11 @@ static void upsample_taps(int64_t dst, int64_t in_len, int64_t *i0, int64_t *i1,
   *l1 = src - (float)*i0;
 }
 
+/* Multiversioned behind the plain cpu_conv_gather_band: clang refuses to multiversion a function whose callers saw
+ * it declared without the attribute. */
 CPU_VECTOR_CLONES
-void cpu_conv_gather_band(const conv_geometry *g, const float *detail, const float *low, int64_t img, int64_t y0,
-                          int64_t x0, int64_t rows, int64_t cols, float *band) {
+static void gather_band(const conv_geometry *g, const float *detail, const float *low, int64_t img, int64_t y0,
+                        int64_t x0, int64_t rows, int64_t cols, float *band) {
   const int64_t hl = g->h / 2, wl = g->w / 2;
   for (int64_t r = 0; r < rows; r++) {
     int64_t y = y0 + r;
@@ -57,3 +59,7 @@ void cpu_conv_gather_band(const conv_geometry *g, const float *detail, const flo
   }
 }
 
+void cpu_conv_gather_band(const conv_geometry *g, const float *detail, const float *low, int64_t img, int64_t y0,
+                          int64_t x0, int64_t rows, int64_t cols, float *band) {
+  gather_band(g, detail, low, img, y0, x0, rows, cols, band);
+}
