@@ -116,7 +116,7 @@ def cpu_section(d):
                        if line.startswith("Model name"))
         except (OSError, StopIteration):
             cpu = "unknown CPU"
-    isa = next((r["device"].split(")")[0].split("(")[-1] for r in ours if "(" in r.get("device", "")), "?")
+    isa = next((r["isa"] for r in ours if r.get("isa")), "?")
     lines = ["## CPU: ViTMatte-S fp32 on the same machine's CPU", "",
              f"CPU: **{cpu}** ({peers.get('logical_cpus', '?')} logical CPUs); ours on its {isa} kernels; "
              f"PyTorch {peers.get('torch', '?')} (torch.set_num_threads, 1 inter-op thread), ONNX Runtime "

@@ -347,7 +347,7 @@ if has cpu; then
     "$bin/bench_cpu" --model "$model" --label ViTMatte-S --sizes $size --threads 1 --iters 1 --warmup 0 \
       --json "$OUT/cpu-ours-$size-1.json" >"$OUT/cpu-ours-$size-1.log" 2>&1
     status "cpu: ours $size 1 thread rc $?"
-    grep -h -m1 "^BLAS" "$OUT/cpu-ours-$size.log"
+    grep -h -m2 -E "^(kernels|BLAS):" "$OUT/cpu-ours-$size.log"
     grep -E "forward .* s " "$OUT/cpu-ours-$size.log" "$OUT/cpu-ours-$size-1.log" | sed 's/^.*log://'
   done
   # where the gain comes from on this CPU: the same forward on OpenBLAS's products (as before our kernels) and on the

@@ -23,6 +23,7 @@
 #include "backend.h"
 #include "bench_util.h"
 #include "checkpoint_writer.h"
+#include "cpu_gemm.h"
 #include "cpu_blas_config.h"
 #include "context_internal.h"
 #include "vitmatte.h"
@@ -285,6 +286,8 @@ int main(int argc, char **argv) {
   if (js) fprintf(js, "{\"label\": \"%s\", \"iters\": %d, \"warmup\": %d, \"rows\": [", label, iters, warmup);
   printf("%s; median of %d after %d warm-up call(s); forward = between the backend's forward hooks\n", label, iters,
          warmup);
+  const char *isa = cpu_gemm_isa_select()->name; /* what the CPU contexts below run ($VITMATTE_CPU_ISA applies) */
+  printf("kernels: %s\n", isa);
 #if VM_HAVE_OPENBLAS_THREADS
   /* what the BLAS fallback (and the engine before its own kernels) would run on this CPU */
   printf("BLAS: %s, kernels for %s\n", openblas_get_config(), openblas_get_corename());
@@ -346,11 +349,11 @@ int main(int argc, char **argv) {
       double fc = done ? bench_median(fwd_cpu, done) : -1;
       size_t peak = vm_context_peak_memory(ctx);
       if (!strcmp(status, "ok"))
-        printf("  %5dx%-5d %-24s forward %8.3f s (CPU %8.3f s)  vm_predict %8.3f s  (first call %.3f s)  "
+        printf("  %5dx%-5d %-16s forward %8.3f s (CPU %8.3f s)  vm_predict %8.3f s  (first call %.3f s)  "
                "planned peak %6.0f MiB  RSS %6.0f MiB\n",
                H, Wd, vm_context_device_name(ctx), fm, fc, pm, first_call, peak / 1048576.0, ru.ru_maxrss / 1024.0);
       else
-        printf("  %5dx%-5d %-24s FAILED: %s\n", H, Wd, vm_context_device_name(ctx), status);
+        printf("  %5dx%-5d %-16s FAILED: %s\n", H, Wd, vm_context_device_name(ctx), status);
       if (profile && done) {
         qsort(W.rows, (size_t)W.nrows, sizeof W.rows[0], cmp_rows);
         double total = 0, total_cpu = 0;
@@ -365,8 +368,8 @@ int main(int argc, char **argv) {
                1e3 * fm);
       }
       if (js) {
-        fprintf(js, "%s\n  {\"size\": \"%dx%d\", \"threads\": %d, \"device\": \"%s\", \"status\": \"",
-                first_row ? "" : ",", H, Wd, threads[ti], vm_context_device_name(ctx));
+        fprintf(js, "%s\n  {\"size\": \"%dx%d\", \"threads\": %d, \"device\": \"%s\", \"isa\": \"%s\", \"status\": \"",
+                first_row ? "" : ",", H, Wd, threads[ti], vm_context_device_name(ctx), isa);
         for (const char *c = status; *c; c++) fputc(*c == '"' || *c == '\\' ? '\'' : *c, js);
         fprintf(js, "\", \"forward_s\": %.5f, \"forward_cpu_s\": %.5f, \"predict_s\": %.5f, \"first_s\": %.5f, "
                     "\"peak_mib\": %.1f, \"iters\": %d}",
