@@ -11,7 +11,7 @@
  * size also plans it); --budget stops the timed calls of one size and thread count once they have taken that long
  * (at least one is made). --profile sums the time of every op call of the timed forwards by kind and shape.
  * --dump writes each size's input (rgb-HxW.u8, tri-HxW.u8: raw bytes, rows top to bottom) and the alpha of the
- * first thread count (alpha-HxW.f32, raw floats), for comparing other implementations on the same input. */
+ * first thread count that ran (alpha-HxW.f32, raw floats), for comparing other implementations on the same input. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -306,12 +306,22 @@ int main(int argc, char **argv) {
     bench_make_image(H, Wd, rgb, tri);
     if (dump_dir && (!dump(dump_dir, "rgb", H, Wd, rgb, 3 * n) || !dump(dump_dir, "tri", H, Wd, tri, n))) return 1;
     vm_image im = {rgb, Wd, H, 3, 0, VM_PIXEL_U8}, tm = {tri, Wd, H, 1, 0, VM_PIXEL_U8};
+    bool alpha_dumped = false; /* the alpha of the first thread count that ran */
     for (int ti = 0; ti < nthreads; ti++) {
       vm_context_options o;
       vm_context_options_default(&o);
       o.device = VM_DEVICE_CPU;
       o.cpu_threads = threads[ti];
       vm_context *ctx = NULL;
+      if (threads[ti] > vm_cpu_thread_limit()) { /* the engine refuses it: say so in the table and go on */
+        printf("  %5dx%-5d %d threads: more than this machine's limit of %d\n", H, Wd, threads[ti],
+               vm_cpu_thread_limit());
+        if (js)
+          fprintf(js, "%s\n  {\"size\": \"%dx%d\", \"threads\": %d, \"status\": \"over the limit of %d threads\"}",
+                  first_row ? "" : ",", H, Wd, threads[ti], vm_cpu_thread_limit());
+        first_row = false;
+        continue;
+      }
       if (vm_context_create(m, &o, &ctx, &err) != VM_OK) {
         fprintf(stderr, "bench_cpu: %s\n", err.message);
         return 1;
@@ -342,7 +352,10 @@ int main(int argc, char **argv) {
         }
       }
       W.profiling = false;
-      if (dump_dir && ti == 0 && done && !dump(dump_dir, "alpha", H, Wd, alpha, sizeof(float) * n)) return 1;
+      if (dump_dir && !alpha_dumped && done) {
+        if (!dump(dump_dir, "alpha", H, Wd, alpha, sizeof(float) * n)) return 1;
+        alpha_dumped = true;
+      }
       struct rusage ru;
       getrusage(RUSAGE_SELF, &ru);
       double pm = done ? bench_median(wall, done) : -1, fm = done ? bench_median(fwd, done) : -1;
