@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "context_internal.h"
 #include "error.h"
 #include "modules.h"
@@ -71,23 +72,6 @@ static vm_context *make_ctx(const vm_model *m, vm_precision p, vm_error *e) {
   return vm_context_create(m, &o, &ctx, e) == VM_OK ? ctx : NULL;
 }
 
-/* A photo-like input: smooth colour gradients with noise, a trimap with a foreground disc and an unknown band. */
-static void make_image(int H, int W, unsigned char *rgb, unsigned char *tri) {
-  uint32_t s = 12345;
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++) {
-      s = s * 1664525u + 1013904223u;
-      int n = (int)(s >> 28) - 8;
-      size_t i = (size_t)y * W + x;
-      rgb[3 * i] = (unsigned char)((x * 255 / (W > 1 ? W - 1 : 1) + n) & 255);
-      rgb[3 * i + 1] = (unsigned char)((y * 255 / (H > 1 ? H - 1 : 1) + n) & 255);
-      rgb[3 * i + 2] = (unsigned char)(((x + y) * 3 + n) & 255);
-      double dx = x - W / 2.0, dy = y - H / 2.0, r = (H < W ? H : W) / 3.0;
-      double d2 = dx * dx + dy * dy;
-      tri[i] = d2 < 0.8 * 0.8 * r * r ? 255 : d2 < 1.2 * 1.2 * r * r ? 128 : 0;
-    }
-}
-
 /* ---- whole predictions ---- */
 
 /* Times whole predictions; returns the last alpha (caller frees) so precisions can be compared at every size. */
@@ -106,7 +90,7 @@ static float *bench_full(FILE *js, bool *first, const options *o, const vm_model
     snprintf(status, sizeof status, "out of host memory");
     goto out;
   }
-  make_image(H, W, rgb, tri);
+  bench_make_image(H, W, rgb, tri);
   ctx = make_ctx(model, p, &e);
   if (!ctx) {
     snprintf(status, sizeof status, "%s", e.message);

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes bench/RESULTS.md from one GPU run: our engine's bench-*.json (bench/bench.c) and transformers'
-torch-*.json (tests/reference/torch_bench.py), measured in the same call on the same card.
+torch-*.json (tests/reference/torch_bench.py), measured in the same call on the same card; and, when the run had the
+`cpu` stage, the CPU table: cpu-ours-*.json (tests/perf/bench_cpu) and cpu-peers.json (tests/reference/cpu_bench.py,
+PyTorch and ONNX Runtime) from the same machine's CPU.
 
     python3 bench/make_results.py --out RESULTS.md DIR     (DIR holds the JSON files; run by tests/gpu/run_gpu.sh)
 """
@@ -74,6 +76,95 @@ def fmt_torch(r):
     if r["status"] != "ok":
         return r["status"]
     return f"{r['median_ms']:.2f} ms, {r['peak_gib']:.2f} GiB"
+
+
+CPU_TARGET = 1.3  # the issue's CPU goal: at least 1.3x ONNX Runtime from 2 to 16 threads
+
+
+def cpu_section(d):
+    """The CPU table, or [] when the run had no cpu stage."""
+    ours = []
+    for path in sorted(d.glob("cpu-ours-*.json")):
+        run = load(path) or {}
+        ours += [dict(r, warmup=run.get("warmup", 1)) for r in run.get("rows", [])]
+    peers = load(d / "cpu-peers.json") or {}
+    if not ours and not peers:
+        return []
+
+    def pick(rows, size, threads, peer=None):
+        for r in rows:
+            if r.get("size") == size and r.get("threads") == threads and (peer is None or r.get("peer") == peer):
+                return r
+        return None
+
+    def secs(r, key):
+        if r is None:
+            return "not run"
+        if r.get("status") != "ok":
+            return r.get("status", "?")
+        return f"{r[key]:.2f} s" + ("*" if r.get("warmup", 1) == 0 else "")
+
+    keys = []
+    for r in ours + peers.get("rows", []):
+        if r.get("threads", 0) > 0 and (r["size"], r["threads"]) not in keys:
+            keys.append((r["size"], r["threads"]))
+    keys.sort(key=lambda k: (int(k[0].split("x")[0]) * int(k[0].split("x")[1]), k[1]))
+    cpu = peers.get("cpu")
+    if not cpu:  # the peers' run failed: the stage's lscpu still names the CPU
+        try:
+            cpu = next(line.split(":", 1)[1].strip() for line in (d / "cpu-env.log").read_text().splitlines()
+                       if line.startswith("Model name"))
+        except (OSError, StopIteration):
+            cpu = "unknown CPU"
+    isa = next((r["isa"] for r in ours if r.get("isa")), "?")
+    lines = ["## CPU: ViTMatte-S fp32 on the same machine's CPU", "",
+             f"CPU: **{cpu}** ({peers.get('logical_cpus', '?')} logical CPUs); ours on its {isa} kernels; "
+             f"PyTorch {peers.get('torch', '?')} (torch.set_num_threads, 1 inter-op thread), ONNX Runtime "
+             f"{peers.get('onnxruntime', '?')} (model exported with torch.onnx.export(dynamo=True) at each size, "
+             "intra_op_num_threads = N, inter_op 1, sequential). Same model (random weights), same u8 input. "
+             "*forward*: the model alone; *predict*: the whole call (pre-processing of the u8 image and trimap, "
+             "forward, crop of the alpha; ours: `vm_predict`). Medians after a warm-up call; * marks a single call "
+             "without one (the slowest configurations, to keep the stage short). Target: ours at least 1.3x ONNX "
+             "Runtime from 2 to 16 threads.", "",
+             "| input | threads | ours forward | ours predict | ONNX Runtime forward | ONNX Runtime predict | "
+             "PyTorch forward | PyTorch predict | forward: ORT / ours | forward: PyTorch / ours | target met? |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    prows = peers.get("rows", [])
+    for size, t in keys:
+        o = pick(ours, size, t)
+        ox = pick(prows, size, t, "ONNX Runtime")
+        pt = pick(prows, size, t, "PyTorch")
+        ok_o = o is not None and o.get("status") == "ok"
+
+        def ratio(r):
+            if ok_o and r is not None and r.get("status") == "ok":
+                return r["forward_s"] / o["forward_s"]
+            return None
+
+        rx, rp = ratio(ox), ratio(pt)
+        met = "-"
+        if t >= 2 and rx is not None:
+            met = "yes" if rx >= CPU_TARGET else f"no ({rx / CPU_TARGET:.2f}x of the goal)"
+        lines.append(f"| {size} | {t} | {secs(o, 'forward_s')} | {secs(o, 'predict_s')} | {secs(ox, 'forward_s')} | "
+                     f"{secs(ox, 'predict_s')} | {secs(pt, 'forward_s')} | {secs(pt, 'predict_s')} | "
+                     f"{f'{rx:.2f}x' if rx else '-'} | {f'{rp:.2f}x' if rp else '-'} | {met} |")
+    lines.append("")
+    for r in prows:
+        if r.get("threads", 1) == 0:
+            lines.append(f"{r['peer']} at {r['size']}: {r['status']}")
+    checks = peers.get("checks", [])
+    if checks:
+        parts = []
+        for c in checks:
+            bits = []
+            if "onnxruntime_vs_pytorch" in c:
+                bits.append(f"ONNX Runtime vs PyTorch {c['onnxruntime_vs_pytorch']:.1e}")
+            if "ours_vs_pytorch" in c:
+                bits.append(f"ours vs PyTorch {c['ours_vs_pytorch']:.1e}")
+            parts.append(f"{c['size']}: " + ", ".join(bits or ["-"]))
+        lines.append("Alphas on the timed input (max |difference|), checked before timing: " + "; ".join(parts) + ".")
+        lines.append("")
+    return lines
 
 
 def main():
@@ -171,6 +262,7 @@ def main():
                              f"{f(theirs.get('fp16'))} | {sp} |")
             lines.append("")
     lines += paths_table(d)
+    lines += cpu_section(d)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

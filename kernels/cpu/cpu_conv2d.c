@@ -1,136 +1,67 @@
-/* k x k convolutions of [detail, upsample_x2(low)] on the CPU: im2col of output tiles (never of the whole image,
- * never of the upsampled/concatenated input), then one sgemm per tile against w [Cout, k*k*Cin]. */
+/* k x k convolutions of [detail, upsample_x2(low)] on the CPU: each tile of output pixels gathers the band of input
+ * pixels it reads (the concatenation, upsampling and zero padding done there, never for the whole image), then one
+ * product against w [Cout, k*k*Cin] reads that band in place, a segment of A per tap of the kernel (cpu_gemm.h). */
 #include <omp.h>
 #include <string.h>
 
-#include "cpu_activation.h"
-#include "cpu_backend.h"
-#include "cpu_blas.h"
 #include "cpu_check.h"
+#include "cpu_conv.h"
+#include "cpu_gemm.h"
+#include "cpu_ops.h"
 #include "error.h"
 
-/* Floats of im2col matrix per tile we aim for (the tile is whole output rows when one row fits, else part of one
- * row): large enough for an efficient sgemm, small enough to stay within a few MiB of cache-friendly scratch. */
-#ifndef CPU_CONV_TILE_FLOATS
-#define CPU_CONV_TILE_FLOATS (1 << 20)
+/* Floats of input band per tile we aim for: 256 KiB stay in L2 while every panel of the weight passes over them. */
+#ifndef CPU_CONV_BAND_FLOATS
+#define CPU_CONV_BAND_FLOATS (1 << 16)
 #endif
 
-typedef struct conv_geometry {
-  int64_t n, h, w;      /* input (detail) size; low is h/2 x w/2 */
-  int64_t cd, cl, cin;  /* detail, low and total channels */
-  int64_t ho, wo, cout;
-  int k, stride, pad;
-  int64_t kk;           /* k*k*cin: one im2col row */
-} conv_geometry;
 
 typedef struct conv_tiling {
   int64_t rows, cols;        /* output rows per tile and output columns per tile (cols < wo only when rows == 1) */
   int64_t band_rows, band_cols; /* input pixels a tile reads, padding included */
-  int direct;                /* 1x1, stride 1, detail only: the input rows are the im2col matrix, no copy */
+  int direct;                /* 1x1, stride 1, detail only: A is the input itself, no band */
 } conv_tiling;
 
-static conv_tiling conv_tile_for(int64_t ho, int64_t wo, int64_t kk, int k, int stride, int direct, int threads) {
+static conv_tiling conv_tile_for(int64_t ho, int64_t wo, int64_t cin, int k, int stride, int direct, int threads) {
   conv_tiling t = {0};
   t.direct = direct;
-  int64_t budget = CPU_CONV_TILE_FLOATS / kk;  /* output pixels per tile */
-  if (budget < 1) budget = 1;
-  if (budget >= wo) {
+  const int64_t row_band = ((wo - 1) * stride + k) * cin; /* floats of one band row for a whole output row */
+  if ((int64_t)k * row_band <= CPU_CONV_BAND_FLOATS) {
     t.cols = wo;
-    t.rows = budget / wo;
-    int64_t fair = (ho + threads - 1) / threads; /* at least one tile per thread */
+    t.rows = (CPU_CONV_BAND_FLOATS / row_band - k) / stride + 1;
+    int64_t fair = (ho + 4 * threads - 1) / (4 * threads); /* a few tiles per thread, for dynamic scheduling */
     if (t.rows > fair) t.rows = fair;
     if (t.rows < 1) t.rows = 1;
   } else {
     t.rows = 1;
-    t.cols = budget;
+    t.cols = (CPU_CONV_BAND_FLOATS / ((int64_t)k * cin) - k) / stride + 1;
+    if (t.cols < 16) t.cols = 16; /* a wide input's tile still spans a few micro-tiles */
+    if (t.cols > wo) t.cols = wo;
   }
   t.band_rows = (t.rows - 1) * stride + k;
   t.band_cols = (t.cols - 1) * stride + k;
   return t;
 }
 
-/* Scratch floats for one tile: the band of input pixels, then (unless k = 1 and stride 1) its im2col matrix. */
-static size_t conv_tile_scratch(const conv_tiling *t, int64_t cin, int64_t kk, int k, int stride) {
-  if (t->direct) return 0;
-  size_t band = (size_t)(t->band_rows * t->band_cols * cin);
-  size_t cols = (k == 1 && stride == 1) ? 0 : (size_t)(t->rows * t->cols * kk);
-  return band + cols;
+/* Scratch floats for one tile: the product's work space, then (unless direct) the band of input pixels. */
+static size_t conv_tile_scratch(const cpu_gemm_isa *isa, const conv_tiling *t, int64_t cin, int64_t kk,
+                                int64_t cout) {
+  size_t work = cpu_gemm_work_floats(isa, t->direct ? t->rows * t->cols : t->cols, cout, kk);
+  return work + (t->direct ? 0 : (size_t)(t->band_rows * t->band_cols * cin));
 }
 
-size_t cpu_conv2d_scratch(int64_t in_h, int64_t in_w, int64_t c_in, int64_t out_w, int k, int stride) {
-  (void)in_w;
-  int64_t kk = (int64_t)k * k * c_in;
-  int64_t ho = (in_h + 2 * (k / 2) - k) / stride + 1;
-  conv_tiling t = conv_tile_for(ho, out_w, kk, k, stride, 0, 1);
-  return conv_tile_scratch(&t, c_in, kk, k, stride);
+cpu_need cpu_conv2d_need(const cpu_runtime *rt, int64_t h, int64_t w, int64_t cin, int64_t cout, int k, int stride) {
+  const cpu_gemm_isa *isa = rt->gemm;
+  const int64_t ho = (h + 2 * (k / 2) - k) / stride + 1, wo = (w + 2 * (k / 2) - k) / stride + 1;
+  if (k == 3 && stride == 1 && rt->winograd)
+    return (cpu_need){cpu_conv3x3_winograd_scratch(isa, wo, cin, cout), cpu_conv3x3_winograd_shared(cin, cout)};
+  const int64_t kk = (int64_t)k * k * cin;
+  conv_tiling t = conv_tile_for(ho, wo, cin, k, stride, 0, 1); /* one thread: the tallest tiles */
+  return (cpu_need){conv_tile_scratch(isa, &t, cin, kk, cout), isa->kernel ? cpu_gemm_packed_b_floats(cout, kk) : 0};
 }
 
-/* Bilinear x2 source taps along one axis (align_corners=False, as PyTorch's upsample_bilinear2d computes them):
- * src = max(0, (dst + 0.5) / 2 - 0.5); i0 = floor(src); i1 = i0 + 1 unless at the end; weight of i1 = src - i0. */
-static void upsample_taps(int64_t dst, int64_t in_len, int64_t *i0, int64_t *i1, float *l1) {
-  float src = 0.5f * ((float)dst + 0.5f) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  *i0 = (int64_t)src;
-  *i1 = *i0 < in_len - 1 ? *i0 + 1 : *i0;
-  *l1 = src - (float)*i0;
-}
-
-/* Fills the band of input pixels [y0, y0 + rows) x [x0, x0 + cols) of image img (coordinates may fall outside the
- * image: those pixels are zero padding), each pixel cin floats: detail channels, then low upsampled. */
-static void gather_band(const conv_geometry *g, const float *detail, const float *low, int64_t img, int64_t y0,
-                        int64_t x0, int64_t rows, int64_t cols, float *band) {
-  const int64_t hl = g->h / 2, wl = g->w / 2;
-  for (int64_t r = 0; r < rows; r++) {
-    int64_t y = y0 + r;
-    float *dst = band + r * cols * g->cin;
-    if (y < 0 || y >= g->h) {
-      memset(dst, 0, (size_t)(cols * g->cin) * sizeof(float));
-      continue;
-    }
-    int64_t ya = 0, yb = 0;
-    float ly = 0.0f;
-    if (low) upsample_taps(y, hl, &ya, &yb, &ly);
-    const float *row_a = low ? low + (img * hl + ya) * wl * g->cl : NULL;
-    const float *row_b = low ? low + (img * hl + yb) * wl * g->cl : NULL;
-    for (int64_t c = 0; c < cols; c++) {
-      int64_t x = x0 + c;
-      float *px = dst + c * g->cin;
-      if (x < 0 || x >= g->w) {
-        memset(px, 0, (size_t)g->cin * sizeof(float));
-        continue;
-      }
-      if (detail) memcpy(px, detail + ((img * g->h + y) * g->w + x) * g->cd, (size_t)g->cd * sizeof(float));
-      if (low) {
-        int64_t xa, xb;
-        float lx;
-        upsample_taps(x, wl, &xa, &xb, &lx);
-        const float h0 = 1.0f - ly, w0 = 1.0f - lx;
-        const float *aa = row_a + xa * g->cl, *ab = row_a + xb * g->cl;
-        const float *ba = row_b + xa * g->cl, *bb = row_b + xb * g->cl;
-        float *o = px + g->cd;
-        for (int64_t ch = 0; ch < g->cl; ch++)
-          o[ch] = h0 * (w0 * aa[ch] + lx * ab[ch]) + ly * (w0 * ba[ch] + lx * bb[ch]);
-      }
-    }
-  }
-}
-
-/* im2col of a band: row (r, c) of the matrix is, for each ky, the k*cin contiguous floats of band row r*s + ky
- * starting at pixel c*s, i.e. K = (ky*k + kx)*cin + ci as the weight layout has it. */
-static void band_to_columns(const conv_geometry *g, const conv_tiling *t, int64_t rows, int64_t cols,
-                            const float *band, float *colm) {
-  const size_t run = (size_t)(g->k * g->cin) * sizeof(float);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++) {
-      float *dst = colm + (r * cols + c) * g->kk;
-      for (int ky = 0; ky < g->k; ky++)
-        memcpy(dst + ky * g->k * g->cin, band + ((r * g->stride + ky) * t->band_cols + c * g->stride) * g->cin, run);
-    }
-}
-
-vm_status cpu_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
+vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                      const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
   if (!detail && !low) return vm_fail(err, VM_ERR_INTERNAL, "conv2d: neither detail nor low given");
   if ((detail && !cpu_tensor_ok(detail)) || (low && !cpu_tensor_ok(low)) || !cpu_tensor_ok(out))
     return vm_fail(err, VM_ERR_INTERNAL, "conv2d: missing or empty tensor");
@@ -162,21 +93,27 @@ vm_status cpu_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *l
   if (g.kk > INT32_MAX / 4 || g.cout > INT32_MAX)
     return vm_fail(err, VM_ERR_INTERNAL, "conv2d: dimensions too large for BLAS");
 
+  if (k == 3 && stride == 1 && rt->winograd)
+    return cpu_conv3x3_winograd(rt, &g, detail ? detail->data : NULL, low ? low->data : NULL, w->data,
+                                cpu_param_data(b), act, out->data, err);
+  const cpu_gemm_isa *isa = rt->gemm;
+  cpu_gemm_b bm;
+  vm_status st = cpu_shared_pack_b(rt, w->data, g.cout, g.kk, &bm, err);
+  if (st != VM_OK) return st;
+
   const int direct = k == 1 && stride == 1 && !low;
-  conv_tiling t = conv_tile_for(g.ho, g.wo, g.kk, k, stride, direct, cb->threads);
+  conv_tiling t = conv_tile_for(g.ho, g.wo, g.cin, k, stride, direct, rt->threads);
   const int64_t tiles_y = (g.ho + t.rows - 1) / t.rows, tiles_x = (g.wo + t.cols - 1) / t.cols;
   const int64_t ntasks = g.n * tiles_y * tiles_x;
-  const int team = cpu_team(cb, ntasks);
-  size_t need = conv_tile_scratch(&t, g.cin, g.kk, k, stride);
-  if (need) {
-    vm_status st = cpu_scratch_reserve(cb, team, need, err);
-    if (st != VM_OK) return st;
-  }
+  const int team = cpu_team(rt, ntasks);
+  const size_t work = cpu_gemm_work_floats(isa, direct ? t.rows * t.cols : t.cols, g.cout, g.kk);
+  st = cpu_scratch_reserve(rt, team, conv_tile_scratch(isa, &t, g.cin, g.kk, g.cout), err);
+  if (st != VM_OK) return st;
 
-  const float *ds = detail ? detail->data : NULL, *ls = low ? low->data : NULL;
-  const float *ws = w->data, *bs = cpu_param_data(b);
+  const float *ds = detail ? detail->data : NULL, *ls = low ? low->data : NULL, *bs = cpu_param_data(b);
   float *os = out->data;
-  float *const *scratch = cb->scratch;
+  float *const *scratch = rt->scratch;
+  const cpu_gemm_epilogue ep = {bs, act, NULL, 0, 1.0f, NULL};
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
   for (int64_t task = 0; task < ntasks; task++) {
     int64_t img = task / (tiles_y * tiles_x), ty = task / tiles_x % tiles_y, tx = task % tiles_x;
@@ -185,24 +122,23 @@ vm_status cpu_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *l
     int64_t cols = g.wo - ox0 < t.cols ? g.wo - ox0 : t.cols;
     /* a tile is whole rows or part of one row, so its outputs are contiguous in out */
     float *dst = os + ((img * g.ho + oy0) * g.wo + ox0) * g.cout;
-    const float *colm;
+    float *ws = scratch[omp_get_thread_num()];
     if (direct) {
-      colm = ds + ((img * g.h + oy0) * g.w + ox0) * g.cd;
-    } else {
-      float *band = scratch[omp_get_thread_num()];
-      gather_band(&g, ds, ls, img, oy0 * stride - g.pad, ox0 * stride - g.pad, (rows - 1) * stride + k,
-                  t.band_cols, band);
-      if (k == 1 && stride == 1) {
-        colm = band;
-      } else {
-        float *cm = band + t.band_rows * t.band_cols * g.cin;
-        band_to_columns(&g, &t, rows, cols, band, cm);
-        colm = cm;
-      }
+      const cpu_gemm_a a = {.data = ds + ((img * g.h + oy0) * g.w + ox0) * g.cd, .lda = g.cd, .line = 0, .nseg = 1,
+                            .kseg = g.cd, .off = {0}};
+      cpu_gemm_block(isa, &a, 1, rows * cols, &bm, 0, g.cout, dst, g.cout, 0, &ep, ws);
+      continue;
     }
-    int64_t m = rows * cols;
-    cpu_gemm_nt((int)m, (int)g.cout, (int)g.kk, 1.0f, colm, (int)g.kk, ws, (int)g.kk, 0.0f, dst, (int)g.cout);
-    cpu_epilogue(dst, g.cout, dst, g.cout, m, g.cout, bs, act, NULL, 0);
+    float *band = ws + work;
+    cpu_conv_gather_band(&g, ds, ls, img, oy0 * stride - g.pad, ox0 * stride - g.pad, (rows - 1) * stride + k,
+                         t.band_cols, band);
+    /* output row r of the tile is a line of A; pixel c of it starts at band pixel (r * s, c * s); the taps are its
+     * segments, each Cin floats of one band pixel */
+    cpu_gemm_a a = {.data = band, .lda = stride * g.cin, .line = stride * t.band_cols * g.cin, .nseg = k * k,
+                    .kseg = g.cin};
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++) a.off[ky * k + kx] = (ky * t.band_cols + kx) * g.cin;
+    cpu_gemm_block(isa, &a, rows, cols, &bm, 0, g.cout, dst, g.cout, g.wo * g.cout, &ep, ws);
   }
   return VM_OK;
 }

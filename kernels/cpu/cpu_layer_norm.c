@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cpu_activation.h"
-#include "cpu_backend.h"
+#include "cpu_ops.h"
 #include "cpu_check.h"
 #include "cpu_simd.h"
 #include "error.h"
@@ -35,9 +35,8 @@ static void layer_norm_row(const float *x, const float *gamma, const float *beta
     memcpy(out, tmp, (size_t)c * sizeof(float));
 }
 
-vm_status cpu_layer_norm(vm_backend *be, const vm_tensor *x, const vm_param *gamma, const vm_param *beta,
+vm_status cpu_layer_norm(cpu_runtime *rt, const vm_tensor *x, const vm_param *gamma, const vm_param *beta,
                          double eps, vm_act act, const vm_tensor *residual, const vm_tensor *out, vm_error *err) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
   if (!cpu_tensor_ok(x) || !cpu_tensor_ok(out))
     return vm_fail(err, VM_ERR_INTERNAL, "layer_norm: missing or empty tensor");
   int64_t rows = vm_tensor_rows(x), c = x->c;
@@ -50,13 +49,13 @@ vm_status cpu_layer_norm(vm_backend *be, const vm_tensor *x, const vm_param *gam
     return vm_fail(err, VM_ERR_INTERNAL, "layer_norm: gamma/beta need %lld values", (long long)c);
   if (!(eps >= 0.0)) return vm_fail(err, VM_ERR_INTERNAL, "layer_norm: bad eps %g", eps);
 
-  vm_status st = cpu_scratch_reserve(cb, cb->threads, (size_t)c, err);
+  vm_status st = cpu_scratch_reserve(rt, rt->threads, (size_t)c, err);
   if (st != VM_OK) return st;
   const float *xs = x->data, *g = gamma->data, *bt = beta->data;
   const float *rs = residual ? residual->data : NULL;
   float *os = out->data;
-  float *const *scratch = cb->scratch;
-#pragma omp parallel for num_threads(cb->threads) schedule(static)
+  float *const *scratch = rt->scratch;
+#pragma omp parallel for num_threads(rt->threads) schedule(static)
   for (int64_t r = 0; r < rows; r++)
     layer_norm_row(xs + r * c, g, bt, eps, act, rs ? rs + r * c : NULL, os + r * c, scratch[omp_get_thread_num()], c);
   return VM_OK;

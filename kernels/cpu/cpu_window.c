@@ -1,15 +1,14 @@
 /* Splitting a token grid into zero-padded ws x ws windows and putting it back, on the CPU. */
 #include <string.h>
 
-#include "cpu_backend.h"
+#include "cpu_ops.h"
 #include "cpu_check.h"
 #include "error.h"
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Each image of x[n, h, w, C] gives ceil(h/ws) * ceil(w/ws) windows, in the order (image, window row, window col). */
-vm_status cpu_window_partition(vm_backend *be, const vm_tensor *x, int ws, const vm_tensor *out, vm_error *err) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
+vm_status cpu_window_partition(cpu_runtime *rt, const vm_tensor *x, int ws, const vm_tensor *out, vm_error *err) {
   if (!cpu_tensor_ok(x) || !cpu_tensor_ok(out))
     return vm_fail(err, VM_ERR_INTERNAL, "window_partition: missing or empty tensor");
   if (ws <= 0) return vm_fail(err, VM_ERR_INTERNAL, "window_partition: window size %d", ws);
@@ -24,7 +23,7 @@ vm_status cpu_window_partition(vm_backend *be, const vm_tensor *x, int ws, const
   float *os = out->data;
   const int64_t h = x->h, w = x->w, nrows = out->n * ws;
   /* one task per window row: ws tokens of C channels, the part inside the grid copied, the rest zeroed */
-#pragma omp parallel for num_threads(cb->threads) schedule(static)
+#pragma omp parallel for num_threads(rt->threads) schedule(static)
   for (int64_t t = 0; t < nrows; t++) {
     int64_t win = t / ws, iy = t % ws;
     int64_t img = win / (gh * gw), wy = win / gw % gh, wx = win % gw;
@@ -37,9 +36,8 @@ vm_status cpu_window_partition(vm_backend *be, const vm_tensor *x, int ws, const
   return VM_OK;
 }
 
-vm_status cpu_window_unpartition(vm_backend *be, const vm_tensor *win, int ws, const vm_tensor *residual,
+vm_status cpu_window_unpartition(cpu_runtime *rt, const vm_tensor *win, int ws, const vm_tensor *residual,
                                  const vm_tensor *out, vm_error *err) {
-  vm_cpu_backend *cb = cpu_backend_of(be);
   if (!cpu_tensor_ok(win) || !cpu_tensor_ok(out))
     return vm_fail(err, VM_ERR_INTERNAL, "window_unpartition: missing or empty tensor");
   if (ws <= 0 || win->h != ws || win->w != ws)
@@ -59,7 +57,7 @@ vm_status cpu_window_unpartition(vm_backend *be, const vm_tensor *win, int ws, c
   float *os = out->data;
   const int64_t h = out->h, w = out->w, nrows = out->n * h;
   /* one task per output row; residual may be out itself (read before written, element by element) */
-#pragma omp parallel for num_threads(cb->threads) schedule(static)
+#pragma omp parallel for num_threads(rt->threads) schedule(static)
   for (int64_t t = 0; t < nrows; t++) {
     int64_t img = t / h, y = t % h, wy = y / ws, iy = y % ws;
     float *dst = os + t * w * c;

@@ -11,6 +11,8 @@
 #   `missing` hides cuDNN / cuBLAS from the CLI; `bundle` runs tests/gpu/check_bundle.sh on the download bundle
 #   staged in .devdeps/bundle.
 #   `foreground` tests the GPU's foreground estimation and times it against the CPU at 12 and 24 MP.
+#   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
+#   8 minutes).
 #
 # Nothing is built there: the binaries come prebuilt in .devdeps/bin (tests/gpu/stage_devdeps.sh makes them here),
 # with the shared libraries the device lacks in .devdeps/lib. Each stage logs to $OUT/<stage>.log; the last lines
@@ -313,6 +315,57 @@ if has foreground; then
   done
   status "foreground bench: done ($(elapsed) s)"
   cat "$OUT/foreground-bench.log"
+fi
+
+# Not in the default stages (about 8 minutes): the CPU path on this machine's CPU, ours against PyTorch and ONNX
+# Runtime at 1, 2, 4, 8 and 16 threads, 1024^2 and 2048^2, ViTMatte-S fp32 (the CPU table of bench/RESULTS.md).
+# CPU_STAGE_SECONDS (default 420) bounds it: the peers' configurations not started by then are reported as skipped,
+# PyTorch at 2048^2 and the 1-thread runs first.
+if has cpu; then
+  cpu_t0=$(date +%s)
+  cpu_budget=${CPU_STAGE_SECONDS:-420}
+  {
+    lscpu
+    echo "nproc: $(nproc)"
+    python3 -c "import onnxruntime, torch; print('onnxruntime', onnxruntime.__version__, 'torch', torch.__version__)"
+  } >"$OUT/cpu-env.log" 2>&1
+  grep -E "Model name|^CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket" "$OUT/cpu-env.log"
+  flags=$(grep -E "^Flags" "$OUT/cpu-env.log" | grep -o -w -E "fma|avx2|avx512f|avx512_bf16|amx_tile" | sort -u)
+  echo "vector flags: ${flags//$'\n'/ }"
+  model=/tmp/fx-small/model
+  [ -d "$model" ] ||
+    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
+      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
+  mkdir -p "$OUT/cpu-inputs"
+  # ours: each thread count in a context of its own; 1 thread (the slowest) once, without a warm-up call
+  for size in 1024x1024 2048x2048; do
+    iters=3
+    [ $size = 2048x2048 ] && iters=2
+    "$bin/bench_cpu" --model "$model" --label ViTMatte-S --sizes $size --threads 16,8,4,2 --iters $iters --warmup 1 \
+      --budget 10 --profile --dump "$OUT/cpu-inputs" --json "$OUT/cpu-ours-$size.json" >"$OUT/cpu-ours-$size.log" 2>&1
+    status "cpu: ours $size 16/8/4/2 threads rc $?"
+    "$bin/bench_cpu" --model "$model" --label ViTMatte-S --sizes $size --threads 1 --iters 1 --warmup 0 \
+      --json "$OUT/cpu-ours-$size-1.json" >"$OUT/cpu-ours-$size-1.log" 2>&1
+    status "cpu: ours $size 1 thread rc $?"
+    grep -h -m2 -E "^(kernels|BLAS):" "$OUT/cpu-ours-$size.log"
+    grep -E "forward .* s " "$OUT/cpu-ours-$size.log" "$OUT/cpu-ours-$size-1.log" | sed 's/^.*log://'
+  done
+  # where the gain comes from on this CPU: the same forward on OpenBLAS's products (as before our kernels) and on the
+  # AVX2 kernels, 2 threads at 1024^2
+  for isa in blas avx2; do
+    VITMATTE_CPU_ISA=$isa "$bin/bench_cpu" --model "$model" --label "ViTMatte-S, VITMATTE_CPU_ISA=$isa" \
+      --sizes 1024x1024 --threads 2 --iters 1 --warmup 1 >"$OUT/cpu-ours-isa-$isa.log" 2>&1
+    echo "$isa: $(grep -E "forward .* s " "$OUT/cpu-ours-isa-$isa.log")"
+  done
+  left=$(( cpu_budget - ($(date +%s) - cpu_t0) - 30 ))
+  [ $left -lt 60 ] && left=60
+  python3 tests/reference/cpu_bench.py --model "$model" --sizes 1024x1024,2048x2048 --threads 16,8,4,2,1 \
+    --inputs "$OUT/cpu-inputs" --onnx-dir /tmp/vitmatte-onnx --deadline $left --json "$OUT/cpu-peers.json" \
+    >"$OUT/cpu-peers.log" 2>&1
+  rc=$?
+  grep -E "vs PyTorch|threads:|exported|Error|error" "$OUT/cpu-peers.log" | head -n 40
+  status "cpu: peers rc $rc ($(( $(date +%s) - cpu_t0 )) s for the stage, $(elapsed) s in all)"
+  rm -rf "$OUT/cpu-inputs" # 80 MB of raw inputs and alphas: only the comparison above needs them
 fi
 
 if has results; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds (here, not on the GPU machine) what tests/gpu/run_gpu.sh runs there, into .devdeps/: the CUDA module (the
 # default build, and two built from PTX alone, compute_80 and compute_75, which the GPU JIT-compiles: the code an
-# Ampere/Ada and a Turing card run), the GPU tests, the parity test, the CLI and the benchmark in .devdeps/bin, and
-# the shared libraries the GPU machine lacks in .devdeps/lib. Name .devdeps in the device call's carry list.
+# Ampere/Ada and a Turing card run), the GPU tests, the parity test, the CLI and the benchmarks (GPU and CPU) in
+# .devdeps/bin, and the shared libraries the GPU machine lacks in .devdeps/lib. Name .devdeps in the device call's
+# carry list.
 #   tests/gpu/stage_devdeps.sh [BUILD_DIR]      (default build-cuda)
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,7 +28,7 @@ fi
 touch "$stamp.new"
 ninja -C "$build" kernels/cuda/libvitmatte-cuda.so tests/gpu/test_cuda_ops tests/gpu/test_fallback \
   tests/parity/test_parity tests/gpu/bench tests/gpu/test_memory_fit tests/gpu/fit_probe tools/vitmatte \
-  tests/gpu/test_cuda_foreground tests/foreground/bench_foreground
+  tests/gpu/test_cuda_foreground tests/foreground/bench_foreground tests/perf/bench_cpu
 for t in 80 75; do ninja -C "$build-ptx$t" kernels/cuda/libvitmatte-cuda.so; done
 mv "$stamp.new" "$stamp"
 rm -rf .devdeps/bin .devdeps/lib
@@ -35,7 +36,8 @@ mkdir -p .devdeps/bin .devdeps/lib
 cp "$build/kernels/cuda/libvitmatte-cuda.so" "$build/tests/gpu/test_cuda_ops" "$build/tests/gpu/test_fallback" \
   "$build/tests/parity/test_parity" .devdeps/bin/
 cp "$build/tests/gpu/bench" "$build/tests/gpu/test_memory_fit" "$build/tests/gpu/fit_probe" "$build/tools/vitmatte" \
-  "$build/tests/gpu/test_cuda_foreground" "$build/tests/foreground/bench_foreground" .devdeps/bin/
+  "$build/tests/gpu/test_cuda_foreground" "$build/tests/foreground/bench_foreground" "$build/tests/perf/bench_cpu" \
+  .devdeps/bin/
 for t in 80 75; do
   mkdir -p ".devdeps/bin/ptx$t"
   cp "$build-ptx$t/kernels/cuda/libvitmatte-cuda.so" ".devdeps/bin/ptx$t/"

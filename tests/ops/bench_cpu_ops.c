@@ -12,27 +12,10 @@
 #include <time.h>
 
 #include "backend.h"
+#include "bench_util.h"
 #include "cpu_blas.h"
 
 enum { REPEATS = 7 };
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* CPU seconds of the whole process: on a shared machine, time slices lost to other processes do not count here */
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static float *filled(int64_t n, unsigned seed) {
   float *p = malloc((size_t)n * sizeof *p);
@@ -104,11 +87,11 @@ static double time_policy(void (*fn)(const gemm_case *), const gemm_case *g) {
   /* warm-up: the first calls of each thread allocate OpenBLAS's packing buffers */
   for (int i = 0; i < 3; i++) fn(g);
   for (int i = 0; i < REPEATS; i++) {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     fn(g);
-    t[i] = now_s() - t0;
+    t[i] = bench_now_s() - t0;
   }
-  qsort(t, REPEATS, sizeof t[0], cmp_double);
+  qsort(t, REPEATS, sizeof t[0], bench_cmp_double);
   return t[REPEATS / 2];
 }
 
@@ -170,8 +153,8 @@ static vm_param param(vm_backend *be, int64_t numel, float scale, unsigned seed)
 }
 
 static void report(const char *what, double *t, double *c, double gflop) {
-  qsort(t, REPEATS, sizeof t[0], cmp_double);
-  qsort(c, REPEATS, sizeof c[0], cmp_double);
+  qsort(t, REPEATS, sizeof t[0], bench_cmp_double);
+  qsort(c, REPEATS, sizeof c[0], bench_cmp_double);
   printf("  %-56s wall median %8.2f ms (min %8.2f) %6.1f GFLOP/s; CPU time median %8.2f ms\n", what,
          t[REPEATS / 2] * 1e3, t[0] * 1e3, gflop / t[REPEATS / 2], c[REPEATS / 2] * 1e3);
 }
@@ -191,10 +174,10 @@ static void bench_ops(int threads) {
     double gflop = 6.0 * (2.0 * 2.0 * n * n * d + 2.0 * n * (2 * hh - 1 + 2 * ww - 1) * d) * 1e-9;
     must(be->ops->attention(be, &qkv, 6, &rh, &rw, &out, &err), &err);
     for (int i = 0; i < REPEATS; i++) {
-      double t0 = now_s(), c0 = cpu_s();
+      double t0 = bench_now_s(), c0 = bench_cpu_s();
       must(be->ops->attention(be, &qkv, 6, &rh, &rw, &out, &err), &err);
-      t[i] = now_s() - t0;
-      cpu_t[i] = cpu_s() - c0;
+      t[i] = bench_now_s() - t0;
+      cpu_t[i] = bench_cpu_s() - c0;
     }
     report("attention N=4096 (64x64), C=384, 6 heads, rel-pos", t, cpu_t, gflop);
     be->ops->free(be, qkv.data), be->ops->free(be, out.data);
@@ -207,10 +190,10 @@ static void bench_ops(int threads) {
     double gflop = (2.0 * 2.0 * n * n * d + 2.0 * n * (2 * hh - 1 + 2 * ww - 1) * d) * 1e-9;
     must(be->ops->attention(be, &qkv, 1, &rh, &rw, &out, &err), &err);
     for (int i = 0; i < REPEATS; i++) {
-      double t0 = now_s(), c0 = cpu_s();
+      double t0 = bench_now_s(), c0 = bench_cpu_s();
       must(be->ops->attention(be, &qkv, 1, &rh, &rw, &out, &err), &err);
-      t[i] = now_s() - t0;
-      cpu_t[i] = cpu_s() - c0;
+      t[i] = bench_now_s() - t0;
+      cpu_t[i] = bench_cpu_s() - c0;
     }
     report("attention N=16384 (128x128), 1 head of 64, rel-pos", t, cpu_t, gflop);
     be->ops->free(be, qkv.data), be->ops->free(be, out.data);
@@ -223,10 +206,10 @@ static void bench_ops(int threads) {
     double gflop = nw * 6.0 * (2.0 * 2.0 * n * n * d + 2.0 * n * (4 * ws - 2) * d) * 1e-9;
     must(be->ops->attention(be, &qkv, 6, &rh, &rw, &out, &err), &err);
     for (int i = 0; i < REPEATS; i++) {
-      double t0 = now_s(), c0 = cpu_s();
+      double t0 = bench_now_s(), c0 = bench_cpu_s();
       must(be->ops->attention(be, &qkv, 6, &rh, &rw, &out, &err), &err);
-      t[i] = now_s() - t0;
-      cpu_t[i] = cpu_s() - c0;
+      t[i] = bench_now_s() - t0;
+      cpu_t[i] = bench_cpu_s() - c0;
     }
     report("attention 25 windows of 14x14, C=384, 6 heads, rel-pos", t, cpu_t, gflop);
     be->ops->free(be, qkv.data), be->ops->free(be, out.data);
@@ -240,29 +223,40 @@ static void bench_ops(int threads) {
     double gflop = 2.0 * H * W * 32 * 9 * 68 * 1e-9;
     must(be->ops->conv2d(be, &det, &low, &w, &b, 3, 1, VM_ACT_RELU, &out, &err), &err);
     for (int i = 0; i < REPEATS; i++) {
-      double t0 = now_s(), c0 = cpu_s();
+      double t0 = bench_now_s(), c0 = bench_cpu_s();
       must(be->ops->conv2d(be, &det, &low, &w, &b, 3, 1, VM_ACT_RELU, &out, &err), &err);
-      t[i] = now_s() - t0;
-      cpu_t[i] = cpu_s() - c0;
+      t[i] = bench_now_s() - t0;
+      cpu_t[i] = bench_cpu_s() - c0;
     }
     report("conv3x3 [4 + up(64)] -> 32 at 512x512, ReLU", t, cpu_t, gflop);
     be->ops->free(be, det.data), be->ops->free(be, low.data), be->ops->free(be, out.data);
     be->ops->param_free(be, w.data), be->ops->param_free(be, b.data);
   }
-  { /* fc1 of one layer at 1024 x 1024: 4096 x 384 -> 1536, GELU */
-    vm_tensor x = tensor(be, 1, 64, 64, 384, 41), y = tensor(be, 1, 64, 64, 1536, 42);
-    vm_param w = param(be, 1536 * 384, 0.05f, 43), b = param(be, 1536, 1.0f, 44);
-    double gflop = 2.0 * 4096 * 384 * 1536 * 1e-9;
-    must(be->ops->linear(be, &x, &w, &b, VM_ACT_GELU, NULL, &y, &err), &err);
-    for (int i = 0; i < REPEATS; i++) {
-      double t0 = now_s(), c0 = cpu_s();
-      must(be->ops->linear(be, &x, &w, &b, VM_ACT_GELU, NULL, &y, &err), &err);
-      t[i] = now_s() - t0;
-      cpu_t[i] = cpu_s() - c0;
+  { /* the encoder's linears at 1024 x 1024 (4096 tokens): fc1 with and without its GELU, fc2 into the residual
+     * stream, qkv */
+    const struct { int64_t k, n; vm_act act; int residual; const char *what; } cases[] = {
+      {384, 1536, VM_ACT_GELU, 0, "linear 4096 x 384 -> 1536 + GELU (fc1)"},
+      {384, 1536, VM_ACT_NONE, 0, "linear 4096 x 384 -> 1536 (fc1 without GELU)"},
+      {1536, 384, VM_ACT_NONE, 1, "linear 4096 x 1536 -> 384 + residual in place (fc2)"},
+      {384, 1152, VM_ACT_NONE, 0, "linear 4096 x 384 -> 1152 (qkv)"},
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+      const int64_t k = cases[ci].k, n = cases[ci].n;
+      vm_tensor x = tensor(be, 1, 64, 64, k, 41), y = tensor(be, 1, 64, 64, n, 42);
+      vm_param w = param(be, n * k, 0.05f, 43), b = param(be, n, 1.0f, 44);
+      const vm_tensor *res = cases[ci].residual ? &y : NULL;
+      double gflop = 2.0 * 4096 * k * n * 1e-9;
+      must(be->ops->linear(be, &x, &w, &b, cases[ci].act, res, &y, &err), &err);
+      for (int i = 0; i < REPEATS; i++) {
+        double t0 = bench_now_s(), c0 = bench_cpu_s();
+        must(be->ops->linear(be, &x, &w, &b, cases[ci].act, res, &y, &err), &err);
+        t[i] = bench_now_s() - t0;
+        cpu_t[i] = bench_cpu_s() - c0;
+      }
+      report(cases[ci].what, t, cpu_t, gflop);
+      be->ops->free(be, x.data), be->ops->free(be, y.data);
+      be->ops->param_free(be, w.data), be->ops->param_free(be, b.data);
     }
-    report("linear 4096 x 384 -> 1536 + GELU", t, cpu_t, gflop);
-    be->ops->free(be, x.data), be->ops->free(be, y.data);
-    be->ops->param_free(be, w.data), be->ops->param_free(be, b.data);
   }
   printf("  peak memory of the backend: %.1f MiB\n", be->ops->peak_memory(be) / 1048576.0);
   be->ops->destroy(be);

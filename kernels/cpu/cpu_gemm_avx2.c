@@ -1,0 +1,47 @@
+/* The AVX2 + FMA micro-kernel: a 6 x 32 tile of C as two 6 x 16 halves, each in 12 ymm accumulators (16 registers in
+ * all), one pass over A per half, A read in place (row i at a + i * lda). Compiled for AVX2 by a function attribute
+ * and only called where the CPU has it (cpu_gemm_isa.c). */
+#include "cpu_gemm.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+__attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, int64_t lda, const int64_t *off,
+                                                              int nseg, int64_t kseg, const float *b, float alpha,
+                                                              float *t, int64_t ldt) {
+  const int64_t l2 = 2 * lda;
+  for (int half = 0; half < 2; half++) {
+    const float *bp = b + 16 * half;
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int s = 0; s < nseg; s++) {
+      const float *p0 = a + off[s], *p1 = p0 + 3 * lda;
+      for (int64_t q = 0; q < kseg; q++) {
+        const __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+#define ROW(src, i)                                                                                                 \
+  {                                                                                                                 \
+    const __m256 ai = _mm256_broadcast_ss(&(src));                                                                  \
+    c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                                                     \
+    c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                                                                     \
+  }
+        ROW(p0[0], 0) ROW(p0[lda], 1) ROW(p0[l2], 2) ROW(p1[0], 3) ROW(p1[lda], 4) ROW(p1[l2], 5)
+#undef ROW
+        p0++, p1++;
+        bp += CPU_GEMM_NR;
+      }
+    }
+    if (alpha != 1.0f) {
+      const __m256 f = _mm256_set1_ps(alpha);
+#define SCALE(i) c##i##0 = _mm256_mul_ps(c##i##0, f), c##i##1 = _mm256_mul_ps(c##i##1, f);
+      SCALE(0) SCALE(1) SCALE(2) SCALE(3) SCALE(4) SCALE(5)
+#undef SCALE
+    }
+    float *tt = t + 16 * half;
+#define STORE(i)                                                                                                    \
+  _mm256_storeu_ps(tt + (i) * ldt, c##i##0);                                                                        \
+  _mm256_storeu_ps(tt + (i) * ldt + 8, c##i##1);
+    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+#undef STORE
+  }
+}
+#endif
