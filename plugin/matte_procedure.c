@@ -7,11 +7,19 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
 
   gimp_procedure_add_choice_argument(
       p, VMP_ARG_TRIMAP_SOURCE, "_Trimap from",
-      "Where the trimap comes from: a channel, or a band around the selection",
-      gimp_choice_new_with_values("channel", VMP_SOURCE_CHANNEL, "Trimap channel",
-                                  "A channel: white = foreground, black = background, anything between = unknown",
-                                  "selection", VMP_SOURCE_SELECTION, "Band around the selection",
-                                  "The selection's edge, widened by the band width on each side, is unknown", NULL),
+      "Where the trimap comes from: a channel, or a band around the edge of the selection, of the layer's mask or "
+      "of the layer's alpha",
+      gimp_choice_new_with_values(
+          "channel", VMP_SOURCE_CHANNEL, "Trimap channel",
+          "A channel: white = foreground, black = background, anything between = unknown", "selection",
+          VMP_SOURCE_SELECTION, "Band around the selection",
+          "The selection's edge, widened by the band width on each side, is unknown", "layer-mask",
+          VMP_SOURCE_LAYER_MASK, "Band around the layer mask",
+          "A rough layer mask: its soft parts (between 1% and 99%) and the band width on each side of its edge are "
+          "unknown; the mask outputs replace it",
+          "layer-alpha", VMP_SOURCE_LAYER_ALPHA, "Band around the layer's alpha",
+          "A rough cut-out: the layer's alpha, its soft parts and the band width on each side of its edge unknown",
+          NULL),
       "channel", G_PARAM_READWRITE);
 
   gimp_procedure_add_channel_argument(
@@ -26,7 +34,7 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
                                      "trimap", G_PARAM_READWRITE);
 
   gimp_procedure_add_int_argument(p, VMP_ARG_BAND_WIDTH, "_Band width",
-                                  "Width in pixels of the unknown band on each side of the selection edge", 1,
+                                  "Width in pixels of the unknown band on each side of the edge of the selection, layer mask or alpha", 1,
                                   VMP_BAND_WIDTH_MAX, 10, G_PARAM_READWRITE);
 
   /* A string, not a file argument: GIMP's own check of file arguments rejects a missing folder with a bare

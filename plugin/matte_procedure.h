@@ -26,7 +26,12 @@
 
 #define VMP_BAND_WIDTH_MAX 1000
 
-typedef enum { VMP_SOURCE_CHANNEL, VMP_SOURCE_SELECTION } vmp_trimap_source;
+typedef enum {
+  VMP_SOURCE_CHANNEL,
+  VMP_SOURCE_SELECTION,
+  VMP_SOURCE_LAYER_MASK, /* a rough mask: the layer's mask, widened into a band (trimap.h) */
+  VMP_SOURCE_LAYER_ALPHA /* a rough mask: the layer's alpha channel */
+} vmp_trimap_source;
 typedef enum {
   VMP_OUTPUT_LAYER_MASK,
   VMP_OUTPUT_NEW_LAYER,

@@ -101,8 +101,8 @@ static GimpLayer *pick_layer(GimpImage *image, GimpDrawable **drawables, GimpCha
   return GIMP_LAYER(d);
 }
 
-/* The trimap channel: the argument, else the channel that was selected when ViTMatte started, else the one
- * named by trimap-channel-name. */
+/* The trimap of the chosen source. A channel: the argument, else the channel that was selected when ViTMatte
+ * started, else the one named by trimap-channel-name. */
 static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel,
                             GError **error) {
   GimpDrawable *d = GIMP_DRAWABLE(layer);
@@ -114,8 +114,12 @@ static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *laye
                         "The layer lies wholly outside the canvas, where the trimap is background only");
     return NULL;
   }
-  if (a->source == VMP_SOURCE_SELECTION)
-    return vmp_trimap_from_gimp_selection(d, a->band_width, error);
+  switch (a->source) {
+  case VMP_SOURCE_SELECTION: return vmp_trimap_from_gimp_selection(d, a->band_width, error);
+  case VMP_SOURCE_LAYER_MASK: return vmp_trimap_from_gimp_layer_mask(layer, a->band_width, error);
+  case VMP_SOURCE_LAYER_ALPHA: return vmp_trimap_from_gimp_layer_alpha(layer, a->band_width, error);
+  default: break;
+  }
   GimpChannel *channel =
       vmp_find_trimap_channel(image, a->channel ? a->channel : selected_channel, a->channel_name, error);
   return channel ? vmp_trimap_from_gimp_channel(channel, d, error) : NULL;
@@ -127,8 +131,10 @@ static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *laye
 static gsize host_bytes(const run_args *a, GimpLayer *layer) {
   GimpDrawable *d = GIMP_DRAWABLE(layer);
   const gsize w = (gsize)gimp_drawable_get_width(d), h = (gsize)gimp_drawable_get_height(d);
+  /* a band source (selection, layer mask, alpha) reads floats and needs two distance-transform buffers besides */
+  const gboolean band = a->source != VMP_SOURCE_CHANNEL;
   const gsize m = a->source == VMP_SOURCE_SELECTION ? (gsize)MAX(a->band_width, 0) : 0;
-  const gsize read_values = (w + 2 * m) * (h + 2 * m) * (a->source == VMP_SOURCE_SELECTION ? 9 : 4);
+  const gsize read_values = (w + 2 * m) * (h + 2 * m) * (band ? 9 : 4);
   const gsize per_pixel = 1 + sizeof(gfloat) + sizeof(gfloat); /* trimap, alpha, output */
   const gsize layer_bytes = vmp_layer_pixels_bytes(d);
   if (w * h > G_MAXSIZE / 16 || layer_bytes > G_MAXSIZE / 2)
@@ -171,7 +177,10 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
                                  (a->output == VMP_OUTPUT_NEW_LAYER && a->decontaminate);
   const gdouble model_end = decontaminate ? STAGE_DECONTAMINATE : STAGE_WRITE;
 
-  if (!vmp_alpha_output_check(layer, a->output, a->replace_mask, error))
+  /* A rough layer mask refined into the matte replaces itself: it was the input, not something to protect. */
+  const gboolean replace_mask = a->replace_mask || a->source == VMP_SOURCE_LAYER_MASK;
+
+  if (!vmp_alpha_output_check(layer, a->output, replace_mask, error))
     goto done;
   if (!(model_path = vmp_resolve_model_path(a->model, error)))
     goto done;
@@ -213,7 +222,7 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
 
   gimp_progress_set_text("ViTMatte: writing the result");
   vmp_alpha_output output;
-  if (!vmp_alpha_output_prepare(layer, a->output, a->replace_mask, alpha, width, height,
+  if (!vmp_alpha_output_prepare(layer, a->output, replace_mask, alpha, width, height,
                                 decontaminate ? &colours : NULL, &output, error))
     goto done;
   vmp_decontaminated_clear(&colours); /* in the new layer now; large images need the memory back */

@@ -1,5 +1,6 @@
-/* trimap.h - turning what GIMP holds (a trimap channel, a selection) into the 0 / 128 / 255 trimap ViTMatte reads.
- * Owns: the documented thresholds, the band around a selection, and counting the trimap's classes. No GIMP here. */
+/* trimap.h - turning what GIMP holds (a trimap channel, a selection, a rough mask) into the 0 / 128 / 255 trimap
+ * ViTMatte reads. Owns: the documented thresholds, the band around a selection or a mask's edge, and counting the
+ * trimap's classes. No GIMP here. */
 #ifndef VMP_TRIMAP_H
 #define VMP_TRIMAP_H
 
@@ -31,6 +32,22 @@ void vmp_trimap_from_channel(const float *values, size_t count, uint8_t *trimap)
  * Returns 0, or -1 on bad arguments or when out of memory. */
 int vmp_trimap_from_selection(const float *selection, int width, int height, int margin, int band_width,
                               uint8_t *trimap);
+
+/* A rough mask (a layer mask, a layer's alpha: 0..1 opacity) is certain where it is (nearly) 0 or 1 and soft in
+ * between: values <= the black point are background, >= the white point foreground, the rest unknown. The points
+ * leave room for the few grey levels a quick selection or a blurred edge leaves around 0 and 1. */
+#define VMP_MASK_BLACK_POINT 0.01f
+#define VMP_MASK_WHITE_POINT 0.99f
+
+/* The band trimap of a rough mask, laid out as for vmp_trimap_from_selection (margin 0: a layer mask or an alpha
+ * channel, which have the layer's size). Foreground pixels (>= white_point) farther than `band_width` pixels from
+ * every pixel that is not foreground stay foreground, background pixels (<= black_point, NaN too) farther than
+ * `band_width` from every pixel that is not background stay background; the rest is unknown: the soft values and
+ * the band grown `band_width` pixels inward and outward from them (for a hard mask, band_width pixels on each side
+ * of its edge). Exact Euclidean distances between pixel centres. Needs black_point < white_point.
+ * Returns 0, or -1 on bad arguments or when out of memory. */
+int vmp_trimap_from_mask(const float *mask, int width, int height, int margin, int band_width, float black_point,
+                         float white_point, uint8_t *trimap);
 
 typedef struct vmp_trimap_counts {
   size_t background;

@@ -1,5 +1,5 @@
-/* trimap_source.c - reading a trimap for a layer out of GIMP: from a channel or from the selection.
- * Owns: the GEGL reads at the layer's rectangle and the "has unknown pixels" check. */
+/* trimap_source.c - reading a trimap for a layer out of GIMP: from a channel, the selection, the layer's mask or its
+ * alpha. Owns: the GEGL reads at the layer's rectangle and the "has unknown pixels" check. */
 #include "trimap_source.h"
 
 #include "trimap.h"
@@ -71,6 +71,28 @@ guint8 *vmp_trimap_from_gimp_channel(GimpChannel *channel, GimpDrawable *layer, 
   return trimap;
 }
 
+/* The band trimap of `values` (a (w + 2 margin) x (h + 2 margin) region, freed here): a selection (inside from
+ * 0.5, no soft zone) or a rough mask of opacities (trimap.h's black and white points). */
+static guint8 *band_trimap(gfloat *values, gint w, gint h, gint margin, gint band_width, gboolean selection,
+                           const char *hint, GError **error) {
+  guint8 *trimap = g_try_malloc_n((gsize)w, (gsize)h);
+  const int made = !trimap ? -1
+                   : selection ? vmp_trimap_from_selection(values, w, h, margin, band_width, trimap)
+                               : vmp_trimap_from_mask(values, w, h, margin, band_width, VMP_MASK_BLACK_POINT,
+                                                      VMP_MASK_WHITE_POINT, trimap);
+  g_free(values);
+  if (made != 0) {
+    g_free(trimap);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory to build a %d x %d trimap", w, h);
+    return NULL;
+  }
+  if (!check_unknown(trimap, w, h, hint, error)) {
+    g_free(trimap);
+    return NULL;
+  }
+  return trimap;
+}
+
 guint8 *vmp_trimap_from_gimp_selection(GimpDrawable *layer, gint band_width, GError **error) {
   GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
   if (gimp_selection_is_empty(image)) {
@@ -88,19 +110,63 @@ guint8 *vmp_trimap_from_gimp_selection(GimpDrawable *layer, gint band_width, GEr
   gfloat *values = read_mask(GIMP_DRAWABLE(gimp_image_get_selection(image)), &rect, babl_format("Y float"), error);
   if (!values)
     return NULL;
-  guint8 *trimap = g_try_malloc_n((gsize)w, (gsize)h);
-  if (!trimap || vmp_trimap_from_selection(values, w, h, m, band_width, trimap) != 0) {
-    g_free(values), g_free(trimap);
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory to build a %d x %d trimap", w, h);
+  return band_trimap(values, w, h, m, band_width, TRUE,
+                     "The selection's edge does not cross the layer: select part of the layer's content.", error);
+}
+
+guint8 *vmp_trimap_from_gimp_layer_mask(GimpLayer *layer, gint band_width, GError **error) {
+  GimpLayerMask *mask = gimp_layer_get_mask(layer);
+  if (!mask) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                        "The layer has no mask to start from: add one (Layer > Mask > Add Layer Mask, e.g. from the "
+                        "selection) and paint it roughly, or choose another trimap source");
     return NULL;
   }
-  g_free(values);
-  if (!check_unknown(trimap, w, h, "The selection's edge does not cross the layer: select part of the layer's content.",
-                     error)) {
-    g_free(trimap);
+  const gint w = gimp_drawable_get_width(GIMP_DRAWABLE(layer)), h = gimp_drawable_get_height(GIMP_DRAWABLE(layer));
+  /* A mask has its layer's size and place; its linear values are the opacities GIMP composites with. */
+  const GeglRectangle rect = {0, 0, w, h};
+  gfloat *values = read_mask(GIMP_DRAWABLE(mask), &rect, babl_format("Y float"), error);
+  return values ? band_trimap(values, w, h, 0, band_width, FALSE,
+                              "The mask has no edge inside the layer: it must be white on the subject and black "
+                              "around it.",
+                              error)
+                : NULL;
+}
+
+/* Rows read at a time from the layer, so the alpha costs a strip of two floats per pixel, not a layer's worth. */
+#define ALPHA_STRIP_ROWS 64
+
+guint8 *vmp_trimap_from_gimp_layer_alpha(GimpLayer *layer, gint band_width, GError **error) {
+  GimpDrawable *d = GIMP_DRAWABLE(layer);
+  if (!gimp_drawable_has_alpha(d)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                        "The layer has no alpha channel, so it is opaque everywhere: erase its background roughly "
+                        "first (Layer > Transparency > Add Alpha Channel), or choose another trimap source");
     return NULL;
   }
-  return trimap;
+  const gint w = gimp_drawable_get_width(d), h = gimp_drawable_get_height(d);
+  gfloat *values = g_try_malloc_n((gsize)w * (gsize)h, sizeof(gfloat));
+  gfloat *strip = g_try_malloc_n((gsize)w * ALPHA_STRIP_ROWS, 2 * sizeof(gfloat));
+  if (!values || !strip) {
+    g_free(values), g_free(strip);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory for a %d x %d trimap", w, h);
+    return NULL;
+  }
+  /* Alpha is linear in every precision; the layer's own space spares babl a colour conversion of the grey. */
+  const Babl *format = babl_format_with_space("YA float", gimp_drawable_get_format(d));
+  GeglBuffer *buffer = gimp_drawable_get_buffer(d);
+  for (gint y = 0; y < h; y += ALPHA_STRIP_ROWS) {
+    const gint rows = MIN(ALPHA_STRIP_ROWS, h - y);
+    gegl_buffer_get(buffer, GEGL_RECTANGLE(0, y, w, rows), 1.0, format, strip, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+    for (gsize i = 0, n = (gsize)w * (gsize)rows; i < n; i++)
+      values[(gsize)y * (gsize)w + i] = strip[2 * i + 1];
+  }
+  g_object_unref(buffer);
+  g_free(strip);
+  return band_trimap(values, w, h, 0, band_width, FALSE,
+                     "The alpha has no edge inside the layer: the subject must be opaque and what surrounds it "
+                     "transparent.",
+                     error);
 }
 
 GimpChannel *vmp_find_trimap_channel(GimpImage *image, GimpChannel *chosen, const gchar *name, GError **error) {

@@ -1,4 +1,5 @@
-/* trimap_source.h - reading a trimap for a layer out of GIMP: from a channel or from the selection.
+/* trimap_source.h - reading a trimap for a layer out of GIMP: from a channel, the selection, the layer's mask or its
+ * alpha.
  * Owns: where in the image the trimap is read (the layer's rectangle, outside the canvas = background). */
 #ifndef VMP_TRIMAP_SOURCE_H
 #define VMP_TRIMAP_SOURCE_H
@@ -14,6 +15,12 @@ guint8 *vmp_trimap_from_gimp_channel(GimpChannel *channel, GimpDrawable *layer, 
 
 /* The selection of the layer's image, widened into a band of `band_width` pixels on each side of its edge. */
 guint8 *vmp_trimap_from_gimp_selection(GimpDrawable *layer, gint band_width, GError **error);
+
+/* A rough mask of the layer, widened into a band by vmp_trimap_from_mask (trimap.h: black and white points 0.01 and
+ * 0.99, `band_width` pixels grown inward and outward): the layer's mask (an error when it has none), or its alpha
+ * channel (an error when it has none). */
+guint8 *vmp_trimap_from_gimp_layer_mask(GimpLayer *layer, gint band_width, GError **error);
+guint8 *vmp_trimap_from_gimp_layer_alpha(GimpLayer *layer, gint band_width, GError **error);
 
 /* The channel a caller meant: `chosen` when given, else the image's channel called `name` (any case). NULL with
  * `error` set when neither exists. The result is borrowed. */

@@ -7,7 +7,8 @@
 ; vitmatte-trimap-channel, as a batch run makes them, and it is tested itself.
 ; Run: (begin (load ".../vitmatte-batch.scm") (load ".../integration.scm")
 ;             (vmp-run-all "WORK" "MODEL" "MODEL-WITHOUT-WEIGHTS"))
-; WORK holds scene.png, scene_gray.png, trimap.png, trimap_grey30.png; results go there too.
+; WORK holds scene.png, scene_gray.png, trimap.png, trimap_grey30.png, rough_mask.png, scene_rgba.png; results go
+; there too.
 
 (define vmp-results #f)
 
@@ -211,6 +212,53 @@
     (vmp-save image dir "last-values")
     (gimp-image-delete image)))
 
+; ---- rough masks as the trimap source ----------------------------------------------------------------------
+; The rough mask file (half hard edge, half soft; vmp-make-test-images) becomes the layer's mask the way a user
+; makes one from a selection: its channel -> selection -> Add Layer Mask (Selection). Its 0 and 255 stay exact and its
+; soft levels stay soft, so the plug-in's band (#:band-width 5) is the brute-force mask_trimap.png the CLI gets.
+(define (vmp-add-rough-mask image layer dir)
+  (let ((channel (vitmatte-trimap-channel image (vmp-path dir "rough_mask.png"))))
+    (gimp-image-select-item image CHANNEL-OP-REPLACE channel)
+    (gimp-layer-add-mask layer (car (gimp-layer-create-mask layer ADD-MASK-SELECTION)))
+    (gimp-selection-none image)
+    (gimp-image-remove-channel image channel)))
+
+(define (vmp-rough-mask-cases dir model)
+  ; the layer's rough mask, replaced by the matte (no replace-mask needed: the mask was the input)
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-add-rough-mask image layer dir)
+    (vmp-save image dir "source-mask-before")
+    (vmp-record "source-mask"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                            #:trimap-source "layer-mask" #:band-width 5 #:model model))))
+    (vmp-save image dir "source-mask")
+    (gimp-image-delete image))
+  ; started with the rough mask itself selected (as after painting it), output: a new layer
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-add-rough-mask image layer dir)
+    (vmp-record "source-mask-new-layer"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image
+                                            #:drawables (vector (car (gimp-layer-get-mask layer)))
+                                            #:trimap-source "layer-mask" #:band-width 5 #:output "new-layer"
+                                            #:model model))))
+    (vmp-save image dir "source-mask-new-layer")
+    (gimp-image-delete image))
+  ; the layer's alpha: a cut-out whose alpha is the rough mask (scene_rgba.png)
+  (let* ((image (vmp-load dir "scene_rgba.png")) (layer (vmp-layer image)))
+    (vmp-record "source-alpha"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                            #:trimap-source "layer-alpha" #:band-width 5 #:model model))))
+    (vmp-save image dir "source-alpha")
+    (gimp-image-delete image))
+  ; the same alpha in a 16-bit image (read as float alpha)
+  (let* ((image (vmp-load dir "scene_rgba.png")) (layer (vmp-layer image)))
+    (gimp-image-convert-precision image PRECISION-U16-NON-LINEAR)
+    (vmp-record "source-alpha-u16"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                            #:trimap-source "layer-alpha" #:band-width 5 #:model model))))
+    (vmp-save image dir "source-alpha-u16")
+    (gimp-image-delete image)))
+
 ; ---- decontaminated colours ---------------------------------------------------------------------------------
 ; Each case saves NAME-before and NAME; integration.sh recomputes the decontamination from the "before" layer's
 ; pixels (in the layer's own encoding) with the engine and compares.
@@ -297,6 +345,19 @@
     (vmp-bad-case dir "bad-fp16-on-cpu" image
       (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
                                    #:device "cpu" #:precision "fp16" #:model model))))
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-no-layer-mask" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:trimap-source "layer-mask" #:model model))))
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (vmp-bad-case dir "bad-no-alpha" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:trimap-source "layer-alpha" #:model model))))
+  (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
+    (gimp-layer-add-mask layer (car (gimp-layer-create-mask layer ADD-MASK-WHITE)))
+    (vmp-bad-case dir "bad-mask-without-edge" image
+      (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
+                                   #:trimap-source "layer-mask" #:model model))))
   (let* ((image (vmp-load dir "scene.png")) (layer (vmp-layer image)))
     (vmp-bad-case dir "bad-no-channel" image
       (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
@@ -395,6 +456,7 @@
 (define (vmp-run-all dir model model-without-weights)
   (set! vmp-results (open-output-file (vmp-path dir "results.txt")))
   (vmp-good-cases dir model)
+  (vmp-rough-mask-cases dir model)
   (vmp-decontaminate-cases dir model)
   (vmp-bad-cases dir model model-without-weights)
   (vmp-huge-cases dir model)

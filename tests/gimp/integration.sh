@@ -85,6 +85,7 @@ cli cli_scene.tif scene.png trimap.png
 cli cli_gray.tif scene_gray.png trimap.png
 cli cli_rect.tif scene.png rect_trimap.png
 cli cli_small.tif small_scene.png small_trimap.png
+cli cli_mask.tif scene_rgba.png mask_trimap.png # the rough mask's band (brute force), for the mask and alpha sources
 
 # --- gimp-console runs ----------------------------------------------------------------------------------------
 # The plug-in as `meson install` lays it out (plug-ins/vitmatte-gimp/vitmatte-gimp under GIMP's plug-in folder),
@@ -418,6 +419,21 @@ good_case with-alpha with-alpha.layer0.mask.f32 cli_scene.tif $TOL8 "mask of a l
 good_case replace-mask replace-mask.layer0.mask.f32 cli_scene.tif $TOL8 "replaced mask (replace-mask TRUE)"
 good_case last-values last-values.layer0.mask.f32 cli_scene.tif $TOL8 \
   "mask in last-values mode (model from \$VITMATTE_MODEL)"
+good_case source-mask source-mask.layer0.mask.f32 cli_mask.tif $TOL8 \
+  "mask from the band around the layer's rough mask (5 px; hard and soft edges)"
+good_case source-mask-new-layer source-mask-new-layer.layer0.mask.f32 cli_mask.tif $TOL8 \
+  "new layer's mask from the rough mask (started with the mask selected)"
+good_case source-alpha source-alpha.layer0.mask.f32 cli_mask.tif $TOL8 "mask from the band around the layer's alpha"
+good_case source-alpha-u16 source-alpha-u16.layer0.mask.f32 cli_mask.tif $TOL_FINE \
+  "mask from the band around a 16-bit layer's alpha"
+[ "$(grep -c "^layer [0-9]* name=" "$WORK/source-mask.state" 2>/dev/null)" = 1 ] &&
+  ! cmp -s "$WORK/source-mask-before.layer0.mask.f32" "$WORK/source-mask.layer0.mask.f32"
+check $? "source-mask: the rough mask is replaced by the matte (one layer, its mask changed; no replace-mask needed)"
+case $([ -s "$WORK/source-mask-before.layer0.mask.f32" ] &&
+         "$HELPERS/vmp-compare" rough "$WORK/source-mask-before.layer0.mask.f32" "$WORK/cli_mask.tif" $TOL8) in
+  FAIL*) pass "source-mask: the rough mask itself is not within 1/255 of the CLI alpha (the checks above can fail)" ;;
+  *) fail "source-mask: the rough mask before the run was already the CLI alpha (or was not saved)" ;;
+esac
 compare "batch example (model found next to the plug-in): exported PNG's alpha equals the CLI alpha" \
   "$WORK/batch-out/scene.png" "$WORK/cli_scene.tif" $TOL8
 compare "batch example, grey picture: exported PNG's alpha equals the CLI alpha" "$WORK/batch-out/portrait.png" \
@@ -522,6 +538,9 @@ bad_case bad-model-without-weights "Could not load the ViTMatte model"
 bad_case bad-existing-mask "already has a mask"
 bad_case bad-outside-canvas "outside the canvas"
 bad_case bad-no-channel "No trimap channel"
+bad_case bad-no-layer-mask "has no mask to start from"
+bad_case bad-no-alpha "has no alpha channel"
+bad_case bad-mask-without-edge "no unknown pixels"
 # The tests build without CUDA, so asking for the GPU must fail with a GPU message (not fall back silently).
 bad_case bad-gpu-unavailable "GPU error"
 bad_case bad-fp16-on-cpu "GPU precisions"

@@ -1,8 +1,9 @@
 /* make_test_images.c - the pictures the GIMP integration tests feed to both GIMP and the CLI.
  * Owns: a colour scene (gradient + shapes), its grey version, a disc trimap (also with a 30 % grey unknown ring, as
  * painted with a dark grey brush), and the band trimap of a rectangular
- * selection computed in closed form (an independent reference for the plug-in's distance transform), and crops
- * (what a layer smaller than the canvas holds). */
+ * selection computed in closed form (an independent reference for the plug-in's distance transform), a rough
+ * mask (hard edge on one side, soft on the other), the scene with that mask as its alpha, and the mask's band trimap
+ * by brute force, and crops (what a layer smaller than the canvas holds). */
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@ static int write_png(const char *path, const unsigned char *pixels, int w, int h
   img.version = PNG_IMAGE_VERSION;
   img.width = (png_uint_32)w;
   img.height = (png_uint_32)h;
-  img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  img.format = channels == 4 ? PNG_FORMAT_RGBA : channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
   if (!png_image_write_to_file(&img, path, 0, pixels, 0, NULL)) {
     fprintf(stderr, "vmp-make-test-images: cannot write %s: %s\n", path, img.message);
     return -1;
@@ -35,6 +36,55 @@ static void scene_pixel(int x, int y, unsigned char rgb[3]) {
   if (x >= 10 && x < 24 && y >= 50 && y < 74)
     r = 20, g = 25, b = 160;
   rgb[0] = (unsigned char)lround(r), rgb[1] = (unsigned char)lround(g), rgb[2] = (unsigned char)lround(b);
+}
+
+/* The rough mask of the mask and alpha trimap sources: the disc, its left half with a hard edge at radius 18, its
+ * right half with a soft edge from radius 14 to 20 whose grey levels (220 down to 40) stay between the black and
+ * white points (1 % and 99 %) however GIMP converts them on the way into a mask (perceptual or linear). */
+#define MASK_BAND 5
+static unsigned char rough_mask_value(int x, int y) {
+  double d = hypot(x - 52.0, y - 38.0);
+  if (x < 52)
+    return d < 18 ? 255 : 0;
+  return d < 14 ? 255 : d >= 20 ? 0 : (unsigned char)lround(220 - 180 * (d - 14) / 6);
+}
+
+/* The mask's band trimap by brute force, the plug-in's rule written out independently: 0 and 255 are certain, any
+ * other level unknown; a certain pixel within MASK_BAND pixels (Euclidean, pixel centres) of a pixel of another
+ * class is unknown. */
+static void rough_mask_trimap(const unsigned char *mask, unsigned char *tri) {
+  for (int y = 0; y < SCENE_H; y++)
+    for (int x = 0; x < SCENE_W; x++) {
+      unsigned char v = mask[y * SCENE_W + x];
+      int unknown = v != 0 && v != 255;
+      for (int qy = y - MASK_BAND; !unknown && qy <= y + MASK_BAND; qy++)
+        for (int qx = x - MASK_BAND; !unknown && qx <= x + MASK_BAND; qx++)
+          unknown = qx >= 0 && qy >= 0 && qx < SCENE_W && qy < SCENE_H &&
+                    (qx - x) * (qx - x) + (qy - y) * (qy - y) <= MASK_BAND * MASK_BAND &&
+                    mask[qy * SCENE_W + qx] != v;
+      tri[y * SCENE_W + x] = unknown ? 128 : v;
+    }
+}
+
+static int make_mask_set(const char *dir, const unsigned char *rgb) {
+  static unsigned char mask[SCENE_W * SCENE_H], tri[SCENE_W * SCENE_H], rgba[SCENE_W * SCENE_H * 4];
+  for (int y = 0; y < SCENE_H; y++)
+    for (int x = 0; x < SCENE_W; x++) {
+      const int i = y * SCENE_W + x;
+      mask[i] = rough_mask_value(x, y);
+      memcpy(rgba + 4 * i, rgb + 3 * i, 3);
+      rgba[4 * i + 3] = mask[i];
+    }
+  rough_mask_trimap(mask, tri);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/rough_mask.png", dir);
+  if (write_png(path, mask, SCENE_W, SCENE_H, 1))
+    return -1;
+  snprintf(path, sizeof path, "%s/scene_rgba.png", dir);
+  if (write_png(path, rgba, SCENE_W, SCENE_H, 4))
+    return -1;
+  snprintf(path, sizeof path, "%s/mask_trimap.png", dir);
+  return write_png(path, tri, SCENE_W, SCENE_H, 1);
 }
 
 static int make_fixed_set(const char *dir) {
@@ -62,7 +112,9 @@ static int make_fixed_set(const char *dir) {
   if (write_png(path, tri, SCENE_W, SCENE_H, 1))
     return -1;
   snprintf(path, sizeof path, "%s/trimap_grey30.png", dir);
-  return write_png(path, tri30, SCENE_W, SCENE_H, 1);
+  if (write_png(path, tri30, SCENE_W, SCENE_H, 1))
+    return -1;
+  return make_mask_set(dir, rgb);
 }
 
 /* The band trimap of the rectangle [rx, rx+rw) x [ry, ry+rh) (image coordinates, a hard-edged selection), seen

@@ -1,4 +1,4 @@
-/* test_trimap.c - checks the trimap builders (channel thresholds, selection band, counts) against references.
+/* test_trimap.c - checks the trimap builders (channel thresholds, selection and mask bands, counts) against references.
  * Owns: brute-force band trimaps, hand-derived edge positions and threshold boundaries. */
 #include "trimap.h"
 #include "unit_check.h"
@@ -27,6 +27,32 @@ static void brute_band(const float *sel, int w, int h, int margin, int band, uin
         }
       int far = best < 0 || best > (long long)band * band;
       out[y * w + x] = far ? (inside ? 255 : 0) : 128;
+    }
+}
+
+/* Reference for rough masks: each pixel's side by the black and white points, then, for the certain sides, the
+ * squared distance to the nearest pixel of another side by brute force. */
+static int mask_side(float v, float black, float white) { return v >= white ? 2 : v > black ? 1 : 0; }
+
+static void brute_mask(const float *mask, int w, int h, int band, float black, float white, uint8_t *out) {
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      int side = mask_side(mask[y * w + x], black, white);
+      if (side == 1) {
+        out[y * w + x] = 128;
+        continue;
+      }
+      long long best = -1;
+      for (int qy = 0; qy < h; qy++)
+        for (int qx = 0; qx < w; qx++) {
+          if (mask_side(mask[qy * w + qx], black, white) == side)
+            continue;
+          long long d = (long long)(x - qx) * (x - qx) + (long long)(y - qy) * (y - qy);
+          if (best < 0 || d < best)
+            best = d;
+        }
+      int far = best < 0 || best > (long long)band * band;
+      out[y * w + x] = far ? (side == 2 ? 255 : 0) : 128;
     }
 }
 
@@ -112,6 +138,65 @@ static void check_margin_matters(unit_tally *t) {
              "a selected pixel in the margin left of the layer makes x=0,1 unknown (band 2), x=2 background");
 }
 
+/* A soft ramp from x = 40 to x = 59 (values 0.05..0.95) between a black left and a white right, band 5: the ramp
+ * is unknown, and the band grows 5 pixels outward on each side: background x <= 34, foreground x >= 65. */
+static void check_soft_ramp(unit_tally *t) {
+  enum { W = 100, H = 2, BAND = 5 };
+  float mask[W * H];
+  uint8_t tri[W * H];
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      mask[y * W + x] = x < 40 ? 0.0f : x >= 60 ? 1.0f : 0.05f + 0.9f * (float)(x - 40) / 19.0f;
+  int rc = vmp_trimap_from_mask(mask, W, H, 0, BAND, VMP_MASK_BLACK_POINT, VMP_MASK_WHITE_POINT, tri);
+  int ok = rc == 0;
+  for (int x = 0; ok && x < W; x++)
+    ok = tri[W + x] == (x <= 34 ? 0 : x <= 64 ? 128 : 255);
+  unit_check(t, ok, "soft ramp x=40..59, band 5: background x<=34, unknown 35..64, foreground x>=65");
+
+  /* the black and white points: 0.01 is still background, 0.99 already foreground */
+  const float edge[] = {0.0f, 0.01f, nextafterf(0.01f, 1.0f), 0.5f, nextafterf(0.99f, 0.0f), 0.99f, 1.0f, NAN};
+  const uint8_t want[] = {0, 0, 128, 128, 128, 255, 255, 0};
+  uint8_t got[8];
+  /* band 0: every certain pixel stays as it is, so each value shows its own class */
+  rc = vmp_trimap_from_mask(edge, 8, 1, 0, 0, VMP_MASK_BLACK_POINT, VMP_MASK_WHITE_POINT, got);
+  ok = rc == 0;
+  for (int i = 0; ok && i < 8; i++)
+    ok = got[i] == want[i];
+  unit_check(t, ok, "mask points: <= 0.01 background (NaN too), >= 0.99 foreground, between unknown");
+}
+
+/* Rough masks of random soft blobs, with hard and soft edges, against brute force. */
+static void check_random_masks(unit_tally *t) {
+  unsigned long long rng = 777;
+  static const int cases[][3] = {/* w, h, band */ {24, 18, 1}, {31, 20, 3}, {16, 40, 6}, {40, 1, 4}, {12, 12, 0}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    int w = cases[c][0], h = cases[c][1], band = cases[c][2];
+    float *mask = calloc((size_t)w * h, sizeof *mask);
+    uint8_t *got = malloc((size_t)w * h), *want = malloc((size_t)w * h);
+    for (int b = 0; b < 3; b++) {
+      int cx = (int)(unit_rand(&rng) % (unsigned)w), cy = (int)(unit_rand(&rng) % (unsigned)h);
+      int r = 2 + (int)(unit_rand(&rng) % 7u);
+      double soft = (double)(unit_rand(&rng) % 4u); /* 0: a hard edge */
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+          double d = sqrt((double)(x - cx) * (x - cx) + (double)(y - cy) * (y - cy));
+          float v = soft == 0 ? (d <= r ? 1.0f : 0.0f) : (float)(1.0 - (d - r) / soft);
+          v = v < 0 ? 0 : v > 1 ? 1 : v;
+          if (v > mask[y * w + x])
+            mask[y * w + x] = v;
+        }
+    }
+    int rc = vmp_trimap_from_mask(mask, w, h, 0, band, VMP_MASK_BLACK_POINT, VMP_MASK_WHITE_POINT, got);
+    brute_mask(mask, w, h, band, VMP_MASK_BLACK_POINT, VMP_MASK_WHITE_POINT, want);
+    int bad = 0;
+    for (int i = 0; i < w * h; i++)
+      bad += got[i] != want[i];
+    unit_check(t, rc == 0 && bad == 0, "mask band equals brute force: %dx%d, band %d (%d mismatches)", w, h, band,
+               bad);
+    free(mask), free(got), free(want);
+  }
+}
+
 static void check_counts(unit_tally *t) {
   const uint8_t tri[] = {0, 0, 128, 255, 7, 255, 255};
   vmp_trimap_counts c;
@@ -131,6 +216,10 @@ static void check_bad_arguments(unit_tally *t) {
                  vmp_trimap_from_selection(NULL, 2, 2, 0, 1, tri) == -1 &&
                  vmp_trimap_from_selection(sel, 2, 2, -1, 1, tri) == -1,
              "selection band refuses zero size, NULL input and a negative margin");
+  unit_check(t, vmp_trimap_from_mask(sel, 2, 2, 0, 1, 0.5f, 0.5f, tri) == -1 &&
+                    vmp_trimap_from_mask(sel, 2, 2, 0, 1, 0.9f, 0.1f, tri) == -1 &&
+                    vmp_trimap_from_mask(sel, 2, 2, 0, -1, 0.01f, 0.99f, tri) == -1,
+             "mask band refuses a black point not below the white point and a negative band");
 }
 
 int main(void) {
@@ -139,6 +228,8 @@ int main(void) {
   check_half_plane(&t);
   check_random_selections(&t);
   check_margin_matters(&t);
+  check_soft_ramp(&t);
+  check_random_masks(&t);
   check_counts(&t);
   check_bad_arguments(&t);
   return unit_finish(&t, "trimap");
