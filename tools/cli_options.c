@@ -8,7 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPTION_DEVICE = 256, OPTION_PRECISION, OPTION_THREADS, OPTION_BITS, OPTION_VERSION, OPTION_CUTOUT };
+enum {
+  OPTION_DEVICE = 256,
+  OPTION_PRECISION,
+  OPTION_THREADS,
+  OPTION_BITS,
+  OPTION_VERSION,
+  OPTION_CUTOUT,
+  OPTION_TRIMAPS,
+  OPTION_FORMAT
+};
 
 static const struct option long_options[] = {
     {"model", required_argument, NULL, 'm'},
@@ -18,6 +27,8 @@ static const struct option long_options[] = {
     {"threads", required_argument, NULL, OPTION_THREADS},
     {"bits", required_argument, NULL, OPTION_BITS},
     {"cutout", required_argument, NULL, OPTION_CUTOUT},
+    {"trimaps", required_argument, NULL, OPTION_TRIMAPS},
+    {"format", required_argument, NULL, OPTION_FORMAT},
     {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, OPTION_VERSION},
     {"help", no_argument, NULL, 'h'},
@@ -27,6 +38,7 @@ static const struct option long_options[] = {
 void cli_print_help(FILE *to) {
   fprintf(to,
           "Usage: vitmatte --model DIR_OR_FILE IMAGE TRIMAP -o ALPHA [--cutout CUTOUT] [options]\n"
+          "       vitmatte --model M --trimaps TRIMAP_DIR IMAGE_DIR|IMAGE... -o OUT_DIR [--cutout DIR] [options]\n"
           "       vitmatte foreground IMAGE ALPHA -o OUT [options]   (vitmatte foreground --help)\n"
           "       vitmatte download small|base|small-646|base-646|OWNER/NAME   (get official weights)\n"
           "       vitmatte models                                               (list them)\n"
@@ -45,6 +57,15 @@ void cli_print_help(FILE *to) {
           "                       (no fringe of the old background) with the alpha; .png: RGBA PNG\n"
           "                       (8 or 16 bits as --bits), .tif/.tiff: 32-bit float RGBA TIFF\n"
           "      --bits 8|16      bits per sample of PNG outputs (default 8)\n"
+          "\n"
+          "Folders: with --trimaps, every picture (.png .jpg .jpeg .tif .tiff) of IMAGE_DIR, or each IMAGE\n"
+          "named, is matted with the trimap of the same name in TRIMAP_DIR (photo.jpg: photo.png, or any\n"
+          "of those extensions) into OUT_DIR/NAME.png (the cut-out into the --cutout folder). The model is\n"
+          "loaded once; a picture that fails is reported and the others go on; the failures are listed\n"
+          "at the end and make the exit status 1.\n"
+          "      --trimaps DIR    the trimaps' folder (turns on folder mode)\n"
+          "      --format F       png (default) or tif: the files written into OUT_DIR and --cutout DIR\n"
+          "\n"
           "      --device D       auto (default: CUDA when usable, else CPU), cpu or cuda\n"
           "      --precision P    auto (default: fp32 on CPU, fp16 on CUDA), fp32, fp16 or bf16 (CUDA only)\n"
           "      --threads N      CPU threads (default 0 = all cores; at most 4 per core, more are capped)\n"
@@ -79,12 +100,17 @@ int cli_parse_count(const char *text, int *value) {
   return 0;
 }
 
+static const char no_model[] = "no model: give --model small (after 'vitmatte download small') or --model DIR (a "
+                                "folder with config.json and model.safetensors)";
+
 cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *msg, size_t msg_size) {
   memset(options, 0, sizeof *options);
   options->device = VM_DEVICE_AUTO;
   options->precision = VM_PRECISION_AUTO;
   options->png_bits = 8;
   int bits_given = 0;
+  const char *format_name = NULL;
+  alpha_format batch_format = ALPHA_FORMAT_PNG;
 
   opterr = 0; /* getopt would print its own messages, prefixed with argv[0]; ours say the same in our format */
   optind = 0; /* restart the scan (glibc and musl), so parsing twice in one process works */
@@ -126,6 +152,16 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
         bits_given = 1;
         break;
       case OPTION_CUTOUT: options->cutout_path = optarg; break;
+      case OPTION_TRIMAPS: options->trimap_dir = optarg; break;
+      case OPTION_FORMAT:
+        format_name = optarg;
+        if (strcmp(optarg, "png") == 0) batch_format = ALPHA_FORMAT_PNG;
+        else if (strcmp(optarg, "tif") == 0 || strcmp(optarg, "tiff") == 0) batch_format = ALPHA_FORMAT_TIFF_FLOAT;
+        else {
+          snprintf(msg, msg_size, "--format must be png or tif, not '%s'", optarg);
+          return CLI_USAGE_ERROR;
+        }
+        break;
       case ':':
         snprintf(msg, msg_size, "%s needs a value (try --help)", argv[optind - 1]);
         return CLI_USAGE_ERROR;
@@ -139,6 +175,38 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
   }
 
   const int files = argc - optind;
+  if (options->trimap_dir) {
+    options->inputs = argv + optind;
+    options->input_count = files;
+    options->output_format = options->cutout_format = batch_format;
+    if (files < 1) {
+      snprintf(msg, msg_size, "--trimaps: give the pictures' folder, or pictures (try --help)");
+      return CLI_USAGE_ERROR;
+    }
+  } else if (format_name) {
+    snprintf(msg, msg_size, "--format is for folders (--trimaps); a single output's format comes from its name");
+    return CLI_USAGE_ERROR;
+  }
+  if (options->trimap_dir) {
+    if (!options->model_path) {
+      snprintf(msg, msg_size, "%s", no_model);
+      return CLI_USAGE_ERROR;
+    }
+    if (!options->output_path) {
+      snprintf(msg, msg_size, "no output folder: give -o OUT_DIR");
+      return CLI_USAGE_ERROR;
+    }
+    if (options->cutout_path && strcmp(options->cutout_path, options->output_path) == 0) {
+      snprintf(msg, msg_size, "the alphas and the cut-outs would both go to %s; give --cutout another folder",
+               options->cutout_path);
+      return CLI_USAGE_ERROR;
+    }
+    if (bits_given && batch_format != ALPHA_FORMAT_PNG) {
+      snprintf(msg, msg_size, "--bits is for PNG output; --format %s writes 32-bit float TIFF", format_name);
+      return CLI_USAGE_ERROR;
+    }
+    return CLI_RUN;
+  }
   if (files != 2) {
     snprintf(msg, msg_size, "expected IMAGE and TRIMAP, got %d file name%s (try --help)", files,
              files == 1 ? "" : "s");
@@ -147,8 +215,7 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
   options->image_path = argv[optind];
   options->trimap_path = argv[optind + 1];
   if (!options->model_path) {
-    snprintf(msg, msg_size, "no model: give --model small (after 'vitmatte download small') or --model DIR (a folder "
-                            "with config.json and model.safetensors)");
+    snprintf(msg, msg_size, "%s", no_model);
     return CLI_USAGE_ERROR;
   }
   if (!options->output_path) {

@@ -21,6 +21,11 @@ typedef struct cli_options {
   vm_precision precision;
   int threads;         /* 0 = all cores */
   int quiet;
+  /* Folders (cmd_batch.h): --trimaps given. The positional arguments are pictures and folders of pictures,
+   * output_path and cutout_path are folders, and --format says the files' format. */
+  const char *trimap_dir;
+  char **inputs;
+  int input_count;
 } cli_options;
 
 typedef enum cli_parse_result {

@@ -3,6 +3,7 @@
 #include "cmd_foreground.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +163,28 @@ static float *read_alpha(const fg_options *o, const image_buffer *image, image_b
   return alpha;
 }
 
+/* The cut-out's failure: into `failure` when the caller collects messages (folders), else said at once. */
+static void cutout_failed(char *failure, size_t failure_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void cutout_failed(char *failure, size_t failure_size, const char *fmt, ...) {
+  char text[700];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  if (failure) snprintf(failure, failure_size, "%s", text);
+  else cli_say("%s", text);
+}
+
 int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, const float *alpha,
-                 vm_foreground_method method, const char *path, alpha_format format, int png_bits, int with_alpha) {
+                 vm_foreground_method method, const char *path, alpha_format format, int png_bits, int with_alpha,
+                 char *failure, size_t failure_size) {
   const int W = image->width, H = image->height, depth = image->channels >= 3 ? 3 : 1;
   const int channels = depth + (with_alpha ? 1 : 0);
   const size_t n = (size_t)W * (size_t)H;
   float *pixels = malloc(n * (size_t)channels * sizeof *pixels);
   if (!pixels) {
     progress_bar_clear(bar);
-    cli_say("out of memory for a %dx%d cut-out", W, H);
+    cutout_failed(failure, failure_size, "out of memory for a %dx%d cut-out", W, H);
     return EXIT_RUNTIME;
   }
   const vm_image view = cli_engine_view(image);
@@ -199,7 +213,7 @@ int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, 
   }
   progress_bar_clear(bar);
   if (status != VM_OK) {
-    if (status != VM_ERR_CANCELLED) cli_say("%s", err.message);
+    if (status != VM_ERR_CANCELLED) cutout_failed(failure, failure_size, "%s", err.message);
     free(pixels);
     return cli_exit_status_for_run((vm_status)status);
   }
@@ -212,7 +226,7 @@ int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, 
   free(pixels);
   if (*cli_signals_flag()) return EXIT_CANCELLED;
   if (written != 0) {
-    cli_say("cannot write %s: %s", path, msg);
+    cutout_failed(failure, failure_size, "cannot write %s: %s", path, msg);
     return EXIT_USAGE;
   }
   return 0;
@@ -257,7 +271,7 @@ int foreground_command(int argc, char **argv, const volatile sig_atomic_t *inter
   if (vm_context_notice(ctx) && !o.quiet) cli_say("%s", vm_context_notice(ctx));
   const double start = seconds_now();
   status = cutout_write(ctx, &bar, &image, alpha, o.method, o.output_path, o.format, o.png_bits,
-                        o.format == ALPHA_FORMAT_PNG);
+                        o.format == ALPHA_FORMAT_PNG, NULL, 0);
   if (status == 0 && !o.quiet)
     cli_say("wrote %s (%dx%d) in %.2f s on %s", o.output_path, image.width, image.height, seconds_now() - start,
             vm_context_device_name(ctx));

@@ -11,6 +11,7 @@
 #include "cli_inputs.h"
 #include "cli_options.h"
 #include "cli_signals.h"
+#include "cmd_batch.h"
 #include "cmd_foreground.h"
 #include "cmd_models.h"
 #include "image_io.h"
@@ -157,7 +158,7 @@ static int run(const cli_options *options, run_state *s) {
   if (options->cutout_path) { /* the alpha file is complete either way; the cut-out is written whole or not at all */
     const double cutout_start = seconds_now();
     const int cut = cutout_write(s->context, &s->bar, image, s->alpha, VM_FOREGROUND_AUTO, options->cutout_path,
-                                 options->cutout_format, options->png_bits, 1);
+                                 options->cutout_format, options->png_bits, 1, NULL, 0);
     if (cut != 0) return cut;
     if (!options->quiet)
       cli_say("wrote %s (foreground colours + alpha) in %.2f s", options->cutout_path, seconds_now() - cutout_start);
@@ -190,6 +191,11 @@ int main(int argc, char **argv) {
     return EXIT_MODEL;
   }
   options.model_path = model_path;
+  if (options.trimap_dir) { /* folders */
+    const int batch_status = batch_run(&options, cli_signals_flag());
+    free(model_path);
+    return exit_status(batch_status);
+  }
 
   run_state state;
   memset(&state, 0, sizeof state);

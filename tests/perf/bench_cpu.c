@@ -11,7 +11,9 @@
  * size also plans it); --budget stops the timed calls of one size and thread count once they have taken that long
  * (at least one is made). --profile sums the time of every op call of the timed forwards by kind and shape.
  * --dump writes each size's input (rgb-HxW.u8, tri-HxW.u8: raw bytes, rows top to bottom) and the alpha of the
- * first thread count that ran (alpha-HxW.f32, raw floats), for comparing other implementations on the same input. */
+ * first thread count that ran (alpha-HxW.f32, raw floats), for comparing other implementations on the same input.
+ * `bench_cpu --write-model DIR` only writes that checkpoint into DIR (an existing folder), for timing the CLI and the
+ * plug-in at the real model's size. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -236,6 +238,14 @@ int main(int argc, char **argv) {
   int sizes[MAX_LIST][2] = {{1024, 1024}}, nsizes = 1, threads[MAX_LIST] = {0}, nthreads = 1;
   int iters = 3, warmup = 1;
   bool profile = false;
+  if (argc == 3 && !strcmp(argv[1], "--write-model")) {
+    ckw_config c = ckw_small();
+    ckw_set set;
+    const bool ok = ckw_build(&c, "F32", 7, &set) && ckw_write_checkpoint(argv[2], &c, NULL, &set);
+    if (ok) ckw_free(&set);
+    if (!ok) fprintf(stderr, "bench_cpu: could not write a checkpoint into %s\n", argv[2]);
+    return ok ? 0 : 1;
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--profile")) {
