@@ -102,11 +102,11 @@ static void set_engine_error(GError **error, const vm_error *err, const gchar *m
   }
 }
 
-static vm_device to_vm_device(vmp_device_choice d) {
+vm_device vmp_engine_device(vmp_device_choice d) {
   return d == VMP_DEV_CPU ? VM_DEVICE_CPU : d == VMP_DEV_GPU ? VM_DEVICE_CUDA : VM_DEVICE_AUTO;
 }
 
-static vm_precision to_vm_precision(vmp_precision_choice p) {
+vm_precision vmp_engine_precision(vmp_precision_choice p) {
   switch (p) {
   case VMP_PREC_FP32: return VM_PRECISION_FP32;
   case VMP_PREC_FP16: return VM_PRECISION_FP16;
@@ -116,7 +116,7 @@ static vm_precision to_vm_precision(vmp_precision_choice p) {
 }
 
 gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_device_choice device,
-                         vmp_precision_choice precision, GError **error) {
+                         vmp_precision_choice precision, gint cpu_threads, GError **error) {
   memset(s, 0, sizeof *s);
   s->model_path = g_strdup(model_path);
   vm_error err = {VM_OK, ""};
@@ -126,8 +126,9 @@ gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_dev
   }
   vm_context_options options;
   vm_context_options_default(&options);
-  options.device = to_vm_device(device);
-  options.precision = to_vm_precision(precision);
+  options.device = vmp_engine_device(device);
+  options.precision = vmp_engine_precision(precision);
+  options.cpu_threads = cpu_threads;
   options.progress = on_engine_progress;
   options.progress_user_data = &s->slice; /* the session does not move while the context lives */
   s->auto_device = options.device == VM_DEVICE_AUTO;
@@ -172,14 +173,14 @@ gfloat *vmp_engine_predict(vmp_engine_session *s, const vm_image *rgb, const vm_
   return alpha;
 }
 
-gboolean vmp_engine_foreground(vmp_device_choice device, const vm_image *image, const gfloat *alpha,
-                               gfloat *foreground, gdouble progress_from, gdouble progress_to, GError **error) {
+gboolean vmp_engine_foreground(vmp_device_choice device, const vm_image *image, const gfloat *alpha, gfloat *foreground,
+                               gdouble progress_from, gdouble progress_to, GError **error) {
   vm_error err = {VM_OK, ""};
   vm_context *ctx = NULL;
   vmp_progress_slice slice = {progress_from, progress_to, 0.0, NULL};
   vm_context_options options;
   vm_context_options_default(&options);
-  options.device = to_vm_device(device);
+  options.device = vmp_engine_device(device);
   options.progress = on_engine_progress;
   options.progress_user_data = &slice;
   const vm_image alpha_view = {alpha, image->width, image->height, 1, 0, VM_PIXEL_F32};

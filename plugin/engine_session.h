@@ -29,10 +29,10 @@ typedef struct vmp_engine_session {
   gboolean auto_device;     /* device Automatic: an image the GPU cannot hold runs on the CPU, with a message */
 } vmp_engine_session;
 
-/* Loads the model at `model_path` and makes a context on the chosen device and precision. FALSE with `error` set
- * (the session then holds nothing); vmp_engine_close it either way. */
+/* Loads the model at `model_path` and makes a context on the chosen device and precision (`cpu_threads` on the CPU,
+ * 0 = one per core). FALSE with `error` set (the session then holds nothing); vmp_engine_close it either way. */
 gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_device_choice device,
-                         vmp_precision_choice precision, GError **error);
+                         vmp_precision_choice precision, gint cpu_threads, GError **error);
 
 /* Before any pixel is read: whether a width x height layer is within the engine's limits and fits in the memory
  * available, the plug-in's own `host_bytes` (its copies of the layer, the trimap, the alpha) included. FALSE with
@@ -47,9 +47,13 @@ gfloat *vmp_engine_predict(vmp_engine_session *s, const vm_image *rgb, const vm_
 
 void vmp_engine_close(vmp_engine_session *s);
 
+/* The engine's device and precision for the dialog's choices. */
+vm_device vmp_engine_device(vmp_device_choice device);
+vm_precision vmp_engine_precision(vmp_precision_choice precision);
+
 /* Estimates the foreground colours of `image` given `alpha` (width x height floats) on the chosen device (no model
  * needed): `foreground` receives width x height pixels of 3 floats (colour) or 1 (grey). FALSE with `error` set. */
-gboolean vmp_engine_foreground(vmp_device_choice device, const vm_image *image, const gfloat *alpha,
-                               gfloat *foreground, gdouble progress_from, gdouble progress_to, GError **error);
+gboolean vmp_engine_foreground(vmp_device_choice device, const vm_image *image, const gfloat *alpha, gfloat *foreground,
+                               gdouble progress_from, gdouble progress_to, GError **error);
 
 #endif

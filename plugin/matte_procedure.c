@@ -6,7 +6,7 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
   GimpProcedure *p = procedure;
 
   gimp_procedure_add_choice_argument(
-      p, VMP_ARG_TRIMAP_SOURCE, "_Trimap from",
+      p, VMP_ARG_TRIMAP_SOURCE, "Trimap _from",
       "Where the trimap comes from: a channel, or a band around the edge of the selection, of the layer's mask or "
       "of the layer's alpha",
       gimp_choice_new_with_values(
@@ -33,9 +33,10 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
                                      "Name of the trimap channel (case-insensitive) when trimap-channel is not given",
                                      "trimap", G_PARAM_READWRITE);
 
-  gimp_procedure_add_int_argument(p, VMP_ARG_BAND_WIDTH, "_Band width",
-                                  "Width in pixels of the unknown band on each side of the edge of the selection, layer mask or alpha", 1,
-                                  VMP_BAND_WIDTH_MAX, 10, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument(
+      p, VMP_ARG_BAND_WIDTH, "_Band width",
+      "Width in pixels of the unknown band on each side of the edge of the selection, layer mask or alpha", 1,
+      VMP_BAND_WIDTH_MAX, 10, G_PARAM_READWRITE);
 
   /* A string, not a file argument: GIMP's own check of file arguments rejects a missing folder with a bare
    * "out of range" before the plug-in runs, and a folder action would refuse a .safetensors path. As a string,
@@ -93,6 +94,26 @@ void vmp_matte_procedure_add_arguments(GimpProcedure *procedure) {
       "How much of the estimated foreground colour replaces the original in the unknown band, in percent "
       "(100: all of it)",
       0.0, 100.0, 100.0, G_PARAM_READWRITE);
+
+  /* Last, so callers that pass the arguments in order keep working. */
+  gimp_procedure_add_int_argument(p, VMP_ARG_CPU_THREADS, "CPU _threads",
+                                  "Threads the model uses on the CPU (0: one per core)", 0, VMP_CPU_THREADS_MAX, 0,
+                                  G_PARAM_READWRITE);
+
+  gimp_procedure_add_boolean_aux_argument(p, VMP_ARG_PREVIEW, "Pre_view",
+                                          "Show the result of these settings in the dialog, computed in the background",
+                                          TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_choice_aux_argument(
+      p, VMP_ARG_PREVIEW_MODE, "Sho_w", "What the preview shows",
+      gimp_choice_new_with_values(
+          "overlay", VMP_VIEW_OVERLAY, "Overlay", "The picture; what is not foreground tinted red (as a quick mask)",
+          "on-black", VMP_VIEW_ON_BLACK, "On black", NULL, "on-white", VMP_VIEW_ON_WHITE, "On white", NULL,
+          "on-checkerboard", VMP_VIEW_ON_CHECKS, "On checkerboard", NULL, "alpha", VMP_VIEW_ALPHA, "Alpha",
+          "The alpha as grey: white opaque, black transparent", "trimap", VMP_VIEW_TRIMAP, "Trimap",
+          "The trimap the settings give: white foreground, grey unknown, black background", "cutout", VMP_VIEW_CUTOUT,
+          "Cut-out (decontaminated)",
+          "The estimated foreground colours (blended by the amount) with the alpha, on the checkerboard", NULL),
+      "overlay", G_PARAM_READWRITE);
 
   gimp_procedure_add_drawable_return_value(p, VMP_RET_RESULT, "Result",
                                            "The layer mask, the new layer or the selection that holds the alpha", TRUE,

@@ -22,9 +22,15 @@
 #define VMP_ARG_REPLACE_MASK "replace-mask"
 #define VMP_ARG_DECONTAMINATE "decontaminate"
 #define VMP_ARG_DECONTAMINATE_AMOUNT "decontaminate-amount"
+#define VMP_ARG_CPU_THREADS "cpu-threads"
 #define VMP_RET_RESULT "result"
+/* Auxiliary arguments: remembered with the others, but not part of the PDB signature (the dialog's own state). */
+#define VMP_ARG_PREVIEW "preview"
+#define VMP_ARG_PREVIEW_MODE "preview-mode"
 
 #define VMP_BAND_WIDTH_MAX 1000
+#define VMP_BAND_WIDTH_SLIDER_MAX 80 /* the dialog's slider spans 1..80 (typed values go up to the maximum) */
+#define VMP_CPU_THREADS_MAX 256
 
 typedef enum {
   VMP_SOURCE_CHANNEL,
@@ -40,6 +46,16 @@ typedef enum {
 } vmp_output_kind;
 typedef enum { VMP_DEV_AUTO, VMP_DEV_CPU, VMP_DEV_GPU } vmp_device_choice;
 typedef enum { VMP_PREC_AUTO, VMP_PREC_FP32, VMP_PREC_FP16, VMP_PREC_BF16 } vmp_precision_choice;
+/* What the dialog's preview shows (ui/matte_preview.c draws them). */
+typedef enum {
+  VMP_VIEW_OVERLAY, /* the picture, what is not foreground tinted red as GIMP's quick mask tints it */
+  VMP_VIEW_ON_BLACK,
+  VMP_VIEW_ON_WHITE,
+  VMP_VIEW_ON_CHECKS, /* on GIMP's checkerboard */
+  VMP_VIEW_ALPHA,
+  VMP_VIEW_TRIMAP,
+  VMP_VIEW_CUTOUT /* the decontaminated colours (by the amount) on the checkerboard */
+} vmp_view_mode;
 
 /* Registers every argument and the return value on `procedure` (used by create_procedure). */
 void vmp_matte_procedure_add_arguments(GimpProcedure *procedure);

@@ -4,11 +4,13 @@
 
 #include "alpha_output.h"
 #include "decontaminate.h"
+#include "dialog_services.h"
 #include "engine_session.h"
 #include "layer_geometry.h"
 #include "layer_pixels.h"
 #include "matte_dialog.h"
 #include "matte_procedure.h"
+#include "preview.h"
 #include "trimap_source.h"
 
 /* Progress stages, as fractions of the bar: loading and reading are quick, the model is nearly everything. */
@@ -18,32 +20,19 @@
 #define STAGE_WRITE 0.97
 #define STAGE_DECONTAMINATE 0.85 /* when the colours are decontaminated: the model ends here, the estimation after */
 
-typedef struct run_args {
-  vmp_trimap_source source;
-  GimpChannel *channel; /* owned reference or NULL */
-  gchar *channel_name;
-  gint band_width;
-  gchar *model; /* "" = the default location */
-  vmp_device_choice device;
-  vmp_precision_choice precision;
-  vmp_output_kind output;
-  gboolean replace_mask;
-  gboolean decontaminate;
-  gdouble amount; /* percent */
-} run_args;
-
-static void run_args_read(GimpProcedureConfig *config, run_args *a) {
+void vmp_run_args_read(GimpProcedureConfig *config, vmp_run_args *a) {
   memset(a, 0, sizeof *a);
   g_object_get(config, VMP_ARG_TRIMAP_CHANNEL, &a->channel, VMP_ARG_TRIMAP_CHANNEL_NAME, &a->channel_name,
                VMP_ARG_BAND_WIDTH, &a->band_width, VMP_ARG_MODEL, &a->model, VMP_ARG_REPLACE_MASK, &a->replace_mask,
-               VMP_ARG_DECONTAMINATE, &a->decontaminate, VMP_ARG_DECONTAMINATE_AMOUNT, &a->amount, NULL);
+               VMP_ARG_DECONTAMINATE, &a->decontaminate, VMP_ARG_DECONTAMINATE_AMOUNT, &a->amount, VMP_ARG_CPU_THREADS,
+               &a->cpu_threads, NULL);
   a->source = gimp_procedure_config_get_choice_id(config, VMP_ARG_TRIMAP_SOURCE);
   a->device = gimp_procedure_config_get_choice_id(config, VMP_ARG_DEVICE);
   a->precision = gimp_procedure_config_get_choice_id(config, VMP_ARG_PRECISION);
   a->output = gimp_procedure_config_get_choice_id(config, VMP_ARG_OUTPUT);
 }
 
-static void run_args_clear(run_args *a) {
+void vmp_run_args_clear(vmp_run_args *a) {
   g_clear_object(&a->channel);
   g_clear_pointer(&a->model, g_free);
   g_clear_pointer(&a->channel_name, g_free);
@@ -101,10 +90,8 @@ static GimpLayer *pick_layer(GimpImage *image, GimpDrawable **drawables, GimpCha
   return GIMP_LAYER(d);
 }
 
-/* The trimap of the chosen source. A channel: the argument, else the channel that was selected when ViTMatte
- * started, else the one named by trimap-channel-name. */
-static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel,
-                            GError **error) {
+guint8 *vmp_run_trimap(const vmp_run_args *a, GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel,
+                       GError **error) {
   GimpDrawable *d = GIMP_DRAWABLE(layer);
   gint ox = 0, oy = 0;
   gimp_drawable_get_offsets(d, &ox, &oy);
@@ -128,7 +115,7 @@ static guint8 *build_trimap(const run_args *a, GimpImage *image, GimpLayer *laye
 /* What the plug-in holds besides the engine while the model runs, for the memory check: its copy of the layer,
  * the trimap as read (channel values, or the selection with a margin and two distance-transform buffers) and as
  * bytes, the alpha, and the output buffer it fills (saturating). */
-static gsize host_bytes(const run_args *a, GimpLayer *layer) {
+static gsize host_bytes(const vmp_run_args *a, GimpLayer *layer) {
   GimpDrawable *d = GIMP_DRAWABLE(layer);
   const gsize w = (gsize)gimp_drawable_get_width(d), h = (gsize)gimp_drawable_get_height(d);
   /* a band source (selection, layer mask, alpha) reads floats and needs two distance-transform buffers besides */
@@ -163,7 +150,7 @@ static void pause_for_tests(void) {
  * output itself, made and filled outside the image. Then the progress
  * ends, which takes GIMP's Cancel away (gimp_plug_in_progress_end disconnects the handler that kills the plug-in),
  * and at most three PDB calls in one undo group add the output (alpha_output.h). */
-static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel, const run_args *a,
+static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel, const vmp_run_args *a,
                            GError **error) {
   GimpDrawable *result = NULL;
   vmp_layer_pixels pixels = {0};
@@ -173,8 +160,8 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
   gfloat *alpha = NULL;
   vmp_decontaminated colours = {0};
   /* the outputs that carry colours: the decontaminated mask output always, a new layer when asked */
-  const gboolean decontaminate = a->output == VMP_OUTPUT_LAYER_MASK_DECONTAMINATED ||
-                                 (a->output == VMP_OUTPUT_NEW_LAYER && a->decontaminate);
+  const gboolean decontaminate =
+      a->output == VMP_OUTPUT_LAYER_MASK_DECONTAMINATED || (a->output == VMP_OUTPUT_NEW_LAYER && a->decontaminate);
   const gdouble model_end = decontaminate ? STAGE_DECONTAMINATE : STAGE_WRITE;
 
   /* A rough layer mask refined into the matte replaces itself: it was the input, not something to protect. */
@@ -186,7 +173,7 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
     goto done;
 
   gimp_progress_init("ViTMatte: loading the model");
-  if (!vmp_engine_open(&session, model_path, a->device, a->precision, error))
+  if (!vmp_engine_open(&session, model_path, a->device, a->precision, a->cpu_threads, error))
     goto done;
   gimp_progress_update(STAGE_LOADED);
   /* Before a pixel is read: the engine's limits and the memory the whole run needs. */
@@ -194,7 +181,7 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
                              gimp_drawable_get_height(GIMP_DRAWABLE(layer)), host_bytes(a, layer), error))
     goto done;
   gimp_progress_set_text("ViTMatte: reading the trimap");
-  if (!(trimap = build_trimap(a, image, layer, selected_channel, error)))
+  if (!(trimap = vmp_run_trimap(a, image, layer, selected_channel, error)))
     goto done;
   gimp_progress_update(STAGE_TRIMAP);
   gimp_progress_set_text("ViTMatte: reading the layer");
@@ -215,15 +202,15 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
 
   if (decontaminate) {
     gimp_progress_set_text("ViTMatte: decontaminating the colours");
-    if (!vmp_decontaminate(GIMP_DRAWABLE(layer), alpha, a->amount / 100.0, a->device, model_end, STAGE_WRITE,
-                           &colours, error))
+    if (!vmp_decontaminate(GIMP_DRAWABLE(layer), alpha, a->amount / 100.0, a->device, model_end, STAGE_WRITE, &colours,
+                           error))
       goto done;
   }
 
   gimp_progress_set_text("ViTMatte: writing the result");
   vmp_alpha_output output;
-  if (!vmp_alpha_output_prepare(layer, a->output, replace_mask, alpha, width, height,
-                                decontaminate ? &colours : NULL, &output, error))
+  if (!vmp_alpha_output_prepare(layer, a->output, replace_mask, alpha, width, height, decontaminate ? &colours : NULL,
+                                &output, error))
     goto done;
   vmp_decontaminated_clear(&colours); /* in the new layer now; large images need the memory back */
   gimp_progress_update(1.0);
@@ -243,6 +230,45 @@ done:
   return result;
 }
 
+/* The values chosen in the dialog, saved as soon as OK is pressed, so the next dialog shows them even when this run
+ * fails (libgimp saves them only after a successful run: the user got the defaults back after an error). An image
+ * that carries last values of its own (the parasite libgimp attaches after a run) has them read first by the next
+ * dialog, so those are updated too; an image without them gets none. */
+static void remember_values(GimpProcedureConfig *config, GimpImage *image) {
+  gchar *leaf = g_strconcat(G_OBJECT_TYPE_NAME(config), ".last", NULL);
+  GFile *file = gimp_directory_file("plug-in-settings", leaf, NULL);
+  GError *error = NULL;
+  if (!gimp_config_serialize_to_file(GIMP_CONFIG(config), file, "settings", "end of settings", NULL, &error)) {
+    g_printerr("ViTMatte: could not save the dialog's values: %s\n", error->message);
+    g_clear_error(&error);
+  }
+  g_object_unref(file);
+  g_free(leaf);
+
+  gchar *name = g_strconcat(G_OBJECT_TYPE_NAME(config), "-last", NULL);
+  GimpParasite *old = gimp_image_get_parasite(image, name);
+  if (old) {
+    GimpParasite *values = gimp_config_serialize_to_parasite(GIMP_CONFIG(config), name, GIMP_PARASITE_PERSISTENT, NULL);
+    if (values)
+      gimp_image_attach_parasite(image, values);
+    gimp_parasite_free(values);
+    gimp_parasite_free(old);
+  }
+  g_free(name);
+}
+
+static gboolean ask_user(GimpProcedure *procedure, GimpProcedureConfig *config, GimpImage *image, GimpLayer *layer,
+                         GimpChannel *selected_channel) {
+  vmp_preview *preview = vmp_preview_new(image, layer, selected_channel);
+  vmp_dialog_services services;
+  vmp_dialog_services_init(&services, preview);
+  const gboolean ok = vmp_matte_dialog_run(procedure, config, &services);
+  vmp_preview_free(preview); /* the run loads its own model: a preview context on the GPU would hold its memory */
+  if (ok)
+    remember_values(config, image);
+  return ok;
+}
+
 GimpValueArray *vmp_matte_run(GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
                               GimpDrawable **drawables, GimpProcedureConfig *config, gpointer run_data) {
   (void)run_data;
@@ -254,13 +280,13 @@ GimpValueArray *vmp_matte_run(GimpProcedure *procedure, GimpRunMode run_mode, Gi
   if (!layer)
     return gimp_procedure_new_return_values(procedure, GIMP_PDB_CALLING_ERROR, error);
 
-  if (run_mode == GIMP_RUN_INTERACTIVE && !vmp_matte_dialog_run(procedure, config))
+  if (run_mode == GIMP_RUN_INTERACTIVE && !ask_user(procedure, config, image, layer, selected_channel))
     return gimp_procedure_new_return_values(procedure, GIMP_PDB_CANCEL, NULL);
 
-  run_args args;
-  run_args_read(config, &args);
+  vmp_run_args args;
+  vmp_run_args_read(config, &args);
   GimpDrawable *result = matte(image, layer, selected_channel, &args, &error);
-  run_args_clear(&args);
+  vmp_run_args_clear(&args);
 
   /* In interactive runs the core shows a returned error as a message ("Execution error for 'ViTMatte'");
    * Script-Fu and other PDB callers get the status and the same text. */

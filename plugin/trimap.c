@@ -84,8 +84,8 @@ int vmp_trimap_from_selection(const float *selection, int width, int height, int
                               uint8_t *trimap) {
   /* A selection has no soft zone: inside from VMP_SELECTION_INSIDE_MIN on, outside below it (the black point is
    * the float just below it). */
-  return vmp_trimap_from_mask(selection, width, height, margin, band_width,
-                              nextafterf(VMP_SELECTION_INSIDE_MIN, 0.0f), VMP_SELECTION_INSIDE_MIN, trimap);
+  return vmp_trimap_from_mask(selection, width, height, margin, band_width, nextafterf(VMP_SELECTION_INSIDE_MIN, 0.0f),
+                              VMP_SELECTION_INSIDE_MIN, trimap);
 }
 
 void vmp_trimap_count(const uint8_t *trimap, size_t count, vmp_trimap_counts *counts) {

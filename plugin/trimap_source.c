@@ -76,7 +76,7 @@ guint8 *vmp_trimap_from_gimp_channel(GimpChannel *channel, GimpDrawable *layer, 
 static guint8 *band_trimap(gfloat *values, gint w, gint h, gint margin, gint band_width, gboolean selection,
                            const char *hint, GError **error) {
   guint8 *trimap = g_try_malloc_n((gsize)w, (gsize)h);
-  const int made = !trimap ? -1
+  const int made = !trimap     ? -1
                    : selection ? vmp_trimap_from_selection(values, w, h, margin, band_width, trimap)
                                : vmp_trimap_from_mask(values, w, h, margin, band_width, VMP_MASK_BLACK_POINT,
                                                       VMP_MASK_WHITE_POINT, trimap);

@@ -1,39 +1,35 @@
 /* model_chooser.c - the dialog's model widget: a choice among the installed and official models plus "A folder...",
  * and a Download button that fetches the chosen official model with a progress bar in the dialog (Stop cancels).
- * Owns: the entries of the choice, the Download / Stop buttons, the status line, and the test hook that presses
- * Download in the GUI tests. The download itself is model_download.h's, the same as plug-in-vitmatte-download's. */
+ * Owns: the entries of the choice, the Download / Stop buttons, the status line, and what the GUI tests' hook may
+ * press. The download itself and the model line are the plug-in's (vmp_dialog_services): the
+ * same download as plug-in-vitmatte-download's, the same model search as a run's. */
 #include "model_chooser.h"
 
-#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "matte_procedure.h"
-#include "model_download.h"
 #include "vitmatte_models.h"
 
 /* The id of "A folder..." in the combo: no model argument starts with a control character. */
 #define ID_FOLDER "\001folder"
-/* Test hook of tests/gimp (the download case), never set in normal use: while the dialog is open and
- * $VITMATTE_GIMP_TEST_DOWNLOAD names a file that exists, the dialog reads a command from it and deletes it:
- * "download NAME" chooses that model and presses Download, "stop" presses Stop. */
-#define TEST_DOWNLOAD_ENV "VITMATTE_GIMP_TEST_DOWNLOAD"
 
 typedef struct chooser {
   GtkDialog *dialog;
   GimpProcedureConfig *config;
+  const vmp_dialog_services *services;
   GtkWidget *combo, *download, *stop, *progress_row, *status;
-  GtkWidget *bar;      /* the download's progress bar */
-  vmp_download *running;
-  gchar *previous;     /* the choice before "A folder...", restored when the folder chooser is cancelled */
-  gboolean filling;    /* the entries are being rebuilt: "changed" means nothing */
-  guint test_source;
+  GtkWidget *bar; /* the download's progress bar */
+  vmp_dialog_download *running;
+  gchar *previous;  /* the choice before "A folder...", restored when the folder chooser is cancelled */
+  gboolean filling; /* the entries are being rebuilt: "changed" means nothing */
   char *models_dir;
 } chooser;
 
 static const vmm_installed *installed_of(const vmm_installed_list *list, const vmm_known_model *known) {
   for (int i = 0; i < list->count; i++)
-    if (list->items[i].known == known) return &list->items[i];
+    if (list->items[i].known == known)
+      return &list->items[i];
   return NULL;
 }
 
@@ -42,31 +38,33 @@ static void fill(chooser *c, const gchar *select) {
   c->filling = TRUE;
   GtkComboBoxText *combo = GTK_COMBO_BOX_TEXT(c->combo);
   gtk_combo_box_text_remove_all(combo);
-  gtk_combo_box_text_append(combo, "", "Automatic (ViTMatte-S once downloaded, or $VITMATTE_MODEL)");
+  gtk_combo_box_text_append(combo, "", "Automatic: the first model found (see below)");
   vmm_installed_list list = {NULL, 0};
-  if (c->models_dir) vmm_list_installed(c->models_dir, &list, NULL);
+  if (c->models_dir)
+    vmm_list_installed(c->models_dir, &list, NULL);
   for (int k = 0; k < vmm_known_count(); k++) {
     const vmm_known_model *known = vmm_known_at(k);
     const vmm_installed *m = installed_of(&list, known);
-    gchar *label = m && m->complete ? g_strdup_printf("%s (%s)", known->title, known->name)
-                   : m && m->downloading
-                       ? g_strdup_printf("%s (%s) - download unfinished", known->title, known->name)
-                       : g_strdup_printf("%s (%s) - not downloaded, about %d MB", known->title, known->name,
-                                         known->approx_mb);
+    gchar *label = m && m->complete      ? g_strdup_printf("%s (%s)", known->title, known->name)
+                   : m && m->downloading ? g_strdup_printf("%s (%s) - download unfinished", known->title, known->name)
+                                         : g_strdup_printf("%s (%s) - not downloaded, about %d MB", known->title,
+                                                           known->name, known->approx_mb);
     gtk_combo_box_text_append(combo, known->name, label);
     g_free(label);
   }
   gboolean found = select == NULL || *select == '\0' || vmm_known_find(select) != NULL;
   for (int i = 0; i < list.count; i++) {
     const vmm_installed *m = &list.items[i];
-    if (m->known || !m->complete) continue;
+    if (m->known || !m->complete)
+      continue;
     gchar *label = g_strdup_printf("%s (models folder)", m->folder);
     gtk_combo_box_text_append(combo, m->path, label);
     g_free(label);
     found = found || g_strcmp0(select, m->path) == 0;
   }
   vmm_installed_list_free(&list);
-  if (!found) gtk_combo_box_text_append(combo, select, select); /* a folder chosen before, or given by a script */
+  if (!found)
+    gtk_combo_box_text_append(combo, select, select); /* a folder chosen before, or given by a script */
   gtk_combo_box_text_append(combo, ID_FOLDER, "A folder...");
   const vmm_known_model *known = vmm_known_find(select);
   gtk_combo_box_set_active_id(GTK_COMBO_BOX(c->combo), known ? known->name : select ? select : "");
@@ -90,10 +88,11 @@ static void update_state(chooser *c) {
                                   known->approx_mb, c->models_dir ? c->models_dir : "the models folder");
     gtk_label_set_text(GTK_LABEL(c->status), text);
     g_free(text);
-  } else if (folder) {
-    gtk_label_set_text(GTK_LABEL(c->status), folder);
   } else {
-    gtk_label_set_text(GTK_LABEL(c->status), "");
+    /* the model a run would use, as a run finds it: the folder, or that there is none and how to get one */
+    gchar *line = c->services->model_line(c->services->data, id ? id : "");
+    gtk_label_set_text(GTK_LABEL(c->status), line);
+    g_free(line);
   }
   g_free(folder);
 }
@@ -110,15 +109,16 @@ static gchar *ask_folder(chooser *c) {
                                              "_Select", GTK_RESPONSE_ACCEPT, NULL);
   if (c->previous && g_file_test(c->previous, G_FILE_TEST_IS_DIR))
     gtk_file_chooser_set_filename(GTK_FILE_CHOOSER(d), c->previous);
-  gchar *path = gtk_dialog_run(GTK_DIALOG(d)) == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(d))
-                                                                     : NULL;
+  gchar *path =
+      gtk_dialog_run(GTK_DIALOG(d)) == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(d)) : NULL;
   gtk_widget_destroy(d);
   return path;
 }
 
 static void on_changed(GtkComboBox *combo, gpointer data) {
   chooser *c = data;
-  if (c->filling) return;
+  if (c->filling)
+    return;
   const gchar *id = gtk_combo_box_get_active_id(combo);
   if (g_strcmp0(id, ID_FOLDER) == 0) {
     gchar *path = ask_folder(c);
@@ -169,53 +169,60 @@ static void on_download(GtkButton *button, gpointer data) {
   (void)button;
   chooser *c = data;
   const gchar *id = gtk_combo_box_get_active_id(GTK_COMBO_BOX(c->combo));
-  if (c->running || !id || !vmm_known_find(id)) return;
+  if (c->running || !id || !vmm_known_find(id))
+    return;
   gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(c->bar), 0.0);
   set_busy(c, TRUE);
   gtk_label_set_text(GTK_LABEL(c->status), "");
   gchar *name = g_strdup(id);
-  c->running = vmp_download_start(name, on_download_progress, c, on_download_done, c);
+  c->running = c->services->download_start(c->services->data, name, on_download_progress, c, on_download_done, c);
   g_free(name);
   update_state(c);
 }
 
 static void on_stop(GtkButton *button, gpointer data) {
   (void)button;
-  vmp_download_cancel(((chooser *)data)->running);
+  chooser *c = data;
+  if (c->running)
+    c->services->download_cancel(c->running);
 }
 
-static gboolean test_hook(gpointer data) {
-  chooser *c = data;
-  const gchar *armed = g_getenv(TEST_DOWNLOAD_ENV);
-  gchar *command = NULL;
-  if (armed && g_file_get_contents(armed, &command, NULL, NULL)) {
-    g_unlink(armed);
-    g_strstrip(command);
-    if (g_str_has_prefix(command, "download ")) {
-      gtk_combo_box_set_active_id(GTK_COMBO_BOX(c->combo), command + 9);
-      gtk_button_clicked(GTK_BUTTON(c->download));
-    } else if (strcmp(command, "stop") == 0) {
-      gtk_button_clicked(GTK_BUTTON(c->stop));
-    }
+/* The GUI tests' hook (test_hook.h) plays the user here. */
+void vmp_model_chooser_act(GtkWidget *widget, const gchar *action, const gchar *argument) {
+  chooser *c = g_object_get_data(G_OBJECT(widget), "vmp-chooser");
+  if (!c)
+    return;
+  if (strcmp(action, "download") == 0) {
+    gtk_combo_box_set_active_id(GTK_COMBO_BOX(c->combo), argument);
+    gtk_button_clicked(GTK_BUTTON(c->download));
+  } else if (strcmp(action, "stop") == 0) {
+    gtk_button_clicked(GTK_BUTTON(c->stop));
+  } else if (strcmp(action, "choose") == 0) {
+    gtk_combo_box_set_active_id(GTK_COMBO_BOX(c->combo), argument);
   }
-  g_free(command);
-  return G_SOURCE_CONTINUE;
+}
+
+const gchar *vmp_model_chooser_status(GtkWidget *widget) {
+  chooser *c = g_object_get_data(G_OBJECT(widget), "vmp-chooser");
+  return c ? gtk_label_get_text(GTK_LABEL(c->status)) : "";
 }
 
 static void on_destroy(GtkWidget *widget, gpointer data) {
   (void)widget;
   chooser *c = data;
-  vmp_download_abandon(c->running); /* the dialog went away during a download: stop it, keep what arrived */
-  if (c->test_source) g_source_remove(c->test_source);
+  if (c->running)
+    c->services->download_abandon(c->running); /* the dialog went away: stop, keep what arrived */
   free(c->models_dir);
   g_free(c->previous);
   g_free(c);
 }
 
-GtkWidget *vmp_model_chooser_new(GtkDialog *dialog, GimpProcedureConfig *config) {
+GtkWidget *vmp_model_chooser_new(GtkDialog *dialog, GimpProcedureConfig *config, const vmp_dialog_services *services,
+                                 GtkSizeGroup *labels) {
   chooser *c = g_new0(chooser, 1);
   c->dialog = dialog;
   c->config = config;
+  c->services = services;
   c->models_dir = vmm_models_dir(NULL);
   gchar *current = NULL;
   g_object_get(config, VMP_ARG_MODEL, &current, NULL);
@@ -224,8 +231,16 @@ GtkWidget *vmp_model_chooser_new(GtkDialog *dialog, GimpProcedureConfig *config)
   GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
   GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *label = gtk_label_new_with_mnemonic("_Model");
+  gtk_label_set_xalign(GTK_LABEL(label), 0.0);
+  if (labels)
+    gtk_size_group_add_widget(labels, label);
   c->combo = gtk_combo_box_text_new();
   gtk_label_set_mnemonic_widget(GTK_LABEL(label), c->combo);
+  /* long entries ("... - not downloaded, about 350 MB", folders) are shortened rather than widening the dialog */
+  GList *cells = gtk_cell_layout_get_cells(GTK_CELL_LAYOUT(c->combo));
+  for (GList *cell = cells; cell; cell = cell->next)
+    g_object_set(cell->data, "ellipsize", PANGO_ELLIPSIZE_END, "width-chars", 30, NULL);
+  g_list_free(cells);
   gtk_widget_set_tooltip_text(c->combo, "The official ViTMatte checkpoints (downloaded or not), other models in the "
                                         "models folder, or a folder with config.json and model.safetensors");
   c->download = gtk_button_new_with_mnemonic("_Download");
@@ -248,6 +263,7 @@ GtkWidget *vmp_model_chooser_new(GtkDialog *dialog, GimpProcedureConfig *config)
   c->status = gtk_label_new("");
   gtk_label_set_xalign(GTK_LABEL(c->status), 0.0);
   gtk_label_set_line_wrap(GTK_LABEL(c->status), TRUE);
+  gtk_label_set_max_width_chars(GTK_LABEL(c->status), 60);
   gtk_label_set_selectable(GTK_LABEL(c->status), TRUE);
 
   gtk_box_pack_start(GTK_BOX(box), row, FALSE, FALSE, 0);
@@ -264,6 +280,6 @@ GtkWidget *vmp_model_chooser_new(GtkDialog *dialog, GimpProcedureConfig *config)
   g_signal_connect(c->download, "clicked", G_CALLBACK(on_download), c);
   g_signal_connect(c->stop, "clicked", G_CALLBACK(on_stop), c);
   g_signal_connect(box, "destroy", G_CALLBACK(on_destroy), c);
-  if (g_getenv(TEST_DOWNLOAD_ENV)) c->test_source = g_timeout_add(250, test_hook, c);
+  g_object_set_data(G_OBJECT(box), "vmp-chooser", c);
   return box;
 }

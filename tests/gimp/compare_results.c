@@ -1,5 +1,6 @@
 /* compare_results.c - the GIMP integration tests' numeric checks: an alpha GIMP produced against the CLI's alpha,
- * and (--decontaminated) a layer's decontaminated colours against the engine's foreground estimation.
+ * (--decontaminated) a layer's decontaminated colours against the engine's foreground estimation, and (--preview)
+ * what the dialog's preview shows on the screen against the view mode computed from the CLI's alpha.
  * Owns: reading both sides (raw float dumps from the inspector, PNG alpha or grey, float TIFF) and the verdicts. */
 #include <math.h>
 #include <png.h>
@@ -182,7 +183,126 @@ static int check_decontaminated(const char *label, const char *before_path, cons
   return ok ? 0 : 1;
 }
 
+/* An 8-bit RGB picture (a screenshot, the scene). NULL when unreadable. */
+static unsigned char *read_rgb(const char *path, int *w, int *h) {
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file(&img, path))
+    return NULL;
+  img.format = PNG_FORMAT_RGB;
+  unsigned char *buf = malloc(PNG_IMAGE_SIZE(img));
+  if (!buf || !png_image_finish_read(&img, NULL, buf, 0, NULL)) {
+    free(buf);
+    png_image_free(&img);
+    return NULL;
+  }
+  *w = (int)img.width, *h = (int)img.height;
+  return buf;
+}
+
+/* The numbers after "KEY: " in the dialog's report (ui/test_hook.h), or -1. */
+static int report_ints(const char *path, const char *key, int *v, int count) {
+  FILE *f = fopen(path, "r");
+  char line[1024];
+  int found = -1;
+  size_t n = strlen(key);
+  while (f && found < 0 && fgets(line, sizeof line, f))
+    if (strncmp(line, key, n) == 0 && line[n] == ':') {
+      char *p = line + n + 1;
+      found = 0;
+      for (int i = 0; i < count && found == 0; i++) {
+        char *end;
+        v[i] = (int)strtol(p, &end, 10);
+        found = end == p ? -1 : 0;
+        p = end;
+      }
+    }
+  if (f)
+    fclose(f);
+  return found;
+}
+
+/* What the dialog's preview must show on the screen in MODE, computed here from the scene, the CLI's alpha and the
+ * band trimap (an independent statement of ui/matte_preview.c's view modes): the screenshot's picture area, read
+ * back pixel by pixel (the preview enlarges by whole steps, so each display pixel shows one layer pixel), within 2
+ * of 255 per channel. */
+static int check_preview(const char *label, const char *mode, const char *shot_path, const char *report,
+                         const char *scene_path, const char *alpha_path, const char *trimap_path, double amount) {
+  int pic[4], off[2], checks[7], size[4], sw = 0, sh = 0, iw = 0, ih = 0;
+  plane alpha = {0, 0, NULL}, trimap = {0, 0, NULL};
+  unsigned char *shot = read_rgb(shot_path, &sw, &sh), *scene = read_rgb(scene_path, &iw, &ih);
+  if (!shot || !scene || read_any(alpha_path, &alpha) != 0 || read_any(trimap_path, &trimap) != 0 ||
+      report_ints(report, "preview-picture", pic, 4) || report_ints(report, "preview-offset", off, 2) ||
+      report_ints(report, "preview-checks", checks, 7) || report_ints(report, "preview-size", size, 4)) {
+    printf("FAIL %s (cannot read the screenshot, the report or the references)\n", label);
+    return 1;
+  }
+  const int w = size[0], h = size[1];
+  if (w != iw || h != ih || alpha.w != w || alpha.h != h || trimap.w != w || pic[2] < w || pic[3] < h ||
+      pic[0] < 0 || pic[1] < 0 || pic[0] + pic[2] > sw || pic[1] + pic[3] > sh) {
+    printf("FAIL %s (preview of %dx%d drawn %dx%d at %d,%d; scene %dx%d, alpha %dx%d)\n", label, w, h, pic[2], pic[3],
+           pic[0], pic[1], iw, ih, alpha.w, alpha.h);
+    return 1;
+  }
+  float *F = NULL;
+  if (strcmp(mode, "cutout") == 0) {
+    F = malloc((size_t)w * h * 3 * sizeof *F);
+    vm_context_options o;
+    vm_context_options_default(&o);
+    o.device = VM_DEVICE_CPU;
+    vm_context *ctx = NULL;
+    vm_error err;
+    const vm_image im = {scene, w, h, 3, 0, VM_PIXEL_U8}, av = {alpha.v, w, h, 1, 0, VM_PIXEL_F32};
+    if (!F || vm_context_create(NULL, &o, &ctx, &err) != VM_OK ||
+        vm_estimate_foreground(ctx, &im, &av, NULL, F, 0, NULL, 0, &err) != VM_OK) {
+      printf("FAIL %s (engine: %s)\n", label, F ? err.message : "out of memory");
+      return 1;
+    }
+    vm_context_free(ctx);
+  }
+  int max_diff = 0;
+  size_t off_by_more_than_one = 0;
+  for (int y = 0; y < pic[3]; y++)
+    for (int x = 0; x < pic[2]; x++) {
+      const int sx = (int)((long)x * w / pic[2]), sy = (int)((long)y * h / pic[3]);
+      const size_t i = (size_t)sy * w + sx;
+      const double a = alpha.v[i];
+      const int parity = (((x + off[0]) / checks[0]) + ((y + off[1]) / checks[0])) & 1;
+      for (int c = 0; c < 3; c++) {
+        const double I = scene[3 * i + c], check = checks[1 + 3 * parity + c];
+        double want;
+        if (strcmp(mode, "on-black") == 0)
+          want = a * I;
+        else if (strcmp(mode, "on-white") == 0)
+          want = a * I + (1 - a) * 255;
+        else if (strcmp(mode, "on-checkerboard") == 0)
+          want = a * I + (1 - a) * check;
+        else if (strcmp(mode, "alpha") == 0)
+          want = 255 * a;
+        else if (strcmp(mode, "trimap") == 0)
+          want = 255 * trimap.v[i];
+        else if (strcmp(mode, "cutout") == 0)
+          want = a * (a > 0.5 / 255 && a < 1 - 0.5 / 255 ? I + amount * (255 * F[3 * i + c] - I) : I) +
+                 (1 - a) * check;
+        else /* overlay: GIMP's quick mask, red at 50 % where the alpha is 0 */
+          want = I + 0.5 * (1 - a) * ((c == 0 ? 255 : 0) - I);
+        const unsigned char got = shot[3 * ((size_t)(pic[1] + y) * sw + pic[0] + x) + c];
+        const int d = abs((int)got - (int)lround(want));
+        max_diff = d > max_diff ? d : max_diff;
+        off_by_more_than_one += d > 1;
+      }
+    }
+  const int ok = max_diff <= 2;
+  printf("%s %s (%dx%d screen pixels showing the %dx%d layer: max diff %d of 255, %zu samples off by more than 1)\n",
+         ok ? "PASS" : "FAIL", label, pic[2], pic[3], w, h, max_diff, off_by_more_than_one);
+  free(F), free(shot), free(scene), free(alpha.v), free(trimap.v);
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 10 && strcmp(argv[1], "--preview") == 0)
+    return check_preview(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8], atof(argv[9]));
   if (argc == 8 && strcmp(argv[1], "--decontaminated") == 0)
     return check_decontaminated(argv[2], argv[3], argv[4], argv[5], atof(argv[6]), atof(argv[7]));
   if (argc != 5) {
@@ -190,6 +310,8 @@ int main(int argc, char **argv) {
                     "  GOT and EXPECTED must have the same size; every pixel must agree within TOLERANCE.\n"
                     "       vmp-compare --decontaminated LABEL BEFORE.pixels.f32 AFTER.pixels.f32 ALPHA AMOUNT TOL\n"
                     "  AFTER must be BEFORE decontaminated with ALPHA by AMOUNT (0..1) within TOL.\n"
+                    "       vmp-compare --preview LABEL MODE SHOT.png REPORT SCENE.png ALPHA TRIMAP.png AMOUNT\n"
+                    "  The dialog's preview in SHOT (where REPORT says) must show MODE of SCENE with ALPHA.\n"
                     "  Prints one PASS/FAIL line.\n");
     return 2;
   }

@@ -7,15 +7,18 @@
 ;      group; then Ctrl+Z (the white mask must be back, bit for bit) and Ctrl+Y in the image window;
 ;   1b. the scene, plug-in-vitmatte with output layer-mask-decontaminated (the layer is replaced by its copy with
 ;      the mask and the decontaminated colours); then Ctrl+Z: the original layer must be back, bit for bit;
-;   2. an image without a trimap channel; ViTMatte started from the menus (Search Actions): the error must come
-;      up as a GIMP message;
+;   2. an image without a trimap channel; ViTMatte started from the menus (Search Actions), a setting changed and
+;      Help opened in its dialog: the error must come up as a GIMP message, the changed setting be remembered;
 ;   3. the scene with its trimap channel; ViTMatte started from the menus: a layer mask must appear;
 ;   4. the dialog again, where the test hook chooses ViTMatte-B (not downloaded), presses Download, Stop, and
 ;      Download again: the progress shows in the dialog (integration.sh takes screenshots), then OK mattes with the
-;      downloaded model.
+;      downloaded model;
+;   5. the preview: each view mode photographed and checked, the band width changed, then OK (the mask must equal
+;      the preview's last alpha).
 ; Handshake through files in DIR: this script writes ready-dialog, ran, undone, redone, decon-ran, decon-undone,
-; menu-error-ready, menu-ready, menu-done, download-ready, download-done; integration.sh writes next-step,
-; menu-run-done and download-armed when the user action of a step is over (or may begin),
+; menu-error-ready, menu-ready, menu-done, download-ready, download-done, preview-ready, preview-done; integration.sh
+; writes next-step, menu-run-done, download-armed and preview-armed when the user action of a step is over (or may
+; begin),
 ; and stop-waiting when it gives up, so a missed key press cannot hang the run.
 ; Needs vitmatte-batch.scm and integration.scm loaded first. Run: (vmp-gui-all "WORK" "MODEL")
 
@@ -97,7 +100,7 @@
       (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
                                    #:model "")))))
 
-; integration.sh drives the dialog's buttons through the hook file of $VITMATTE_GIMP_TEST_DOWNLOAD.
+; integration.sh drives the dialog's buttons through the hook file of $VITMATTE_GIMP_TEST_DIALOG (ui/test_hook.h).
 (define (vmp-gui-download dir)
   (let* ((image (vmp-scene-with-trimap dir "scene.png"))
          (layer (vmp-layer image))
@@ -111,6 +114,22 @@
     (gimp-image-clean-all image)
     (gimp-display-delete display)))
 
+; The preview (issue 13): the scene with the rough mask as its layer mask; integration.sh sets the trimap source to
+; that mask through the dialog's hook, photographs each view mode and a second band width, then presses OK.
+(define (vmp-gui-preview dir)
+  (let* ((image (vmp-load dir "scene.png"))
+         (layer (vmp-layer image))
+         (display (car (gimp-display-new image))))
+    (vmp-add-rough-mask image layer dir)
+    (vmp-marker dir "preview-ready")
+    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir "preview-armed"))))
+    (vmp-record "gui-preview"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)))))
+    (vmp-save image dir "gui-preview")
+    (vmp-marker dir "preview-done")
+    (gimp-image-clean-all image)
+    (gimp-display-delete display)))
+
 (define (vmp-gui-all dir model)
   (set! vmp-results (open-output-file (vmp-path dir "gui-results.txt")))
   (vmp-gui-no-model dir)
@@ -119,5 +138,6 @@
   (vmp-gui-menu-error dir)
   (vmp-gui-menu dir)
   (vmp-gui-download dir)
+  (vmp-gui-preview dir)
   (vmp-say "DONE")
   (close-output-port vmp-results))

@@ -86,6 +86,7 @@ cli cli_gray.tif scene_gray.png trimap.png
 cli cli_rect.tif scene.png rect_trimap.png
 cli cli_small.tif small_scene.png small_trimap.png
 cli cli_mask.tif scene_rgba.png mask_trimap.png # the rough mask's band (brute force), for the mask and alpha sources
+cli cli_mask8.tif scene_rgba.png mask_trimap8.png # the same with band 8 (the preview's second band width)
 
 # --- gimp-console runs ----------------------------------------------------------------------------------------
 # The plug-in as `meson install` lays it out (plug-ins/vitmatte-gimp/vitmatte-gimp under GIMP's plug-in folder),
@@ -281,15 +282,98 @@ answer_dialog() { # press OK (Return) in the ViTMatte dialog, again if the first
   screenshot gui-dialog-stays
   return 1
 }
+hook() { # COMMAND: one command for the dialog's test hook, and wait until the dialog took it
+  echo "$1" >"$WORK/dialog-hook"
+  local i
+  for ((i = 0; i < 40; i++)); do [ -e "$WORK/dialog-hook" ] || return 0; sleep 0.25; done
+  echo "NOTE gui: the dialog did not take the command: $1"
+  return 1
+}
+# The dialog of the run from the menus that fails (issue 13, item 3): a setting changed there must survive the
+# failure, Help must open the procedure's own help, and the line under Model must name the model a run uses.
+dialog_checks() {
+  local dialog help
+  dialog=$(find_window '^ViTMatte$' 30)
+  [ -n "$dialog" ] || return 0 # answer_dialog reports it
+  sleep 1
+  rm -f "$WORK/dialog-report.txt"
+  hook "set band-width 23" && hook "report $WORK/dialog-report.txt" && wait_for "$WORK/dialog-report.txt" 10
+  grep -qx "model-line: A run uses the model in $MODEL" "$WORK/dialog-report.txt" 2>/dev/null
+  check $? "gui: the line under Model names the model a run uses ($(head -1 "$WORK/dialog-report.txt" 2>/dev/null))"
+  press "$dialog" F1 # GIMP's Help key; the Help button calls the same function
+  help=$(find_window '^ViTMatte help$' 10)
+  [ -n "$help" ] && sleep 1 && screenshot gui-help
+  [ -n "$help" ]
+  check $? "gui: Help (F1) opens the procedure's own help (not the missing GIMP manual)"
+  [ -n "$help" ] && press "$help" Escape && sleep 1
+  [ -z "$help" ] || ! window_exists "$help" '^ViTMatte help$'
+  check $? "gui: Escape closes the help window"
+}
+window_shot() { # NAME WINDOW: that window alone as WORK/NAME.png (the screenshots of the README)
+  xwd -id "$2" -silent 2>/dev/null | xwdtopnm 2>/dev/null | pnmtopng >"$WORK/$1.png" 2>/dev/null
+}
+preview_report() { # NAME: reports until the preview is up to date (idle) and drawn, at most 90 s
+  local i
+  for ((i = 0; i < 90; i++)); do
+    rm -f "$WORK/$1.txt"
+    hook "report $WORK/$1.txt" && wait_for "$WORK/$1.txt" 5 && grep -q "^preview-state: idle$" "$WORK/$1.txt" &&
+      sleep 0.5 && return 0
+    sleep 0.5
+  done
+  echo "NOTE gui: the preview did not settle: $(tr '\n' ' ' <"$WORK/$1.txt" 2>/dev/null)"
+  return 1
+}
+# Step 5, the preview (issue 13): each view mode on the screen against the same mode computed from the CLI's alpha,
+# a second band width, and OK: the mask must be the preview's last (full-size) alpha.
+PREVIEW_MODES=(overlay on-black on-white on-checkerboard alpha trimap cutout)
+preview_step() {
+  local dialog mode line
+  wait_for "$WORK/preview-ready" 30 || { fail "gui: the preview step began"; return; }
+  touch "$WORK/preview-armed"
+  dialog=$(find_window '^ViTMatte$' 30)
+  [ -n "$dialog" ] || { fail "gui: the dialog for the preview opened"; return; }
+  hook "set trimap-source layer-mask" && hook "set band-width 5" && hook "set output layer-mask" &&
+    hook "set decontaminate-amount 100" && hook "set preview TRUE"
+  for mode in "${PREVIEW_MODES[@]}"; do
+    hook "set preview-mode $mode"
+    if preview_report "preview-$mode"; then
+      screenshot "gui-preview-$mode"
+      window_shot "dialog-preview-$mode" "$dialog"
+      line=$("$HELPERS/vmp-compare" --preview "gui: the preview shows the matte in the view mode $mode" "$mode" \
+             "$WORK/gui-preview-$mode.png" "$WORK/preview-$mode.txt" "$WORK/scene.png" "$WORK/cli_mask.tif" \
+             "$WORK/mask_trimap.png" 1)
+      case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+    else
+      fail "gui: the preview in the view mode $mode settled"
+    fi
+  done
+  grep -q "^preview-status: The whole 100 x 80 layer, on CPU" "$WORK/preview-overlay.txt" 2>/dev/null
+  check $? "gui: the preview's line says what it shows ($(grep '^preview-status' "$WORK/preview-overlay.txt" 2>/dev/null))"
+  hook "set preview-mode alpha" && hook "set band-width 8"
+  if preview_report preview-band8; then
+    screenshot gui-preview-band8
+    line=$("$HELPERS/vmp-compare" --preview "gui: after the band width changed to 8 the preview shows the new matte" \
+           alpha "$WORK/gui-preview-band8.png" "$WORK/preview-band8.txt" "$WORK/scene.png" "$WORK/cli_mask8.tif" \
+           "$WORK/mask_trimap8.png" 1)
+    case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+    ! cmp -s "$WORK/preview-alpha.txt.alpha.f32" "$WORK/preview-band8.txt.alpha.f32" &&
+      ! cmp -s "$WORK/gui-preview-alpha.png" "$WORK/gui-preview-band8.png"
+    check $? "gui: the preview changed when the band width changed (alpha and screen differ from band 5)"
+  else
+    fail "gui: the preview settled after the band width changed"
+  fi
+  answer_dialog && wait_for "$WORK/preview-done" 60
+  check $? "gui: OK after the preview runs ViTMatte and the run ends"
+}
 gui_stage() {
   local xpid gpid rc=0 message display_file=$WORK/xvfb.display
   Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$display_file" >"$WORK/xvfb.log" 2>&1 &
   xpid=$!
   wait_for "$display_file" 10 && sleep 0.5
   export DISPLAY=:$(head -1 "$display_file" 2>/dev/null)
-  # An empty models folder (step 0 needs no model anywhere; step 4 downloads into it), and the hook through which
-  # step 4 presses the dialog's Download and Stop (model_chooser.c; the hook file exists only then).
-  VITMATTE_MODELS=$WORK/gui-models VITMATTE_GIMP_TEST_DOWNLOAD=$WORK/download-hook \
+  # An empty models folder (step 0 needs no model anywhere; step 4 downloads into it), and the hook through which the
+  # steps play the user in the dialog (ui/test_hook.h; the hook file exists only while a command waits).
+  VITMATTE_MODELS=$WORK/gui-models VITMATTE_GIMP_TEST_DIALOG=$WORK/dialog-hook \
   timeout "$GIMP_TIMEOUT" gimp-3.0 --no-splash --batch-interpreter=plug-in-script-fu-eval -b \
     "(begin (load \"$BATCH_SCM\") (load \"$SRC/tests/gimp/integration.scm\") (load \"$SRC/tests/gimp/gui_session.scm\")
             (vmp-gui-all \"$WORK\" \"$MODEL\"))" \
@@ -310,10 +394,14 @@ gui_stage() {
   fi
 
   message=""
-  if wait_for "$WORK/menu-error-ready" 20 && start_from_menu && answer_dialog; then
+  if wait_for "$WORK/menu-error-ready" 20 && start_from_menu && dialog_checks && answer_dialog; then
     message=$(find_window '^GIMP Message$' 30)
     [ -n "$message" ] || { echo "NOTE gui: no GIMP Message window came up"; screenshot gui-no-message; }
   fi
+  cp "$HOME/.config/GIMP/3.0/plug-in-settings/GimpProcedureConfigRun-plug-in-vitmatte.last" \
+    "$WORK/settings-after-failure.last" 2>/dev/null
+  grep -q "(band-width 23)" "$WORK/settings-after-failure.last" 2>/dev/null
+  check $? "gui: after the failed run the dialog's values are kept for the next one (band-width 23 remembered)"
   [ -n "$message" ]
   check $? "gui: started from the menus without a trimap channel, the error comes up as a GIMP message"
   close_message "$message"
@@ -333,17 +421,22 @@ gui_stage() {
     hub_mode slow
     touch "$WORK/download-armed"
     if [ -n "$(find_window '^ViTMatte$' 30)" ]; then
-      echo "download base" >"$WORK/download-hook"
+      rm -f "$WORK/model-report.txt"
+      hook "choose " && hook "report $WORK/model-report.txt" && wait_for "$WORK/model-report.txt" 10
+      grep -q "^model-line: No model installed yet: choose ViTMatte-S (small) above and press Download" \
+        "$WORK/model-report.txt" 2>/dev/null
+      check $? "gui: with no model anywhere, the line under Model says so and how to get one"
+      echo "download base" >"$WORK/dialog-hook"
       for _ in $(seq 100); do [ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -gt 300000 ] && break; sleep 0.1; done
       screenshot gui-download-progress
-      echo stop >"$WORK/download-hook"
+      echo stop >"$WORK/dialog-hook"
       sleep 2
       kept=$(stat -c %s "$part" 2>/dev/null || echo 0)
       screenshot gui-download-stopped
-      [ "$kept" -gt 300000 ] && [ ! -e "$downloaded" ] && [ ! -e "$WORK/download-hook" ]
+      [ "$kept" -gt 300000 ] && [ ! -e "$downloaded" ] && [ ! -e "$WORK/dialog-hook" ]
       check $? "gui: Stop during the dialog's download: it stops, the $kept bytes that arrived stay, no model appears"
       mark=$(wc -c <"$WORK/hub/requests.log")
-      echo "download base" >"$WORK/download-hook"
+      echo "download base" >"$WORK/dialog-hook"
       wait_for "$downloaded/download.json" 60 && tail -c +$((mark + 1)) "$WORK/hub/requests.log" | grep -q "range=bytes=$kept-"
       check $? "gui: Download again resumes at byte $kept and puts ViTMatte-B into the models folder"
       sleep 1
@@ -357,6 +450,8 @@ gui_stage() {
   else
     fail "gui: the download step began"
   fi
+
+  preview_step
 
   touch "$WORK/stop-waiting"
   wait "$gpid" || rc=$?
@@ -641,6 +736,12 @@ if [ "$GUI_RAN" = 1 ]; then
   check $? "gui: the dialog chose the downloaded model by name (model \"base\" remembered)"
   compare "gui: mask from the downloaded ViTMatte-B equals the CLI alpha" "$WORK/gui-download.layer0.mask.f32" \
     "$WORK/cli_scene.tif" $TOL8
+  grep -q "^CASE gui-preview ok$" "$GUI_RESULTS" 2>/dev/null
+  check $? "gui: the run after the preview returned success"
+  compare "gui: OK gives the mask of the preview's full-size computation (band 8)" \
+    "$WORK/gui-preview.layer0.mask.f32" "$WORK/preview-band8.txt.alpha.f32" $TOL8
+  compare "gui: the mask after the preview equals the CLI alpha for the band-8 trimap" \
+    "$WORK/gui-preview.layer0.mask.f32" "$WORK/cli_mask8.tif" $TOL8
 fi
 
 # --- (d) the user install the README gives (-Duser_install=true), once: release build only -----------------------

@@ -41,7 +41,6 @@ static void scene_pixel(int x, int y, unsigned char rgb[3]) {
 /* The rough mask of the mask and alpha trimap sources: the disc, its left half with a hard edge at radius 18, its
  * right half with a soft edge from radius 14 to 20 whose grey levels (220 down to 40) stay between the black and
  * white points (1 % and 99 %) however GIMP converts them on the way into a mask (perceptual or linear). */
-#define MASK_BAND 5
 static unsigned char rough_mask_value(int x, int y) {
   double d = hypot(x - 52.0, y - 38.0);
   if (x < 52)
@@ -50,17 +49,17 @@ static unsigned char rough_mask_value(int x, int y) {
 }
 
 /* The mask's band trimap by brute force, the plug-in's rule written out independently: 0 and 255 are certain, any
- * other level unknown; a certain pixel within MASK_BAND pixels (Euclidean, pixel centres) of a pixel of another
- * class is unknown. */
-static void rough_mask_trimap(const unsigned char *mask, unsigned char *tri) {
+ * other level unknown; a certain pixel within `band` pixels (Euclidean, pixel centres) of a pixel of another class
+ * is unknown. */
+static void rough_mask_trimap(const unsigned char *mask, int band, unsigned char *tri) {
   for (int y = 0; y < SCENE_H; y++)
     for (int x = 0; x < SCENE_W; x++) {
       unsigned char v = mask[y * SCENE_W + x];
       int unknown = v != 0 && v != 255;
-      for (int qy = y - MASK_BAND; !unknown && qy <= y + MASK_BAND; qy++)
-        for (int qx = x - MASK_BAND; !unknown && qx <= x + MASK_BAND; qx++)
+      for (int qy = y - band; !unknown && qy <= y + band; qy++)
+        for (int qx = x - band; !unknown && qx <= x + band; qx++)
           unknown = qx >= 0 && qy >= 0 && qx < SCENE_W && qy < SCENE_H &&
-                    (qx - x) * (qx - x) + (qy - y) * (qy - y) <= MASK_BAND * MASK_BAND &&
+                    (qx - x) * (qx - x) + (qy - y) * (qy - y) <= band * band &&
                     mask[qy * SCENE_W + qx] != v;
       tri[y * SCENE_W + x] = unknown ? 128 : v;
     }
@@ -75,7 +74,6 @@ static int make_mask_set(const char *dir, const unsigned char *rgb) {
       memcpy(rgba + 4 * i, rgb + 3 * i, 3);
       rgba[4 * i + 3] = mask[i];
     }
-  rough_mask_trimap(mask, tri);
   char path[4096];
   snprintf(path, sizeof path, "%s/rough_mask.png", dir);
   if (write_png(path, mask, SCENE_W, SCENE_H, 1))
@@ -83,8 +81,16 @@ static int make_mask_set(const char *dir, const unsigned char *rgb) {
   snprintf(path, sizeof path, "%s/scene_rgba.png", dir);
   if (write_png(path, rgba, SCENE_W, SCENE_H, 4))
     return -1;
-  snprintf(path, sizeof path, "%s/mask_trimap.png", dir);
-  return write_png(path, tri, SCENE_W, SCENE_H, 1);
+  /* band 5 (the mask and alpha sources' cases), band 8 (the preview's second band width) */
+  static const int bands[] = {5, 8};
+  static const char *const names[] = {"mask_trimap.png", "mask_trimap8.png"};
+  for (int b = 0; b < 2; b++) {
+    rough_mask_trimap(mask, bands[b], tri);
+    snprintf(path, sizeof path, "%s/%s", dir, names[b]);
+    if (write_png(path, tri, SCENE_W, SCENE_H, 1))
+      return -1;
+  }
+  return 0;
 }
 
 static int make_fixed_set(const char *dir) {
