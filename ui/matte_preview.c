@@ -283,6 +283,17 @@ GtkWidget *vmp_matte_preview_new(GimpProcedureDialog *dialog, GimpProcedureConfi
   return p->box;
 }
 
+/* FILE + suffix: "VMPF\n<w> <h>\n" and the floats, as tests/gimp/compare_results.c reads them. */
+static void dump_plane(const gchar *file, const gchar *suffix, const gfloat *values, gint w, gint h) {
+  gchar *path = g_strconcat(file, suffix, NULL);
+  GString *dump = g_string_new(NULL);
+  g_string_append_printf(dump, "VMPF\n%d %d\n", w, h);
+  g_string_append_len(dump, (const gchar *)values, (gssize)((gsize)w * h * sizeof(gfloat)));
+  g_file_set_contents(path, dump->str, (gssize)dump->len, NULL);
+  g_string_free(dump, TRUE);
+  g_free(path);
+}
+
 void vmp_matte_preview_report(GtkWidget *widget, GString *report, const gchar *file) {
   preview *p = g_object_get_data(G_OBJECT(widget), "vmp-preview");
   if (!p)
@@ -306,12 +317,12 @@ void vmp_matte_preview_report(GtkWidget *widget, GString *report, const gchar *f
     const vmp_preview_result *r = p->result;
     g_string_append_printf(report, "preview-size: %d %d %d %d\npreview-seconds: %.3f\npreview-latency: %.3f\n",
                            r->width, r->height, r->layer_width, r->layer_height, r->seconds, p->latency);
-    gchar *path = g_strconcat(file, ".alpha.f32", NULL);
-    GString *dump = g_string_new(NULL);
-    g_string_append_printf(dump, "VMPF\n%d %d\n", r->width, r->height);
-    g_string_append_len(dump, (const gchar *)r->alpha, (gssize)((gsize)r->width * r->height * sizeof(gfloat)));
-    g_file_set_contents(path, dump->str, (gssize)dump->len, NULL);
-    g_string_free(dump, TRUE);
-    g_free(path);
+    const gsize n = (gsize)r->width * r->height;
+    gfloat *trimap = g_new(gfloat, n);
+    for (gsize i = 0; i < n; i++)
+      trimap[i] = r->trimap[i] / 255.0f;
+    dump_plane(file, ".alpha.f32", r->alpha, r->width, r->height);
+    dump_plane(file, ".trimap.f32", trimap, r->width, r->height);
+    g_free(trimap);
   }
 }

@@ -15,7 +15,8 @@ GtkWidget *vmp_matte_preview_new(GimpProcedureDialog *dialog, GimpProcedureConfi
                                  const vmp_dialog_services *services);
 
 /* For the GUI tests' report (test_hook.h): the state, the geometry of the drawn picture on the screen, the
- * checkerboard, and the alpha computed last (written beside the report as REPORT.alpha.f32, "VMPF" floats). */
+ * checkerboard, and the alpha and trimap computed last (written beside the report as REPORT.alpha.f32 and
+ * REPORT.trimap.f32, "VMPF" floats). */
 void vmp_matte_preview_report(GtkWidget *preview, GString *report, const gchar *file);
 
 #endif

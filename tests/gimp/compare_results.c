@@ -300,7 +300,33 @@ static int check_preview(const char *label, const char *mode, const char *shot_p
   return ok ? 0 : 1;
 }
 
+/* A downscaled trimap (the preview's) against the full-size one: each pixel's class (0, 1/2, 1) against the class of
+ * the full-size pixel under its centre; at most `max_fraction` of them may differ (the thumbnail blurs edges). */
+static int check_classes(const char *label, const char *got_path, const char *full_path, double max_fraction) {
+  plane got = {0, 0, NULL}, full = {0, 0, NULL};
+  if (read_any(got_path, &got) != 0 || read_any(full_path, &full) != 0 || got.w > full.w || got.h > full.h) {
+    printf("FAIL %s (cannot read %s or %s, or the first is the larger)\n", label, got_path, full_path);
+    return 1;
+  }
+  size_t differ = 0, unknown = 0;
+  for (int y = 0; y < got.h; y++)
+    for (int x = 0; x < got.w; x++) {
+      const int fx = (int)(((double)x + 0.5) * full.w / got.w), fy = (int)(((double)y + 0.5) * full.h / got.h);
+      const long a = lround(2 * got.v[(size_t)y * got.w + x]), b = lround(2 * full.v[(size_t)fy * full.w + fx]);
+      differ += a != b;
+      unknown += a == 1;
+    }
+  const size_t n = (size_t)got.w * got.h;
+  const int ok = unknown > 0 && (double)differ <= max_fraction * (double)n;
+  printf("%s %s (%dx%d for %dx%d: %zu of %zu pixels in another class, %zu unknown)\n", ok ? "PASS" : "FAIL", label,
+         got.w, got.h, full.w, full.h, differ, n, unknown);
+  free(got.v), free(full.v);
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 6 && strcmp(argv[1], "--classes") == 0)
+    return check_classes(argv[2], argv[3], argv[4], atof(argv[5]));
   if (argc == 10 && strcmp(argv[1], "--preview") == 0)
     return check_preview(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8], atof(argv[9]));
   if (argc == 8 && strcmp(argv[1], "--decontaminated") == 0)
@@ -312,6 +338,7 @@ int main(int argc, char **argv) {
                     "  AFTER must be BEFORE decontaminated with ALPHA by AMOUNT (0..1) within TOL.\n"
                     "       vmp-compare --preview LABEL MODE SHOT.png REPORT SCENE.png ALPHA TRIMAP.png AMOUNT\n"
                     "  The dialog's preview in SHOT (where REPORT says) must show MODE of SCENE with ALPHA.\n"
+                    "       vmp-compare --classes LABEL SMALL_TRIMAP FULL_TRIMAP MAX_FRACTION\n"
                     "  Prints one PASS/FAIL line.\n");
     return 2;
   }

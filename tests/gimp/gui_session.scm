@@ -14,10 +14,12 @@
 ;      Download again: the progress shows in the dialog (integration.sh takes screenshots), then OK mattes with the
 ;      downloaded model;
 ;   5. the preview: each view mode photographed and checked, the band width changed, then OK (the mask must equal
-;      the preview's last alpha).
+;      the preview's last alpha);
+;   6. the preview of an 800 x 640 layer: a downscaled copy (its trimap checked), then Escape.
 ; Handshake through files in DIR: this script writes ready-dialog, ran, undone, redone, decon-ran, decon-undone,
-; menu-error-ready, menu-ready, menu-done, download-ready, download-done, preview-ready, preview-done; integration.sh
-; writes next-step, menu-run-done, download-armed and preview-armed when the user action of a step is over (or may
+; menu-error-ready, menu-ready, menu-done, download-ready, download-done, preview-ready, preview-done, preview-large-ready,
+; preview-large-done; integration.sh writes next-step, menu-run-done, download-armed, preview-armed and
+; preview-large-armed when the user action of a step is over (or may
 ; begin),
 ; and stop-waiting when it gives up, so a missed key press cannot hang the run.
 ; Needs vitmatte-batch.scm and integration.scm loaded first. Run: (vmp-gui-all "WORK" "MODEL")
@@ -130,6 +132,20 @@
     (gimp-image-clean-all image)
     (gimp-display-delete display)))
 
+; The preview of a layer too large for a full-size CPU preview (800 x 640): a downscaled copy; Escape closes the dialog.
+(define (vmp-gui-preview-large dir)
+  (let* ((image (vmp-load dir "scene_large.png"))
+         (layer (vmp-layer image))
+         (display (car (gimp-display-new image))))
+    (vmp-add-trimap-channel image dir "trimap_large.png" "trimap")
+    (vmp-marker dir "preview-large-ready")
+    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir "preview-large-armed"))))
+    (vmp-record "gui-preview-large"
+      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)))))
+    (vmp-marker dir "preview-large-done")
+    (gimp-image-clean-all image)
+    (gimp-display-delete display)))
+
 (define (vmp-gui-all dir model)
   (set! vmp-results (open-output-file (vmp-path dir "gui-results.txt")))
   (vmp-gui-no-model dir)
@@ -139,5 +155,6 @@
   (vmp-gui-menu dir)
   (vmp-gui-download dir)
   (vmp-gui-preview dir)
+  (vmp-gui-preview-large dir)
   (vmp-say "DONE")
   (close-output-port vmp-results))

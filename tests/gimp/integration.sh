@@ -63,6 +63,10 @@ unset DISPLAY
 "$HELPERS/vmp-make-test-images" --rect-trimap 30 20 40 30 6 20 15 60 50 "$WORK/small_trimap.png" &&
   "$HELPERS/vmp-make-test-images" --crop "$WORK/scene.png" 20 15 60 50 "$WORK/small_scene.png" ||
   { fail "small-layer inputs generated"; finish; }
+# An 800 x 640 scene and trimap (the scene's pixels repeated 8 times): more pixels than a CPU preview computes.
+"$HELPERS/vmp-make-test-images" --enlarge "$WORK/scene.png" 8 "$WORK/scene_large.png" &&
+  "$HELPERS/vmp-make-test-images" --enlarge "$WORK/trimap.png" 8 "$WORK/trimap_large.png" ||
+  { fail "large preview inputs generated"; finish; }
 [ -z "$MODEL" ] && MODEL=$SRC/data/tiny
 [ -f "$MODEL/config.json" ] && [ -f "$MODEL/model.safetensors" ] || { fail "model found at $MODEL"; finish; }
 echo "NOTE model: $MODEL"
@@ -365,6 +369,31 @@ preview_step() {
   answer_dialog && wait_for "$WORK/preview-done" 60
   check $? "gui: OK after the preview runs ViTMatte and the run ends"
 }
+# Step 6: a layer of more pixels than the CPU preview computes is previewed as a downscaled copy, whose trimap (made
+# from GIMP's thumbnail of the channel) must be the full trimap's, downscaled.
+preview_large_step() {
+  local dialog size line
+  wait_for "$WORK/preview-large-ready" 30 || { fail "gui: the large preview step began"; return; }
+  touch "$WORK/preview-large-armed"
+  dialog=$(find_window '^ViTMatte$' 30)
+  [ -n "$dialog" ] || { fail "gui: the dialog for the large preview opened"; return; }
+  hook "set trimap-source channel" && hook "set preview-mode trimap"
+  if preview_report preview-large; then
+    size=$(grep '^preview-size: ' "$WORK/preview-large.txt" | cut -d' ' -f2-)
+    read -r w h lw lh <<<"$size"
+    [ "$lw $lh" = "800 640" ] && [ $((w * h)) -le 322560 ] && [ $((w * h)) -ge 245760 ] &&
+      grep -q "^preview-status: A ${w} x ${h} copy of the 800 x 640 layer (on the CPU the preview is downscaled" \
+        "$WORK/preview-large.txt"
+    check $? "gui: an 800 x 640 layer is previewed on the CPU as a ${w:-?} x ${h:-?} copy, and the line says so"
+    line=$("$HELPERS/vmp-compare" --classes "gui: the downscaled preview's trimap is the channel's, downscaled" \
+           "$WORK/preview-large.txt.trimap.f32" "$WORK/trimap_large.png" 0.05)
+    case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+  else
+    fail "gui: the downscaled preview settled"
+  fi
+  press "$dialog" Escape && wait_for "$WORK/preview-large-done" 30
+  check $? "gui: Escape closes the dialog during the preview"
+}
 gui_stage() {
   local xpid gpid rc=0 message display_file=$WORK/xvfb.display
   Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$display_file" >"$WORK/xvfb.log" 2>&1 &
@@ -452,6 +481,7 @@ gui_stage() {
   fi
 
   preview_step
+  preview_large_step
 
   touch "$WORK/stop-waiting"
   wait "$gpid" || rc=$?

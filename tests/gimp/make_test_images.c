@@ -3,7 +3,8 @@
  * painted with a dark grey brush), and the band trimap of a rectangular
  * selection computed in closed form (an independent reference for the plug-in's distance transform), a rough
  * mask (hard edge on one side, soft on the other), the scene with that mask as its alpha, and the mask's band trimap
- * by brute force, and crops (what a layer smaller than the canvas holds). */
+ * by brute force, crops (what a layer smaller than the canvas holds) and enlargements (a layer the preview shows as a
+ * downscaled copy). */
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -178,6 +179,30 @@ static int crop_png(const char *in, int x, int y, int w, int h, const char *out)
   return rc;
 }
 
+/* A PNG enlarged `factor` times by repeating pixels: a layer large enough for the preview's downscaled copy. */
+static int enlarge_png(const char *in, int factor, const char *out) {
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file(&img, in))
+    return -1;
+  const int channels = (img.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;
+  img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  const int w = (int)img.width, h = (int)img.height;
+  unsigned char *small = malloc(PNG_IMAGE_SIZE(img)), *big = malloc((size_t)w * h * factor * factor * channels);
+  int rc = -1;
+  if (small && big && png_image_finish_read(&img, NULL, small, 0, NULL)) {
+    for (int y = 0; y < h * factor; y++)
+      for (int x = 0; x < w * factor; x++)
+        memcpy(big + ((size_t)y * w * factor + x) * channels, small + ((size_t)(y / factor) * w + x / factor) * channels,
+               (size_t)channels);
+    rc = write_png(out, big, w * factor, h * factor, channels);
+  }
+  png_image_free(&img);
+  free(small), free(big);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2)
     return make_fixed_set(argv[1]) ? 1 : 0;
@@ -187,10 +212,13 @@ int main(int argc, char **argv) {
       v[i] = atoi(argv[i + 2]);
     return make_rect_trimap(argv[11], v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]) ? 1 : 0;
   }
+  if (argc == 5 && strcmp(argv[1], "--enlarge") == 0)
+    return enlarge_png(argv[2], atoi(argv[3]), argv[4]) ? 1 : 0;
   if (argc == 8 && strcmp(argv[1], "--crop") == 0)
     return crop_png(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), argv[7]) ? 1 : 0;
   fprintf(stderr, "usage: vmp-make-test-images DIR\n"
                   "       vmp-make-test-images --rect-trimap RX RY RW RH BAND LX LY LW LH OUT.png\n"
-                  "       vmp-make-test-images --crop IN.png X Y W H OUT.png\n");
+                  "       vmp-make-test-images --crop IN.png X Y W H OUT.png\n"
+                  "       vmp-make-test-images --enlarge IN.png FACTOR OUT.png\n");
   return 2;
 }
