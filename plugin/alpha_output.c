@@ -3,7 +3,7 @@
  * PDB calls that then add it. */
 #include "alpha_output.h"
 
-#include "layer_geometry.h"
+#include "layer.h"
 
 gboolean vmp_alpha_output_check(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, GError **error) {
   const gboolean mask_output = kind == VMP_OUTPUT_LAYER_MASK || kind == VMP_OUTPUT_LAYER_MASK_DECONTAMINATED;
@@ -140,12 +140,10 @@ static GimpLayer *copy_with_mask(GimpLayer *layer, const GeglRectangle *whole, c
 static GimpLayer *selection_carrier(GimpLayer *layer, const gfloat *alpha, GError **error) {
   GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
   GimpDrawable *d = GIMP_DRAWABLE(layer);
-  gint ox = 0, oy = 0;
-  gimp_drawable_get_offsets(d, &ox, &oy);
   const gint w = gimp_drawable_get_width(d);
   const gint iw = gimp_image_get_width(image), ih = gimp_image_get_height(image);
-  vmp_rect in_image, in_layer;
-  vmp_layer_on_canvas(ox, oy, w, gimp_drawable_get_height(d), iw, ih, &in_image, &in_layer);
+  GeglRectangle rect, in_layer;
+  vmp_layer_canvas_part(layer, &rect, &in_layer);
 
   GimpImageType type = gimp_image_get_base_type(image) == GIMP_GRAY ? GIMP_GRAY_IMAGE : GIMP_RGB_IMAGE;
   GimpLayer *carrier = gimp_layer_new(image, "ViTMatte alpha", iw, ih, type, 100.0, GIMP_LAYER_MODE_NORMAL);
@@ -154,7 +152,6 @@ static GimpLayer *selection_carrier(GimpLayer *layer, const gfloat *alpha, GErro
     return NULL;
   }
   /* The carrier sits at (0, 0), so its mask coordinates are image coordinates. */
-  const GeglRectangle rect = {in_image.x, in_image.y, in_image.width, in_image.height};
   const gfloat *first = alpha + (gsize)in_layer.y * (gsize)w + (gsize)in_layer.x;
   GimpLayerMask *mask = filled_new_mask(carrier, &rect, first, (gsize)w * sizeof(gfloat), error);
   gboolean ok = mask != NULL;

@@ -7,7 +7,7 @@
 #include <libgimp/gimp.h>
 
 #include "decontaminate.h"
-#include "matte_procedure.h"
+#include "vitmatte_args.h"
 
 /* Refuses, before any work is done, what the write would refuse later (an existing mask without `replace_mask`). */
 gboolean vmp_alpha_output_check(GimpLayer *layer, vmp_output_kind kind, gboolean replace_mask, GError **error);

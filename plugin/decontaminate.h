@@ -6,7 +6,7 @@
 
 #include <libgimp/gimp.h>
 
-#include "matte_procedure.h"
+#include "vitmatte_args.h"
 
 /* The decontaminated pixels of a layer, ready to be written into a copy of it: width x height pixels of
  * `channels` floats in `format`, the layer's own colour model and space (so its TRC: perceptual values in

@@ -5,7 +5,7 @@
 
 #include <libgimp/gimp.h>
 
-#include "matte_procedure.h"
+#include "vitmatte_args.h"
 #include "vitmatte.h"
 
 /* The model path to use: the caller's choice when not empty (a path, a leading "~/" meaning the home folder, or a

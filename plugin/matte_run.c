@@ -6,12 +6,11 @@
 #include "decontaminate.h"
 #include "dialog_services.h"
 #include "engine_session.h"
-#include "layer_geometry.h"
-#include "layer_pixels.h"
+#include "layer.h"
 #include "matte_dialog.h"
-#include "matte_procedure.h"
 #include "preview.h"
 #include "trimap_source.h"
+#include "vitmatte_args.h"
 
 /* Progress stages, as fractions of the bar: loading and reading are quick, the model is nearly everything. */
 #define STAGE_LOADED 0.04
@@ -93,10 +92,7 @@ static GimpLayer *pick_layer(GimpImage *image, GimpDrawable **drawables, GimpCha
 guint8 *vmp_run_trimap(const vmp_run_args *a, GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel,
                        GError **error) {
   GimpDrawable *d = GIMP_DRAWABLE(layer);
-  gint ox = 0, oy = 0;
-  gimp_drawable_get_offsets(d, &ox, &oy);
-  if (!vmp_layer_on_canvas(ox, oy, gimp_drawable_get_width(d), gimp_drawable_get_height(d), gimp_image_get_width(image),
-                           gimp_image_get_height(image), NULL, NULL)) {
+  if (!vmp_layer_canvas_part(layer, NULL, NULL)) {
     g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
                         "The layer lies wholly outside the canvas, where the trimap is background only");
     return NULL;

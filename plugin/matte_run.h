@@ -6,7 +6,7 @@
 
 #include <libgimp/gimp.h>
 
-#include "matte_procedure.h"
+#include "vitmatte_args.h"
 
 /* The arguments as a run reads them from the procedure's config (the preview reads them the same way). */
 typedef struct vmp_run_args {

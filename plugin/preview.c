@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "engine_session.h"
-#include "layer_pixels.h"
+#include "layer.h"
 #include "matte_run.h"
 #include "trimap.h"
 #include "trimap_source.h"
@@ -159,18 +159,13 @@ static gpointer convert_thumbnail(GBytes *bytes, const Babl *format, gint w, gin
  * as `to` floats: GIMP's sub-thumbnail of the part on the canvas, 0 elsewhere. */
 static gfloat *image_drawable_scaled(GimpDrawable *drawable, GimpLayer *layer, gint w, gint h, const Babl *to,
                                      GError **error) {
-  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
-  gint ox = 0, oy = 0;
-  gimp_drawable_get_offsets(GIMP_DRAWABLE(layer), &ox, &oy);
   const gint lw = gimp_drawable_get_width(GIMP_DRAWABLE(layer)), lh = gimp_drawable_get_height(GIMP_DRAWABLE(layer));
-  const GeglRectangle canvas = {0, 0, gimp_image_get_width(image), gimp_image_get_height(image)};
-  const GeglRectangle layer_rect = {ox, oy, lw, lh};
-  GeglRectangle on;
+  GeglRectangle on, in_layer;
   gfloat *values = g_new0(gfloat, (gsize)w * (gsize)h);
-  if (!gegl_rectangle_intersect(&on, &canvas, &layer_rect))
+  if (!vmp_layer_canvas_part(layer, &on, &in_layer))
     return values;
   const gdouble sx = (gdouble)w / lw, sy = (gdouble)h / lh;
-  const gint dx = (gint)lround((on.x - ox) * sx), dy = (gint)lround((on.y - oy) * sy);
+  const gint dx = (gint)lround(in_layer.x * sx), dy = (gint)lround(in_layer.y * sy);
   const gint dw = MAX(1, MIN(w - dx, (gint)lround(on.width * sx))),
              dh = MAX(1, MIN(h - dy, (gint)lround(on.height * sy)));
   gint aw = 0, ah = 0, bpp = 0;

@@ -5,7 +5,7 @@
 #include "matte_dialog.h"
 
 #include "matte_preview.h"
-#include "matte_procedure.h"
+#include "vitmatte_args.h"
 #include "model_chooser.h"
 #include "test_hook.h"
 
@@ -101,7 +101,7 @@ gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *con
                                  VMP_ARG_BAND_WIDTH, NULL);
   gimp_procedure_dialog_fill_frame(dialog, "trimap-frame", VMP_ARG_TRIMAP_SOURCE, FALSE, "trimap-box");
 
-  /* The model argument is a string (see matte_procedure.c); instead of a text entry the dialog offers the installed
+  /* The model argument is a string (see plugin/vitmatte_plugin.c); instead of a text entry the dialog offers the installed
    * and official models, a folder chooser and a Download button (model_chooser.h), and says which model a run
    * would use. */
   GtkWidget *model_box =

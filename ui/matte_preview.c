@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "matte_procedure.h"
+#include "vitmatte_args.h"
 
 /* A pause this long after the last change before the model runs again, so a dragged slider costs one run. */
 #define DEBOUNCE_MS 400

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "matte_procedure.h"
+#include "vitmatte_args.h"
 #include "vitmatte_models.h"
 
 /* The id of "A folder..." in the combo: no model argument starts with a control character. */

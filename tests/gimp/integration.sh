@@ -330,12 +330,16 @@ preview_report() { # NAME: reports until the preview is up to date (idle) and dr
 # Step 5, the preview (issue 13): each view mode on the screen against the same mode computed from the CLI's alpha,
 # a second band width, and OK: the mask must be the preview's last (full-size) alpha.
 PREVIEW_MODES=(overlay on-black on-white on-checkerboard alpha trimap cutout)
+step_dialog() { # STEP: waits for STEP-ready, lets gui_session.scm open the dialog (STEP-armed); its id in STEP_DIALOG
+  wait_for "$WORK/$1-ready" 30 || { fail "gui: the $1 step began"; return 1; }
+  touch "$WORK/$1-armed"
+  STEP_DIALOG=$(find_window '^ViTMatte$' 30)
+  [ -n "$STEP_DIALOG" ] || { fail "gui: the dialog of the $1 step opened"; return 1; }
+}
 preview_step() {
   local dialog mode line
-  wait_for "$WORK/preview-ready" 30 || { fail "gui: the preview step began"; return; }
-  touch "$WORK/preview-armed"
-  dialog=$(find_window '^ViTMatte$' 30)
-  [ -n "$dialog" ] || { fail "gui: the dialog for the preview opened"; return; }
+  step_dialog preview || return
+  dialog=$STEP_DIALOG
   hook "set trimap-source layer-mask" && hook "set band-width 5" && hook "set output layer-mask" &&
     hook "set decontaminate-amount 100" && hook "set preview TRUE"
   for mode in "${PREVIEW_MODES[@]}"; do
@@ -373,10 +377,8 @@ preview_step() {
 # from GIMP's thumbnail of the channel) must be the full trimap's, downscaled.
 preview_large_step() {
   local dialog size line
-  wait_for "$WORK/preview-large-ready" 30 || { fail "gui: the large preview step began"; return; }
-  touch "$WORK/preview-large-armed"
-  dialog=$(find_window '^ViTMatte$' 30)
-  [ -n "$dialog" ] || { fail "gui: the dialog for the large preview opened"; return; }
+  step_dialog preview-large || return
+  dialog=$STEP_DIALOG
   hook "set trimap-source channel" && hook "set preview-mode trimap"
   if preview_report preview-large; then
     size=$(grep '^preview-size: ' "$WORK/preview-large.txt" | cut -d' ' -f2-)

@@ -1,7 +1,8 @@
-/* layer_pixels.h - reading a layer's colour pixels for the engine, in the precision the image has.
- * Owns: the choice of babl format per image precision and the layer-sized pixel copy. */
-#ifndef VMP_LAYER_PIXELS_H
-#define VMP_LAYER_PIXELS_H
+/* layer.h - the layer the plug-in mattes: where it lies on the canvas, and its colour pixels for the engine.
+ * Owns: the layer's canvas part (layers may be offset, smaller or larger than the canvas, or outside it), the babl
+ * format per image precision and the layer-sized pixel copy. */
+#ifndef VMP_LAYER_H
+#define VMP_LAYER_H
 
 #include <libgimp/gimp.h>
 
@@ -19,5 +20,9 @@ gboolean vmp_layer_pixels_read(GimpDrawable *layer, vmp_layer_pixels *out, GErro
 /* The bytes vmp_layer_pixels_read will allocate for `layer` (saturating), known before it reads anything. */
 gsize vmp_layer_pixels_bytes(GimpDrawable *layer);
 void vmp_layer_pixels_clear(vmp_layer_pixels *pixels);
+
+/* The part of `layer` that lies on its image's canvas: `in_image` in image coordinates, `in_layer` the same pixels
+ * in layer coordinates (either may be NULL). FALSE, both empty, when the layer lies wholly outside the canvas. */
+gboolean vmp_layer_canvas_part(GimpLayer *layer, GeglRectangle *in_image, GeglRectangle *in_layer);
 
 #endif

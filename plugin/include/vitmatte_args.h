@@ -1,9 +1,8 @@
-/* matte_procedure.h - the PDB face of the plug-in: procedure name, argument names and choice values.
- * Owns: the names Script-Fu callers, the dialog and run() agree on (changing one breaks saved scripts). */
-#ifndef VMP_MATTE_PROCEDURE_H
-#define VMP_MATTE_PROCEDURE_H
-
-#include <libgimp/gimp.h>
+/* vitmatte_args.h - the names the plug-in's procedures, the dialog (ui/) and Script-Fu callers agree on: procedure
+ * and argument names, choice values, ranges. Owns nothing else: it is the one plug-in header ui/ includes.
+ * (Changing a name breaks saved scripts.) */
+#ifndef VMP_VITMATTE_ARGS_H
+#define VMP_VITMATTE_ARGS_H
 
 #define VMP_PROC_NAME "plug-in-vitmatte"
 #define VMP_BINARY_NAME "vitmatte-gimp"
@@ -24,6 +23,11 @@
 #define VMP_ARG_DECONTAMINATE_AMOUNT "decontaminate-amount"
 #define VMP_ARG_CPU_THREADS "cpu-threads"
 #define VMP_RET_RESULT "result"
+
+/* plug-in-vitmatte-download */
+#define VMP_DOWNLOAD_PROC_NAME "plug-in-vitmatte-download"
+#define VMP_DOWNLOAD_ARG_MODEL "model"
+#define VMP_DOWNLOAD_RET_FOLDER "folder"
 /* Auxiliary arguments: remembered with the others, but not part of the PDB signature (the dialog's own state). */
 #define VMP_ARG_PREVIEW "preview"
 #define VMP_ARG_PREVIEW_MODE "preview-mode"
@@ -56,8 +60,5 @@ typedef enum {
   VMP_VIEW_TRIMAP,
   VMP_VIEW_CUTOUT /* the decontaminated colours (by the amount) on the checkerboard */
 } vmp_view_mode;
-
-/* Registers every argument and the return value on `procedure` (used by create_procedure). */
-void vmp_matte_procedure_add_arguments(GimpProcedure *procedure);
 
 #endif

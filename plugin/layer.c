@@ -1,6 +1,6 @@
-/* layer_pixels.c - reading a layer's colour pixels for the engine, in the precision the image has.
- * Owns: the babl format choice and the copy out of GEGL. */
-#include "layer_pixels.h"
+/* layer.c - the layer the plug-in mattes: where it lies on the canvas, and its colour pixels for the engine.
+ * Owns: the canvas part (GEGL's rectangle intersection), the babl format choice and the copy out of GEGL. */
+#include "layer.h"
 
 static void choose_format(GimpImage *image, const char **encoding, vm_pixel_type *type, gsize *sample_size) {
   switch (gimp_image_get_precision(image)) {
@@ -62,4 +62,20 @@ void vmp_layer_pixels_clear(vmp_layer_pixels *pixels) {
   /* vm_image.data is const because the engine only reads it; the copy itself is ours. */
   g_free((gpointer)pixels->image.data);
   memset(pixels, 0, sizeof *pixels);
+}
+
+gboolean vmp_layer_canvas_part(GimpLayer *layer, GeglRectangle *in_image, GeglRectangle *in_layer) {
+  GimpDrawable *d = GIMP_DRAWABLE(layer);
+  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
+  gint ox = 0, oy = 0;
+  gimp_drawable_get_offsets(d, &ox, &oy);
+  const GeglRectangle canvas = {0, 0, gimp_image_get_width(image), gimp_image_get_height(image)};
+  const GeglRectangle whole = {ox, oy, gimp_drawable_get_width(d), gimp_drawable_get_height(d)};
+  GeglRectangle part = {0, 0, 0, 0};
+  const gboolean on = gegl_rectangle_intersect(&part, &canvas, &whole);
+  if (in_image)
+    *in_image = on ? part : (GeglRectangle){0, 0, 0, 0};
+  if (in_layer)
+    *in_layer = on ? (GeglRectangle){part.x - ox, part.y - oy, part.width, part.height} : (GeglRectangle){0, 0, 0, 0};
+  return on;
 }
