@@ -102,6 +102,11 @@ static void set_engine_error(GError **error, const vm_error *err, const gchar *m
   }
 }
 
+gint vmp_engine_threads(gint cpu_threads) {
+  /* more than the engine takes would only be refused: as many as it takes (4 per core) */
+  return MIN(cpu_threads, vm_cpu_thread_limit());
+}
+
 vm_device vmp_engine_device(vmp_device_choice d) {
   return d == VMP_DEV_CPU ? VM_DEVICE_CPU : d == VMP_DEV_GPU ? VM_DEVICE_CUDA : VM_DEVICE_AUTO;
 }
@@ -128,7 +133,7 @@ gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_dev
   vm_context_options_default(&options);
   options.device = vmp_engine_device(device);
   options.precision = vmp_engine_precision(precision);
-  options.cpu_threads = cpu_threads;
+  options.cpu_threads = vmp_engine_threads(cpu_threads);
   options.progress = on_engine_progress;
   options.progress_user_data = &s->slice; /* the session does not move while the context lives */
   s->auto_device = options.device == VM_DEVICE_AUTO;

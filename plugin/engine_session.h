@@ -47,6 +47,9 @@ gfloat *vmp_engine_predict(vmp_engine_session *s, const vm_image *rgb, const vm_
 
 void vmp_engine_close(vmp_engine_session *s);
 
+/* The CPU threads to ask the engine for: the argument, at most vm_cpu_thread_limit(). */
+gint vmp_engine_threads(gint cpu_threads);
+
 /* The engine's device and precision for the dialog's choices. */
 vm_device vmp_engine_device(vmp_device_choice device);
 vm_precision vmp_engine_precision(vmp_precision_choice precision);

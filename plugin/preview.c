@@ -97,7 +97,7 @@ static gboolean engine_ready(engine *e, job *j) {
   vm_context_options_default(&options);
   options.device = vmp_engine_device(j->device);
   options.precision = vmp_engine_precision(j->precision);
-  options.cpu_threads = j->threads;
+  options.cpu_threads = vmp_engine_threads(j->threads);
   options.progress = on_progress;
   options.progress_user_data = e;
   if (vm_model_load(j->model_path, &e->model, &err) != VM_OK ||

@@ -13,6 +13,7 @@
 #   `foreground` tests the GPU's foreground estimation and times it against the CPU at 12 and 24 MP.
 #   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
 #   8 minutes).
+#   `threads` uses one CUDA context from several threads in turn (the GIMP preview's pattern).
 #
 # Nothing is built there: the binaries come prebuilt in .devdeps/bin (tests/gpu/stage_devdeps.sh makes them here),
 # with the shared libraries the device lacks in .devdeps/lib. Each stage logs to $OUT/<stage>.log; the last lines
@@ -366,6 +367,15 @@ if has cpu; then
   grep -E "vs PyTorch|threads:|exported|Error|error" "$OUT/cpu-peers.log" | head -n 40
   status "cpu: peers rc $rc ($(( $(date +%s) - cpu_t0 )) s for the stage, $(elapsed) s in all)"
   rm -rf "$OUT/cpu-inputs" # 80 MB of raw inputs and alphas: only the comparison above needs them
+fi
+
+# One CUDA context used by several threads one after the other, as the GIMP plug-in's preview uses it (made in one
+# worker thread, used by the next free one): each result equal to the first thread's.
+if has threads; then
+  "$bin/test_context_threads" data/tiny cuda >"$OUT/threads.log" 2>&1
+  rc=$?
+  grep -E "^(FAIL|NOTE)" "$OUT/threads.log"
+  status "threads: $(tail -n 1 "$OUT/threads.log") (rc $rc)"
 fi
 
 if has results; then
