@@ -135,7 +135,7 @@ static int add_folder(picture_list *list, const char *folder) {
   }
   closedir(dir);
   if (status == 0) {
-    qsort(names, count, sizeof *names, by_name);
+    if (count > 1) qsort(names, count, sizeof *names, by_name); /* never with NULL: an empty folder has no array */
     for (size_t i = 0; i < count && status == 0; i++)
       if (!add_picture(list, names[i])) status = -1;
   }
