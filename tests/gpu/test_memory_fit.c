@@ -10,17 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "context_internal.h"
 #include "vitmatte.h"
 
-static int passed, failed;
+static checker checks;
 
 static void expect(bool ok, const char *what, const char *detail) {
-  printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, detail ? ": " : "", detail ? detail : "");
-  if (ok)
-    passed++;
-  else
-    failed++;
+  check_true(&checks, ok, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
 }
 
 typedef struct {
@@ -140,6 +137,5 @@ int main(int argc, char **argv) {
   picture_free(&big);
   picture_free(&small);
   vm_model_free(model);
-  printf("memory fit: %d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return check_finish(&checks, "memory fit");
 }
