@@ -22,9 +22,13 @@ struct vm_attn_args {
   int bias_h_stride, bias_w_stride; /* row strides of the bias tables in shared memory, in elements */
 };
 
+/* Bias slots per SM: a grid with bias slots has at most this many resident blocks an SM, and the scratch estimates
+ * (vm_cuda_attention_scratch) reserve this many slots an SM. */
+#define VM_ATTN_SLOTS_PER_SM 4
+
 /* The persistent grid of an attention kernel: all (query block, head, image) items of n images, at most per_sm
  * resident blocks an SM; with slot_floats > 0 each resident block gets a slot of that many floats in cu->attn_bias
- * (the rel-pos bias tables that do not fit in shared memory). */
+ * (the rel-pos bias tables that do not fit in shared memory) and per_sm is clamped to VM_ATTN_SLOTS_PER_SM. */
 struct vm_attn_grid {
   int total;     /* work items */
   unsigned grid; /* blocks */
@@ -35,6 +39,7 @@ static inline vm_status vm_attn_grid_make(vm_cuda *cu, const vm_attn_args &a, in
                                           size_t slot_floats, vm_attn_grid *g, vm_error *err) {
   const int64_t total = (int64_t)((a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ) * heads * n;
   if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
+  if (slot_floats > 0 && per_sm > VM_ATTN_SLOTS_PER_SM) per_sm = VM_ATTN_SLOTS_PER_SM;
   int64_t grid = (int64_t)cu->sm_count * per_sm;
   if (grid > total) grid = total;
   g->total = (int)total;

@@ -178,7 +178,6 @@ static vm_status launch_generic(vm_cuda *cu, const vm_attn_args &a, int n, int h
   if (per_sm < 1)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention (fp32 arithmetic): no block of %zu bytes of shared memory "
                    "fits on %s", smem, cu->base.name);
-  if (GB && per_sm > 4) per_sm = 4; /* the scratch estimate allows 4 bias slots per SM */
   vm_attn_grid g = {0, 0, NULL};
   VM_TRY(vm_attn_grid_make(cu, a, n, heads, per_sm,
                            GB ? (size_t)VM_ATTN_BQ * (a.bias_h_stride + a.bias_w_stride) : 0, &g, err));
@@ -205,7 +204,7 @@ size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int 
   size_t smem = (dmax == 64 ? generic_smem_floats<64>(hh, ww, false) : generic_smem_floats<128>(hh, ww, false)) *
                 sizeof(float);
   if (smem <= cu->smem_optin) return 0;
-  return (size_t)cu->sm_count * 4 * VM_ATTN_BQ * (hh + ww) * sizeof(float);
+  return (size_t)cu->sm_count * VM_ATTN_SLOTS_PER_SM * VM_ATTN_BQ * (hh + ww) * sizeof(float);
 }
 
 vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {

@@ -293,7 +293,6 @@ static vm_status launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm
   if (per_sm < 1)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid needs %zu bytes of shared memory, %s "
                    "allows %zu", a.hh, a.ww, smem, cu->base.name, cu->smem_optin);
-  if (ROW && per_sm > 4) per_sm = 4; /* the bias_h scratch estimate allows 4 per SM */
   vm_attn_grid g = {0, 0, NULL};
   VM_TRY(vm_attn_grid_make(cu, a, n, heads, per_sm, ROW ? (size_t)VM_ATTN_BQ * a.bias_h_stride : 0, &g, err));
   kernel<<<g.grid, 128, smem, cu->stream>>>(a, heads, g.total, g.slots);
@@ -332,7 +331,7 @@ size_t vm_cuda_attention_tc_scratch(const vm_cuda *cu, int hh, int ww, int d, bo
   static const float any_table = 0.f;
   a.rel_h = &any_table; /* the global layers have rel-pos bias: only the tables' presence matters here */
   bias_strides(a);
-  const size_t slots = (size_t)cu->sm_count * 4 * VM_ATTN_BQ * a.bias_h_stride * sizeof(float);
+  const size_t slots = (size_t)cu->sm_count * VM_ATTN_SLOTS_PER_SM * VM_ATTN_BQ * a.bias_h_stride * sizeof(float);
   *taken = true;
   if (vm_cuda_attention_wgmma_takes(cu, a)) return slots;
   const bool row = ww >= VM_ATTN_BK;

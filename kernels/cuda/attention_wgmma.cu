@@ -303,7 +303,6 @@ template <typename T> static vm_status wg_launch(vm_cuda *cu, const vm_attn_args
   int per_sm = 0;
   VM_TRY(vm_cuda_blocks_per_sm(cu, (const void *)attention_wgmma_kernel<T>, 128, smem, &per_sm, err));
   if (per_sm < 1) per_sm = 1;
-  if (per_sm > 4) per_sm = 4; /* the bias_h scratch estimate allows 4 per SM */
   vm_attn_grid g = {0, 0, NULL};
   VM_TRY(vm_attn_grid_make(cu, a, n, heads, per_sm, (size_t)VM_ATTN_BQ * a.bias_h_stride, &g, err));
   attention_wgmma_kernel<T><<<g.grid, 128, smem, cu->stream>>>(a, heads, g.total, g.slots);

@@ -70,7 +70,7 @@ size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int
     if (b > band) band = b;
   }
   total += band;
-  /* the global layers' rel-pos bias slots (at most 4 resident blocks per SM), on the path attention takes */
+  /* the global layers' rel-pos bias slots (VM_ATTN_SLOTS_PER_SM resident blocks per SM), on the path attention takes */
   if (cfg->use_relative_position_embeddings)
     total += vm_cuda_attention_scratch(vm_cuda_of(be), H / p, W / p, cfg->head_dim);
   /* channel-padded copies of the fusion weights */
