@@ -185,14 +185,22 @@ static vm_status launch_generic(vm_cuda *cu, const vm_attn_args &a, int n, int h
   return vm_cuda_launch_check(err, "attention (fp32 arithmetic)");
 }
 
+/* Whether the kernel for head dimension d keeps hs x wsd bias tables in global memory: they do not fit in shared
+ * memory beside the tiles. */
+static bool generic_global_bias(const vm_cuda *cu, int d, int hs, int wsd) {
+  const size_t floats = d <= 64 ? generic_smem_floats<64>(hs, wsd, false) : generic_smem_floats<128>(hs, wsd, false);
+  return floats * sizeof(float) > cu->smem_optin;
+}
+
 /* Bias tables in shared memory when they fit beside the tiles, else in global memory. */
 template <typename T, int DMAX>
 static vm_status launch_generic_d(vm_cuda *cu, vm_attn_args a, int n, int heads, vm_error *err) {
   a.bias_h_stride = a.rel_h ? a.hh : 0;
   a.bias_w_stride = a.rel_h ? a.ww : 0;
-  size_t smem = generic_smem_floats<DMAX>(a.bias_h_stride, a.bias_w_stride, false) * sizeof(float);
-  if (smem <= cu->smem_optin) return launch_generic<T, DMAX, false>(cu, a, n, heads, smem, err);
-  smem = generic_smem_floats<DMAX>(0, 0, true) * sizeof(float);
+  if (!generic_global_bias(cu, a.d, a.bias_h_stride, a.bias_w_stride))
+    return launch_generic<T, DMAX, false>(
+        cu, a, n, heads, generic_smem_floats<DMAX>(a.bias_h_stride, a.bias_w_stride, false) * sizeof(float), err);
+  const size_t smem = generic_smem_floats<DMAX>(0, 0, true) * sizeof(float);
   if (smem > cu->smem_optin)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: head dimension %d needs %zu bytes of shared memory, %s allows "
                    "%zu", a.d, smem, cu->base.name, cu->smem_optin);
@@ -200,10 +208,7 @@ static vm_status launch_generic_d(vm_cuda *cu, vm_attn_args a, int n, int heads,
 }
 
 size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int d) {
-  const int dmax = d <= 64 ? 64 : 128;
-  size_t smem = (dmax == 64 ? generic_smem_floats<64>(hh, ww, false) : generic_smem_floats<128>(hh, ww, false)) *
-                sizeof(float);
-  if (smem <= cu->smem_optin) return 0;
+  if (!generic_global_bias(cu, d, hh, ww)) return 0;
   return (size_t)cu->sm_count * VM_ATTN_SLOTS_PER_SM * VM_ATTN_BQ * (hh + ww) * sizeof(float);
 }
 

@@ -303,6 +303,20 @@ bool vm_cuda_attention_wgmma_takes(const vm_cuda *cu, const vm_attn_args &a);
 vm_status vm_cuda_attention_wgmma(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 
+/* Which kernel takes a (bias strides set by bias_strides, or none without rel-pos tables): the wgmma kernel, this
+ * kernel with bias_h in global memory (row tiles) or with both tables in shared memory, or none of them. */
+enum tc_variant { TC_WGMMA, TC_ROW, TC_BLOCK, TC_NONE };
+
+static tc_variant tc_choose(const vm_cuda *cu, const vm_attn_args &a) {
+  if (vm_cuda_attention_wgmma_takes(cu, a)) return TC_WGMMA;
+  const bool row = a.rel_h && a.ww >= VM_ATTN_BK;
+  const size_t smem = a.d <= 32 ? (row ? tc_smem<32, true>(a) : tc_smem<32, false>(a))
+                      : a.d <= 64 ? (row ? tc_smem<64, true>(a) : tc_smem<64, false>(a))
+                                  : (row ? tc_smem<128, true>(a) : tc_smem<128, false>(a));
+  if (smem > cu->smem_optin) return TC_NONE;
+  return row ? TC_ROW : TC_BLOCK;
+}
+
 /* The shared-memory bias tables are f16: f32 tables measured slower on the H100 at every size (at 12 MP they let
  * only two blocks share an SM instead of three: 135 vs 117 ms for ViTMatte-S), for the same fp16 alpha error. */
 /* Tiles that do not fit the card's shared memory (consumer cards allow 99 KB a block, Hopper 227 KB; very wide
@@ -315,10 +329,12 @@ static vm_status launch_d(vm_cuda *cu, const vm_attn_args &in, int n, int heads,
     bias_strides(a);
   else
     a.bias_h_stride = a.bias_w_stride = 0;
-  if (vm_cuda_attention_wgmma_takes(cu, a)) return vm_cuda_attention_wgmma(cu, a, n, heads, err);
-  const bool row = a.rel_h && a.ww >= VM_ATTN_BK;
-  if (row && tc_smem<D, true>(a) <= cu->smem_optin) return launch<T, D, true>(cu, a, n, heads, err);
-  if (!row && tc_smem<D, false>(a) <= cu->smem_optin) return launch<T, D, false>(cu, a, n, heads, err);
+  switch (tc_choose(cu, a)) {
+  case TC_WGMMA: return vm_cuda_attention_wgmma(cu, a, n, heads, err);
+  case TC_ROW: return launch<T, D, true>(cu, a, n, heads, err);
+  case TC_BLOCK: return launch<T, D, false>(cu, a, n, heads, err);
+  case TC_NONE: break;
+  }
   return vm_cuda_attention_generic(cu, in, n, heads, err);
 }
 
@@ -333,12 +349,12 @@ size_t vm_cuda_attention_tc_scratch(const vm_cuda *cu, int hh, int ww, int d, bo
   bias_strides(a);
   const size_t slots = (size_t)cu->sm_count * VM_ATTN_SLOTS_PER_SM * VM_ATTN_BQ * a.bias_h_stride * sizeof(float);
   *taken = true;
-  if (vm_cuda_attention_wgmma_takes(cu, a)) return slots;
-  const bool row = ww >= VM_ATTN_BK;
-  const size_t smem = d <= 32 ? (row ? tc_smem<32, true>(a) : tc_smem<32, false>(a))
-                      : d <= 64 ? (row ? tc_smem<64, true>(a) : tc_smem<64, false>(a))
-                                : (row ? tc_smem<128, true>(a) : tc_smem<128, false>(a));
-  if (smem <= cu->smem_optin) return row ? slots : 0;
+  switch (tc_choose(cu, a)) {
+  case TC_WGMMA:
+  case TC_ROW: return slots;
+  case TC_BLOCK: return 0;
+  case TC_NONE: break;
+  }
   *taken = false;
   return 0;
 }
