@@ -198,10 +198,10 @@ bool vm_cuda_conv_tc_takes(const vm_cuda *cu, int Cd, int Cl, int Cout, int k, i
   /* Measured on an H100 (bench/NOTES.md): ahead of cuDNN up to 80 input channels (fusion 3: 0.53 vs 1.62 ms at
    * 1024^2), behind it at 176 (fusion 2: 1.01 vs 0.48 ms), where the weight fragments read from L1 dominate. */
   if (Cp > 128) return false;
-  /* at least two blocks per SM (each holds 1 KB more than it asks for): on Hopper up to 113 KB a block, on RTX 30/40
-   * cards (100 KB an SM) up to 49 KB; cuDNN takes the rest */
+  /* at least two blocks per SM (each holds smem_reserved, 1 KB, more than it asks for): on Hopper up to 113 KB a
+   * block, on RTX 30/40 cards (100 KB an SM) up to 49 KB; cuDNN takes the rest */
   size_t smem = tc_smem(Cp, stride, &PR, &PC, &CpS);
-  return smem <= cu->smem_optin && 2 * (smem + 1024) <= cu->smem_per_sm;
+  return smem <= cu->smem_optin && 2 * (smem + cu->smem_reserved) <= cu->smem_per_sm;
 }
 
 vm_status vm_cuda_conv_tc(vm_cuda *cu, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,

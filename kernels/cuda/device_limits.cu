@@ -28,12 +28,13 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
   cu->sm_count = prop->multiProcessorCount;
   cu->smem_optin = prop->sharedMemPerBlockOptin;
   cu->smem_per_sm = prop->sharedMemPerMultiprocessor;
+  cu->smem_reserved = prop->reservedSharedMemPerBlock;
   /* Test switch: believe in a consumer card's limits (RTX 30/40: 99 KB per block, 100 KB per SM; RTX 20: 64 KB) so
    * that an H100 runs the kernel variants those cards get. */
   size_t cap = env_bytes("VITMATTE_CUDA_SMEM_LIMIT");
   if (cap > 0 && cap < cu->smem_optin) {
     cu->smem_optin = cap;
-    cu->smem_per_sm = cap + 1024 < cu->smem_per_sm ? cap + 1024 : cu->smem_per_sm;
+    cu->smem_per_sm = cap + cu->smem_reserved < cu->smem_per_sm ? cap + cu->smem_reserved : cu->smem_per_sm;
     cu->smem_capped = true;
   }
 
@@ -70,9 +71,9 @@ vm_status vm_cuda_blocks_per_sm(const vm_cuda *cu, const void *kernel, int threa
   int n = 0;
   cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, smem);
   if (e != cudaSuccess) return vm_cuda_rt_fail(err, e, "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-  /* the card reserves 1 KB of shared memory per block */
+  /* the driver reserves smem_reserved bytes of shared memory per block */
   if (smem > 0) {
-    size_t fit = cu->smem_per_sm / (smem + 1024);
+    size_t fit = cu->smem_per_sm / (smem + cu->smem_reserved);
     if ((size_t)n > fit) n = (int)fit;
   }
   *blocks = n;
