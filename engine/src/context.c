@@ -34,7 +34,6 @@ struct vm_context {
   int host_threads;          /* host-side work (pre-processing, copies): the options' cpu_threads, 0 = all cores */
   size_t params_held;        /* device memory the backend held right after the weights were uploaded */
   bool auto_device;          /* created with VM_DEVICE_AUTO: an image the GPU cannot hold runs on the CPU */
-  bool creation_notice;      /* the notice is the context's own (no GPU at all), not one image's */
   vm_context *cpu_fallback;  /* made on the first image that did not fit on the GPU */
 };
 
@@ -324,7 +323,6 @@ static vm_status make_backend(vm_context *ctx, const vm_context_options *o, vm_e
     const bool half = prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16;
     snprintf(ctx->notice, sizeof ctx->notice, "GPU not used (%s); running on the CPU%s", cuda_err.message,
              half ? " in fp32" : "");
-    ctx->creation_notice = true;
     if (half) prec = VM_PRECISION_FP32;
   }
   if (prec == VM_PRECISION_FP16 || prec == VM_PRECISION_BF16)
@@ -488,7 +486,7 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
   const bool on_gpu = ctx->be->device == VM_DEVICE_CUDA;
   if (st == VM_ERR_DEVICE_OUT_OF_MEMORY && on_gpu && ctx->auto_device)
     return predict_on_cpu(ctx, rgb, trimap, alpha, alpha_row_stride, here.message, err);
-  if (on_gpu && !ctx->creation_notice) ctx->notice[0] = '\0'; /* this image did not need the CPU */
+  if (on_gpu) ctx->notice[0] = '\0'; /* this image did not need the CPU */
   if (err) *err = here;
   return st;
 }

@@ -38,13 +38,9 @@ const char *vm_cuda_module_build_dir(void) __attribute__((weak));
 
 static void *try_open(const char *dir, char *why, size_t why_len) {
   char path[PATH_MAX];
-  if (dir) {
-    if (snprintf(path, sizeof path, "%s/%s", dir, VM_CUDA_MODULE_NAME) >= (int)sizeof path) return NULL;
-  } else {
-    snprintf(path, sizeof path, "%s", VM_CUDA_MODULE_NAME);
-  }
+  if (snprintf(path, sizeof path, "%s/%s", dir, VM_CUDA_MODULE_NAME) >= (int)sizeof path) return NULL;
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-  if (!h && dir && access(path, F_OK) == 0) {
+  if (!h && access(path, F_OK) == 0) {
     /* The module is there but cannot be loaded (e.g. libcudnn missing): that reason beats "not found". */
     const char *e = dlerror();
     explain_load_failure(e ? e : "dlopen failed", why, why_len);

@@ -293,10 +293,7 @@ bool vm_cuda_attention_wgmma_takes(const vm_cuda *cu, const vm_attn_args &a) {
 }
 
 template <typename T> static vm_status wg_launch(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
-  const size_t smem = wg_smem(a);
-  if (smem > cu->smem_optin)
-    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: a %dx%d token grid needs %zu bytes of shared memory, the GPU "
-                   "allows %zu", a.hh, a.ww, smem, cu->smem_optin);
+  const size_t smem = wg_smem(a); /* fits: vm_cuda_attention_wgmma_takes checked it */
   cudaError_t e = cudaFuncSetAttribute(attention_wgmma_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        (int)smem);
   if (e != cudaSuccess) return vm_cuda_rt_fail(err, e, "attention (wgmma): cudaFuncSetAttribute");

@@ -90,7 +90,6 @@ struct vm_cuda {
   size_t smem_optin;   /* largest dynamic shared memory one block may ask for */
   size_t smem_per_sm;  /* shared memory of one SM */
   size_t smem_reserved; /* shared memory the driver reserves per block on top of what it asks for (1 KB on sm_80+) */
-  bool smem_capped;    /* VITMATTE_CUDA_SMEM_LIMIT lowered the two above (tests) */
   bool mma;            /* code_arch >= 80: the mma.sync m16n8k16 kernels (attention_tc, conv_tc) exist */
   cudaStream_t stream; /* every op runs here, in order */
   cudaStream_t side;   /* uploads made while the main stream is being captured */

@@ -35,7 +35,6 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
   if (cap > 0 && cap < cu->smem_optin) {
     cu->smem_optin = cap;
     cu->smem_per_sm = cap + cu->smem_reserved < cu->smem_per_sm ? cap + cu->smem_reserved : cu->smem_per_sm;
-    cu->smem_capped = true;
   }
 
   int *d = NULL, arch = 0;
