@@ -44,7 +44,9 @@ __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, 
     const int64_t img = work / (nqb * heads);
     const T *base = (const T *)a.qkv + img * a.N * stride;
 
-    __syncthreads(); /* the previous item's last P V loop no longer reads P, V, or (GB) the bias tables */
+    /* No barrier before writing Qt: the previous item last read Qt (and the bias tables) in its last tile's score
+     * loop, which every thread finished before the barrier ahead of writing P. Its P V loop reads only P and V; the
+     * bias prologue and the K, V loads, which write over those and the bias tables, come after the barrier below. */
     for (int i = tid; i < VM_ATTN_BQ * DMAX; i += 256) {
       int r = i / DMAX, c = i % DMAX;
       float v = 0.f;
