@@ -446,22 +446,27 @@ static vm_status predict_here(vm_context *ctx, const vm_image *rgb, const vm_ima
   return VM_OK;
 }
 
+/* The CPU context an AUTO context runs the images its GPU cannot hold on: made on first need (a prediction or the
+ * host-memory estimate of such an image), then kept in ctx->cpu_fallback. */
+static vm_status ensure_cpu_fallback(vm_context *ctx, vm_error *err) {
+  if (ctx->cpu_fallback) return VM_OK;
+  vm_context_options o;
+  vm_context_options_default(&o);
+  o.device = VM_DEVICE_CPU;
+  o.precision = VM_PRECISION_FP32;
+  o.cpu_threads = ctx->host_threads;
+  o.progress = ctx->progress;
+  o.progress_user_data = ctx->progress_user;
+  return vm_context_create(ctx->model, &o, &ctx->cpu_fallback, err);
+}
+
 /* VM_DEVICE_AUTO and an image the GPU cannot hold: the same prediction on the CPU, with a notice saying why. */
 static vm_status predict_on_cpu(vm_context *ctx, const vm_image *rgb, const vm_image *trimap, float *alpha,
                                 size_t alpha_row_stride, const char *why, vm_error *err) {
   snprintf(ctx->notice, sizeof ctx->notice, "GPU not used for this %d x %d image (%s); running on the CPU",
            rgb->width, rgb->height, why);
-  if (!ctx->cpu_fallback) {
-    vm_context_options o;
-    vm_context_options_default(&o);
-    o.device = VM_DEVICE_CPU;
-    o.precision = VM_PRECISION_FP32;
-    o.cpu_threads = ctx->host_threads;
-    o.progress = ctx->progress;
-    o.progress_user_data = ctx->progress_user;
-    vm_status st = vm_context_create(ctx->model, &o, &ctx->cpu_fallback, err);
-    if (st != VM_OK) return st;
-  }
+  vm_status st = ensure_cpu_fallback(ctx, err);
+  if (st != VM_OK) return st;
   return vm_predict(ctx->cpu_fallback, rgb, trimap, alpha, alpha_row_stride, err);
 }
 
@@ -491,11 +496,16 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
   return st;
 }
 
+/* What a memory estimate for a width x height image needs: a model and a size the engine supports. */
+static vm_status check_estimate(const vm_context *ctx, int width, int height, vm_error *err) {
+  if (!ctx->model) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "this context was made without a model");
+  return check_size(width, height, err);
+}
+
 vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err) {
   vm_error_clear(err);
   if (!ctx || !bytes) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "context and bytes are required");
-  if (!ctx->model) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "this context was made without a model");
-  vm_status st = check_size(width, height, err);
+  vm_status st = check_estimate(ctx, width, height, err);
   if (st != VM_OK) return st;
   const int H = padded(height), W = padded(width);
   size_t arena = 0;
@@ -506,31 +516,21 @@ vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, siz
 }
 
 vm_status vm_context_host_bytes(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err) {
-  size_t estimate = 0;
-  vm_status st = vm_context_estimate_memory(ctx, width, height, &estimate, err); /* the size limits first */
-  if (st != VM_OK || ctx->be->device == VM_DEVICE_CPU) {
-    *bytes = estimate;
-    return st;
-  }
+  vm_error_clear(err);
+  if (!ctx || !bytes) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "context and bytes are required");
+  *bytes = 0;
+  if (ctx->be->device == VM_DEVICE_CPU) return vm_context_estimate_memory(ctx, width, height, bytes, err);
+  vm_status st = check_estimate(ctx, width, height, err);
+  if (st != VM_OK) return st;
   const int H = padded(height), W = padded(width);
+  size_t arena = 0;
+  if ((st = measure(ctx, H, W, &arena, err)) != VM_OK) return st;
   *bytes = sizeof(float) * 5 * (size_t)H * W; /* the pre-processed input and the alpha, on the host */
   /* An AUTO context runs an image the GPU cannot hold on the CPU (predict_on_cpu): then the CPU's estimate counts. */
-  size_t arena = 0;
   vm_error ignored;
-  if (!ctx->auto_device || measure(ctx, H, W, &arena, &ignored) != VM_OK ||
-      check_fit(ctx, H, W, arena, &ignored) != VM_ERR_DEVICE_OUT_OF_MEMORY)
-    return VM_OK;
-  vm_context *cpu = ctx->cpu_fallback;
-  if (!cpu) {
-    vm_context_options o;
-    vm_context_options_default(&o);
-    o.device = VM_DEVICE_CPU;
-    o.cpu_threads = ctx->host_threads;
-    if ((st = vm_context_create(ctx->model, &o, &cpu, err)) != VM_OK) return st;
-  }
-  st = vm_context_estimate_memory(cpu, width, height, bytes, err);
-  if (cpu != ctx->cpu_fallback) vm_context_free(cpu);
-  return st;
+  if (!ctx->auto_device || check_fit(ctx, H, W, arena, &ignored) != VM_ERR_DEVICE_OUT_OF_MEMORY) return VM_OK;
+  if ((st = ensure_cpu_fallback(ctx, err)) != VM_OK) return st;
+  return vm_context_estimate_memory(ctx->cpu_fallback, width, height, bytes, err);
 }
 
 size_t vm_context_peak_memory(const vm_context *ctx) {
