@@ -225,12 +225,12 @@ if has fit; then
   # 2048^2 image (about 800 MiB more for ViTMatte-S fp16) does not fit and a small one does
   hold() { # LEAVE_MIB: start the holder, wait until it holds
     rm -f "$OUT/hold.log"
-    (sleep 100000 | python3 tests/gpu/hold_memory.py "$1" >"$OUT/hold.log" 2>&1) &
-    holder=$!
+    python3 tests/gpu/hold_memory.py "$1" < <(sleep 100000) >"$OUT/hold.log" 2>&1 &
+    holder=$! # the holder itself, so release ends it and nothing else
     for _ in $(seq 120); do grep -q holding "$OUT/hold.log" 2>/dev/null && break; sleep 0.5; done
     cat "$OUT/hold.log" | tail -n 1
   }
-  release() { pkill -f hold_memory.py; wait "$holder" 2>/dev/null; sleep 1; }
+  release() { kill "$holder"; wait "$holder"; sleep 1; }
   hold 1000 >"$OUT/fit.log"
   "$bin/test_memory_fit" /tmp/fx-small/model 2048 2048 >>"$OUT/fit.log" 2>&1
   rc=$?
