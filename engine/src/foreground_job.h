@@ -40,7 +40,11 @@ static inline int vm_fg_iterations(const vm_fg_job *job, int w, int h) {
   return w <= job->small_size && h <= job->small_size ? job->small_iterations : job->big_iterations;
 }
 
-/* The nearest-neighbour source index of dst in a resampling from n_src to n_dst samples. */
+/* The nearest-neighbour source index of dst in a resampling from n_src to n_dst samples; host and device code (the
+ * CUDA module's resampling kernel calls it too). */
+#ifdef __CUDACC__
+__host__ __device__
+#endif
 static inline int vm_fg_nearest(int dst, int n_src, int n_dst) {
   const int64_t s = (int64_t)dst * n_src / n_dst;
   return s < n_src - 1 ? (int)s : n_src - 1;

@@ -11,18 +11,13 @@ __device__ __forceinline__ float mul(float a, float b) { return __fmul_rn(a, b);
 __device__ __forceinline__ float add(float a, float b) { return __fadd_rn(a, b); }
 __device__ __forceinline__ float sub(float a, float b) { return __fsub_rn(a, b); }
 
-__device__ __forceinline__ int nearest(int dst, int n_src, int n_dst) {
-  const long long s = (long long)dst * n_src / n_dst;
-  return s < n_src - 1 ? (int)s : n_src - 1;
-}
-
-// dst (wd x hd x D) = nearest-neighbour resampling of src (ws x hs x D), pymatting's index rule.
+// dst (wd x hd x D) = nearest-neighbour resampling of src (ws x hs x D), pymatting's index rule (vm_fg_nearest).
 template <int D>
 __global__ void resize_nearest(float *__restrict__ dst, int wd, int hd, const float *__restrict__ src, int ws,
                                int hs) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= wd || y >= hd) return;
-  const float *s = src + ((size_t)nearest(y, hs, hd) * ws + nearest(x, ws, wd)) * D;
+  const float *s = src + ((size_t)vm_fg_nearest(y, hs, hd) * ws + vm_fg_nearest(x, ws, wd)) * D;
   float *d = dst + ((size_t)y * wd + x) * D;
 #pragma unroll
   for (int c = 0; c < D; c++) d[c] = s[c];
