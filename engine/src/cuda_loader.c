@@ -4,6 +4,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <link.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +18,42 @@
 #define VM_CUDA_MODULE_FROM_BINDIR "../lib/vitmatte"
 #endif
 
-/* The module is there but does not load: name what is missing and where it comes from, when dlerror says it is one
- * of the NVIDIA libraries the module links (the driver's own library is looked for later, by the CUDA runtime). */
-static void explain_load_failure(const char *dlerr, char *why, size_t why_len) {
-  if (strstr(dlerr, "libcudnn"))
-    snprintf(why, why_len, "cuDNN 9 is not installed (libcudnn.so.9 not found): install libcudnn9-cuda-13 from "
-             "NVIDIA's CUDA repository (developer.nvidia.com/cudnn-downloads) or add its lib folder to "
-             "LD_LIBRARY_PATH");
-  else if (strstr(dlerr, "libcublas"))
-    snprintf(why, why_len, "cuBLAS 13 is not installed (libcublasLt.so.13 not found): install libcublas-13-0 from "
-             "NVIDIA's CUDA repository (developer.nvidia.com/cuda-downloads) or add its lib folder to LD_LIBRARY_PATH");
-  else
+/* The CUDA version the module was built with: known when this engine was built in the same build (engine/meson.build
+ * defines it there), else 0 and the reasons name no version-specific package. */
+#ifndef VM_CUDA_BUILD_MAJOR
+#define VM_CUDA_BUILD_MAJOR 0
+#define VM_CUDA_BUILD_MINOR 0
+#endif
+
+void vm_cuda_explain_load_failure(const char *dlerr, int cuda_major, int cuda_minor, char *why, size_t why_len) {
+  /* "libcudnn.so.9: cannot open shared object file: ...": the library is the text before the first ':' */
+  const size_t name_len = strcspn(dlerr, ":");
+  char name[PATH_MAX];
+  snprintf(name, sizeof name, "%.*s", (int)name_len, dlerr);
+  const char *slash = strrchr(name, '/'), *base = slash ? slash + 1 : name;
+  const bool cudnn = strncmp(base, "libcudnn", 8) == 0, cublas = strncmp(base, "libcublas", 9) == 0;
+  if (dlerr[name_len] != ':' || (!cudnn && !cublas)) {
     snprintf(why, why_len, "%s", dlerr);
+    return;
+  }
+  const char *so = strstr(base, ".so.");
+  const int so_major = so ? atoi(so + 4) : 0; /* libcudnn.so.9 -> 9 */
+  char version[16] = "", package[sizeof name + 32] = "";
+  if (so_major > 0) snprintf(version, sizeof version, " %d", so_major);
+  /* NVIDIA's package names carry the CUDA version: libcudnn9-cuda-13, libcublas-13-0 */
+  if (cuda_major > 0 && cudnn && so_major > 0)
+    snprintf(package, sizeof package, "libcudnn%d-cuda-%d", so_major, cuda_major);
+  else if (cuda_major > 0 && cublas)
+    snprintf(package, sizeof package, "libcublas-%d-%d", cuda_major, cuda_minor);
+  else
+    snprintf(package, sizeof package, "the package holding %s", base);
+  snprintf(why, why_len, "%s%s is not installed (%s not found): install %s from NVIDIA's CUDA repository "
+           "(developer.nvidia.com/%s) or add its lib folder to LD_LIBRARY_PATH", cudnn ? "cuDNN" : "cuBLAS", version,
+           base, package, cudnn ? "cudnn-downloads" : "cuda-downloads");
+}
+
+static void explain_load_failure(const char *dlerr, char *why, size_t why_len) {
+  vm_cuda_explain_load_failure(dlerr, VM_CUDA_BUILD_MAJOR, VM_CUDA_BUILD_MINOR, why, why_len);
 }
 
 /* Defined only in uninstalled test programs (engine/src/cuda_build_tree.c, linked by vitmatte_internal_dep): the

@@ -14,4 +14,10 @@
 vm_status vm_cuda_load(int device_ordinal, vm_precision precision, void **handle, vm_backend **be, vm_error *err);
 void vm_cuda_unload(void *handle);
 
+/* The module is there but dlopen failed with dlerr: when dlerr names one of the NVIDIA libraries the module links
+ * (cuDNN, cuBLAS; the driver's own library is looked for later, by the CUDA runtime), a reason naming that library
+ * and where it comes from, with NVIDIA's package name for CUDA cuda_major.cuda_minor (0: unknown, no package
+ * named); else dlerr itself. */
+void vm_cuda_explain_load_failure(const char *dlerr, int cuda_major, int cuda_minor, char *why, size_t why_len);
+
 #endif
