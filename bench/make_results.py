@@ -269,7 +269,7 @@ def main():
 
 
 PATHS = [("hopper", "Hopper: sm_90a code (wgmma attention)"),
-         ("ampere", "compute_80 PTX (the RTX 30/40/50 and A100 code), JIT on this card"),
+         ("ampere", "compute_80 PTX alone: the mma.sync path RTX 30/40/50 and A100 cards run, JIT on this card"),
          ("ampere-99k", "compute_80 PTX, 99 KB shared memory a block (RTX 30/40/50 limits)"),
          ("turing", "compute_75 PTX (the RTX 20 code: no mma.sync kernels, no bf16)"),
          ("turing-64k", "compute_75 PTX, 64 KB shared memory a block (RTX 20 limits)")]
