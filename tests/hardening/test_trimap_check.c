@@ -40,6 +40,10 @@ int main(void) {
         "u16 of only 0 and 65535", &err);
   u16[7] = 32768;
   check(vm_trimap_check(&view, &err) == VM_OK, "u16 with one 32768", &err);
+  u16[7] = 65534;
+  check(vm_trimap_check(&view, &err) == VM_OK, "u16 with one 65534", &err);
+  u16[7] = 1;
+  check(vm_trimap_check(&view, &err) == VM_OK, "u16 with one 1", &err);
 
   float f32[W * H];
   for (int i = 0; i < W * H; i++) f32[i] = i < 3 ? 0.0f : 1.0f;
