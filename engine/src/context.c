@@ -405,7 +405,7 @@ static int padded(int n) { return (n + VM_PAD_MULTIPLE - 1) / VM_PAD_MULTIPLE * 
 #define VM_MAX_SIDE 65536
 #define VM_MAX_PIXELS ((int64_t)1 << 30)
 
-static vm_status check_size(int width, int height, vm_error *err) {
+vm_status vm_check_image_size(int width, int height, vm_error *err) {
   if (width <= 0 || height <= 0 || width > VM_MAX_SIDE || height > VM_MAX_SIDE ||
       (int64_t)width * height > VM_MAX_PIXELS)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT,
@@ -478,7 +478,7 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
   if (rgb->width != trimap->width || rgb->height != trimap->height)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the trimap is %d x %d but the image is %d x %d", trimap->width,
                    trimap->height, rgb->width, rgb->height);
-  if ((st = check_size(rgb->width, rgb->height, err)) != VM_OK) return st;
+  if ((st = vm_check_image_size(rgb->width, rgb->height, err)) != VM_OK) return st;
   if (alpha_row_stride == 0) alpha_row_stride = (size_t)rgb->width;
   if (alpha_row_stride < (size_t)rgb->width)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "alpha row stride %zu is less than the width %d", alpha_row_stride,
@@ -497,7 +497,7 @@ vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, siz
   vm_error_clear(err);
   if (!ctx || !bytes) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "context and bytes are required");
   if (!ctx->model) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "this context was made without a model");
-  vm_status st = check_size(width, height, err);
+  vm_status st = vm_check_image_size(width, height, err);
   if (st != VM_OK) return st;
   const int H = padded(height), W = padded(width);
   size_t arena = 0;

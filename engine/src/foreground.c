@@ -184,8 +184,7 @@ vm_status vm_foreground_run(vm_context *ctx, const vm_image *image, const vm_ima
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the alpha is %d x %d but the image is %d x %d", alpha->width,
                    alpha->height, image->width, image->height);
   const int W = image->width, H = image->height, D = image->channels >= 3 ? 3 : 1;
-  if (W > 65536 || H > 65536 || (int64_t)W * H > ((int64_t)1 << 30))
-    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "image size %d x %d is outside what the engine supports", W, H);
+  if ((st = vm_check_image_size(W, H, err)) != VM_OK) return st;
   vm_foreground_options def;
   if (!options) {
     vm_foreground_options_default(&def);

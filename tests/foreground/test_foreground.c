@@ -341,6 +341,15 @@ static void errors(void) {
                                           cases[k].stride, NULL, 0, &err);
     check(st == cases[k].want && err.status == st && err.message[0], "refused: %s (%s)", cases[k].what, err.message);
   }
+  /* a side over the engine's limit: refused by the same size check as vm_predict, which names the limits */
+  uint8_t *wide = calloc((size_t)65537 * 3, 1);
+  const vm_image im_wide = {wide, 65537, 1, 3, 0, VM_PIXEL_U8}, al_wide = {wide, 65537, 1, 1, 0, VM_PIXEL_U8};
+  vm_error werr = {0};
+  vm_status wst = wide ? vm_estimate_foreground(ctx, &im_wide, &al_wide, NULL, F, 0, NULL, 0, &werr) : VM_OK;
+  check(wst == VM_ERR_INVALID_ARGUMENT &&
+            strstr(werr.message, "outside what the engine supports (1 to 65536 pixels a side"),
+        "refused: an image of 65537 x 1 (%s)", werr.message);
+  free(wide);
   float px[3 * 32 * 32] = {0}, a[32 * 32] = {0}, alpha_out[32 * 32];
   const vm_image im32 = {px, 32, 32, 3, 0, VM_PIXEL_F32}, tri = {a, 32, 32, 1, 0, VM_PIXEL_F32};
   vm_error err = {0};
