@@ -403,7 +403,7 @@ static int padded(int n) { return (n + VM_PAD_MULTIPLE - 1) / VM_PAD_MULTIPLE * 
 #define VM_MAX_SIDE 65536
 #define VM_MAX_PIXELS ((int64_t)1 << 30)
 
-static vm_status check_size(int width, int height, vm_error *err) {
+vm_status vm_check_image_size(int width, int height, vm_error *err) {
   if (width <= 0 || height <= 0 || width > VM_MAX_SIDE || height > VM_MAX_SIDE ||
       (int64_t)width * height > VM_MAX_PIXELS)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT,
@@ -481,7 +481,7 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
   if (rgb->width != trimap->width || rgb->height != trimap->height)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the trimap is %d x %d but the image is %d x %d", trimap->width,
                    trimap->height, rgb->width, rgb->height);
-  if ((st = check_size(rgb->width, rgb->height, err)) != VM_OK) return st;
+  if ((st = vm_check_image_size(rgb->width, rgb->height, err)) != VM_OK) return st;
   if (alpha_row_stride == 0) alpha_row_stride = (size_t)rgb->width;
   if (alpha_row_stride < (size_t)rgb->width)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "alpha row stride %zu is less than the width %d", alpha_row_stride,
@@ -499,7 +499,7 @@ vm_status vm_predict(vm_context *ctx, const vm_image *rgb, const vm_image *trima
 /* What a memory estimate for a width x height image needs: a model and a size the engine supports. */
 static vm_status check_estimate(const vm_context *ctx, int width, int height, vm_error *err) {
   if (!ctx->model) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "this context was made without a model");
-  return check_size(width, height, err);
+  return vm_check_image_size(width, height, err);
 }
 
 vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, size_t *bytes, vm_error *err) {

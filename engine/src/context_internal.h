@@ -13,6 +13,9 @@ const vm_config *vm_context_config(const vm_context *ctx);
 int vm_context_host_threads(const vm_context *ctx);
 /* The progress callback of the options (may be NULL). */
 void vm_context_progress(const vm_context *ctx, vm_progress_fn *fn, void **user);
+/* The image sizes the engine takes (1 to 65536 pixels a side, at most 2^30 pixels), for every entry point that
+ * takes an image: VM_ERR_INVALID_ARGUMENT with the limits in the message otherwise. */
+vm_status vm_check_image_size(int width, int height, vm_error *err);
 /* Host memory the context needs for a width x height image (the size limits checked first): on the CPU its
  * estimate; on a GPU the pre-processed input and the alpha, or, for an AUTO context whose GPU cannot hold the image
  * (it then runs on the CPU), the CPU's estimate. */

@@ -39,46 +39,21 @@ static vm_status check_options(const vm_foreground_options *o, vm_error *err) {
   return VM_OK;
 }
 
-static size_t sample_size(vm_pixel_type t) { return t == VM_PIXEL_U8 ? 1 : (t == VM_PIXEL_U16 ? 2 : 4); }
-
-static const unsigned char *row_of(const vm_image *im, int y) {
-  const size_t row = im->row_stride ? im->row_stride : (size_t)im->width * im->channels * sample_size(im->type);
-  return (const unsigned char *)im->data + row * (size_t)y;
-}
-
-/* Sample i of a row as float32 0..1: p / 255 and p / 65535 computed in float32 (as NumPy's p.astype(float32) /
- * float32(255)), floats as they are. */
-static float sample(const unsigned char *row, size_t i, vm_pixel_type t) {
-  switch (t) {
-  case VM_PIXEL_U8: return (float)row[i] / 255.0f;
-  case VM_PIXEL_U16: {
-    uint16_t v;
-    memcpy(&v, row + 2 * i, 2);
-    return (float)v / 65535.0f;
-  }
-  default: {
-    float v;
-    memcpy(&v, row + 4 * i, 4);
-    return v;
-  }
-  }
-}
-
 /* image -> I (h x w x D), alpha -> A (h x w). Returns false when a float sample is not finite. */
 static bool convert_inputs(const vm_image *image, const vm_image *alpha, int D, float *I, float *A, int threads) {
   const int W = image->width, H = image->height, ch = image->channels;
   int bad = 0;
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(| : bad) if ((int64_t)W * H >= (1 << 16))
   for (int y = 0; y < H; y++) {
-    const unsigned char *src = row_of(image, y), *arow = row_of(alpha, y);
+    const unsigned char *src = vm_image_row(image, y), *arow = vm_image_row(alpha, y);
     float *dst = I + (size_t)y * W * D, *adst = A + (size_t)y * W;
     for (int x = 0; x < W; x++) {
       for (int c = 0; c < D; c++) {
-        const float v = sample(src, (size_t)x * ch + c, image->type);
+        const float v = vm_sample_unit(src, (size_t)x * ch + c, image->type);
         bad |= !isfinite(v);
         dst[(size_t)x * D + c] = v;
       }
-      const float a = sample(arow, (size_t)x, alpha->type);
+      const float a = vm_sample_unit(arow, (size_t)x, alpha->type);
       bad |= !isfinite(a);
       adst[x] = a;
     }
@@ -209,8 +184,7 @@ vm_status vm_foreground_run(vm_context *ctx, const vm_image *image, const vm_ima
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the alpha is %d x %d but the image is %d x %d", alpha->width,
                    alpha->height, image->width, image->height);
   const int W = image->width, H = image->height, D = image->channels >= 3 ? 3 : 1;
-  if (W > 65536 || H > 65536 || (int64_t)W * H > ((int64_t)1 << 30))
-    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "image size %d x %d is outside what the engine supports", W, H);
+  if ((st = vm_check_image_size(W, H, err)) != VM_OK) return st;
   vm_foreground_options def;
   if (!options) {
     vm_foreground_options_default(&def);

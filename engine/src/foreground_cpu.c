@@ -189,7 +189,6 @@ static vm_status run_levels(vm_fg_job *job, int jacobi, int threads, vm_error *e
   level_buffers buf;
   vm_status st = buffers_alloc(&buf, job, jacobi, err);
   if (st != VM_OK) return st;
-  job->device_ms = -1.f;
   const double total = vm_fg_total_work(job);
   double done = 0;
   const float *prev_F = job->f_mean, *prev_B = job->b_mean; /* 1 x 1 */

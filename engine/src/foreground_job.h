@@ -19,7 +19,8 @@ typedef struct vm_fg_job {
   /* Called between levels with the fraction done; non-zero cancels (the sweep returns VM_ERR_CANCELLED). */
   int (*progress)(void *user, double fraction);
   void *progress_user;
-  float device_ms;           /* out: GPU time of the levels where a GPU ran them (CUDA events), else -1 */
+  float device_ms;           /* out: GPU time of the levels where a GPU ran them (CUDA events), else -1 (set by
+                              * vm_foreground_run before any sweep; the CPU sweeps leave it) */
 } vm_fg_job;
 
 /* n: the smallest n with 2^n >= max(w, h) (= ceil(log2(max(w, h))), exactly). 0 for a 1 x 1 image. */

@@ -7,8 +7,6 @@
 
 #include "error.h"
 
-static size_t sample_size(vm_pixel_type t) { return t == VM_PIXEL_U8 ? 1 : (t == VM_PIXEL_U16 ? 2 : 4); }
-
 vm_status vm_image_check(const vm_image *im, int is_trimap, const char *what, vm_error *err) {
   if (!im || !im->data) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%s: no pixel data", what);
   if (im->width <= 0 || im->height <= 0)
@@ -18,16 +16,11 @@ vm_status vm_image_check(const vm_image *im, int is_trimap, const char *what, vm
   if (is_trimap ? im->channels != 1 : (im->channels < 1 || im->channels > 4))
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%s: %d channels (expected %s)", what, im->channels,
                    is_trimap ? "1" : "1 to 4: gray, gray+alpha, RGB or RGBA");
-  size_t row = (size_t)im->width * (size_t)im->channels * sample_size(im->type);
+  size_t row = (size_t)im->width * (size_t)im->channels * vm_sample_size(im->type);
   if (im->row_stride != 0 && im->row_stride < row)
     return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "%s: row stride %zu is less than a row (%zu bytes)", what,
                    im->row_stride, row);
   return VM_OK;
-}
-
-static const unsigned char *row_ptr(const vm_image *im, int y) {
-  size_t row = im->row_stride ? im->row_stride : (size_t)im->width * im->channels * sample_size(im->type);
-  return (const unsigned char *)im->data + row * (size_t)y;
 }
 
 /* One sample mapped to [-1, 1] the way the processor does for each bit depth. */
@@ -47,22 +40,6 @@ static float colour_value(const unsigned char *row, int i, vm_pixel_type t) {
   }
 }
 
-static float trimap_value(const unsigned char *row, int i, vm_pixel_type t) {
-  switch (t) {
-  case VM_PIXEL_U8: return (float)row[i] / 255.0f;
-  case VM_PIXEL_U16: {
-    uint16_t v;
-    memcpy(&v, row + 2 * (size_t)i, 2);
-    return (float)v / 65535.0f;
-  }
-  default: {
-    float v;
-    memcpy(&v, row + 4 * (size_t)i, 4);
-    return v;
-  }
-  }
-}
-
 void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, float *px, int threads) {
   const int W = rgb->width, H = rgb->height, ch = rgb->channels;
   const int colour = ch >= 3;
@@ -76,7 +53,7 @@ void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, 
       memset(dst, 0, sizeof(float) * 4 * (size_t)Wp);
       continue;
     }
-    const unsigned char *src = row_ptr(rgb, y), *tri = row_ptr(trimap, y);
+    const unsigned char *src = vm_image_row(rgb, y), *tri = vm_image_row(trimap, y);
     if (ct == VM_PIXEL_U8 && colour && tt == VM_PIXEL_U8) { /* the common case, without the per-sample switch */
       for (int x = 0; x < W; x++) {
         const unsigned char *p = src + (size_t)x * ch;
@@ -92,7 +69,7 @@ void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, 
         dst[4 * x + 0] = r;
         dst[4 * x + 1] = colour ? colour_value(src, base + 1, ct) : r;
         dst[4 * x + 2] = colour ? colour_value(src, base + 2, ct) : r;
-        dst[4 * x + 3] = trimap_value(tri, x, tt);
+        dst[4 * x + 3] = vm_sample_unit(tri, (size_t)x, tt);
       }
     }
     memset(dst + 4 * (size_t)W, 0, sizeof(float) * 4 * (size_t)(Wp - W));

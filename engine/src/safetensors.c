@@ -446,32 +446,6 @@ const vm_st_tensor *vm_safetensors_find(const vm_safetensors *st, const char *na
   return bsearch(&key, st->tensors, (size_t)st->count, sizeof *st->tensors, compare_by_name);
 }
 
-/* IEEE half to float, exactly: every half value (subnormals, infinities, NaN payloads) has an exact float. */
-static float half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112u) << 23) | (mant << 13);
-  } else if (mant == 0) {
-    bits = sign;
-  } else {
-    /* Subnormal: shift the mantissa up until its leading 1 becomes the implicit bit. */
-    uint32_t e = 113;
-    while (!(mant & 0x400u)) {
-      mant <<= 1;
-      e--;
-    }
-    bits = sign | (e << 23) | ((mant & 0x3ffu) << 13);
-  }
-  float f;
-  memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
 void vm_safetensors_to_f32(const vm_safetensors *st, const vm_st_tensor *t, float *dst) {
   const uint8_t *p = st->data + t->begin;
   const int64_t n = t->numel;
@@ -483,13 +457,10 @@ void vm_safetensors_to_f32(const vm_safetensors *st, const vm_st_tensor *t, floa
     }
     break;
   case VM_DTYPE_F16:
-    for (int64_t i = 0; i < n; i++, p += 2) dst[i] = half_to_float((uint16_t)(p[0] | p[1] << 8));
+    for (int64_t i = 0; i < n; i++, p += 2) dst[i] = vm_half_to_float((uint16_t)(p[0] | p[1] << 8));
     break;
   case VM_DTYPE_BF16:
-    for (int64_t i = 0; i < n; i++, p += 2) {
-      uint32_t bits = ((uint32_t)p[0] | (uint32_t)p[1] << 8) << 16;
-      memcpy(&dst[i], &bits, sizeof bits);
-    }
+    for (int64_t i = 0; i < n; i++, p += 2) dst[i] = vm_bf16_to_float((uint16_t)(p[0] | p[1] << 8));
     break;
   default:
     /* Not a float tensor: callers check dtypes first; zeros keep a mistake visible but harmless. */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vitmatte.h"
 
@@ -47,6 +48,37 @@ void vm_safetensors_close(vm_safetensors *st);
 
 /* Find a tensor by exact name; NULL if absent. */
 const vm_st_tensor *vm_safetensors_find(const vm_safetensors *st, const char *name);
+
+/* IEEE half to float, exactly: every half value (subnormals, infinities, NaN payloads) has an exact float. Without
+ * branches on the value, so that loops over tensors vectorise: a subnormal is renormalised by one float subtraction,
+ * which is exact (2^-14 (1 + m / 1024) - 2^-14 = m 2^-24, all normal floats). */
+static inline float vm_half_to_float(uint16_t h) {
+  const uint32_t exponent_mask = 0x7c00u << 13;
+  uint32_t bits = (uint32_t)(h & 0x7fffu) << 13; /* exponent and mantissa in the float's places */
+  const uint32_t exponent = bits & exponent_mask;
+  bits += (127u - 15u) << 23; /* rebiased */
+  if (exponent == exponent_mask) bits += (128u - 16u) << 23; /* infinity and NaN: the float's all-ones exponent */
+  if (exponent == 0) {                                        /* zero and subnormals */
+    const float two_to_minus_14 = 6.103515625e-05f;
+    float f;
+    bits += 1u << 23;
+    memcpy(&f, &bits, sizeof f);
+    f -= two_to_minus_14;
+    memcpy(&bits, &f, sizeof f);
+  }
+  bits |= (uint32_t)(h & 0x8000u) << 16;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/* bfloat16 to float, exactly: the upper half of the float's bits. */
+static inline float vm_bf16_to_float(uint16_t h) {
+  const uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
 
 /* Convert a floating tensor (F32/F16/BF16) to f32 into dst[numel]. */
 void vm_safetensors_to_f32(const vm_safetensors *st, const vm_st_tensor *t, float *dst);

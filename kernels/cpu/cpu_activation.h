@@ -1,10 +1,9 @@
 /* cpu_activation.h - applying the activations of the CPU ops to rows of values.
- * Owns: VM_ACT_* over a row (formulas in cpu_math.h), inline for the ops' own vectorised loops and as a function. */
+ * Owns: VM_ACT_* over a row (formulas in cpu_math.h), inline for the ops' own vectorised loops. */
 #ifndef VM_CPU_ACTIVATION_H
 #define VM_CPU_ACTIVATION_H
 
 #include <stdint.h>
-#include <string.h>
 
 #include "backend.h"
 #include "cpu_math.h"
@@ -26,8 +25,5 @@ static inline void cpu_act_apply(vm_act act, float *v, int64_t n) {
     break;
   }
 }
-
-/* The same as a function built for every vector width (cpu_activation.c). */
-void cpu_act_row(vm_act act, float *v, int64_t n);
 
 #endif

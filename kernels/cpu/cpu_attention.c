@@ -174,7 +174,7 @@ static void pack_kv(const cpu_gemm_isa *isa, const attention_shape *s, const flo
     h->v = (cpu_gemm_b){.data = v, .panel_stride = 0, .ld = ld, .kn = 1};
     return;
   }
-  const int64_t kpanels = cpu_gemm_panels(n), vpanels = cpu_gemm_panels(d);
+  const int64_t kpanels = cpu_gemm_panels(n);
   float *vdst = dst + cpu_gemm_packed_b_floats(n, d);
   for (int64_t p = p0; p < p1; p++) {
     if (p < kpanels) {
@@ -189,7 +189,6 @@ static void pack_kv(const cpu_gemm_isa *isa, const attention_shape *s, const flo
       if (cols < CPU_GEMM_NR) memset(panel + j * CPU_GEMM_NR + cols, 0, (size_t)(CPU_GEMM_NR - cols) * sizeof(float));
     }
   }
-  (void)vpanels;
   h->kt = (cpu_gemm_b){.data = dst, .panel_stride = d * CPU_GEMM_NR, .ld = 0, .kn = 0};
   h->v = (cpu_gemm_b){.data = vdst, .panel_stride = n * CPU_GEMM_NR, .ld = 0, .kn = 0};
 }

@@ -73,10 +73,13 @@ static size_t table_scratch_estimate(vm_backend *be, const vm_config *cfg, int H
 }
 
 /* The op table's entries. Ops that call BLAS run with BLAS single-threaded (cpu_blas.h) and the caller's setting
- * restored. */
+ * restored; BLAS is called only where the CPU has none of our micro-kernels (cpu_gemm.h), so elsewhere OpenBLAS's
+ * process-wide setting is left alone (blas_begin returns 1 there: nothing for cpu_blas_single_end to restore). */
+static int blas_begin(vm_backend *be) { return rt_of(be)->gemm->kernel ? 1 : cpu_blas_single_begin(); }
+
 static vm_status table_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w, const vm_param *b,
                                    int patch, const vm_param *pos, const vm_tensor *out, vm_error *err) {
-  int saved = cpu_blas_single_begin();
+  int saved = blas_begin(be);
   vm_status st = cpu_patch_embed(rt_of(be), px, w, b, patch, pos, out, err);
   cpu_blas_single_end(saved);
   return st;
@@ -90,7 +93,7 @@ static vm_status table_layer_norm(vm_backend *be, const vm_tensor *x, const vm_p
 
 static vm_status table_linear(vm_backend *be, const vm_tensor *x, const vm_param *w, const vm_param *b, vm_act act,
                               const vm_tensor *residual, const vm_tensor *out, vm_error *err) {
-  int saved = cpu_blas_single_begin();
+  int saved = blas_begin(be);
   vm_status st = cpu_linear(rt_of(be), x, w, b, act, residual, out, err);
   cpu_blas_single_end(saved);
   return st;
@@ -108,7 +111,7 @@ static vm_status table_window_unpartition(vm_backend *be, const vm_tensor *win, 
 
 static vm_status table_attention(vm_backend *be, const vm_tensor *qkv, int heads, const vm_param *rel_h,
                                  const vm_param *rel_w, const vm_tensor *out, vm_error *err) {
-  int saved = cpu_blas_single_begin();
+  int saved = blas_begin(be);
   vm_status st = cpu_attention(rt_of(be), qkv, heads, rel_h, rel_w, out, err);
   cpu_blas_single_end(saved);
   return st;
@@ -116,7 +119,7 @@ static vm_status table_attention(vm_backend *be, const vm_tensor *qkv, int heads
 
 static vm_status table_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                               const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
-  int saved = cpu_blas_single_begin();
+  int saved = blas_begin(be);
   vm_status st = cpu_conv2d(rt_of(be), detail, low, w, b, k, stride, act, out, err);
   cpu_blas_single_end(saved);
   return st;

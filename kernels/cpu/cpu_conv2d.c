@@ -43,11 +43,15 @@ static conv_tiling conv_tile_for(int64_t ho, int64_t wo, int64_t cin, int k, int
   return t;
 }
 
+/* Floats of one tile's product work space: its rows are the whole tile (direct) or one output row's pixels. */
+static size_t conv_tile_work(const cpu_gemm_isa *isa, const conv_tiling *t, int64_t kk, int64_t cout) {
+  return cpu_gemm_work_floats(isa, t->direct ? t->rows * t->cols : t->cols, cout, kk);
+}
+
 /* Scratch floats for one tile: the product's work space, then (unless direct) the band of input pixels. */
 static size_t conv_tile_scratch(const cpu_gemm_isa *isa, const conv_tiling *t, int64_t cin, int64_t kk,
                                 int64_t cout) {
-  size_t work = cpu_gemm_work_floats(isa, t->direct ? t->rows * t->cols : t->cols, cout, kk);
-  return work + (t->direct ? 0 : (size_t)(t->band_rows * t->band_cols * cin));
+  return conv_tile_work(isa, t, kk, cout) + (t->direct ? 0 : (size_t)(t->band_rows * t->band_cols * cin));
 }
 
 cpu_need cpu_conv2d_need(const cpu_runtime *rt, int64_t h, int64_t w, int64_t cin, int64_t cout, int k, int stride) {
@@ -106,7 +110,7 @@ vm_status cpu_conv2d(cpu_runtime *rt, const vm_tensor *detail, const vm_tensor *
   const int64_t tiles_y = (g.ho + t.rows - 1) / t.rows, tiles_x = (g.wo + t.cols - 1) / t.cols;
   const int64_t ntasks = g.n * tiles_y * tiles_x;
   const int team = cpu_team(rt, ntasks);
-  const size_t work = cpu_gemm_work_floats(isa, direct ? t.rows * t.cols : t.cols, g.cout, g.kk);
+  const size_t work = conv_tile_work(isa, &t, g.kk, g.cout);
   st = cpu_scratch_reserve(rt, team, conv_tile_scratch(isa, &t, g.cin, g.kk, g.cout), err);
   if (st != VM_OK) return st;
 

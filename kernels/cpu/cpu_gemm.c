@@ -159,6 +159,9 @@ static void block_blas(const cpu_gemm_a *a, int64_t lines, int64_t m, const cpu_
   }
 }
 
+/* The one segment of the gathered rows of a short line starts at their row's start. */
+static const int64_t no_offset = 0;
+
 void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines, int64_t m, const cpu_gemm_b *b,
                     int64_t n0, int64_t n1, float *c, int64_t ldc, int64_t c_line, const cpu_gemm_epilogue *ep,
                     float *work) {
@@ -178,7 +181,6 @@ void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines,
   const float alpha = ep && ep->alpha != 0.0f ? ep->alpha : 1.0f;
   cpu_gemm_epilogue rest = ep ? *ep : (cpu_gemm_epilogue){0};
   rest.alpha = 1.0f; /* applied by the kernel */
-  cpu_gemm_a edge_a = {.data = edge, .lda = k, .line = 0, .nseg = 1, .kseg = k, .off = {0}};
   if (short_line) memset(edge, 0, (size_t)(mr * k) * sizeof(float));
   /* B panel outer: it stays in L1/L2 while every micro-tile of the block passes it */
   for (int64_t j0 = n0; j0 < n1; j0 += CPU_GEMM_NR) {
@@ -189,7 +191,7 @@ void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines,
       float *cl = c + l * c_line + j0;
       if (short_line) {
         gather_rows(a, line, m, edge); /* rows past m stay zero */
-        kernel_chunked(isa, edge, k, edge_a.off, 1, k, bp, alpha, t, CPU_GEMM_NR, u);
+        kernel_chunked(isa, edge, k, &no_offset, 1, k, bp, alpha, t, CPU_GEMM_NR, u);
         const cpu_gemm_epilogue e = ep_at(&rest, 0, j0);
         tile_epilogue(t, CPU_GEMM_NR, m, cols, cl, ldc, &e);
         continue;

@@ -28,7 +28,7 @@ static void layer_norm_row(const float *x, const float *gamma, const float *beta
   }
   const double rstd = 1.0 / sqrt(sq / (double)c + eps);
   for (int64_t i = 0; i < c; i++) tmp[i] = (float)(((double)x[i] - mean) * rstd * gamma[i] + beta[i]);
-  cpu_act_row(act, tmp, c);
+  cpu_act_apply(act, tmp, c);
   if (residual)
     for (int64_t i = 0; i < c; i++) out[i] = residual[i] + tmp[i];
   else

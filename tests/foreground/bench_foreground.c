@@ -8,16 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "foreground.h"
 #include "vitmatte.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static vm_context *context(vm_device device, int threads) {
   vm_context_options o;
@@ -86,12 +80,12 @@ int main(int argc, char **argv) {
   vm_fg_report rep = {0};
   double best = 1e30, first = 0, best_dev = 1e30;
   for (int r = 0; r < repeat; r++) {
-    const double t0 = now();
+    const double t0 = bench_now_s();
     if (vm_foreground_run(ctx, &im, &al, &o, F, 0, NULL, 0, &rep, &err) != VM_OK) {
       fprintf(stderr, "bench_foreground: %s\n", err.message);
       return 1;
     }
-    const double t = now() - t0;
+    const double t = bench_now_s() - t0;
     if (r == 0) first = t;
     if (t < best) best = t;
     if (rep.device_ms >= 0 && rep.device_ms < best_dev) best_dev = rep.device_ms;

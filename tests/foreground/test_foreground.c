@@ -2,13 +2,13 @@
  * (data/fixtures/foreground.safetensors, made by tests/reference/gen_foreground_fixtures.py, checked against
  * pymatting), and the API's promises: input types, strides, threads, cancel, errors. One line per check. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "fg_check.h"
 #include "safetensors.h"
 #include "vitmatte.h"
@@ -18,6 +18,8 @@
 #endif
 
 #define TOL 1e-4 /* the bound; the CPU sweeps reproduce the reference's arithmetic, so expect 0 */
+
+static checker checks = {0, 0};
 
 /* A fixture case: the inputs as stored, and the four results. */
 typedef struct {
@@ -119,12 +121,13 @@ static void parity_case(vm_context *ctx, const fx_case *c) {
     vm_error err;
     vm_status st = vm_estimate_foreground(ctx, &im, &al, &o, F, 0, B, 0, &err);
     if (st != VM_OK) {
-      check(false, "%s %s: %s", c->name, names[v], err.message);
+      check_true(&checks, false, "%s %s: %s", c->name, names[v], err.message);
       continue;
     }
     const double dF = max_diff(F, c->ref[v][0], n), dB = max_diff(B, c->ref[v][1], n);
-    check(dF <= TOL && dB <= TOL, "%-7s %dx%dx%d %-10s vs reference: max |dF| %.3g, max |dB| %.3g (tol %g)",
-          c->name, c->w, c->h, c->depth, names[v], dF, dB, TOL);
+    check_true(&checks, dF <= TOL && dB <= TOL,
+               "%-7s %dx%dx%d %-10s vs reference: max |dF| %.3g, max |dB| %.3g (tol %g)", c->name, c->w, c->h, c->depth,
+               names[v], dF, dB, TOL);
   }
   free(F);
   free(B);
@@ -174,8 +177,8 @@ static void input_types(vm_context *ctx, const fx_case *c) {
       if (dr > d) d = dr;
       pad_kept = pad_kept && F[y * fstride + w * 3] == -7.f && F[y * fstride + w * 3 + 1] == -7.f;
     }
-    check(st == VM_OK && d <= TOL && pad_kept, "%s, F into rows of %zu floats, no B: max |dF| %.3g%s%s",
-          inputs[k].what, fstride, d, pad_kept ? "" : ", wrote past a row", st == VM_OK ? "" : err.message);
+    check_true(&checks, st == VM_OK && d <= TOL && pad_kept, "%s, F into rows of %zu floats, no B: max |dF| %.3g%s%s",
+               inputs[k].what, fstride, d, pad_kept ? "" : ", wrote past a row", st == VM_OK ? "" : err.message);
   }
   /* the alpha as 8 bits: the same as its float32 p/255 */
   for (size_t i = 0; i < n; i++) alpha8[i] = (uint8_t)lrintf(alpha[i] * 255.0f);
@@ -185,7 +188,7 @@ static void input_types(vm_context *ctx, const fx_case *c) {
   vm_error err;
   vm_status s1 = vm_estimate_foreground(ctx, &inputs[1].im, &a8, &o, Fa, 0, NULL, 0, &err);
   vm_status s2 = vm_estimate_foreground(ctx, &inputs[1].im, &af, &o, Fb, 0, NULL, 0, &err);
-  check(s1 == VM_OK && s2 == VM_OK && max_diff(Fa, Fb, n * 3) == 0, "an 8-bit alpha is used as p / 255");
+  check_true(&checks, s1 == VM_OK && s2 == VM_OK && max_diff(Fa, Fb, n * 3) == 0, "an 8-bit alpha is used as p / 255");
   free(Fa);
   free(Fb);
   free(F);
@@ -211,8 +214,8 @@ static void grey_alpha(vm_context *ctx, const fx_case *c) {
   vm_foreground_options o = case_options(c, VM_FOREGROUND_SEQUENTIAL);
   vm_error err;
   vm_status st = vm_estimate_foreground(ctx, &im, &al, &o, F, 0, B, 0, &err);
-  check(st == VM_OK && max_diff(F, c->ref[0][0], n) <= TOL && max_diff(B, c->ref[0][1], n) <= TOL,
-        "gray + alpha input: one channel out, the reference's numbers");
+  check_true(&checks, st == VM_OK && max_diff(F, c->ref[0][0], n) <= TOL && max_diff(B, c->ref[0][1], n) <= TOL,
+             "gray + alpha input: one channel out, the reference's numbers");
   free(ga);
   free(F);
   free(B);
@@ -226,14 +229,15 @@ static void methods_and_threads(const fx_case *c) {
   vm_context *ctx = cpu_context(1, NULL, NULL);
   vm_error err;
   vm_status st = vm_estimate_foreground(ctx, &im, &al, NULL, F, 0, NULL, 0, &err);
-  check(st == VM_OK && max_diff(F, c->ref[0][0], n) <= TOL, "default options on a CPU context: the sequential method");
+  check_true(&checks, st == VM_OK && max_diff(F, c->ref[0][0], n) <= TOL,
+             "default options on a CPU context: the sequential method");
   vm_context_free(ctx);
   for (int t = 1; t <= 3; t++) {
     ctx = cpu_context(t, NULL, NULL);
     vm_foreground_options o = case_options(c, VM_FOREGROUND_JACOBI);
     st = vm_estimate_foreground(ctx, &im, &al, &o, F, 0, NULL, 0, &err);
-    check(st == VM_OK && max_diff(F, c->ref[1][0], n) == 0, "jacobi on %d thread%s: the reference's numbers exactly",
-          t, t > 1 ? "s" : "");
+    check_true(&checks, st == VM_OK && max_diff(F, c->ref[1][0], n) == 0,
+               "jacobi on %d thread%s: the reference's numbers exactly", t, t > 1 ? "s" : "");
     vm_context_free(ctx);
   }
   free(F);
@@ -279,10 +283,10 @@ static void progress_and_cancel(void) {
     vm_error err;
     vm_status st = vm_estimate_foreground(ctx, &im, &al, &o, F, 0, B, 0, &err);
     const int calls = log.calls;
-    check(st == VM_OK && log.monotone && log.stage_ok && log.first == 0.0 && fabs(log.last - 1.0) < 1e-12 &&
-              calls >= 4,
-          "%s: progress 'foreground' from %g to %g in %d calls", m ? "jacobi" : "sequential", log.first, log.last,
-          calls);
+    check_true(
+        &checks,
+        st == VM_OK && log.monotone && log.stage_ok && log.first == 0.0 && fabs(log.last - 1.0) < 1e-12 && calls >= 4,
+        "%s: progress 'foreground' from %g to %g in %d calls", m ? "jacobi" : "sequential", log.first, log.last, calls);
     const int cancel_at[3] = {1, 2, calls};
     for (int k = 0; k < 3; k++) {
       for (size_t i = 0; i < n * 3; i++) F[i] = B[i] = 42.f;
@@ -290,8 +294,9 @@ static void progress_and_cancel(void) {
       st = vm_estimate_foreground(ctx, &im, &al, &o, F, 0, B, 0, &err);
       bool untouched = true;
       for (size_t i = 0; i < n * 3; i++) untouched = untouched && F[i] == 42.f && B[i] == 42.f;
-      check(st == VM_ERR_CANCELLED && untouched, "%s: cancel at progress call %d of %d: cancelled, outputs untouched",
-            m ? "jacobi" : "sequential", cancel_at[k], calls);
+      check_true(&checks, st == VM_ERR_CANCELLED && untouched,
+                 "%s: cancel at progress call %d of %d: cancelled, outputs untouched", m ? "jacobi" : "sequential",
+                 cancel_at[k], calls);
     }
     vm_context_free(ctx);
   }
@@ -339,13 +344,24 @@ static void errors(void) {
     vm_error err = {0};
     vm_status st = vm_estimate_foreground(cases[k].ctx, cases[k].im, cases[k].al, cases[k].o, cases[k].F,
                                           cases[k].stride, NULL, 0, &err);
-    check(st == cases[k].want && err.status == st && err.message[0], "refused: %s (%s)", cases[k].what, err.message);
+    check_true(&checks, st == cases[k].want && err.status == st && err.message[0], "refused: %s (%s)", cases[k].what,
+               err.message);
   }
+  /* a side over the engine's limit: refused by the same size check as vm_predict, which names the limits */
+  uint8_t *wide = calloc((size_t)65537 * 3, 1);
+  const vm_image im_wide = {wide, 65537, 1, 3, 0, VM_PIXEL_U8}, al_wide = {wide, 65537, 1, 1, 0, VM_PIXEL_U8};
+  vm_error werr = {0};
+  vm_status wst = wide ? vm_estimate_foreground(ctx, &im_wide, &al_wide, NULL, F, 0, NULL, 0, &werr) : VM_OK;
+  check_true(&checks,
+             wst == VM_ERR_INVALID_ARGUMENT &&
+                 strstr(werr.message, "outside what the engine supports (1 to 65536 pixels a side"),
+             "refused: an image of 65537 x 1 (%s)", werr.message);
+  free(wide);
   float px[3 * 32 * 32] = {0}, a[32 * 32] = {0}, alpha_out[32 * 32];
   const vm_image im32 = {px, 32, 32, 3, 0, VM_PIXEL_F32}, tri = {a, 32, 32, 1, 0, VM_PIXEL_F32};
   vm_error err = {0};
   vm_status st = vm_predict(ctx, &im32, &tri, alpha_out, 0, &err);
-  check(st == VM_ERR_INVALID_ARGUMENT, "a context without a model refuses vm_predict (%s)", err.message);
+  check_true(&checks, st == VM_ERR_INVALID_ARGUMENT, "a context without a model refuses vm_predict (%s)", err.message);
   vm_context_free(ctx);
 }
 
@@ -363,7 +379,7 @@ int main(int argc, char **argv) {
   vm_context *ctx = cpu_context(0, NULL, NULL);
   for (int k = 0; k < 6; k++) {
     if (!load_case(names[k], &cases[k])) {
-      check(false, "fixture case %s is missing or malformed", names[k]);
+      check_true(&checks, false, "fixture case %s is missing or malformed", names[k]);
       return 1;
     }
     parity_case(ctx, &cases[k]);
@@ -376,6 +392,5 @@ int main(int argc, char **argv) {
   errors();
   for (int k = 0; k < 6; k++) free_case(&cases[k]);
   vm_safetensors_close(&st);
-  printf("%s\n", failures ? "FAILED" : "all passed");
-  return failures ? 1 : 0;
+  return check_finish(&checks, "foreground");
 }

@@ -3,15 +3,15 @@
  * cancel, and the sequential method on a CUDA context (it runs on the host). Exits 77 without a usable GPU.
  *   test_cuda_foreground [FIXTURES]   (the CUDA module is found as the engine finds it: $VITMATTE_CUDA_MODULE, ...) */
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "foreground.h"
+#include "check.h"
 #include "fg_check.h"
+#include "foreground.h"
 #include "safetensors.h"
 #include "vitmatte.h"
 
@@ -20,6 +20,8 @@
 #endif
 
 #define TOL (1.0 / 255) /* the bound; the kernel rounds each operation as the CPU does, so expect 0 */
+
+static checker checks = {0, 0};
 
 static vm_context *context(vm_device device, vm_progress_fn fn, void *user, vm_error *err) {
   vm_context_options o;
@@ -52,7 +54,7 @@ static void fixture_cases(vm_context *gpu, const vm_safetensors *st) {
     snprintf(key, sizeof key, "%s.params", names[k]);
     const vm_st_tensor *tp = vm_safetensors_find(st, key);
     if (!ti || !ta || !tp || ti->ndim != 3) {
-      check(false, "fixture case %s is missing", names[k]);
+      check_true(&checks, false, "fixture case %s is missing", names[k]);
       continue;
     }
     const int h = (int)ti->shape[0], w = (int)ti->shape[1], d = (int)ti->shape[2];
@@ -79,13 +81,14 @@ static void fixture_cases(vm_context *gpu, const vm_safetensors *st) {
       vm_status s = vm_foreground_run(gpu, &im, &al, &o, F, 0, B, 0, &rep, &err);
       const vm_device want = m ? VM_DEVICE_CPU : VM_DEVICE_CUDA;
       if (s != VM_OK || !refs[2 * m] || !refs[2 * m + 1]) {
-        check(false, "%s %s: %s", names[k], m ? "sequential" : "jacobi", s != VM_OK ? err.message : "no reference");
+        check_true(&checks, false, "%s %s: %s", names[k], m ? "sequential" : "jacobi",
+                   s != VM_OK ? err.message : "no reference");
         continue;
       }
       const double dF = max_diff(F, refs[2 * m], (size_t)n), dB = max_diff(B, refs[2 * m + 1], (size_t)n);
-      check(dF <= (m ? 1e-4 : TOL) && dB <= (m ? 1e-4 : TOL) && rep.device == want,
-            "%-7s %dx%dx%d %s on the %s vs reference: max |dF| %.3g, max |dB| %.3g", names[k], w, h, d,
-            m ? "sequential" : "jacobi", rep.device == VM_DEVICE_CUDA ? "GPU" : "CPU", dF, dB);
+      check_true(&checks, dF <= (m ? 1e-4 : TOL) && dB <= (m ? 1e-4 : TOL) && rep.device == want,
+                 "%-7s %dx%dx%d %s on the %s vs reference: max |dF| %.3g, max |dB| %.3g", names[k], w, h, d,
+                 m ? "sequential" : "jacobi", rep.device == VM_DEVICE_CUDA ? "GPU" : "CPU", dF, dB);
     }
     for (int r = 0; r < 4; r++) free(refs[r]);
     free(F);
@@ -128,9 +131,9 @@ static void against_cpu(vm_context *gpu, vm_context *cpu) {
     vm_status s1 = vm_foreground_run(gpu, &im, &al, &o, Fg, 0, Bg, 0, &rg, &e1);
     vm_status s2 = vm_foreground_run(cpu, &im, &al, &o, Fc, 0, Bc, 0, &rc, &e2);
     const double dF = max_diff(Fg, Fc, n * ch), dB = max_diff(Bg, Bc, n * ch);
-    check(s1 == VM_OK && s2 == VM_OK && rg.device == VM_DEVICE_CUDA && dF <= TOL && dB <= TOL,
-          "%dx%dx%d: GPU Jacobi (levels %.2f ms) vs CPU Jacobi: max |dF| %.3g, max |dB| %.3g%s%s", W, H, ch,
-          rg.device_ms, dF, dB, s1 == VM_OK ? "" : e1.message, s2 == VM_OK ? "" : e2.message);
+    check_true(&checks, s1 == VM_OK && s2 == VM_OK && rg.device == VM_DEVICE_CUDA && dF <= TOL && dB <= TOL,
+               "%dx%dx%d: GPU Jacobi (levels %.2f ms) vs CPU Jacobi: max |dF| %.3g, max |dB| %.3g%s%s", W, H, ch,
+               rg.device_ms, dF, dB, s1 == VM_OK ? "" : e1.message, s2 == VM_OK ? "" : e2.message);
     free(img);
     free(alpha);
     free(Fg);
@@ -162,12 +165,12 @@ static void cancel(void) {
   vm_error err;
   vm_context *gpu = context(VM_DEVICE_CUDA, cancel_progress, &cs, &err);
   if (!gpu) {
-    check(false, "a second CUDA context: %s", err.message);
+    check_true(&checks, false, "a second CUDA context: %s", err.message);
     return;
   }
   vm_status st = vm_estimate_foreground(gpu, &im, &al, NULL, F, 0, NULL, 0, &err);
   const int calls = cs.calls;
-  check(st == VM_OK && calls >= 3, "progress on the GPU: %d calls", calls);
+  check_true(&checks, st == VM_OK && calls >= 3, "progress on the GPU: %d calls", calls);
   const int at[3] = {1, 2, calls};
   for (int k = 0; k < 3; k++) {
     for (size_t i = 0; i < n * 3; i++) F[i] = 42.f;
@@ -175,12 +178,13 @@ static void cancel(void) {
     st = vm_estimate_foreground(gpu, &im, &al, NULL, F, 0, NULL, 0, &err);
     bool untouched = true;
     for (size_t i = 0; i < n * 3; i++) untouched = untouched && F[i] == 42.f;
-    check(st == VM_ERR_CANCELLED && untouched, "GPU: cancel at progress call %d of %d: cancelled, F untouched",
-          at[k], calls);
+    check_true(&checks, st == VM_ERR_CANCELLED && untouched,
+               "GPU: cancel at progress call %d of %d: cancelled, F untouched", at[k], calls);
   }
   cs = (cancel_state){0, 0};
   st = vm_estimate_foreground(gpu, &im, &al, NULL, F, 0, NULL, 0, &err);
-  check(st == VM_OK, "the context works after a cancel%s%s", st == VM_OK ? "" : ": ", st == VM_OK ? "" : err.message);
+  check_true(&checks, st == VM_OK, "the context works after a cancel%s%s", st == VM_OK ? "" : ": ",
+             st == VM_OK ? "" : err.message);
   vm_context_free(gpu);
   free(img);
   free(alpha);
@@ -208,6 +212,5 @@ int main(int argc, char **argv) {
   vm_safetensors_close(&st);
   vm_context_free(gpu);
   vm_context_free(cpu);
-  printf("foreground on CUDA: %s (%d failed)\n", failures ? "FAILED" : "all passed", failures);
-  return failures ? 1 : 0;
+  return check_finish(&checks, "foreground on CUDA");
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "vitmatte.h"
 
 enum { W = 90, H = 70, THREADS = 3, ROUNDS = 2 };
@@ -85,17 +86,15 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  int failures = 0;
+  checker checks = {0, 0};
   for (int t = 0; t < THREADS; t++) {
     pthread_join(threads[t], NULL);
-    const int ok = jobs[t].error[0] == '\0' && jobs[t].worst <= TOLERANCE;
-    printf("%s thread %d: %d contexts on the shared model, %d alphas not bit-identical to a lone context's, largest "
-           "difference %g (allowed %g)%s%s\n",
-           ok ? "PASS" : "FAIL", t, ROUNDS, jobs[t].mismatches, jobs[t].worst, TOLERANCE, jobs[t].error[0] ? ": " : "",
-           jobs[t].error);
-    failures += !ok;
+    check_true(&checks, jobs[t].error[0] == '\0' && jobs[t].worst <= TOLERANCE,
+               "thread %d: %d contexts on the shared model, %d alphas not bit-identical to a lone context's, largest "
+               "difference %g (allowed %g)%s%s",
+               t, ROUNDS, jobs[t].mismatches, jobs[t].worst, TOLERANCE, jobs[t].error[0] ? ": " : "", jobs[t].error);
   }
   free(reference);
   vm_model_free(model);
-  return failures ? 1 : 0;
+  return check_finish(&checks, "shared model");
 }

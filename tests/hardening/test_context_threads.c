@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "vitmatte.h"
 
 enum { W = 96, H = 72, USES = 4 };
@@ -76,7 +77,7 @@ int main(int argc, char **argv) {
   pthread_t t;
   pthread_create(&t, NULL, work, &uses[0]);
   pthread_join(t, NULL);
-  int failures = 0;
+  checker checks = {0, 0};
   if (uses[0].error[0] || !uses[0].ctx) {
     printf("FAIL the first thread: %s\n", uses[0].error);
     return 1;
@@ -91,14 +92,11 @@ int main(int argc, char **argv) {
       work(&uses[i]);
     }
     const double da = worst(uses[i].alpha, uses[0].alpha, W * H), df = worst(uses[i].fg, uses[0].fg, W * H * 3);
-    const int ok = !uses[i].error[0] && da <= TOLERANCE && df <= TOLERANCE;
-    printf("%s use %d (%s) of the context another thread made: alpha within %.2g, colours within %.2g%s%s\n",
-           ok ? "PASS" : "FAIL", i, i % 2 ? "a new thread" : "the main thread", da, df, uses[i].error[0] ? ": " : "",
-           uses[i].error);
-    failures += !ok;
+    check_true(&checks, !uses[i].error[0] && da <= TOLERANCE && df <= TOLERANCE,
+               "use %d (%s) of the context another thread made: alpha within %.2g, colours within %.2g%s%s", i,
+               i % 2 ? "a new thread" : "the main thread", da, df, uses[i].error[0] ? ": " : "", uses[i].error);
   }
   vm_context_free(uses[0].ctx);
   vm_model_free(model);
-  printf("context threads: %d failure%s\n", failures, failures == 1 ? "" : "s");
-  return failures ? 1 : 0;
+  return check_finish(&checks, "context threads");
 }

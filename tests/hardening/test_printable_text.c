@@ -7,10 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "checkpoint_writer.h"
 #include "vitmatte.h"
 
-static int failures = 0;
+static checker checks = {0, 0};
 
 /* Valid UTF-8 by iconv's decoder, and no byte below 0x20 or 0x7f. */
 static int printable_utf8(const char *text) {
@@ -31,8 +32,7 @@ static void expect(const char *what, const char *input, size_t size, const char 
   snprintf(text, sizeof text, "%s", input);
   vm_text_sanitize(text, size);
   const int ok = printable_utf8(text) && (!want || strcmp(text, want) == 0);
-  printf("%s %s: \"%s\"\n", ok ? "PASS" : "FAIL", what, printable_utf8(text) ? text : "(not printable)");
-  if (!ok) failures++;
+  check_true(&checks, ok, "%s: \"%s\"", what, printable_utf8(text) ? text : "(not printable)");
 }
 
 static void sanitize_cases(void) {
@@ -57,8 +57,7 @@ static void loader_message(void) {
   ckw_set set;
   char dir[4096];
   if (!ckw_build(&cc, "F32", 3, &set) || !ckw_make_dir(dir)) {
-    printf("FAIL fixture\n");
-    failures++;
+    check_true(&checks, false, "fixture");
     return;
   }
   ckw_put(&set, "decoder.extra\xff\xfe\n\x1b[31m", "F32", CKW_EXTRA, 1, (const int64_t[]){2});
@@ -68,9 +67,8 @@ static void loader_message(void) {
   const vm_status st = vm_model_load(dir, &model, &err);
   const int ok = st == VM_ERR_MODEL && printable_utf8(err.message) &&
                  strstr(err.message, "unexpected tensor decoder.extra\\xFF\\xFE\\x0A\\x1B[31m") != NULL;
-  printf("%s a hostile tensor name in the loader's message: \"%s\"\n", ok ? "PASS" : "FAIL",
-         printable_utf8(err.message) ? err.message : "(not printable)");
-  if (!ok) failures++;
+  check_true(&checks, ok, "a hostile tensor name in the loader's message: \"%s\"",
+             printable_utf8(err.message) ? err.message : "(not printable)");
   vm_model_free(model);
   ckw_free(&set);
   ckw_remove_dir(dir);
@@ -79,6 +77,5 @@ static void loader_message(void) {
 int main(void) {
   sanitize_cases();
   loader_message();
-  printf("printable text: %d failure%s\n", failures, failures == 1 ? "" : "s");
-  return failures ? 1 : 0;
+  return check_finish(&checks, "printable text");
 }

@@ -4,14 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "vitmatte.h"
-
-static int failures = 0;
-
-static void check(int ok, const char *what, const char *detail) {
-  printf("%s %s: %s\n", ok ? "PASS" : "FAIL", what, detail);
-  if (!ok) failures++;
-}
 
 static vm_status make(const vm_model *model, vm_device device, int threads, vm_context **ctx, vm_error *err) {
   vm_context_options options;
@@ -33,10 +27,10 @@ int main(int argc, char **argv) {
     printf("FAIL tiny model: %s\n", err.message);
     return 1;
   }
+  checker checks = {0, 0};
   const int limit = vm_cpu_thread_limit();
-  char detail[700];
-  snprintf(detail, sizeof detail, "%d with %d cores", limit, omp_get_num_procs());
-  check(limit == 4 * omp_get_num_procs(), "the limit is 4 per core", detail);
+  check_true(&checks, limit == 4 * omp_get_num_procs(), "the limit is 4 per core: %d with %d cores", limit,
+             omp_get_num_procs());
 
   const int wanted[] = {0, 1, limit};
   for (int i = 0; i < 3; i++) {
@@ -45,8 +39,8 @@ int main(int argc, char **argv) {
     char expect[64];
     const int n = wanted[i] ? wanted[i] : omp_get_num_procs();
     snprintf(expect, sizeof expect, "CPU, %d thread%s", n, n == 1 ? "" : "s");
-    snprintf(detail, sizeof detail, "%d -> %s", wanted[i], st == VM_OK ? vm_context_device_name(ctx) : err.message);
-    check(st == VM_OK && strcmp(vm_context_device_name(ctx), expect) == 0, "taken as asked", detail);
+    check_true(&checks, st == VM_OK && strcmp(vm_context_device_name(ctx), expect) == 0, "taken as asked: %d -> %s",
+               wanted[i], st == VM_OK ? vm_context_device_name(ctx) : err.message);
     vm_context_free(ctx);
   }
   const int refused[] = {-1, limit + 1, 1000000};
@@ -55,12 +49,11 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 3; i++) {
       vm_context *ctx;
       vm_status st = make(model, devices[d], refused[i], &ctx, &err);
-      snprintf(detail, sizeof detail, "%s, %d -> %s", d ? "AUTO" : "CPU", refused[i], err.message);
-      check(st == VM_ERR_INVALID_ARGUMENT && ctx == NULL && strstr(err.message, "CPU threads: the count must be"),
-            "refused", detail);
+      check_true(&checks,
+                 st == VM_ERR_INVALID_ARGUMENT && ctx == NULL && strstr(err.message, "CPU threads: the count must be"),
+                 "refused: %s, %d -> %s", d ? "AUTO" : "CPU", refused[i], err.message);
       vm_context_free(ctx);
     }
   vm_model_free(model);
-  printf("threads: %d failure%s\n", failures, failures == 1 ? "" : "s");
-  return failures ? 1 : 0;
+  return check_finish(&checks, "threads");
 }
