@@ -89,25 +89,6 @@ static GimpLayer *pick_layer(GimpImage *image, GimpDrawable **drawables, GimpCha
   return GIMP_LAYER(d);
 }
 
-guint8 *vmp_run_trimap(const vmp_run_args *a, GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel,
-                       GError **error) {
-  GimpDrawable *d = GIMP_DRAWABLE(layer);
-  if (!vmp_layer_canvas_part(layer, NULL, NULL)) {
-    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
-                        "The layer lies wholly outside the canvas, where the trimap is background only");
-    return NULL;
-  }
-  switch (a->source) {
-  case VMP_SOURCE_SELECTION: return vmp_trimap_from_gimp_selection(d, a->band_width, error);
-  case VMP_SOURCE_LAYER_MASK: return vmp_trimap_from_gimp_layer_mask(layer, a->band_width, error);
-  case VMP_SOURCE_LAYER_ALPHA: return vmp_trimap_from_gimp_layer_alpha(layer, a->band_width, error);
-  default: break;
-  }
-  GimpChannel *channel =
-      vmp_find_trimap_channel(image, a->channel ? a->channel : selected_channel, a->channel_name, error);
-  return channel ? vmp_trimap_from_gimp_channel(channel, d, error) : NULL;
-}
-
 /* What the plug-in holds besides the engine while the model runs, for the memory check: its copy of the layer,
  * the trimap as read (channel values, or the selection with a margin and two distance-transform buffers) and as
  * bytes, the alpha, and the output buffer it fills (saturating). */

@@ -1,6 +1,6 @@
 /* matte_run.h - what happens when the procedure runs: validate, read, predict, and only then write.
- * Owns: the order of work that keeps a cancelled or failed run from touching the image, and how the arguments and
- * the trimap are read (shared with the preview). */
+ * Owns: the order of work that keeps a cancelled or failed run from touching the image, and how the arguments are
+ * read (shared with the preview). */
 #ifndef VMP_MATTE_RUN_H
 #define VMP_MATTE_RUN_H
 
@@ -26,12 +26,6 @@ typedef struct vmp_run_args {
 
 void vmp_run_args_read(GimpProcedureConfig *config, vmp_run_args *a);
 void vmp_run_args_clear(vmp_run_args *a);
-
-/* The layer-sized trimap of the chosen source (0 / 128 / 255 bytes, g_free them), or NULL with `error` set. A
- * channel: the argument, else `selected_channel` (selected when ViTMatte started), else the one named by
- * trimap-channel-name. */
-guint8 *vmp_run_trimap(const vmp_run_args *a, GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel,
-                       GError **error);
 
 /* The GimpRunImageFunc of plug-in-vitmatte. */
 GimpValueArray *vmp_matte_run(GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,

@@ -10,7 +10,6 @@
 #include "engine_session.h"
 #include "layer.h"
 #include "matte_run.h"
-#include "trimap.h"
 #include "trimap_source.h"
 
 /* GIMP's thumbnails are at most this wide and high. */
@@ -185,9 +184,27 @@ static gfloat *image_drawable_scaled(GimpDrawable *drawable, GimpLayer *layer, g
   return values;
 }
 
+/* The mask of `layer` at w x h, from GIMP's thumbnail of it (a mask has its layer's size and place). */
+static gfloat *layer_mask_scaled(GimpLayer *layer, gint w, gint h, GError **error) {
+  GimpDrawable *mask = GIMP_DRAWABLE(gimp_layer_get_mask(layer));
+  gint mw = 0, mh = 0, bpp = 0;
+  GBytes *bytes = gimp_drawable_get_thumbnail_data(mask, w, h, &mw, &mh, &bpp);
+  gfloat *values = mw == w && mh == h ? convert_thumbnail(bytes, gimp_drawable_get_thumbnail_format(mask), w, h,
+                                                          babl_format("Y float"), error)
+                                      : NULL;
+  if (bytes)
+    g_bytes_unref(bytes);
+  if (!values && !*error)
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The mask's thumbnail has another size than the layer's");
+  return values;
+}
+
 /* The downscaled copy: the layer's thumbnail (about VMP_PREVIEW_CPU_PIXELS) and the trimap built at its scale from
- * the sources' thumbnails, the band width scaled too. */
+ * the sources' thumbnails, the band width scaled too; the checks and the trimap are a run's (trimap_source.h). */
 static gboolean read_scaled(vmp_preview *p, const vmp_run_args *a, job *j, GError **error) {
+  GimpChannel *channel = NULL;
+  if (!vmp_trimap_source_check(a, p->image, p->layer, p->selected_channel, &channel, error))
+    return FALSE;
   GimpDrawable *d = GIMP_DRAWABLE(p->layer);
   const gint lw = gimp_drawable_get_width(d), lh = gimp_drawable_get_height(d);
   const gdouble scale = sqrt((gdouble)VMP_PREVIEW_CPU_PIXELS / ((gdouble)lw * lh));
@@ -202,71 +219,33 @@ static gboolean read_scaled(vmp_preview *p, const vmp_run_args *a, job *j, GErro
   if (!rgba)
     return FALSE;
   const gsize n = (gsize)w * (gsize)h;
-  j->rgb = g_malloc(n * 3);
-  for (gsize i = 0; i < n; i++)
-    memcpy(j->rgb + 3 * i, rgba + 4 * i, 3);
-  const gint band = MAX(1, (gint)lround(a->band_width * (gdouble)w / lw));
   gfloat *values = NULL;
   switch (a->source) {
   case VMP_SOURCE_SELECTION:
-    if (gimp_selection_is_empty(p->image))
-      g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
-                          "The selection is empty: select the object roughly, or use a trimap channel");
-    else
-      values = image_drawable_scaled(GIMP_DRAWABLE(gimp_image_get_selection(p->image)), p->layer, w, h,
-                                     babl_format("Y float"), error);
+    values = image_drawable_scaled(GIMP_DRAWABLE(gimp_image_get_selection(p->image)), p->layer, w, h,
+                                   babl_format("Y float"), error);
     break;
-  case VMP_SOURCE_LAYER_MASK:
-    if (!gimp_layer_get_mask(p->layer)) {
-      g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The layer has no mask to start from");
-    } else {
-      GimpDrawable *mask = GIMP_DRAWABLE(gimp_layer_get_mask(p->layer));
-      gint mw = 0, mh = 0;
-      GBytes *mb = gimp_drawable_get_thumbnail_data(mask, w, h, &mw, &mh, &bpp);
-      values = mw == w && mh == h ? convert_thumbnail(mb, gimp_drawable_get_thumbnail_format(mask), w, h,
-                                                      babl_format("Y float"), error)
-                                  : NULL;
-      if (mb)
-        g_bytes_unref(mb);
-      if (!values && !*error)
-        g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The mask's thumbnail has another size than the layer's");
-    }
-    break;
+  case VMP_SOURCE_LAYER_MASK: values = layer_mask_scaled(p->layer, w, h, error); break;
   case VMP_SOURCE_LAYER_ALPHA:
-    if (!gimp_drawable_has_alpha(d)) {
-      g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The layer has no alpha channel");
-    } else {
-      values = g_new(gfloat, n);
-      for (gsize i = 0; i < n; i++)
-        values[i] = rgba[4 * i + 3] / 255.0f;
-    }
+    values = g_new(gfloat, n);
+    for (gsize i = 0; i < n; i++)
+      values[i] = rgba[4 * i + 3] / 255.0f;
     break;
-  default: {
-    GimpChannel *channel =
-        vmp_find_trimap_channel(p->image, a->channel ? a->channel : p->selected_channel, a->channel_name, error);
-    if (channel)
-      values = image_drawable_scaled(GIMP_DRAWABLE(channel), p->layer, w, h, babl_format("Y' float"), error);
+  default: values = image_drawable_scaled(GIMP_DRAWABLE(channel), p->layer, w, h, babl_format("Y' float"), error);
   }
+  if (values) {
+    const gint band = MAX(1, (gint)lround(a->band_width * (gdouble)w / lw));
+    j->trimap = vmp_trimap_from_values(a->source, values, w, h, 0, band, error);
+    g_free(values);
+  }
+  if (j->trimap) {
+    j->rgb = g_malloc(n * 3);
+    for (gsize i = 0; i < n; i++)
+      memcpy(j->rgb + 3 * i, rgba + 4 * i, 3);
+    j->image = (vm_image){g_memdup2(j->rgb, n * 3), w, h, 3, 0, VM_PIXEL_U8};
   }
   g_free(rgba);
-  if (!values)
-    return FALSE;
-  j->trimap = g_malloc(n);
-  if (a->source == VMP_SOURCE_CHANNEL)
-    vmp_trimap_from_channel(values, n, j->trimap);
-  else if (a->source == VMP_SOURCE_SELECTION)
-    vmp_trimap_from_selection(values, w, h, 0, band, j->trimap);
-  else
-    vmp_trimap_from_mask(values, w, h, 0, band, VMP_MASK_BLACK_POINT, VMP_MASK_WHITE_POINT, j->trimap);
-  g_free(values);
-  vmp_trimap_counts counts;
-  vmp_trimap_count(j->trimap, n, &counts);
-  if (counts.unknown == 0) {
-    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The trimap has no unknown pixels, so there is nothing to matte");
-    return FALSE;
-  }
-  j->image = (vm_image){g_memdup2(j->rgb, n * 3), w, h, 3, 0, VM_PIXEL_U8};
-  return TRUE;
+  return j->trimap != NULL;
 }
 
 /* The whole layer, read exactly as a run reads it (so the preview's alpha is the one OK writes). */

@@ -1,7 +1,9 @@
 /* trimap_source.c - reading a trimap for a layer out of GIMP: from a channel, the selection, the layer's mask or its
- * alpha. Owns: the GEGL reads at the layer's rectangle and the "has unknown pixels" check. */
+ * alpha. Owns: why a source cannot serve, the GEGL reads at the layer's rectangle, and turning the values read (at
+ * the layer's size, or the preview's thumbnails) into the trimap with the "has unknown pixels" check. */
 #include "trimap_source.h"
 
+#include "layer.h"
 #include "trimap.h"
 #include "vitmatte.h"
 
@@ -13,6 +15,117 @@ static gboolean check_unknown(const guint8 *trimap, gint width, gint height, con
     return TRUE;
   g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%c%s. %s", g_ascii_toupper(err.message[0]), err.message + 1, hint);
   return FALSE;
+}
+
+/* What to do when the trimap of `source` has no unknown pixels. */
+static const char *no_unknown_hint(vmp_trimap_source source) {
+  switch (source) {
+  case VMP_SOURCE_SELECTION: return "The selection's edge does not cross the layer: select part of the layer's content.";
+  case VMP_SOURCE_LAYER_MASK:
+    return "The mask has no edge inside the layer: it must be white on the subject and black around it.";
+  case VMP_SOURCE_LAYER_ALPHA:
+    return "The alpha has no edge inside the layer: the subject must be opaque and what surrounds it transparent.";
+  default: return "Paint the uncertain edge in grey (between 10% and 90%) in the trimap channel.";
+  }
+}
+
+/* The channel a caller meant: `chosen` when given, else the image's channel called `name` (any case). NULL with
+ * `error` set when neither exists. The result is borrowed. */
+static GimpChannel *find_trimap_channel(GimpImage *image, GimpChannel *chosen, const gchar *name, GError **error) {
+  if (chosen)
+    return chosen;
+  GimpChannel *found = NULL;
+  if (name && *name) {
+    GimpChannel **channels = gimp_image_get_channels(image);
+    for (gint i = 0; channels && channels[i] && !found; i++) {
+      gchar *n = gimp_item_get_name(GIMP_ITEM(channels[i]));
+      if (g_ascii_strcasecmp(n, name) == 0)
+        found = channels[i];
+      g_free(n);
+    }
+    g_free(channels);
+  }
+  if (!found)
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                "No trimap channel: choose one, or add a channel named \"%s\" (white = foreground, black = "
+                "background, grey = unknown), or take the trimap from the selection",
+                name && *name ? name : "trimap");
+  return found;
+}
+
+gboolean vmp_trimap_source_check(const vmp_run_args *a, GimpImage *image, GimpLayer *layer,
+                                 GimpChannel *selected_channel, GimpChannel **channel, GError **error) {
+  *channel = NULL;
+  if (!vmp_layer_canvas_part(layer, NULL, NULL)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                        "The layer lies wholly outside the canvas, where the trimap is background only");
+    return FALSE;
+  }
+  switch (a->source) {
+  case VMP_SOURCE_SELECTION:
+    if (gimp_selection_is_empty(image)) {
+      g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                          "The selection is empty: select the object roughly, or use a trimap channel");
+      return FALSE;
+    }
+    return TRUE;
+  case VMP_SOURCE_LAYER_MASK:
+    if (!gimp_layer_get_mask(layer)) {
+      g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                          "The layer has no mask to start from: add one (Layer > Mask > Add Layer Mask, e.g. from the "
+                          "selection) and paint it roughly, or choose another trimap source");
+      return FALSE;
+    }
+    return TRUE;
+  case VMP_SOURCE_LAYER_ALPHA:
+    if (!gimp_drawable_has_alpha(GIMP_DRAWABLE(layer))) {
+      g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                          "The layer has no alpha channel, so it is opaque everywhere: erase its background roughly "
+                          "first (Layer > Transparency > Add Alpha Channel), or choose another trimap source");
+      return FALSE;
+    }
+    return TRUE;
+  default: break;
+  }
+  GimpChannel *found = find_trimap_channel(image, a->channel ? a->channel : selected_channel, a->channel_name, error);
+  if (!found)
+    return FALSE;
+  if (gimp_item_get_image(GIMP_ITEM(found)) != image) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The trimap channel belongs to another image");
+    return FALSE;
+  }
+  if (GIMP_IS_LAYER_MASK(found)) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
+                        "The trimap must be a channel (Channels dialog) or the selection, not a layer mask");
+    return FALSE;
+  }
+  *channel = found;
+  return TRUE;
+}
+
+guint8 *vmp_trimap_from_values(vmp_trimap_source source, const gfloat *values, gint width, gint height, gint margin,
+                               gint band_width, GError **error) {
+  guint8 *trimap = g_try_malloc_n((gsize)width, (gsize)height);
+  int made = -1;
+  if (trimap && source == VMP_SOURCE_CHANNEL) {
+    vmp_trimap_from_channel(values, (gsize)width * (gsize)height, trimap);
+    made = 0;
+  } else if (trimap && source == VMP_SOURCE_SELECTION) {
+    made = vmp_trimap_from_selection(values, width, height, margin, band_width, trimap);
+  } else if (trimap) {
+    made = vmp_trimap_from_mask(values, width, height, margin, band_width, VMP_MASK_BLACK_POINT, VMP_MASK_WHITE_POINT,
+                                trimap);
+  }
+  if (made != 0) { /* -1 of the band functions: out of memory (the arguments they refuse never come here) */
+    g_free(trimap);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory to build a %d x %d trimap", width, height);
+    return NULL;
+  }
+  if (!check_unknown(trimap, width, height, no_unknown_hint(source), error)) {
+    g_free(trimap);
+    return NULL;
+  }
+  return trimap;
 }
 
 /* Channel values as the grey the user sees and paints, "Y' float" (perceptual), whatever the channel stores: GIMP
@@ -37,113 +150,36 @@ static gfloat *read_mask(GimpDrawable *mask, const GeglRectangle *rect, const Ba
   return values;
 }
 
-guint8 *vmp_trimap_from_gimp_channel(GimpChannel *channel, GimpDrawable *layer, GError **error) {
-  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
-  if (gimp_item_get_image(GIMP_ITEM(channel)) != image) {
-    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "The trimap channel belongs to another image");
-    return NULL;
-  }
-  if (GIMP_IS_LAYER_MASK(channel)) {
-    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
-                        "The trimap must be a channel (Channels dialog) or the selection, not a layer mask");
-    return NULL;
-  }
+/* `channel` at the layer's rectangle in image coordinates. */
+static gfloat *read_channel(GimpChannel *channel, GimpDrawable *layer, GError **error) {
   gint ox = 0, oy = 0;
   gimp_drawable_get_offsets(layer, &ox, &oy);
   const GeglRectangle rect = {ox, oy, gimp_drawable_get_width(layer), gimp_drawable_get_height(layer)};
-  gfloat *values = read_mask(GIMP_DRAWABLE(channel), &rect, perceptual_float_format(GIMP_DRAWABLE(channel)), error);
-  if (!values)
-    return NULL;
-  const gsize count = (gsize)rect.width * (gsize)rect.height;
-  guint8 *trimap = g_try_malloc(count);
-  if (!trimap) {
-    g_free(values);
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory for a %d x %d trimap", rect.width, rect.height);
-    return NULL;
-  }
-  vmp_trimap_from_channel(values, count, trimap);
-  g_free(values);
-  if (!check_unknown(trimap, rect.width, rect.height,
-                     "Paint the uncertain edge in grey (between 10% and 90%) in the trimap channel.", error)) {
-    g_free(trimap);
-    return NULL;
-  }
-  return trimap;
+  return read_mask(GIMP_DRAWABLE(channel), &rect, perceptual_float_format(GIMP_DRAWABLE(channel)), error);
 }
 
-/* The band trimap of `values` (a (w + 2 margin) x (h + 2 margin) region, freed here): a selection (inside from
- * 0.5, no soft zone) or a rough mask of opacities (trimap.h's black and white points). */
-static guint8 *band_trimap(gfloat *values, gint w, gint h, gint margin, gint band_width, gboolean selection,
-                           const char *hint, GError **error) {
-  guint8 *trimap = g_try_malloc_n((gsize)w, (gsize)h);
-  const int made = !trimap     ? -1
-                   : selection ? vmp_trimap_from_selection(values, w, h, margin, band_width, trimap)
-                               : vmp_trimap_from_mask(values, w, h, margin, band_width, VMP_MASK_BLACK_POINT,
-                                                      VMP_MASK_WHITE_POINT, trimap);
-  g_free(values);
-  if (made != 0) {
-    g_free(trimap);
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory to build a %d x %d trimap", w, h);
-    return NULL;
-  }
-  if (!check_unknown(trimap, w, h, hint, error)) {
-    g_free(trimap);
-    return NULL;
-  }
-  return trimap;
-}
-
-guint8 *vmp_trimap_from_gimp_selection(GimpDrawable *layer, gint band_width, GError **error) {
-  GimpImage *image = gimp_item_get_image(GIMP_ITEM(layer));
-  if (gimp_selection_is_empty(image)) {
-    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
-                        "The selection is empty: select the object roughly, or use a trimap channel");
-    return NULL;
-  }
+/* The selection at the layer's rectangle widened by `margin` on each side. */
+static gfloat *read_selection(GimpImage *image, GimpDrawable *layer, gint margin, GError **error) {
   gint ox = 0, oy = 0;
   gimp_drawable_get_offsets(layer, &ox, &oy);
   const gint w = gimp_drawable_get_width(layer), h = gimp_drawable_get_height(layer);
-  /* A margin of band_width lets selection edges just outside the layer still shape the band inside it. */
-  const gint m = band_width;
-  const GeglRectangle rect = {ox - m, oy - m, w + 2 * m, h + 2 * m};
+  const GeglRectangle rect = {ox - margin, oy - margin, w + 2 * margin, h + 2 * margin};
   /* The selection is always linear; its values are selection strengths. */
-  gfloat *values = read_mask(GIMP_DRAWABLE(gimp_image_get_selection(image)), &rect, babl_format("Y float"), error);
-  if (!values)
-    return NULL;
-  return band_trimap(values, w, h, m, band_width, TRUE,
-                     "The selection's edge does not cross the layer: select part of the layer's content.", error);
+  return read_mask(GIMP_DRAWABLE(gimp_image_get_selection(image)), &rect, babl_format("Y float"), error);
 }
 
-guint8 *vmp_trimap_from_gimp_layer_mask(GimpLayer *layer, gint band_width, GError **error) {
-  GimpLayerMask *mask = gimp_layer_get_mask(layer);
-  if (!mask) {
-    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
-                        "The layer has no mask to start from: add one (Layer > Mask > Add Layer Mask, e.g. from the "
-                        "selection) and paint it roughly, or choose another trimap source");
-    return NULL;
-  }
-  const gint w = gimp_drawable_get_width(GIMP_DRAWABLE(layer)), h = gimp_drawable_get_height(GIMP_DRAWABLE(layer));
-  /* A mask has its layer's size and place; its linear values are the opacities GIMP composites with. */
-  const GeglRectangle rect = {0, 0, w, h};
-  gfloat *values = read_mask(GIMP_DRAWABLE(mask), &rect, babl_format("Y float"), error);
-  return values ? band_trimap(values, w, h, 0, band_width, FALSE,
-                              "The mask has no edge inside the layer: it must be white on the subject and black "
-                              "around it.",
-                              error)
-                : NULL;
+/* A mask has its layer's size and place; its linear values are the opacities GIMP composites with. */
+static gfloat *read_layer_mask(GimpLayer *layer, GError **error) {
+  const GeglRectangle rect = {0, 0, gimp_drawable_get_width(GIMP_DRAWABLE(layer)),
+                              gimp_drawable_get_height(GIMP_DRAWABLE(layer))};
+  return read_mask(GIMP_DRAWABLE(gimp_layer_get_mask(layer)), &rect, babl_format("Y float"), error);
 }
 
 /* Rows read at a time from the layer, so the alpha costs a strip of two floats per pixel, not a layer's worth. */
 #define ALPHA_STRIP_ROWS 64
 
-guint8 *vmp_trimap_from_gimp_layer_alpha(GimpLayer *layer, gint band_width, GError **error) {
+static gfloat *read_layer_alpha(GimpLayer *layer, GError **error) {
   GimpDrawable *d = GIMP_DRAWABLE(layer);
-  if (!gimp_drawable_has_alpha(d)) {
-    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0,
-                        "The layer has no alpha channel, so it is opaque everywhere: erase its background roughly "
-                        "first (Layer > Transparency > Add Alpha Channel), or choose another trimap source");
-    return NULL;
-  }
   const gint w = gimp_drawable_get_width(d), h = gimp_drawable_get_height(d);
   gfloat *values = g_try_malloc_n((gsize)w * (gsize)h, sizeof(gfloat));
   gfloat *strip = g_try_malloc_n((gsize)w * ALPHA_STRIP_ROWS, 2 * sizeof(gfloat));
@@ -163,30 +199,28 @@ guint8 *vmp_trimap_from_gimp_layer_alpha(GimpLayer *layer, gint band_width, GErr
   }
   g_object_unref(buffer);
   g_free(strip);
-  return band_trimap(values, w, h, 0, band_width, FALSE,
-                     "The alpha has no edge inside the layer: the subject must be opaque and what surrounds it "
-                     "transparent.",
-                     error);
+  return values;
 }
 
-GimpChannel *vmp_find_trimap_channel(GimpImage *image, GimpChannel *chosen, const gchar *name, GError **error) {
-  if (chosen)
-    return chosen;
-  GimpChannel *found = NULL;
-  if (name && *name) {
-    GimpChannel **channels = gimp_image_get_channels(image);
-    for (gint i = 0; channels && channels[i] && !found; i++) {
-      gchar *n = gimp_item_get_name(GIMP_ITEM(channels[i]));
-      if (g_ascii_strcasecmp(n, name) == 0)
-        found = channels[i];
-      g_free(n);
-    }
-    g_free(channels);
+guint8 *vmp_run_trimap(const vmp_run_args *a, GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel,
+                       GError **error) {
+  GimpChannel *channel = NULL;
+  if (!vmp_trimap_source_check(a, image, layer, selected_channel, &channel, error))
+    return NULL;
+  GimpDrawable *d = GIMP_DRAWABLE(layer);
+  /* A margin of band_width lets selection edges just outside the layer still shape the band inside it. */
+  const gint margin = a->source == VMP_SOURCE_SELECTION ? a->band_width : 0;
+  gfloat *values;
+  switch (a->source) {
+  case VMP_SOURCE_SELECTION: values = read_selection(image, d, margin, error); break;
+  case VMP_SOURCE_LAYER_MASK: values = read_layer_mask(layer, error); break;
+  case VMP_SOURCE_LAYER_ALPHA: values = read_layer_alpha(layer, error); break;
+  default: values = read_channel(channel, d, error); break;
   }
-  if (!found)
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
-                "No trimap channel: choose one, or add a channel named \"%s\" (white = foreground, black = "
-                "background, grey = unknown), or take the trimap from the selection",
-                name && *name ? name : "trimap");
-  return found;
+  if (!values)
+    return NULL;
+  guint8 *trimap = vmp_trimap_from_values(a->source, values, gimp_drawable_get_width(d), gimp_drawable_get_height(d),
+                                          margin, a->band_width, error);
+  g_free(values);
+  return trimap;
 }

@@ -13,7 +13,8 @@ set -uo pipefail
 
 SRC=$1 STATE=$2 MODEL=$3
 shift 3
-TARGETS=(plugin/vitmatte-gimp tools/vitmatte tests/gimp/vmp-make-test-images tests/gimp/vmp-compare)
+TARGETS=(plugin/vitmatte-gimp tools/vitmatte tests/gimp/vmp-make-test-images tests/gimp/vmp-compare
+         tests/gimp/vmp-test-trimap-values)
 COMMON=(-Dcuda=disabled -Dgimp=enabled -Dcli=enabled -Dtests=true)
 
 total_passed=0

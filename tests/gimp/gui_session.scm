@@ -15,7 +15,8 @@
 ;      downloaded model;
 ;   5. the preview: each view mode photographed and checked, the band width changed, then OK (the mask must equal
 ;      the preview's last alpha);
-;   6. the preview of an 800 x 640 layer: a downscaled copy (its trimap checked), then Escape.
+;   6. the preview of an 800 x 640 layer: the layer's alpha and mask (it has neither) refused in a run's words, then
+;      a downscaled copy (its trimap checked), then Escape.
 ; Handshake through files in DIR: this script writes ready-dialog, ran, undone, redone, decon-ran, decon-undone,
 ; menu-error-ready, menu-ready, menu-done, download-ready, download-done, preview-ready, preview-done, preview-large-ready,
 ; preview-large-done; integration.sh writes next-step, menu-run-done, download-armed, preview-armed and

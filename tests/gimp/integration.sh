@@ -42,7 +42,8 @@ finish() {
 CLI=$BUILD/tools/vitmatte
 PLUGIN_DIR=$BUILD/plugin
 HELPERS=$BUILD/tests/gimp
-for f in "$CLI" "$PLUGIN_DIR/vitmatte-gimp" "$HELPERS/vmp-make-test-images" "$HELPERS/vmp-compare"; do
+for f in "$CLI" "$PLUGIN_DIR/vitmatte-gimp" "$HELPERS/vmp-make-test-images" "$HELPERS/vmp-compare" \
+         "$HELPERS/vmp-test-trimap-values"; do
   [ -x "$f" ] || { fail "built: $f is missing"; finish; }
 done
 command -v gimp-console-3.0 >/dev/null || { fail "gimp-console-3.0 not found"; finish; }
@@ -74,6 +75,14 @@ cp "$MODEL/config.json" "$WORK/model-without-weights/"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY HF_TOKEN
 hub_start python3 "$SRC/tests/models/hub_server.py" "$MODEL" "$WORK/hub" || { fail "the test hub started"; finish; }
 export HF_ENDPOINT=$HUB_URL VITMATTE_MODELS=$WORK/models
+
+# --- the trimap a run and the preview make of a source's values (tests/gimp/test_trimap_values.c; no GIMP running) --
+out=$("$HELPERS/vmp-test-trimap-values" 2>&1)
+rc=$?
+while IFS= read -r line; do
+  case $line in PASS*) pass "trimap from values: ${line#PASS }" ;; FAIL*) fail "trimap from values: ${line#FAIL }" ;; esac
+done <<<"$out"
+check $rc "trimap from values: the test ended normally (exit code $rc)"
 
 # --- the engine's own alpha for the same inputs (the reference every GIMP result is compared with) --------------
 cli() { # OUT IMAGE TRIMAP
@@ -316,11 +325,11 @@ dialog_checks() {
 window_shot() { # NAME WINDOW: that window alone as WORK/NAME.png (the screenshots of the README)
   xwd -id "$2" -silent 2>/dev/null | xwdtopnm 2>/dev/null | pnmtopng >"$WORK/$1.png" 2>/dev/null
 }
-preview_report() { # NAME: reports until the preview is up to date (idle) and drawn, at most 90 s
+preview_report() { # NAME [STATE]: reports until the preview is up to date (idle, or STATE) and drawn, at most 90 s
   local i
   for ((i = 0; i < 90; i++)); do
     rm -f "$WORK/$1.txt"
-    hook "report $WORK/$1.txt" && wait_for "$WORK/$1.txt" 5 && grep -q "^preview-state: idle$" "$WORK/$1.txt" &&
+    hook "report $WORK/$1.txt" && wait_for "$WORK/$1.txt" 5 && grep -q "^preview-state: ${2:-idle}$" "$WORK/$1.txt" &&
       sleep 0.5 && return 0
     sleep 0.5
   done
@@ -374,11 +383,24 @@ preview_step() {
   check $? "gui: OK after the preview runs ViTMatte and the run ends"
 }
 # Step 6: a layer of more pixels than the CPU preview computes is previewed as a downscaled copy, whose trimap (made
-# from GIMP's thumbnail of the channel) must be the full trimap's, downscaled.
+# from GIMP's thumbnail of the channel) must be the full trimap's, downscaled; sources it cannot use get a run's words.
 preview_large_step() {
-  local dialog size line
+  local dialog size line source got want
   step_dialog preview-large || return
   dialog=$STEP_DIALOG
+  # A source that cannot serve: the downscaled preview says what a run says (the console suite's cases of the same
+  # layer without alpha or mask), word for word.
+  for source in layer-alpha:bad-no-alpha layer-mask:bad-no-layer-mask; do
+    hook "set trimap-source ${source%%:*}"
+    if preview_report "preview-large-${source%%:*}" failed; then
+      got=$(grep '^preview-status: ' "$WORK/preview-large-${source%%:*}.txt" | cut -d' ' -f2-)
+      want=$(grep "^CASE ${source#*:} failed " "$RESULTS" 2>/dev/null | sed 's/.*plug-in-vitmatte failed: //')
+      [ -n "$want" ] && [ "$got" = "$want" ]
+      check $? "gui: the downscaled preview refuses trimap source ${source%%:*} in a run's words ($got)"
+    else
+      fail "gui: the downscaled preview with trimap source ${source%%:*} failed"
+    fi
+  done
   hook "set trimap-source channel" && hook "set preview-mode trimap"
   if preview_report preview-large; then
     size=$(grep '^preview-size: ' "$WORK/preview-large.txt" | cut -d' ' -f2-)
