@@ -1,4 +1,4 @@
-/* engine_session.c - one prediction with the ViTMatte engine from inside the plug-in, with GIMP progress.
+/* engine_session.c - the ViTMatte engine from inside the plug-in: a run (GIMP progress) or the preview's worker.
  * Owns: model lookup, engine calls and the user-facing wording of engine errors. */
 #include "engine_session.h"
 
@@ -121,7 +121,8 @@ vm_precision vmp_engine_precision(vmp_precision_choice p) {
 }
 
 gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_device_choice device,
-                         vmp_precision_choice precision, gint cpu_threads, GError **error) {
+                         vmp_precision_choice precision, gint cpu_threads, vm_progress_fn progress,
+                         void *progress_data, GError **error) {
   memset(s, 0, sizeof *s);
   s->model_path = g_strdup(model_path);
   vm_error err = {VM_OK, ""};
@@ -134,8 +135,8 @@ gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_dev
   options.device = vmp_engine_device(device);
   options.precision = vmp_engine_precision(precision);
   options.cpu_threads = vmp_engine_threads(cpu_threads);
-  options.progress = on_engine_progress;
-  options.progress_user_data = &s->slice; /* the session does not move while the context lives */
+  options.progress = progress ? progress : on_engine_progress;
+  options.progress_user_data = progress ? progress_data : &s->slice; /* the session does not move while it lives */
   s->auto_device = options.device == VM_DEVICE_AUTO;
   if (vm_context_create(s->model, &options, &s->ctx, &err) != VM_OK) {
     set_engine_error(error, &err, model_path);

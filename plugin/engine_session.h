@@ -1,4 +1,4 @@
-/* engine_session.h - one prediction with the ViTMatte engine from inside the plug-in, with GIMP progress.
+/* engine_session.h - the ViTMatte engine from inside the plug-in: a run (GIMP progress) or the preview's worker.
  * Owns: finding the model, loading it, making the context, the size check, predicting, and the wording of errors. */
 #ifndef VMP_ENGINE_SESSION_H
 #define VMP_ENGINE_SESSION_H
@@ -25,14 +25,17 @@ typedef struct vmp_engine_session {
   gchar *model_path;
   vm_model *model;
   vm_context *ctx;
-  vmp_progress_slice slice; /* the context reports here; set by vmp_engine_predict */
+  vmp_progress_slice slice; /* the context reports here unless given its own callback; set by vmp_engine_predict */
   gboolean auto_device;     /* device Automatic: an image the GPU cannot hold runs on the CPU, with a message */
 } vmp_engine_session;
 
 /* Loads the model at `model_path` and makes a context on the chosen device and precision (`cpu_threads` on the CPU,
- * 0 = one per core). FALSE with `error` set (the session then holds nothing); vmp_engine_close it either way. */
+ * 0 = one per core). The context reports its progress to `progress` with `progress_data` (it may cancel there); NULL:
+ * to GIMP's progress bar, in the slice vmp_engine_predict sets (then only from the plug-in's main thread). FALSE
+ * with `error` set; vmp_engine_close it either way. */
 gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_device_choice device,
-                         vmp_precision_choice precision, gint cpu_threads, GError **error);
+                         vmp_precision_choice precision, gint cpu_threads, vm_progress_fn progress,
+                         void *progress_data, GError **error);
 
 /* Before any pixel is read: whether a width x height layer is within the engine's limits and fits in the memory
  * available, the plug-in's own `host_bytes` (its copies of the layer, the trimap, the alpha) included. FALSE with

@@ -150,7 +150,7 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
     goto done;
 
   gimp_progress_init("ViTMatte: loading the model");
-  if (!vmp_engine_open(&session, model_path, a->device, a->precision, a->cpu_threads, error))
+  if (!vmp_engine_open(&session, model_path, a->device, a->precision, a->cpu_threads, NULL, NULL, error))
     goto done;
   gimp_progress_update(STAGE_LOADED);
   /* Before a pixel is read: the engine's limits and the memory the whole run needs. */

@@ -17,9 +17,8 @@
 
 /* The model and context the worker keeps; only the task running in the worker touches them. */
 typedef struct engine {
-  gchar *key; /* model path, device, precision and threads they were made for */
-  vm_model *model;
-  vm_context *ctx;
+  gchar *key; /* model path, device, precision and threads the session was opened for */
+  vmp_engine_session session;
   GCancellable *cancel; /* the running task's: the engine's progress callback asks it */
 } engine;
 
@@ -79,29 +78,17 @@ static int on_progress(void *user_data, const char *stage, double fraction) {
 }
 
 static void engine_clear(engine *e) {
-  if (e->ctx)
-    vm_context_free(e->ctx);
-  if (e->model)
-    vm_model_free(e->model);
-  g_free(e->key);
-  e->ctx = NULL, e->model = NULL, e->key = NULL;
+  vmp_engine_close(&e->session);
+  g_clear_pointer(&e->key, g_free);
 }
 
+/* The session for the job's key, opened as a run opens it (and with its words for errors), reporting to
+ * on_progress so that the task's cancellable can stop it. */
 static gboolean engine_ready(engine *e, job *j) {
-  if (e->ctx && g_strcmp0(e->key, j->key) == 0)
+  if (e->session.ctx && g_strcmp0(e->key, j->key) == 0)
     return TRUE;
   engine_clear(e);
-  vm_error err = {VM_OK, ""};
-  vm_context_options options;
-  vm_context_options_default(&options);
-  options.device = vmp_engine_device(j->device);
-  options.precision = vmp_engine_precision(j->precision);
-  options.cpu_threads = vmp_engine_threads(j->threads);
-  options.progress = on_progress;
-  options.progress_user_data = e;
-  if (vm_model_load(j->model_path, &e->model, &err) != VM_OK ||
-      vm_context_create(e->model, &options, &e->ctx, &err) != VM_OK) {
-    g_set_error(&j->error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
+  if (!vmp_engine_open(&e->session, j->model_path, j->device, j->precision, j->threads, on_progress, e, &j->error)) {
     engine_clear(e);
     return FALSE;
   }
@@ -115,8 +102,8 @@ static void run_job(GTask *task, gpointer source, gpointer task_data, GCancellab
   engine *e = &j->preview->engine;
   e->cancel = cancel;
   if (engine_ready(e, j)) {
-    j->device_used = vm_context_device(e->ctx);
-    j->device_name = g_strdup(vm_context_device_name(e->ctx));
+    j->device_used = vm_context_device(e->session.ctx);
+    j->device_name = g_strdup(vm_context_device_name(e->session.ctx));
   }
   if (!j->error && !j->probe) {
     const gint w = j->image.width, h = j->image.height;
@@ -128,8 +115,8 @@ static void run_job(GTask *task, gpointer source, gpointer task_data, GCancellab
     const gint64 start = g_get_monotonic_time();
     if (!j->alpha || !j->foreground)
       g_set_error(&j->error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory for a %d x %d preview", w, h);
-    else if (vm_predict(e->ctx, &j->image, &trimap, j->alpha, 0, &err) != VM_OK ||
-             vm_estimate_foreground(e->ctx, &j->image, &alpha, NULL, j->foreground, 0, NULL, 0, &err) != VM_OK)
+    else if (vm_predict(e->session.ctx, &j->image, &trimap, j->alpha, 0, &err) != VM_OK ||
+             vm_estimate_foreground(e->session.ctx, &j->image, &alpha, NULL, j->foreground, 0, NULL, 0, &err) != VM_OK)
       g_set_error(&j->error, err.status == VM_ERR_CANCELLED ? G_IO_ERROR : GIMP_PLUG_IN_ERROR,
                   err.status == VM_ERR_CANCELLED ? G_IO_ERROR_CANCELLED : 0, "%s", err.message);
     j->seconds = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
