@@ -15,7 +15,8 @@
 /* GIMP's thumbnails are at most this wide and high. */
 #define THUMBNAIL_MAX 1024
 
-/* The model and context the worker keeps; only the task running in the worker touches them. */
+/* The model and context the worker keeps: while a task runs only it touches them; between tasks the main thread
+ * reads which engine it is and its device (request_now). */
 typedef struct engine {
   gchar *key; /* model path, device, precision and threads the session was opened for */
   vmp_engine_session session;
@@ -34,8 +35,6 @@ struct vmp_preview {
   GCancellable *cancel; /* its cancellable */
   gboolean pending;     /* a request came while it ran */
   gboolean stopping;
-  gchar *known_key; /* the engine the main thread knows was made, and its device */
-  vm_device known_device;
 };
 
 typedef struct job {
@@ -51,7 +50,6 @@ typedef struct job {
   /* out */
   gfloat *alpha, *foreground;
   gchar *device_name;
-  vm_device device_used;
   gdouble seconds;
   GError *error;
 } job;
@@ -102,7 +100,6 @@ static void run_job(GTask *task, gpointer source, gpointer task_data, GCancellab
   engine *e = &j->preview->engine;
   e->cancel = cancel;
   if (engine_ready(e, j)) {
-    j->device_used = vm_context_device(e->session.ctx);
     j->device_name = g_strdup(vm_context_device_name(e->session.ctx));
   }
   if (!j->error && !j->probe) {
@@ -288,12 +285,14 @@ static void request_now(vmp_preview *p) {
   j->key = g_strdup_printf("%s|%d|%d|%d", model_path, a.device, a.precision, a.cpu_threads);
   GimpDrawable *d = GIMP_DRAWABLE(p->layer);
   j->layer_width = gimp_drawable_get_width(d), j->layer_height = gimp_drawable_get_height(d);
-  if (g_strcmp0(j->key, p->known_key) != 0) {
+  /* No task runs now (a finished one cleared p->task before calling here), so the worker leaves the engine alone. */
+  const engine *e = &p->engine;
+  if (!e->session.ctx || g_strcmp0(j->key, e->key) != 0) {
     /* a new engine: make it first, its device decides between the whole layer and a copy */
     j->probe = TRUE;
   } else {
-    const gboolean full =
-        p->known_device == VM_DEVICE_CUDA || (gint64)j->layer_width * j->layer_height <= VMP_PREVIEW_CPU_PIXELS;
+    const gboolean full = vm_context_device(e->session.ctx) == VM_DEVICE_CUDA ||
+                          (gint64)j->layer_width * j->layer_height <= VMP_PREVIEW_CPU_PIXELS;
     if (!(full ? read_full(p, &a, j, &error) : read_scaled(p, &a, j, &error))) {
       vmp_run_args_clear(&a);
       job_free(j);
@@ -323,11 +322,6 @@ static void job_finished(GObject *source, GAsyncResult *result, gpointer data) {
   vmp_preview *p = data;
   job *j = g_task_get_task_data(G_TASK(result));
   const gboolean cancelled = g_cancellable_is_cancelled(p->cancel);
-  if (!j->error && j->device_name) {
-    g_free(p->known_key);
-    p->known_key = g_strdup(j->key);
-    p->known_device = j->device_used;
-  }
   if (p->stopping || cancelled) {
     /* superseded or stopped: nothing to show */
   } else if (j->error) {
@@ -380,6 +374,5 @@ void vmp_preview_free(vmp_preview *p) {
     return;
   vmp_preview_stop(p);
   engine_clear(&p->engine);
-  g_free(p->known_key);
   g_free(p);
 }
