@@ -3,7 +3,6 @@
  * nothing of the plug-in but that interface and the argument names. */
 #include "dialog_services.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine_session.h"
@@ -12,16 +11,13 @@
 #include "preview.h"
 #include "vitmatte_models.h"
 
-/* "ViTMatte-S (small)" when `path` is an official model's folder, else NULL. */
+/* "ViTMatte-S (small)" when `path` is an official model's folder, else NULL. By the folder's name only: a folder
+ * called "small" is not the official checkpoint. */
 static const vmm_known_model *official_at(const gchar *path) {
   gchar *leaf = g_path_get_basename(path);
-  const vmm_known_model *found = NULL;
-  for (int i = 0; i < vmm_known_count() && !found; i++) {
-    char *folder = vmm_repo_folder_name(vmm_known_at(i)->repo);
-    if (folder && strcmp(folder, leaf) == 0)
-      found = vmm_known_at(i);
-    free(folder);
-  }
+  const vmm_known_model *found = vmm_known_find(leaf);
+  if (found && strcmp(found->name, leaf) == 0)
+    found = NULL;
   g_free(leaf);
   return found;
 }

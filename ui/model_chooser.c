@@ -24,6 +24,7 @@ typedef struct chooser {
   gchar *previous;  /* the choice before "A folder...", restored when the folder chooser is cancelled */
   gboolean filling; /* the entries are being rebuilt: "changed" means nothing */
   char *models_dir;
+  GHashTable *complete; /* the official models (vmm_known_model *) complete in the models folder, as fill() found */
 } chooser;
 
 static const vmm_installed *installed_of(const vmm_installed_list *list, const vmm_known_model *known) {
@@ -42,9 +43,12 @@ static void fill(chooser *c, const gchar *select) {
   vmm_installed_list list = {NULL, 0};
   if (c->models_dir)
     vmm_list_installed(c->models_dir, &list, NULL);
+  g_hash_table_remove_all(c->complete);
   for (int k = 0; k < vmm_known_count(); k++) {
     const vmm_known_model *known = vmm_known_at(k);
     const vmm_installed *m = installed_of(&list, known);
+    if (m && m->complete)
+      g_hash_table_add(c->complete, (gpointer)known);
     gchar *label = m && m->complete      ? g_strdup_printf("%s (%s)", known->title, known->name)
                    : m && m->downloading ? g_strdup_printf("%s (%s) - download unfinished", known->title, known->name)
                                          : g_strdup_printf("%s (%s) - not downloaded, about %d MB", known->title,
@@ -75,10 +79,7 @@ static void fill(chooser *c, const gchar *select) {
 static void update_state(chooser *c) {
   const gchar *id = gtk_combo_box_get_active_id(GTK_COMBO_BOX(c->combo));
   const vmm_known_model *known = id && *id ? vmm_known_find(id) : NULL;
-  char *leaf = known ? vmm_repo_folder_name(known->repo) : NULL;
-  gchar *folder = leaf && c->models_dir ? g_build_filename(c->models_dir, leaf, NULL) : NULL;
-  free(leaf);
-  const gboolean missing = known && !(folder && vmm_folder_is_complete(folder));
+  const gboolean missing = known && !g_hash_table_contains(c->complete, known);
   gtk_widget_set_sensitive(c->download, missing && !c->running);
   if (c->running) {
     /* the status line keeps the download's */
@@ -94,7 +95,6 @@ static void update_state(chooser *c) {
     gtk_label_set_text(GTK_LABEL(c->status), line);
     g_free(line);
   }
-  g_free(folder);
 }
 
 static void choose(chooser *c, const gchar *value) {
@@ -213,6 +213,7 @@ static void on_destroy(GtkWidget *widget, gpointer data) {
   if (c->running)
     c->services->download_abandon(c->running); /* the dialog went away: stop, keep what arrived */
   free(c->models_dir);
+  g_hash_table_destroy(c->complete);
   g_free(c->previous);
   g_free(c);
 }
@@ -224,6 +225,7 @@ GtkWidget *vmp_model_chooser_new(GtkDialog *dialog, GimpProcedureConfig *config,
   c->config = config;
   c->services = services;
   c->models_dir = vmm_models_dir(NULL);
+  c->complete = g_hash_table_new(NULL, NULL);
   gchar *current = NULL;
   g_object_get(config, VMP_ARG_MODEL, &current, NULL);
   c->previous = g_strdup(current ? current : "");
