@@ -62,11 +62,9 @@ static void preview_stop(gpointer data) { vmp_preview_stop(data); }
 
 void vmp_dialog_services_init(vmp_dialog_services *services, vmp_preview *preview) {
   memset(services, 0, sizeof *services);
-  if (preview) {
-    services->data = preview;
-    services->preview_request = preview_request;
-    services->preview_stop = preview_stop;
-  }
+  services->data = preview;
+  services->preview_request = preview_request;
+  services->preview_stop = preview_stop;
   services->model_line = model_line;
   services->download_start = download_start;
   services->download_cancel = download_cancel;

@@ -6,7 +6,7 @@
 #include "matte_dialog.h"
 #include "preview.h"
 
-/* Fills `services` with the plug-in's model line, downloads and, when `preview` is not NULL, its previews. */
+/* Fills `services` with the plug-in's model line, downloads and the previews of `preview`. */
 void vmp_dialog_services_init(vmp_dialog_services *services, vmp_preview *preview);
 
 #endif

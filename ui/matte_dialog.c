@@ -132,23 +132,18 @@ gboolean vmp_matte_dialog_run(GimpProcedure *procedure, GimpProcedureConfig *con
   sensitive_when(dialog, config, VMP_ARG_DECONTAMINATE_AMOUNT, VMP_ARG_OUTPUT, "new-layer", "layer-mask-decontaminated",
                  NULL);
 
-  /* The options in a column; with a preview, the preview column goes left of it. */
+  /* The options in a column, the preview column left of it. */
   GtkWidget *main_box =
       gimp_procedure_dialog_fill_box(dialog, "main-box", "trimap-frame", "model-frame", "output-frame", NULL);
-  GtkWidget *preview = NULL;
-  if (services->preview_request) {
-    GtkWidget *options = gimp_procedure_dialog_fill_box(dialog, "options-box", "main-box", NULL);
-    gtk_orientable_set_orientation(GTK_ORIENTABLE(options), GTK_ORIENTATION_HORIZONTAL);
-    gtk_box_set_spacing(GTK_BOX(options), 12);
-    preview = vmp_matte_preview_new(dialog, config, services);
-    gtk_box_pack_start(GTK_BOX(options), preview, TRUE, TRUE, 0);
-    gtk_box_reorder_child(GTK_BOX(options), preview, 0);
-    gtk_widget_set_valign(main_box, GTK_ALIGN_START);
-    gimp_procedure_dialog_fill(dialog, "options-box", NULL);
-  } else {
-    gimp_procedure_dialog_fill(dialog, "main-box", NULL);
-  }
-  const vmp_test_hook_targets targets = {widget, config, chooser, preview, vmp_matte_preview_report};
+  GtkWidget *options = gimp_procedure_dialog_fill_box(dialog, "options-box", "main-box", NULL);
+  gtk_orientable_set_orientation(GTK_ORIENTABLE(options), GTK_ORIENTATION_HORIZONTAL);
+  gtk_box_set_spacing(GTK_BOX(options), 12);
+  GtkWidget *preview = vmp_matte_preview_new(dialog, config, services);
+  gtk_box_pack_start(GTK_BOX(options), preview, TRUE, TRUE, 0);
+  gtk_box_reorder_child(GTK_BOX(options), preview, 0);
+  gtk_widget_set_valign(main_box, GTK_ALIGN_START);
+  gimp_procedure_dialog_fill(dialog, "options-box", NULL);
+  const vmp_test_hook_targets targets = {widget, config, chooser, preview};
   vmp_test_hook_install(&targets);
   gboolean ok = gimp_procedure_dialog_run(dialog);
   gtk_widget_destroy(widget);

@@ -43,7 +43,7 @@ typedef struct vmp_dialog_services {
                                          gpointer show_data, vmp_dialog_download_done_fn done, gpointer done_data);
   void (*download_cancel)(vmp_dialog_download *download);
   void (*download_abandon)(vmp_dialog_download *download);
-  /* Computes the result of `config`'s current settings in the background (NULL: the dialog has no preview). */
+  /* Computes the result of `config`'s current settings in the background. */
   void (*preview_request)(gpointer data, GimpProcedureConfig *config, vmp_preview_done_fn done, gpointer done_data);
   /* Stops a preview in progress and waits for it; no done comes afterwards. */
   void (*preview_stop)(gpointer data);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "matte_preview.h"
 #include "model_chooser.h"
 
 typedef struct hook {
@@ -33,8 +34,7 @@ static void set_property(GimpProcedureConfig *config, const gchar *name, const g
 static void write_report(hook *h, const gchar *file) {
   GString *report = g_string_new(NULL);
   g_string_append_printf(report, "model-line: %s\n", vmp_model_chooser_status(h->t.chooser));
-  if (h->t.preview && h->t.report_preview)
-    h->t.report_preview(h->t.preview, report, file);
+  vmp_matte_preview_report(h->t.preview, report, file);
   gchar *part = g_strconcat(file, ".part", NULL);
   /* written whole, then renamed: the test never reads half a report */
   if (g_file_set_contents(part, report->str, -1, NULL))

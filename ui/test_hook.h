@@ -7,16 +7,11 @@
 
 #define VMP_TEST_HOOK_ENV "VITMATTE_GIMP_TEST_DIALOG"
 
-/* What a report says about the preview (matte_preview.h fills it in): appended to `report` as "key: value" lines;
- * `file` is the report's path, for files written beside it. */
-typedef void (*vmp_test_report_fn)(GtkWidget *preview, GString *report, const gchar *file);
-
 typedef struct vmp_test_hook_targets {
   GtkWidget *dialog;
   GimpProcedureConfig *config;
-  GtkWidget *chooser;             /* model_chooser.h */
-  GtkWidget *preview;             /* matte_preview.h, or NULL */
-  vmp_test_report_fn report_preview;
+  GtkWidget *chooser; /* model_chooser.h */
+  GtkWidget *preview; /* matte_preview.h: its part of the report is vmp_matte_preview_report's */
 } vmp_test_hook_targets;
 
 /* While the dialog is open and $VITMATTE_GIMP_TEST_DIALOG names a file that exists, the dialog reads one command from
