@@ -65,7 +65,7 @@ gboolean vmp_decontaminate(GimpDrawable *layer, const gfloat *alpha, gdouble amo
 
   const gfloat a = (gfloat)CLAMP(amount, 0.0, 1.0);
   for (gsize i = 0; i < n; i++) {
-    const gboolean band = alpha[i] > VMP_BAND_LOW && alpha[i] < VMP_BAND_HIGH;
+    const gboolean band = alpha[i] > VMP_BAND_LOW && alpha[i] < VMP_BAND_HIGH; /* only those change */
     for (gint c = 0; c < channels; c++) {
       const gfloat v = sample(samples, i * (gsize)channels + (gsize)c, type);
       out->pixels[i * (gsize)channels + (gsize)c] = band && c < colours ? v + a * (F[i * colours + c] - v) : v;

@@ -18,10 +18,6 @@ typedef struct vmp_decontaminated {
   gint width, height, channels;
 } vmp_decontaminated;
 
-/* A pixel is in the unknown band when its alpha would be neither 0 nor 255 in 8 bits; only those change. */
-#define VMP_BAND_LOW (0.5f / 255.0f)
-#define VMP_BAND_HIGH (1.0f - 0.5f / 255.0f)
-
 /* Reads `layer` in its own encoding, estimates the foreground colours F with `alpha` (the layer's size, 0..1) on
  * `device`, and makes colour = I + amount (F - I) in the unknown band (amount 0..1), I elsewhere. Progress goes
  * to GIMP's bar between the two fractions. FALSE with `error` set; nothing is left allocated then. */

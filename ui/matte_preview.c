@@ -102,7 +102,7 @@ static void shade(vmp_view_mode mode, const gdouble *rgb, gdouble alpha, gdouble
     case VMP_VIEW_TRIMAP: v = trimap; break;
     case VMP_VIEW_CUTOUT: {
       /* as the decontaminated output: the estimated colour, by the amount, where the alpha is neither 0 nor 1 */
-      const gboolean band = alpha > 0.5 / 255.0 && alpha < 1.0 - 0.5 / 255.0;
+      const gboolean band = alpha > VMP_BAND_LOW && alpha < VMP_BAND_HIGH;
       const gdouble colour = band ? rgb[c] + amount * (fg[c] - rgb[c]) : rgb[c];
       v = colour * alpha + check[c] * (1.0 - alpha);
       break;

@@ -1,5 +1,6 @@
 /* vitmatte_args.h - the names the plug-in's procedures, the dialog (ui/) and Script-Fu callers agree on: procedure
- * and argument names, choice values, ranges. Owns nothing else: it is the one plug-in header ui/ includes.
+ * and argument names, choice values, ranges, and the alpha bounds of the band that decontamination changes. Owns
+ * nothing else: it is the one plug-in header ui/ includes.
  * (Changing a name breaks saved scripts.) */
 #ifndef VMP_VITMATTE_ARGS_H
 #define VMP_VITMATTE_ARGS_H
@@ -35,6 +36,11 @@
 #define VMP_BAND_WIDTH_MAX 1000
 #define VMP_BAND_WIDTH_SLIDER_MAX 80 /* the dialog's slider spans 1..80 (typed values go up to the maximum) */
 #define VMP_CPU_THREADS_MAX 256
+
+/* Decontaminated colours (and the preview's Cut-out view) change a pixel only in the unknown band: where its alpha
+ * would be neither 0 nor 255 in 8 bits. */
+#define VMP_BAND_LOW (0.5f / 255.0f)
+#define VMP_BAND_HIGH (1.0f - 0.5f / 255.0f)
 
 typedef enum {
   VMP_SOURCE_CHANNEL,
