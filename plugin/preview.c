@@ -1,6 +1,6 @@
 /* preview.c - the dialog's preview, computed: the layer and its trimap read for the current settings (the whole
- * layer, or on the CPU a copy downscaled by GIMP's own thumbnails), the model and the foreground colours run in a
- * worker thread on a model and context kept between runs.
+ * layer, or on the CPU a copy downscaled by GIMP's own thumbnails), the model and (for the Cut-out view) the
+ * foreground colours run in a worker thread on a model and context kept between runs.
  * Owns: choosing full size or a copy, reading at that size, one worker at a time, cancelling a stale run. */
 #include "preview.h"
 
@@ -43,7 +43,8 @@ typedef struct job {
   vmp_device_choice device;
   vmp_precision_choice precision;
   gint threads;
-  gboolean probe; /* only make the engine (its device decides the preview's size) */
+  gboolean probe;   /* only make the engine (its device decides the preview's size) */
+  gboolean colours; /* estimate the foreground colours too (only the Cut-out view shows them) */
   vm_image image; /* the model's input; data owned */
   guint8 *rgb, *trimap;
   gint layer_width, layer_height;
@@ -105,15 +106,17 @@ static void run_job(GTask *task, gpointer source, gpointer task_data, GCancellab
   if (!j->error && !j->probe) {
     const gint w = j->image.width, h = j->image.height;
     j->alpha = g_try_malloc_n((gsize)w * (gsize)h, sizeof(gfloat));
-    j->foreground = g_try_malloc_n((gsize)w * (gsize)h, 3 * sizeof(gfloat));
+    if (j->colours)
+      j->foreground = g_try_malloc_n((gsize)w * (gsize)h, 3 * sizeof(gfloat));
     const vm_image trimap = {j->trimap, w, h, 1, 0, VM_PIXEL_U8};
     const vm_image alpha = {j->alpha, w, h, 1, 0, VM_PIXEL_F32};
     vm_error err = {VM_OK, ""};
     const gint64 start = g_get_monotonic_time();
-    if (!j->alpha || !j->foreground)
+    if (!j->alpha || (j->colours && !j->foreground))
       g_set_error(&j->error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory for a %d x %d preview", w, h);
     else if (vm_predict(e->session.ctx, &j->image, &trimap, j->alpha, 0, &err) != VM_OK ||
-             vm_estimate_foreground(e->session.ctx, &j->image, &alpha, NULL, j->foreground, 0, NULL, 0, &err) != VM_OK)
+             (j->colours &&
+              vm_estimate_foreground(e->session.ctx, &j->image, &alpha, NULL, j->foreground, 0, NULL, 0, &err) != VM_OK))
       g_set_error(&j->error, err.status == VM_ERR_CANCELLED ? G_IO_ERROR : GIMP_PLUG_IN_ERROR,
                   err.status == VM_ERR_CANCELLED ? G_IO_ERROR_CANCELLED : 0, "%s", err.message);
     j->seconds = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
@@ -282,6 +285,7 @@ static void request_now(vmp_preview *p) {
   j->preview = p;
   j->model_path = model_path;
   j->device = a.device, j->precision = a.precision, j->threads = a.cpu_threads;
+  j->colours = gimp_procedure_config_get_choice_id(p->config, VMP_ARG_PREVIEW_MODE) == VMP_VIEW_CUTOUT;
   j->key = g_strdup_printf("%s|%d|%d|%d", model_path, a.device, a.precision, a.cpu_threads);
   GimpDrawable *d = GIMP_DRAWABLE(p->layer);
   j->layer_width = gimp_drawable_get_width(d), j->layer_height = gimp_drawable_get_height(d);

@@ -17,9 +17,10 @@ typedef struct vmp_preview vmp_preview;
 vmp_preview *vmp_preview_new(GimpImage *image, GimpLayer *layer, GimpChannel *selected_channel);
 
 /* Computes the result of `config`'s settings: the layer and its trimap are read here (main thread) at full size, or
- * as GIMP's own downscaled thumbnails on the CPU; the model and the foreground colours run in a worker thread, on a
- * model and context kept from the last request while the model, device, precision and threads stay the same. A
- * request while another runs cancels that one; `done` comes once, for the last request. */
+ * as GIMP's own downscaled thumbnails on the CPU; the model and, when the Cut-out view is shown (preview-mode), the
+ * foreground colours run in a worker thread, on a model and context kept from the last request while the model,
+ * device, precision and threads stay the same. A request while another runs cancels that one; `done` comes once,
+ * for the last request. */
 void vmp_preview_request(vmp_preview *preview, GimpProcedureConfig *config, vmp_preview_done_fn done,
                          gpointer done_data);
 

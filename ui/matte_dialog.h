@@ -21,9 +21,10 @@ typedef struct vmp_preview_result {
   guint8 *rgb;                    /* width x height x 3: the picture, R'G'B' 8-bit */
   guint8 *trimap;                 /* width x height: 0 / 128 / 255 */
   gfloat *alpha;                  /* width x height, 0..1 */
-  gfloat *foreground;             /* width x height x 3: the estimated foreground colours, R'G'B' 0..1 */
+  gfloat *foreground;             /* width x height x 3: the estimated foreground colours, R'G'B' 0..1; NULL unless
+                                   * the Cut-out view was shown when the result was asked for */
   gchar *device;                  /* where the model ran, e.g. "CPU, 2 threads" */
-  gdouble seconds;                /* the model and the colours, reading not included */
+  gdouble seconds;                /* the model and the colours (if any), reading not included */
 } vmp_preview_result;
 
 void vmp_preview_result_free(vmp_preview_result *result);
@@ -43,7 +44,8 @@ typedef struct vmp_dialog_services {
                                          gpointer show_data, vmp_dialog_download_done_fn done, gpointer done_data);
   void (*download_cancel)(vmp_dialog_download *download);
   void (*download_abandon)(vmp_dialog_download *download);
-  /* Computes the result of `config`'s current settings in the background. */
+  /* Computes the result of `config`'s current settings in the background (the foreground colours only when
+   * preview-mode is the Cut-out view). */
   void (*preview_request)(gpointer data, GimpProcedureConfig *config, vmp_preview_done_fn done, gpointer done_data);
   /* Stops a preview in progress and waits for it; no done comes afterwards. */
   void (*preview_stop)(gpointer data);

@@ -78,7 +78,7 @@ static void sample(const preview *p, gint x, gint y, gint dw, gint dh, gdouble *
       const gsize i = (gsize)sy * r->width + sx;
       for (int c = 0; c < 3; c++) {
         rgb[c] += r->rgb[3 * i + c];
-        fg[c] += r->foreground[3 * i + c] * 255.0;
+        fg[c] += r->foreground ? r->foreground[3 * i + c] * 255.0 : r->rgb[3 * i + c]; /* no colours: the picture's */
       }
       *alpha += r->alpha[i];
       *trimap += r->trimap[i];
@@ -194,6 +194,14 @@ static gboolean compute(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+/* The Cut-out view is shown but the result it would show has no colours (computed for another view), or the
+ * computation in flight was asked for another view: the colours are computed only for this view. */
+static gboolean needs_colours(preview *p) {
+  if (gimp_procedure_config_get_choice_id(p->config, VMP_ARG_PREVIEW_MODE) != VMP_VIEW_CUTOUT)
+    return FALSE;
+  return p->state == STATE_COMPUTING || (p->state == STATE_IDLE && p->result && !p->result->foreground);
+}
+
 static void schedule(preview *p, guint delay_ms) {
   if (p->debounce)
     g_source_remove(p->debounce);
@@ -227,6 +235,10 @@ static void on_setting(GObject *config, GParamSpec *pspec, gpointer data) {
         schedule(p, DEBOUNCE_MS);
       return;
     }
+  if (strcmp(name, VMP_ARG_PREVIEW_MODE) == 0 && preview_on(p) && needs_colours(p)) {
+    schedule(p, 50); /* the same result again, with the colours */
+    return;
+  }
   redraw(p); /* what is shown, or the amount */
 }
 
@@ -317,6 +329,7 @@ void vmp_matte_preview_report(GtkWidget *widget, GString *report, const gchar *f
     const vmp_preview_result *r = p->result;
     g_string_append_printf(report, "preview-size: %d %d %d %d\npreview-seconds: %.3f\npreview-latency: %.3f\n",
                            r->width, r->height, r->layer_width, r->layer_height, r->seconds, p->latency);
+    g_string_append_printf(report, "preview-colours: %s\n", r->foreground ? "yes" : "no");
     const gsize n = (gsize)r->width * r->height;
     gfloat *trimap = g_new(gfloat, n);
     for (gsize i = 0; i < n; i++)

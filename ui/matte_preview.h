@@ -10,7 +10,8 @@
 /* The preview column for `dialog`: its Preview and Show widgets (the aux arguments preview, preview-mode), a
  * GimpPreviewArea and a status line. A change of a setting that changes the result recomputes it through
  * services->preview_request after a pause (so dragging a slider runs the model once), a change of what is shown
- * only redraws; the dialog stays responsive meanwhile. Closing the dialog stops a computation in progress. */
+ * only redraws (except a switch to the Cut-out view when the result has no colours: it computes it again with
+ * them); the dialog stays responsive meanwhile. Closing the dialog stops a computation in progress. */
 GtkWidget *vmp_matte_preview_new(GimpProcedureDialog *dialog, GimpProcedureConfig *config,
                                  const vmp_dialog_services *services);
 

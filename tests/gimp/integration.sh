@@ -366,6 +366,9 @@ preview_step() {
   done
   grep -q "^preview-status: The whole 100 x 80 layer, on CPU" "$WORK/preview-overlay.txt" 2>/dev/null
   check $? "gui: the preview's line says what it shows ($(grep '^preview-status' "$WORK/preview-overlay.txt" 2>/dev/null))"
+  grep -q "^preview-colours: no$" "$WORK/preview-overlay.txt" 2>/dev/null &&
+    grep -q "^preview-colours: yes$" "$WORK/preview-cutout.txt" 2>/dev/null
+  check $? "gui: the preview estimates the foreground colours only for the Cut-out view (none for Overlay; switching to Cut-out computes them)"
   hook "set preview-mode alpha" && hook "set band-width 8"
   if preview_report preview-band8; then
     screenshot gui-preview-band8
