@@ -100,8 +100,8 @@ static void add_matte_arguments(GimpProcedure *procedure) {
 
   /* A string, not a file argument: GIMP's own check of file arguments rejects a missing folder with a bare
    * "out of range" before the plug-in runs, and a folder action would refuse a .safetensors path. As a string,
-   * Script-Fu passes "/path/to/model" and every problem gets a message that says what is wrong. The dialog adds
-   * a folder chooser button that fills it in. */
+   * Script-Fu passes "/path/to/model" and every problem gets a message that says what is wrong. The dialog shows
+   * a choice of the installed and official models instead, whose "A folder..." entry opens a folder chooser. */
   gimp_procedure_add_string_argument(
       p, VMP_ARG_MODEL, "_Model",
       "A downloaded model's name (small, base, small-646, base-646: see plug-in-vitmatte-download), or a folder with "
