@@ -28,6 +28,11 @@ FAILED=0
 pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
 check() { if [ "$1" = 0 ]; then pass "$2"; else fail "$2"; fi; }
+compare() { # ARGS of vmp-compare ([--MODE] LABEL ...): its one PASS / FAIL line, counted
+  local line
+  line=$("$HELPERS/vmp-compare" "$@")
+  case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+}
 finish() {
   hub_stop
   echo "${VMP_SUMMARY_LABEL:-gimp}: $PASSED passed, $FAILED failed"
@@ -346,7 +351,7 @@ step_dialog() { # STEP: waits for STEP-ready, lets gui_session.scm open the dial
   [ -n "$STEP_DIALOG" ] || { fail "gui: the dialog of the $1 step opened"; return 1; }
 }
 preview_step() {
-  local dialog mode line
+  local dialog mode
   step_dialog preview || return
   dialog=$STEP_DIALOG
   hook "set trimap-source layer-mask" && hook "set band-width 5" && hook "set output layer-mask" &&
@@ -356,10 +361,9 @@ preview_step() {
     if preview_report "preview-$mode"; then
       screenshot "gui-preview-$mode"
       window_shot "dialog-preview-$mode" "$dialog"
-      line=$("$HELPERS/vmp-compare" --preview "gui: the preview shows the matte in the view mode $mode" "$mode" \
-             "$WORK/gui-preview-$mode.png" "$WORK/preview-$mode.txt" "$WORK/scene.png" "$WORK/cli_mask.tif" \
-             "$WORK/mask_trimap.png" 1)
-      case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+      compare --preview "gui: the preview shows the matte in the view mode $mode" "$mode" \
+        "$WORK/gui-preview-$mode.png" "$WORK/preview-$mode.txt" "$WORK/scene.png" "$WORK/cli_mask.tif" \
+        "$WORK/mask_trimap.png" 1
     else
       fail "gui: the preview in the view mode $mode settled"
     fi
@@ -372,10 +376,9 @@ preview_step() {
   hook "set preview-mode alpha" && hook "set band-width 8"
   if preview_report preview-band8; then
     screenshot gui-preview-band8
-    line=$("$HELPERS/vmp-compare" --preview "gui: after the band width changed to 8 the preview shows the new matte" \
-           alpha "$WORK/gui-preview-band8.png" "$WORK/preview-band8.txt" "$WORK/scene.png" "$WORK/cli_mask8.tif" \
-           "$WORK/mask_trimap8.png" 1)
-    case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+    compare --preview "gui: after the band width changed to 8 the preview shows the new matte" \
+      alpha "$WORK/gui-preview-band8.png" "$WORK/preview-band8.txt" "$WORK/scene.png" "$WORK/cli_mask8.tif" \
+      "$WORK/mask_trimap8.png" 1
     ! cmp -s "$WORK/preview-alpha.txt.alpha.f32" "$WORK/preview-band8.txt.alpha.f32" &&
       ! cmp -s "$WORK/gui-preview-alpha.png" "$WORK/gui-preview-band8.png"
     check $? "gui: the preview changed when the band width changed (alpha and screen differ from band 5)"
@@ -388,7 +391,7 @@ preview_step() {
 # Step 6: a layer of more pixels than the CPU preview computes is previewed as a downscaled copy, whose trimap (made
 # from GIMP's thumbnail of the channel) must be the full trimap's, downscaled; sources it cannot use get a run's words.
 preview_large_step() {
-  local dialog size line source got want
+  local dialog size source got want
   step_dialog preview-large || return
   dialog=$STEP_DIALOG
   # A source that cannot serve: the downscaled preview says what a run says (the console suite's cases of the same
@@ -412,9 +415,8 @@ preview_large_step() {
       grep -q "^preview-status: A ${w} x ${h} copy of the 800 x 640 layer (on the CPU the preview is downscaled" \
         "$WORK/preview-large.txt"
     check $? "gui: an 800 x 640 layer is previewed on the CPU as a ${w:-?} x ${h:-?} copy, and the line says so"
-    line=$("$HELPERS/vmp-compare" --classes "gui: the downscaled preview's trimap is the channel's, downscaled" \
-           "$WORK/preview-large.txt.trimap.f32" "$WORK/trimap_large.png" 0.05)
-    case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+    compare --classes "gui: the downscaled preview's trimap is the channel's, downscaled" \
+      "$WORK/preview-large.txt.trimap.f32" "$WORK/trimap_large.png" 0.05
   else
     fail "gui: the downscaled preview settled"
   fi
@@ -539,11 +541,6 @@ echo "NOTE gimp-console runs took $(($(date +%s) - start)) s"
 
 # --- (a) results equal the CLI's alpha ------------------------------------------------------------------------
 case_ok() { grep -q "^CASE $1 ok$" "$RESULTS" 2>/dev/null; }
-compare() { # LABEL GOT EXPECTED TOLERANCE
-  local line
-  line=$("$HELPERS/vmp-compare" "$@")
-  case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
-}
 good_case() { # NAME DUMP CLI_REFERENCE TOLERANCE WHAT
   local name=$1 dump=$2 ref=$3 tol=$4 what=$5
   if case_ok "$name"; then pass "$name: plug-in-vitmatte returned success"
@@ -627,12 +624,11 @@ check $? "selection-band: the mask covers the whole layer, also the part off the
 # --- decontaminated colours: the layer's colours equal the engine's estimation (recomputed here from the layer
 # before the run, in its own encoding) blended by the amount in the unknown band, within 1/255 ------------------
 decon_case() { # NAME LAYER ALPHA AMOUNT WHAT
-  local name=$1 layer=$2 alpha=$3 amount=$4 what=$5 line
+  local name=$1 layer=$2 alpha=$3 amount=$4 what=$5
   if case_ok "$name"; then pass "$name: plug-in-vitmatte returned success"
   else fail "$name: plug-in-vitmatte returned success ($(grep "^CASE $name " "$RESULTS" 2>/dev/null))"; return; fi
-  line=$("$HELPERS/vmp-compare" --decontaminated "$name: $what" "$WORK/$name-before.layer0.pixels.f32" \
-         "$WORK/$name.layer$layer.pixels.f32" "$alpha" "$amount" $TOL8)
-  case $line in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+  compare --decontaminated "$name: $what" "$WORK/$name-before.layer0.pixels.f32" \
+    "$WORK/$name.layer$layer.pixels.f32" "$alpha" "$amount" $TOL8
 }
 decon_case decon-mask 0 "$WORK/cli_scene.tif" 1 "8-bit RGB, amount 100 %: decontaminated colours"
 decon_case decon-mask-40 0 "$WORK/cli_scene.tif" 0.4 "amount 40 %: 40 % of the way to the estimated colours"
