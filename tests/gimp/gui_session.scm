@@ -103,49 +103,38 @@
       (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
                                    #:model "")))))
 
-; integration.sh drives the dialog's buttons through the hook file of $VITMATTE_GIMP_TEST_DIALOG (ui/test_hook.h).
-(define (vmp-gui-download dir)
-  (let* ((image (vmp-scene-with-trimap dir "scene.png"))
-         (layer (vmp-layer image))
-         (display (car (gimp-display-new image))))
-    (vmp-marker dir "download-ready")
-    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir "download-armed"))))
-    (vmp-record "gui-download"
+; A step whose dialog integration.sh plays through the hook file of $VITMATTE_GIMP_TEST_DIALOG (ui/test_hook.h): `image`
+; (its scene set) in a window; STEP-ready, then once integration.sh wrote STEP-armed plug-in-vitmatte interactively
+; (recorded as gui-STEP), the image saved as gui-STEP when `save?`, and STEP-done.
+(define (vmp-gui-armed-step dir step image save?)
+  (let* ((layer (vmp-layer image))
+         (display (car (gimp-display-new image)))
+         (name (string-append "gui-" step)))
+    (vmp-marker dir (string-append step "-ready"))
+    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir (string-append step "-armed")))))
+    (vmp-record name
       (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)))))
-    (vmp-save image dir "gui-download")
-    (vmp-marker dir "download-done")
+    (if save? (vmp-save image dir name))
+    (vmp-marker dir (string-append step "-done"))
     (gimp-image-clean-all image)
     (gimp-display-delete display)))
+
+; The dialog's Download, Stop and Download again, then OK.
+(define (vmp-gui-download dir)
+  (vmp-gui-armed-step dir "download" (vmp-scene-with-trimap dir "scene.png") #t))
 
 ; The preview (issue 13): the scene with the rough mask as its layer mask; integration.sh sets the trimap source to
 ; that mask through the dialog's hook, photographs each view mode and a second band width, then presses OK.
 (define (vmp-gui-preview dir)
-  (let* ((image (vmp-load dir "scene.png"))
-         (layer (vmp-layer image))
-         (display (car (gimp-display-new image))))
-    (vmp-add-rough-mask image layer dir)
-    (vmp-marker dir "preview-ready")
-    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir "preview-armed"))))
-    (vmp-record "gui-preview"
-      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)))))
-    (vmp-save image dir "gui-preview")
-    (vmp-marker dir "preview-done")
-    (gimp-image-clean-all image)
-    (gimp-display-delete display)))
+  (let* ((image (vmp-load dir "scene.png")))
+    (vmp-add-rough-mask image (vmp-layer image) dir)
+    (vmp-gui-armed-step dir "preview" image #t)))
 
 ; The preview of a layer too large for a full-size CPU preview (800 x 640): a downscaled copy; Escape closes the dialog.
 (define (vmp-gui-preview-large dir)
-  (let* ((image (vmp-load dir "scene_large.png"))
-         (layer (vmp-layer image))
-         (display (car (gimp-display-new image))))
+  (let* ((image (vmp-load dir "scene_large.png")))
     (vmp-add-trimap-channel image dir "trimap_large.png" "trimap")
-    (vmp-marker dir "preview-large-ready")
-    (vmp-wait-until dir (lambda () (vitmatte-file-exists? (vmp-path dir "preview-large-armed"))))
-    (vmp-record "gui-preview-large"
-      (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)))))
-    (vmp-marker dir "preview-large-done")
-    (gimp-image-clean-all image)
-    (gimp-display-delete display)))
+    (vmp-gui-armed-step dir "preview-large" image #f)))
 
 (define (vmp-gui-all dir model)
   (set! vmp-results (open-output-file (vmp-path dir "gui-results.txt")))
