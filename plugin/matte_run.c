@@ -240,7 +240,15 @@ static gboolean ask_user(GimpProcedure *procedure, GimpProcedureConfig *config, 
   vmp_dialog_services services;
   vmp_dialog_services_init(&services, preview);
   const gboolean ok = vmp_matte_dialog_run(procedure, config, &services);
-  vmp_preview_free(preview); /* the run loads its own model: a preview context on the GPU would hold its memory */
+  /* On OK the run computes the alpha from scratch, on purpose, even when the preview's last result was the whole
+   * layer (on a GPU, or a layer of at most 640 x 480) and OK's mask equals it (the GUI test checks that). Reusing it
+   * would need: that result to be for exactly the values OK returns (a change in the last 0.4 s is not computed
+   * yet, and the preview keeps no record of which values it answered), the layer and the trimap source unchanged
+   * since (a plug-in's dialog leaves GIMP's image windows editable, and the preview does not watch them), the alpha
+   * handed from the preview to the run, and the run's memory check and progress arranged around a model that no
+   * longer runs. It would save one model run; recomputing is simpler and always right. The preview goes first: the
+   * run loads its own model, and a preview context on the GPU would hold its memory. */
+  vmp_preview_free(preview);
   if (ok)
     remember_values(config, image);
   return ok;
