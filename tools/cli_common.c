@@ -1,9 +1,11 @@
-/* cli_common.c - the message format, exit statuses and engine views the vitmatte commands share. */
+/* cli_common.c - the message format, exit statuses, output check and engine views the vitmatte commands share. */
 #include "cli_common.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "output_file.h"
 
 void cli_say(const char *fmt, ...) {
   /* Messages quote file names and bytes from files: printed as valid UTF-8 on one line (vm_text_sanitize). */
@@ -30,6 +32,20 @@ int cli_cap_threads(int threads, int quiet) {
   if (threads <= most) return threads;
   if (!quiet) cli_say("--threads %d is more than 4 per core: using %d", threads, most);
   return most;
+}
+
+int cli_check_output(const char *path, const char *const *inputs, int count, char *msg, size_t msg_size) {
+  char why[600];
+  if (output_file_check(path, why, sizeof why) != 0) {
+    snprintf(msg, msg_size, "cannot write %s: %s", path, why);
+    return -1;
+  }
+  for (int i = 0; i < count; i++)
+    if (output_file_same(path, inputs[i])) {
+      snprintf(msg, msg_size, "cannot write %s: it is the input %s", path, inputs[i]);
+      return -1;
+    }
+  return 0;
 }
 
 vm_image cli_engine_view(const image_buffer *image) {

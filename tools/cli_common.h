@@ -1,5 +1,6 @@
 /* cli_common.h - what the vitmatte commands share: the one-line message format, exit statuses, engine views.
- * Owns: cli_say ("vitmatte: ..." on stderr), the exit status of an engine failure, and image_buffer -> vm_image. */
+ * Owns: cli_say ("vitmatte: ..." on stderr), the exit status of an engine failure, the output check every command makes
+ * before it works, and image_buffer -> vm_image. */
 #ifndef VITMATTE_CLI_COMMON_H
 #define VITMATTE_CLI_COMMON_H
 
@@ -22,6 +23,10 @@ int cli_exit_status_for_run(vm_status status);
 /* The CPU thread count to ask the engine for: `threads` capped at vm_cpu_thread_limit() (4 per core; more only add
  * scheduling cost), with a notice unless `quiet`. */
 int cli_cap_threads(int threads, int quiet);
+
+/* Before anything costly: `path` can be written (output_file.h's rules) and is none of the `count` `inputs` (a run
+ * must never replace the picture it reads). 0, or -1 with the whole message ("cannot write PATH: ...") in msg. */
+int cli_check_output(const char *path, const char *const *inputs, int count, char *msg, size_t msg_size);
 
 /* A borrowed engine view of a picture read by image_io. */
 vm_image cli_engine_view(const image_buffer *image);

@@ -247,8 +247,14 @@ int foreground_command(int argc, char **argv, const volatile sig_atomic_t *inter
   vm_context *ctx = NULL;
   progress_bar bar;
   progress_bar_init(&bar, !o.quiet && isatty(STDERR_FILENO), interrupted);
-  char msg[600];
+  char msg[700];
   status = EXIT_USAGE;
+  /* Before anything is read: the output can be written and is neither input (the picture would be replaced). */
+  const char *inputs[] = {o.image_path, o.alpha_path};
+  if (cli_check_output(o.output_path, inputs, 2, msg, sizeof msg) != 0) {
+    cli_say("%s", msg);
+    goto done;
+  }
   if (image_read(o.image_path, IMAGE_NO_BUDGET, &image, msg, sizeof msg) != 0) {
     cli_say("cannot read %s: %s", o.image_path, msg);
     goto done;

@@ -54,26 +54,15 @@ typedef struct run_state {
   progress_bar bar;
 } run_state;
 
-/* Before anything costly: the output can be written (output_file.h's rules) and is none of the inputs. */
-static int check_output(const cli_options *options) {
-  char msg[600];
-  if (output_file_check(options->output_path, msg, sizeof msg) != 0) {
-    cli_say("cannot write %s: %s", options->output_path, msg);
+static int run(const cli_options *options, run_state *s) {
+  char msg[700];
+  /* Before anything costly: both outputs can be written and neither is an input. */
+  const char *inputs[] = {options->image_path, options->trimap_path};
+  if (cli_check_output(options->output_path, inputs, 2, msg, sizeof msg) != 0 ||
+      (options->cutout_path && cli_check_output(options->cutout_path, inputs, 2, msg, sizeof msg) != 0)) {
+    cli_say("%s", msg);
     return EXIT_USAGE;
   }
-  const char *inputs[] = {options->image_path, options->trimap_path};
-  for (int i = 0; i < 2; i++)
-    if (output_file_same(options->output_path, inputs[i])) {
-      cli_say("cannot write %s: it is the input %s", options->output_path, inputs[i]);
-      return EXIT_USAGE;
-    }
-  return 0;
-}
-
-static int run(const cli_options *options, run_state *s) {
-  char msg[600];
-  const int output_status = check_output(options);
-  if (output_status != 0) return output_status;
   if (cli_inputs_read_headers(options, &s->inputs, msg, sizeof msg) != 0) {
     cli_say("%s", msg);
     return EXIT_USAGE;

@@ -37,6 +37,21 @@ expect_error "one file name" 1 "expected IMAGE and TRIMAP, got 1 file name" $O -
 expect_error "unknown option" 1 "unknown option '--frobnicate'" $O -- --frobnicate --model model image8.png trimap.png -o $O
 expect_error "option without its value" 1 "--threads needs a value" $O -- --model model image8.png trimap.png -o $O --threads
 
+# The cut-out is checked as the alpha is, before the model is opened (this model folder would fail with exit 2).
+cp image8.png photo.png
+run_cli --model model photo.png trimap.png -o $O --cutout photo.png
+if [ "$rc" -eq 1 ] && [ "$err" = "vitmatte: cannot write photo.png: it is the input photo.png" ] &&
+   cmp -s image8.png photo.png && [ ! -e $O ]; then pass "--cutout onto the input picture: \"$err\", the picture kept"
+else fail "--cutout onto the input picture: exit $rc, picture kept: $(cmp -s image8.png photo.png && echo yes || echo no), $err"; fi
+expect_error "--cutout onto the trimap" 1 "cannot write trimap.png: it is the input trimap.png" $O -- \
+  --model model image8.png trimap.png -o $O --cutout trimap.png
+[ -s trimap.png ] || fail "the trimap was touched"
+echo old >out/readonly-cut.png && chmod 444 out/readonly-cut.png
+expect_error "read-only --cutout, before the model" 1 "cannot write out/readonly-cut.png: the file is read-only" $O -- \
+  --model model image8.png trimap.png -o $O --cutout out/readonly-cut.png
+[ "$(cat out/readonly-cut.png)" = old ] || fail "the read-only cut-out changed"
+rm -f out/readonly-cut.png
+
 # An existing output survives a failed run unchanged.
 echo "old alpha" >$O
 run_cli --model model image8.png trimap_wide.png -o $O

@@ -82,6 +82,24 @@ expect_error "--cutout to .bmp" 1 "the cut-out's name must end in .png, .tif or 
   --model "$MODEL" image8.png trimap.png -o out/x.png --cutout out/c.bmp
 expect_error "--cutout onto the alpha's name" 1 "give them different names" out/x.png -- \
   --model "$MODEL" image8.png trimap.png -o out/x.png --cutout out/x.png
+# The output is checked before anything is read: never one of the inputs, never a read-only file.
+cp image8.png photo.png
+run_cli foreground "${CPU[@]}" photo.png out/a.tif -o photo.png
+if [ "$rc" -eq 1 ] && [ "$err" = "vitmatte: cannot write photo.png: it is the input photo.png" ] && cmp -s image8.png photo.png
+then pass "foreground -o the input picture: \"$err\", the picture kept"
+else fail "foreground -o the input picture: exit $rc, picture kept: $(cmp -s image8.png photo.png && echo yes || echo no), $err"; fi
+cp out/a.tif out/alpha-copy.tif
+run_cli foreground "${CPU[@]}" image8.png out/alpha-copy.tif -o out/alpha-copy.tif
+if [ "$rc" -eq 1 ] && [[ "$err" == *"it is the input out/alpha-copy.tif" ]] && cmp -s out/a.tif out/alpha-copy.tif
+then pass "foreground -o the alpha: \"$err\", the alpha kept"
+else fail "foreground -o the alpha: exit $rc, $err"; fi
+echo old >out/readonly.png && chmod 444 out/readonly.png
+run_cli foreground "${CPU[@]}" image8.png nothing.tif -o out/readonly.png
+if [ "$rc" -eq 1 ] && [[ "$err" == "vitmatte: cannot write out/readonly.png: the file is read-only"* ]] &&
+   [ "$(cat out/readonly.png)" = old ]; then pass "foreground to a read-only file: refused before the inputs are read"
+else fail "foreground to a read-only file: exit $rc, $err"; fi
+rm -f out/readonly.png out/alpha-copy.tif photo.png
+
 # CUDA: runs where a GPU is usable, else exit 3 with one line and no file.
 run_cli foreground --device cuda --quiet image8.png out/a.tif -o out/cuda.tif
 if [ "$rc" -eq 0 ] && [ -s out/cuda.tif ]; then pass "foreground --device cuda ran on a GPU"
