@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "models_internal.h"
+#include "vitmatte.h" /* vm_text_sanitize */
 
 vmm_status vmm_fail(vmm_error *err, vmm_status status, const char *fmt, ...) {
   if (err) {
@@ -11,6 +12,9 @@ vmm_status vmm_fail(vmm_error *err, vmm_status status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    /* Messages quote server text (X-Error-Message, URLs, download.json) that the plug-in puts into GTK labels and
+     * the CLI onto a terminal: valid UTF-8 on one line, whatever the server sent (as the engine's vm_fail). */
+    vm_text_sanitize(err->message, sizeof err->message);
     err->status = status;
   }
   return status;

@@ -24,6 +24,8 @@ re-arm whenever the file's content changes (add a counter to re-arm the same mod
   no-range     /lfs ignores Range: always 200 with the whole file
   slow         /lfs sends 4 KiB every 20 ms
   error-once   the first resolve request gets 503
+  odd-message  every resolve request gets 404 with an X-Error-Message of bytes that are not UTF-8 (0xFF 0xFE) and a
+               terminal escape (ESC [31m): what a broken or hostile server may send
 Every request is appended to STATE/requests.log: "METHOD PATH range=RANGE proxied=0|1".
 
 Usage: hub_server.py --state DIR --repo OWNER/NAME=FOLDER [--repo ...] [--commit OWNER/NAME=HEX40 ...]
@@ -139,6 +141,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if data is None:
             return self.plain(404, b"Entry not found\n", {"X-Error-Code": "EntryNotFound",
                                                            "X-Error-Message": "Entry not found"}, head)
+        if mode == "odd-message":  # http.server sends header text as Latin-1: "\xff" goes out as the byte 0xFF
+            return self.plain(404, b"Entry not found\n", {"X-Error-Code": "EntryNotFound",
+                                                           "X-Error-Message": "Entry \xff\xfe not \x1b[31mfound"}, head)
         if mode == "error-once" and self.hub.once("resolve-503"):
             return self.plain(503, b"busy\n", {}, head)
         headers = {"X-Repo-Commit": entry["commit"]}

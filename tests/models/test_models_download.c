@@ -381,6 +381,25 @@ static void case_not_found(unit_tally *t) {
   case_end(&c);
 }
 
+/* Printable ASCII only: what a message quoting bytes that are not UTF-8, or control characters, must come down to. */
+static int printable_ascii(const char *text) {
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+    if (*c < 0x20 || *c >= 0x7f) return 0;
+  return 1;
+}
+
+static void case_odd_message(unit_tally *t) {
+  dl_case c;
+  case_begin(&c, "odd-message");
+  const vmm_status s = case_download(&c, "small");
+  unit_check(t, s == VMM_ERR_NOT_FOUND && printable_ascii(c.err.message) &&
+                    strstr(c.err.message, "(\"Entry \\xFF\\xFE not \\x1B[31mfound\")"),
+             "a server message of bytes that are not UTF-8 and a terminal escape: quoted escaped, the message valid "
+             "UTF-8 on one line (the plug-in shows it in a GTK label): %s", c.err.message);
+  set_mode("normal");
+  case_end(&c);
+}
+
 static void case_server_gone(unit_tally *t) {
   /* A port nobody listens on: bind one, note it, close it. */
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -545,6 +564,7 @@ int main(int argc, char **argv) {
   case_corrupt(&t);
   case_pinned_hash(&t);
   case_not_found(&t);
+  case_odd_message(&t);
   case_server_gone(&t);
   case_stall(&t);
   case_slow_cancel(&t);
