@@ -1,10 +1,12 @@
-/* cli_common.c - the message format, exit statuses, output check and engine views the vitmatte commands share. */
+/* cli_common.c - the message format, exit statuses, output check and write, and engine views the vitmatte commands
+ * share. */
 #include "cli_common.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_signals.h"
 #include "output_file.h"
 
 void cli_say(const char *fmt, ...) {
@@ -45,6 +47,21 @@ int cli_check_output(const char *path, const char *const *inputs, int count, cha
       snprintf(msg, msg_size, "cannot write %s: it is the input %s", path, inputs[i]);
       return -1;
     }
+  return 0;
+}
+
+int cli_write_samples(const char *path, alpha_format format, int png_bits, const float *samples, int width,
+                      int height, int channels, char *msg, size_t msg_size) {
+  char why[600];
+  cli_signals_writing(1);
+  const int written = image_write_samples(path, format, png_bits, samples, width, height, channels,
+                                          cli_signals_flag(), why, sizeof why);
+  cli_signals_writing(0);
+  if (*cli_signals_flag()) return EXIT_CANCELLED;
+  if (written != 0) {
+    snprintf(msg, msg_size, "cannot write %s: %s", path, why);
+    return EXIT_USAGE;
+  }
   return 0;
 }
 

@@ -16,7 +16,6 @@
 
 #include "cli_common.h"
 #include "cli_inputs.h"
-#include "cli_signals.h"
 #include "cmd_foreground.h"
 #include "image_io.h"
 #include "output_file.h"
@@ -276,17 +275,14 @@ static int matte_one(const cli_options *o, batch_engine *e, picture *p) {
     set_failure(p, "%s", err.message);
     goto done;
   }
-  /* A signal from here on lets the write finish, then the new file is discarded (output_file.h). */
-  cli_signals_writing(1);
-  const int written = image_write_alpha(p->output_path, o->output_format, o->png_bits, alpha, image->width,
-                                        image->height, cli_signals_flag(), msg, sizeof msg);
-  cli_signals_writing(0);
-  if (*cli_signals_flag()) {
+  const int written = cli_write_samples(p->output_path, o->output_format, o->png_bits, alpha, image->width,
+                                        image->height, 1, msg, sizeof msg);
+  if (written == EXIT_CANCELLED) {
     status = EXIT_CANCELLED;
     goto done;
   }
   if (written != 0) {
-    set_failure(p, "cannot write %s: %s", p->output_path, msg);
+    set_failure(p, "%s", msg);
     goto done;
   }
   if (p->cutout_path) {

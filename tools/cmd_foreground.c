@@ -12,7 +12,6 @@
 
 #include "cli_common.h"
 #include "cli_options.h"
-#include "cli_signals.h"
 
 static void print_help(FILE *to) {
   fprintf(to,
@@ -217,19 +216,11 @@ int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, 
     free(pixels);
     return cli_exit_status_for_run((vm_status)status);
   }
-  char msg[600];
-  /* A signal from here on lets the write finish, then the new file is discarded (output_file.h). */
-  cli_signals_writing(1);
-  const int written =
-      image_write_samples(path, format, png_bits, pixels, W, H, channels, cli_signals_flag(), msg, sizeof msg);
-  cli_signals_writing(0);
+  char msg[700];
+  const int written = cli_write_samples(path, format, png_bits, pixels, W, H, channels, msg, sizeof msg);
   free(pixels);
-  if (*cli_signals_flag()) return EXIT_CANCELLED;
-  if (written != 0) {
-    cutout_failed(failure, failure_size, "cannot write %s: %s", path, msg);
-    return EXIT_USAGE;
-  }
-  return 0;
+  if (written != 0 && written != EXIT_CANCELLED) cutout_failed(failure, failure_size, "%s", msg);
+  return written;
 }
 
 static double seconds_now(void) {

@@ -130,15 +130,11 @@ static int run(const cli_options *options, run_state *s) {
   const char *fell_back = notice ? NULL : vm_context_notice(s->context);
   if (fell_back && !options->quiet) cli_say("%s", fell_back);
 
-  /* A signal from here on lets the write finish, then the new file is discarded (output_file.h). */
-  cli_signals_writing(1);
-  const int written = image_write_alpha(options->output_path, options->output_format, options->png_bits, s->alpha,
-                                        image->width, image->height, cli_signals_flag(), msg, sizeof msg);
-  cli_signals_writing(0);
-  if (*cli_signals_flag()) return EXIT_CANCELLED;
+  const int written = cli_write_samples(options->output_path, options->output_format, options->png_bits, s->alpha,
+                                        image->width, image->height, 1, msg, sizeof msg);
   if (written != 0) {
-    cli_say("cannot write %s: %s", options->output_path, msg);
-    return EXIT_USAGE;
+    if (written != EXIT_CANCELLED) cli_say("%s", msg);
+    return written;
   }
   if (!options->quiet)
     cli_say("wrote %s (%dx%d) in %.2f s on %s, %s (model loaded in %.2f s)", options->output_path, image->width,
