@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_signals.h"
 #include "output_file.h"
@@ -63,6 +64,12 @@ int cli_write_samples(const char *path, alpha_format format, int png_bits, const
     return EXIT_USAGE;
   }
   return 0;
+}
+
+double cli_seconds_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 vm_image cli_engine_view(const image_buffer *image) {

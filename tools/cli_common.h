@@ -36,6 +36,9 @@ int cli_check_output(const char *path, const char *const *inputs, int count, cha
 int cli_write_samples(const char *path, alpha_format format, int png_bits, const float *samples, int width,
                       int height, int channels, char *msg, size_t msg_size);
 
+/* Seconds on the monotonic clock, for the durations the commands report. */
+double cli_seconds_now(void);
+
 /* A borrowed engine view of a picture read by image_io. */
 vm_image cli_engine_view(const image_buffer *image);
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_common.h"
+
 int cli_inputs_read_headers(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size) {
   memset(in, 0, sizeof *in);
   char why[500];
@@ -58,9 +60,7 @@ int cli_inputs_read(const cli_options *options, cli_inputs *in, char *msg, size_
     return -1;
   }
   /* The engine's words for a trimap without unknown pixels, which the GIMP plug-in shows too. */
-  const vm_image view = {in->trimap.data, in->trimap.width, in->trimap.height, 1, 0,
-                         in->trimap.type == IMAGE_U8 ? VM_PIXEL_U8 : in->trimap.type == IMAGE_U16 ? VM_PIXEL_U16
-                                                                                                 : VM_PIXEL_F32};
+  const vm_image view = cli_engine_view(&in->trimap); /* one channel now */
   vm_error err = {VM_OK, ""};
   if (vm_trimap_check(&view, &err) != VM_OK) {
     snprintf(msg, msg_size, "%s: %s; mark the uncertain edge gray (128)", options->trimap_path, err.message);

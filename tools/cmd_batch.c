@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_common.h"
@@ -40,12 +39,6 @@ typedef struct picture_list {
   int count, capacity;
   int ignored; /* files in the folders that are not pictures */
 } picture_list;
-
-static double seconds_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static char *join(const char *folder, const char *name, const char *extension) {
   const size_t n = strlen(folder) + strlen(name) + (extension ? strlen(extension) : 0) + 3;
@@ -239,7 +232,7 @@ static int matte_one(const cli_options *o, batch_engine *e, picture *p) {
   char msg[600];
   vm_error err;
   memset(&err, 0, sizeof err);
-  const double start = seconds_now();
+  const double start = cli_seconds_now();
   if (output_file_check(p->output_path, msg, sizeof msg) != 0) {
     set_failure(p, "cannot write %s: %s", p->output_path, msg);
     goto done;
@@ -302,7 +295,7 @@ static int matte_one(const cli_options *o, batch_engine *e, picture *p) {
   if (!o->quiet)
     cli_say("[%d/%d] wrote %s%s%s (%dx%d) in %.2f s", e->progress.index + 1, e->progress.count, p->output_path,
             p->cutout_path ? " and " : "", p->cutout_path ? p->cutout_path : "", image->width, image->height,
-            seconds_now() - start);
+            cli_seconds_now() - start);
 done:
   if (p->failure) cli_say("[%d/%d] %s failed: %s", e->progress.index + 1, e->progress.count, p->image_path, p->failure);
   free(alpha);
@@ -392,7 +385,7 @@ int batch_run(const cli_options *o, const volatile sig_atomic_t *interrupted) {
     return status;
   }
 
-  const double start = seconds_now();
+  const double start = cli_seconds_now();
   progress_bar_init(&e.bar, !o->quiet && isatty(STDERR_FILENO), interrupted);
   e.progress.bar = &e.bar;
   e.progress.count = list.count;
@@ -411,7 +404,7 @@ int batch_run(const cli_options *o, const volatile sig_atomic_t *interrupted) {
     matted += one == 0;
   }
   progress_bar_clear(&e.bar);
-  if (status == 0) status = report(o, &list, matted, cancelled, seconds_now() - start, &e);
+  if (status == 0) status = report(o, &list, matted, cancelled, cli_seconds_now() - start, &e);
   if (e.context) vm_context_free(e.context);
   if (e.model) vm_model_free(e.model);
   free_list(&list);

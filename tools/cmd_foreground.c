@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_common.h"
@@ -223,12 +222,6 @@ int cutout_write(vm_context *ctx, progress_bar *bar, const image_buffer *image, 
   return written;
 }
 
-static double seconds_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 int foreground_command(int argc, char **argv, const volatile sig_atomic_t *interrupted) {
   fg_options o;
   int status = parse(argc, argv, &o);
@@ -266,11 +259,11 @@ int foreground_command(int argc, char **argv, const volatile sig_atomic_t *inter
     goto done;
   }
   if (vm_context_notice(ctx) && !o.quiet) cli_say("%s", vm_context_notice(ctx));
-  const double start = seconds_now();
+  const double start = cli_seconds_now();
   status = cutout_write(ctx, &bar, &image, alpha, o.method, o.output_path, o.format, o.png_bits,
                         o.format == ALPHA_FORMAT_PNG, NULL, 0);
   if (status == 0 && !o.quiet)
-    cli_say("wrote %s (%dx%d) in %.2f s on %s", o.output_path, image.width, image.height, seconds_now() - start,
+    cli_say("wrote %s (%dx%d) in %.2f s on %s", o.output_path, image.width, image.height, cli_seconds_now() - start,
             vm_context_device_name(ctx));
 done:
   progress_bar_clear(&bar);

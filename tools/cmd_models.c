@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_common.h"
@@ -157,15 +156,9 @@ typedef struct download_view {
   int last_file;
 } download_view;
 
-static double seconds_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int on_download_progress(void *user, const vmm_progress *p) {
   download_view *v = user;
-  const double now = seconds_now();
+  const double now = cli_seconds_now();
   /* libcurl calls often; the terminal needs ten pictures a second at most, and every phase change. */
   if (p->phase == v->last_phase && p->file_index == v->last_file && now - v->last_draw < 0.1)
     return v->bar.cancel_flag && *v->bar.cancel_flag;

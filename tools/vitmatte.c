@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_common.h"
@@ -18,12 +17,6 @@
 #include "output_file.h"
 #include "progress_bar.h"
 #include "vitmatte.h"
-
-static double seconds_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static const char *precision_name(vm_precision precision) {
   switch (precision) {
@@ -69,7 +62,7 @@ static int run(const cli_options *options, run_state *s) {
   }
   if (*cli_signals_flag()) return EXIT_CANCELLED;
 
-  const double load_start = seconds_now();
+  const double load_start = cli_seconds_now();
   vm_error err;
   memset(&err, 0, sizeof err);
   if (vm_model_load(options->model_path, &s->model, &err) != VM_OK) {
@@ -89,7 +82,7 @@ static int run(const cli_options *options, run_state *s) {
     cli_say("%s", err.message);
     return cli_exit_status_for_run(err.status);
   }
-  const double load_seconds = seconds_now() - load_start;
+  const double load_seconds = cli_seconds_now() - load_start;
   const char *notice = vm_context_notice(s->context);
   progress_bar_clear(&s->bar); /* the engine may report progress while it uploads the weights */
   if (notice && !options->quiet) cli_say("%s", notice);
@@ -117,9 +110,9 @@ static int run(const cli_options *options, run_state *s) {
   }
   const vm_image rgb = cli_engine_view(image);
   const vm_image trimap = cli_engine_view(&s->inputs.trimap);
-  const double predict_start = seconds_now();
+  const double predict_start = cli_seconds_now();
   const vm_status predicted = vm_predict(s->context, &rgb, &trimap, s->alpha, 0, &err);
-  const double predict_seconds = seconds_now() - predict_start;
+  const double predict_seconds = cli_seconds_now() - predict_start;
   progress_bar_clear(&s->bar);
   if (predicted != VM_OK) {
     if (predicted != VM_ERR_CANCELLED) cli_say("%s", err.message);
@@ -141,12 +134,12 @@ static int run(const cli_options *options, run_state *s) {
         image->height, predict_seconds, fell_back ? "the CPU" : vm_context_device_name(s->context),
         fell_back ? "fp32" : precision_name(vm_context_precision(s->context)), load_seconds);
   if (options->cutout_path) { /* the alpha file is complete either way; the cut-out is written whole or not at all */
-    const double cutout_start = seconds_now();
+    const double cutout_start = cli_seconds_now();
     const int cut = cutout_write(s->context, &s->bar, image, s->alpha, VM_FOREGROUND_AUTO, options->cutout_path,
                                  options->cutout_format, options->png_bits, 1, NULL, 0);
     if (cut != 0) return cut;
     if (!options->quiet)
-      cli_say("wrote %s (foreground colours + alpha) in %.2f s", options->cutout_path, seconds_now() - cutout_start);
+      cli_say("wrote %s (foreground colours + alpha) in %.2f s", options->cutout_path, cli_seconds_now() - cutout_start);
   }
   return 0;
 }
