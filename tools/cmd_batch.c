@@ -207,7 +207,7 @@ typedef struct overall_progress {
 static int report_overall(void *user_data, const char *stage, double fraction) {
   (void)stage;
   overall_progress *o = user_data;
-  char text[96];
+  char text[PROGRESS_TEXT_SIZE];
   snprintf(text, sizeof text, "%d/%d %s", o->index + 1, o->count, o->name);
   if (!(fraction >= 0.0)) fraction = 0.0;
   return progress_bar_report_text(o->bar, text, (o->index + (fraction > 1.0 ? 1.0 : fraction)) / o->count);

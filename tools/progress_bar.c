@@ -32,16 +32,7 @@ static void draw(progress_bar *bar, double fraction, int percent, const char *te
 }
 
 int progress_bar_report(void *user_data, const char *stage, double fraction) {
-  progress_bar *bar = user_data;
-  const int cancel = bar->cancel_flag && *bar->cancel_flag;
-  if (!bar->visible || cancel) return cancel;
-  const int percent = clamp_percent(&fraction);
-  if (!stage) stage = "";
-  if (percent == bar->last_percent && bar->last_stage && strcmp(stage, bar->last_stage) == 0) return 0;
-  bar->last_percent = percent;
-  bar->last_stage = stage;
-  draw(bar, fraction, percent, stage);
-  return 0;
+  return progress_bar_report_text(user_data, stage ? stage : "", fraction);
 }
 
 int progress_bar_report_text(progress_bar *bar, const char *text, double fraction) {
