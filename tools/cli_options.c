@@ -183,11 +183,6 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
       snprintf(msg, msg_size, "--trimaps: give the pictures' folder, or pictures (try --help)");
       return CLI_USAGE_ERROR;
     }
-  } else if (format_name) {
-    snprintf(msg, msg_size, "--format is for folders (--trimaps); a single output's format comes from its name");
-    return CLI_USAGE_ERROR;
-  }
-  if (options->trimap_dir) {
     if (!options->model_path) {
       snprintf(msg, msg_size, "%s", no_model);
       return CLI_USAGE_ERROR;
@@ -206,6 +201,10 @@ cli_parse_result cli_parse(int argc, char **argv, cli_options *options, char *ms
       return CLI_USAGE_ERROR;
     }
     return CLI_RUN;
+  }
+  if (format_name) {
+    snprintf(msg, msg_size, "--format is for folders (--trimaps); a single output's format comes from its name");
+    return CLI_USAGE_ERROR;
   }
   if (files != 2) {
     snprintf(msg, msg_size, "expected IMAGE and TRIMAP, got %d file name%s (try --help)", files,
