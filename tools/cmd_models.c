@@ -188,6 +188,8 @@ static int download_command(int argc, char **argv, const volatile sig_atomic_t *
                                                {NULL, 0, NULL, 0}};
   vmm_download_options options;
   vmm_download_options_default(&options);
+  char names[100];
+  vmm_known_names(names, sizeof names, ", ");
   int quiet = 0;
   opterr = 0;
   optind = 0;
@@ -200,7 +202,7 @@ static int download_command(int argc, char **argv, const volatile sig_atomic_t *
     case 'h':
       printf("Usage: vitmatte download [--revision REV] [--force] [--quiet] NAME\n\n"
              "Downloads config.json and model.safetensors of a ViTMatte checkpoint from the Hugging Face hub into\n"
-             "the models folder (see vitmatte models). NAME: small, base, small-646, base-646, or a repository\n"
+             "the models folder (see vitmatte models). NAME: %s, or a repository\n"
              "OWNER/NAME. An interrupted download resumes where it stopped; model.safetensors is checked against\n"
              "its SHA-256. $HF_ENDPOINT selects a mirror of the hub, $HF_TOKEN is sent for private repositories,\n"
              "https_proxy / no_proxy work as in curl.\n"
@@ -208,13 +210,14 @@ static int download_command(int argc, char **argv, const volatile sig_atomic_t *
              "  -f, --force         download again even when the model is complete\n"
              "  -q, --quiet         no progress bar, only errors\n"
              "Exit status: 0 done, 1 bad arguments, 2 not on the hub, 3 network, disk or checksum error,\n"
-             "130 cancelled (Ctrl-C; run the command again to resume).\n");
+             "130 cancelled (Ctrl-C; run the command again to resume).\n",
+             names);
       return EXIT_OK;
     default: cli_say("download: unknown option or missing value '%s' (try vitmatte download --help)", argv[optind - 1]); return EXIT_USAGE;
     }
   }
   if (optind + 1 != argc) {
-    cli_say("download: give one model: small, base, small-646, base-646 or a hub repository OWNER/NAME");
+    cli_say("download: give one model: %s or a hub repository OWNER/NAME", names);
     return EXIT_USAGE;
   }
   const char *name = argv[optind];
@@ -230,8 +233,7 @@ static int download_command(int argc, char **argv, const volatile sig_atomic_t *
   const int is_repo = folder != NULL;
   free(folder);
   if (!known && !is_repo) {
-    cli_say("download: '%s' is neither a model name (small, base, small-646, base-646) nor a hub repository OWNER/NAME",
-        name);
+    cli_say("download: '%s' is neither a model name (%s) nor a hub repository OWNER/NAME", name, names);
     return EXIT_USAGE;
   }
   if (!quiet) {

@@ -56,6 +56,9 @@ typedef struct vmm_known_model {
 
 int vmm_known_count(void);
 const vmm_known_model *vmm_known_at(int index);
+/* The short names for a message, in the table's order, with `last` (", " or " or ") before the last one: "small,
+ * base, small-646 or base-646". Writes at most `size` bytes (cut short if they do not fit); returns `out`. */
+char *vmm_known_names(char *out, size_t size, const char *last);
 /* By short name, by repository ("hustvl/..."), or by folder name ("vitmatte-small-composition-1k"); NULL when
  * `name` is none of these. */
 const vmm_known_model *vmm_known_find(const char *name);

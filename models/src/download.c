@@ -273,11 +273,11 @@ static vmm_status prepare(job *j, const char *name, vmm_error *err) {
   j->known = vmm_known_find(name);
   const char *repo = j->known ? j->known->repo : name;
   char *folder = vmm_repo_folder_name(repo);
-  if (!folder)
-    return vmm_fail(err, VMM_ERR_INVALID_ARGUMENT,
-                    "'%s' is neither a model name (small, base, small-646, base-646) nor a hub repository "
-                    "(owner/name)",
-                    name);
+  if (!folder) {
+    char names[100];
+    return vmm_fail(err, VMM_ERR_INVALID_ARGUMENT, "'%s' is neither a model name (%s) nor a hub repository (owner/name)",
+                    name, vmm_known_names(names, sizeof names, ", "));
+  }
   j->repo = vmm_strdup(repo);
   const char *env_endpoint = getenv(VMM_ENDPOINT_ENV);
   j->endpoint = j->opt->endpoint ? j->opt->endpoint

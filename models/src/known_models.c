@@ -8,6 +8,7 @@
  * those projects pins is known (their installers fetch pytorch_model.bin for ViTMatte-B), so no size or hash is
  * pinned: downloads of them are checked against the hub's X-Linked-Etag alone. approx_mb is parameters x 4 bytes
  * (ViTMatte-S 26 M, ViTMatte-B 97 M, float32). */
+#include <stdio.h>
 #include <string.h>
 
 #include "models_internal.h"
@@ -29,6 +30,19 @@ int vmm_known_count(void) { return KNOWN_COUNT; }
 
 const vmm_known_model *vmm_known_at(int index) {
   return index >= 0 && index < KNOWN_COUNT ? &known_models[index] : NULL;
+}
+
+char *vmm_known_names(char *out, size_t size, const char *last) {
+  if (size == 0) return out;
+  out[0] = '\0';
+  size_t used = 0;
+  for (int i = 0; i < KNOWN_COUNT && used < size; i++) {
+    const char *joiner = i == 0 ? "" : i == KNOWN_COUNT - 1 ? last : ", ";
+    const int n = snprintf(out + used, size - used, "%s%s", joiner, known_models[i].name);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+  return out;
 }
 
 const vmm_known_model *vmm_known_find(const char *name) {

@@ -58,10 +58,6 @@ static char *expand_home(const char *name) {
   return vmm_strdup(name);
 }
 
-static const char *known_names_text(void) {
-  return "small, base, small-646 or base-646";
-}
-
 char *vmm_resolve(const char *models_dir, const char *name, vmm_error *err) {
   if (!name || !*name) {
     vmm_fail(err, VMM_ERR_INVALID_ARGUMENT, "no model given");
@@ -95,9 +91,10 @@ char *vmm_resolve(const char *models_dir, const char *name, vmm_error *err) {
              "Face hub, run 'vitmatte download %s'",
              name, name, name);
   } else {
+    char names[100];
     vmm_fail(err, VMM_ERR_INVALID_ARGUMENT,
-             "%s is neither a file nor a folder, nor a model name (%s, or a folder of %s)", name, known_names_text(),
-             models_dir ? models_dir : "the models folder");
+             "%s is neither a file nor a folder, nor a model name (%s, or a folder of %s)", name,
+             vmm_known_names(names, sizeof names, " or "), models_dir ? models_dir : "the models folder");
   }
   free(folder);
   free(candidate);

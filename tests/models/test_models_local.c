@@ -80,6 +80,19 @@ static void check_known(unit_tally *t) {
              "ViTMatte-S has a pinned size, SHA-256 and commit");
   unit_check(t, vmm_known_find("tiny") == NULL && vmm_known_find(NULL) == NULL && vmm_known_at(4) == NULL,
              "unknown names are not known");
+  char text[100], small[12];
+  unit_check(t, strcmp(vmm_known_names(text, sizeof text, " or "), "small, base, small-646 or base-646") == 0 &&
+                    strcmp(vmm_known_names(text, sizeof text, ", "), "small, base, small-646, base-646") == 0 &&
+                    strcmp(vmm_known_names(small, sizeof small, ", "), "small, base") == 0,
+             "the names for messages, from the table: '%s' (cut short in a small buffer: '%s')", text, small);
+  vmm_download_options o;
+  vmm_download_options_default(&o);
+  vmm_download_result r;
+  vmm_error err;
+  unit_check(t, vmm_download("tiny", &o, &r, &err) == VMM_ERR_INVALID_ARGUMENT &&
+                    strcmp(err.message, "'tiny' is neither a model name (small, base, small-646, base-646) nor a hub "
+                                        "repository (owner/name)") == 0,
+             "a download of a name that is no model fails before any request: %s", err.message);
 }
 
 static int folder_is(const char *repo, const char *expected) {
@@ -175,7 +188,9 @@ static void check_complete_and_resolve(unit_tally *t) {
   unit_check(t, p && strcmp(p, path_of("models/mine")) == 0, "a folder of the models folder by its name");
   free(p);
   p = vmm_resolve(models, "half", &err);
-  unit_check(t, !p && err.status == VMM_ERR_INVALID_ARGUMENT, "an incomplete folder does not resolve: %s", err.message);
+  unit_check(t, !p && err.status == VMM_ERR_INVALID_ARGUMENT &&
+                    strstr(err.message, "nor a model name (small, base, small-646 or base-646, or a folder of "),
+             "an incomplete folder does not resolve: %s", err.message);
   free(p);
   p = vmm_resolve(models, path_of("models/half"), &err);
   unit_check(t, p && strcmp(p, path_of("models/half")) == 0,
