@@ -45,7 +45,7 @@ static vmm_installed *entry(vmm_installed_list *list, int *capacity, const char 
   return e;
 }
 
-/* Fills what the folder itself says: files, record, completeness. */
+/* Fills what the folder itself says: files, record, completeness (each file looked at once). */
 static int describe(vmm_installed *e) {
   char *config = vmm_path_join(e->path, VMM_CONFIG_FILE), *weights = vmm_path_join(e->path, VMM_WEIGHTS_FILE);
   char *info_path = vmm_path_join(e->path, VMM_INFO_FILE);
@@ -54,9 +54,11 @@ static int describe(vmm_installed *e) {
     return -1;
   }
   e->weights_size = vmm_file_size(weights);
-  e->complete = vmm_folder_is_complete(e->path);
   vmm_download_info info;
-  if (vmm_info_read(info_path, &info) == 0) {
+  const int have_info = vmm_info_read(info_path, &info) == 0;
+  e->complete = vmm_complete_given(vmm_file_size(config), e->weights_size, have_info ? &info : NULL,
+                                   !have_info && vmm_is_file(info_path));
+  if (have_info) {
     e->repo = info.repo, info.repo = NULL;
     e->commit = info.commit, info.commit = NULL;
     vmm_info_clear(&info);

@@ -29,6 +29,15 @@ char *vmm_models_dir(vmm_error *err) {
   return dir;
 }
 
+int vmm_complete_given(int64_t config_size, int64_t weights_size, const vmm_download_info *info, int record_exists) {
+  if (config_size < 0 || weights_size < 0) return 0;
+  /* A folder copied by hand has no record: the files being there is all one can check. One we downloaded must
+   * still have the sizes it was verified with (a copy interrupted later, a truncated file). */
+  if (!info) return !record_exists;
+  return (info->config.size < 0 || info->config.size == config_size) &&
+         (info->weights.size < 0 || info->weights.size == weights_size);
+}
+
 int vmm_folder_is_complete(const char *path) {
   char *config = vmm_path_join(path, VMM_CONFIG_FILE), *weights = vmm_path_join(path, VMM_WEIGHTS_FILE);
   char *info_path = vmm_path_join(path, VMM_INFO_FILE);
@@ -36,13 +45,10 @@ int vmm_folder_is_complete(const char *path) {
   const int64_t config_size = vmm_file_size(config), weights_size = vmm_file_size(weights);
   if (config && weights && info_path && config_size >= 0 && weights_size >= 0) {
     vmm_download_info info;
-    /* A folder copied by hand has no record: the files being there is all one can check. One we downloaded must
-     * still have the sizes it was verified with (a copy interrupted later, a truncated file). */
     if (vmm_info_read(info_path, &info) != 0) {
-      complete = !vmm_is_file(info_path);
+      complete = vmm_complete_given(config_size, weights_size, NULL, vmm_is_file(info_path));
     } else {
-      complete = (info.config.size < 0 || info.config.size == config_size) &&
-                 (info.weights.size < 0 || info.weights.size == weights_size);
+      complete = vmm_complete_given(config_size, weights_size, &info, 1);
       vmm_info_clear(&info);
     }
   }
