@@ -90,15 +90,11 @@ static int list_models(void) {
   }
   printf("Models folder: %s%s\n\n", dir, getenv(VMM_MODELS_ENV) && *getenv(VMM_MODELS_ENV) ? " ($" VMM_MODELS_ENV ")" : "");
   printf("%-10s %-20s %-9s %s\n", "NAME", "STATE", "SIZE", "REPOSITORY");
-  int *shown = calloc((size_t)list.count + 1, sizeof *shown);
   for (int k = 0; k < vmm_known_count(); k++) {
     const vmm_known_model *known = vmm_known_at(k);
     const vmm_installed *m = NULL;
     for (int i = 0; i < list.count; i++)
-      if (list.items[i].known == known) {
-        m = &list.items[i];
-        if (shown) shown[i] = 1;
-      }
+      if (list.items[i].known == known) m = &list.items[i];
     char size[32], commit[32] = "";
     size_text(size, sizeof size, m && m->weights_size >= 0 ? m->weights_size : -1, known->approx_mb);
     if (m && m->commit) snprintf(commit, sizeof commit, "  (commit %.7s)", m->commit);
@@ -106,7 +102,7 @@ static int list_models(void) {
   }
   int others = 0;
   for (int i = 0; i < list.count; i++) {
-    if (shown && shown[i]) continue;
+    if (list.items[i].known) continue; /* listed above */
     const vmm_installed *m = &list.items[i];
     if (!others++) printf("\nOther models in the folder (use them with --model FOLDER):\n");
     char size[32];
@@ -115,7 +111,6 @@ static int list_models(void) {
   }
   printf("\nDownload one with: vitmatte download small (or base, small-646, base-646, or a hub repository "
          "OWNER/NAME);\nuse it with: vitmatte --model small IMAGE TRIMAP -o ALPHA.png\n");
-  free(shown);
   vmm_installed_list_free(&list);
   free(dir);
   return EXIT_OK;

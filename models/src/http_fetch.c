@@ -380,9 +380,8 @@ vmm_status vmm_fetch(const vmm_fetch_request *req, vmm_fetch_result *res, vmm_er
     int64_t start = -1, total = -1;
     parse_content_range(last_header(curl, "Content-Range"), &start, &total);
     res->total_size = total;
-    if (total >= 0 && total == st.offset) {
-      res->range_complete = 1; /* an earlier transfer got it all and stopped before checking it */
-    } else {
+    /* total == st.offset: an earlier transfer got it all and stopped before checking it (VMM_OK) */
+    if (total < 0 || total != st.offset) {
       res->transient = 1;
       status = vmm_fail(err, VMM_ERR_HTTP, "%s: the partial file (%.1f MB) does not fit the file on the server",
                         req->url, mb(st.offset));

@@ -26,12 +26,11 @@ typedef struct vmm_fetch_result {
   char linked_etag[80];    /* X-Linked-Etag without quotes (the SHA-256 of an LFS file), "" when absent */
   int64_t linked_size;     /* X-Linked-Size, -1 when absent */
   int64_t total_size;      /* the whole file's size as the final response gave it, -1 when unknown */
-  int range_complete;      /* 416 and the part already has total_size bytes: nothing was missing */
   int transient;           /* the failure may pass: resume after a pause (broken or stalled transfer, 5xx, 429) */
 } vmm_fetch_result;
 
 /* VMM_OK when the final response was 200 or 206 and every byte of it is in the part file (flushed and synced), or
- * when range_complete. Otherwise the status and message say what went wrong (the part file keeps what arrived,
+ * when it was 416 and the part file already holds all total_size bytes (nothing was missing). Otherwise the status and message say what went wrong (the part file keeps what arrived,
  * except after a failed write on a full disk, where it is removed so the disk is not left full). */
 vmm_status vmm_fetch(const vmm_fetch_request *request, vmm_fetch_result *result, vmm_error *err);
 
