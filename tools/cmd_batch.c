@@ -337,12 +337,13 @@ static void free_list(picture_list *list) {
   free(list->items);
 }
 
-/* Says how the run went: the count, and each failure on its own line. Returns the exit status. */
-static int report(const cli_options *o, const picture_list *list, int matted, int cancelled, double seconds,
-                  const batch_engine *e) {
+/* Says how the run went: the count, and each failure on its own line. `reached`: the pictures the run went through
+ * (matted, failed or skipped) before a cancel. Returns the exit status. */
+static int report(const cli_options *o, const picture_list *list, int matted, int reached, int cancelled,
+                  double seconds, const batch_engine *e) {
   int failed = 0;
   for (int i = 0; i < list->count; i++) failed += list->items[i].failure != NULL;
-  if (cancelled) cli_say("cancelled after %d of %d pictures", matted + failed, list->count);
+  if (cancelled) cli_say("cancelled after %d of %d pictures", reached, list->count);
   if (!o->quiet || failed)
     cli_say("%d of %d pictures matted in %.1f s on %s (the model loaded once)%s", matted, list->count, seconds,
             vm_context_device_name(e->context), failed ? "; these failed:" : "");
@@ -390,21 +391,23 @@ int batch_run(const cli_options *o, const volatile sig_atomic_t *interrupted) {
   e.progress.bar = &e.bar;
   e.progress.count = list.count;
   status = open_engine(o, &e);
-  int matted = 0, cancelled = status == 0 && *interrupted;
+  int matted = 0, reached = 0, cancelled = status == 0 && *interrupted;
   for (int i = 0; status == 0 && !cancelled && i < list.count; i++) {
     picture *p = &list.items[i];
     e.progress.index = i;
     e.progress.name = p->name;
     if (p->failure) {
       cli_say("[%d/%d] %s skipped: %s", i + 1, list.count, p->image_path, p->failure);
+      reached = i + 1;
       continue;
     }
     const int one = matte_one(o, &e, p);
     cancelled = one == EXIT_CANCELLED || *interrupted;
     matted += one == 0;
+    reached = one == EXIT_CANCELLED ? i : i + 1; /* a picture the signal stopped midway was not gone through */
   }
   progress_bar_clear(&e.bar);
-  if (status == 0) status = report(o, &list, matted, cancelled, cli_seconds_now() - start, &e);
+  if (status == 0) status = report(o, &list, matted, reached, cancelled, cli_seconds_now() - start, &e);
   if (e.context) vm_context_free(e.context);
   if (e.model) vm_model_free(e.model);
   free_list(&list);

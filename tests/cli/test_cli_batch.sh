@@ -118,6 +118,40 @@ if [ "$rc" = 0 ] && [ "$done_before" -lt 6 ] && [ "$(find manyout -name 'p*.png'
 then pass "the model is loaded once: deleted after $done_before of 6 pictures, all 6 matted"
 else fail "one model load: rc $rc, $done_before done before the model was deleted: $(cat "$TMP/many.err")"; fi
 
+# gate_open NAME: a named pipe as picture NAME; the test holds its writing end (fd 3) open, so the run's read of it
+# waits until gate_release closes it (the run then reads an empty file): the test decides when the run goes on. Start
+# the run with 3>&- so that it holds no writing end itself.
+gate_open() { rm -f "$1" && mkfifo "$1" && exec 3<>"$1"; }
+gate_release() { exec 3>&-; }
+# gate_wait PID NAME: returns once process PID has the pipe NAME open (it is reading it, or about to), 1 if it never does.
+gate_wait() {
+  local path
+  path=$(realpath "$2")
+  for _ in $(seq 3000); do
+    for fd in /proc/"$1"/fd/*; do [ "$(readlink "$fd" 2>/dev/null)" = "$path" ] && return 0; done
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.02
+  done
+  return 1
+}
+
+# Ctrl-C while the second of three pictures is read, the third refused in planning (no trimap): the count says how
+# far the run got (2 of 3), not the matted and all the failed (3 of 3, though the third was never reached).
+mkdir gate late
+cp trimap.png manytri/gated.png
+cp image8.png late/zz.png
+gate_open gate/gated.png
+"$VITMATTE" "${CPU[@]}" --trimaps manytri many/p1.png gate/gated.png late/zz.png -o gated 2>"$TMP/gate.err" 3>&- &
+pid=$!
+if gate_wait "$pid" gate/gated.png; then kill -INT "$pid"; fi
+gate_release
+wait "$pid"
+rc=$?
+if [ "$rc" = 130 ] && grep -q "^vitmatte: cancelled after 2 of 3 pictures$" "$TMP/gate.err" && [ -s gated/p1.png ] &&
+   [ "$(leftovers gated)" = 0 ]
+then pass "Ctrl-C during the second picture, the third never reached: 'cancelled after 2 of 3 pictures'"
+else fail "Ctrl-C count: rc $rc: $(cat "$TMP/gate.err")"; fi
+
 # Ctrl-C: stops at once, exit 130, the pictures finished so far stay, nothing half-written.
 "$VITMATTE" "${CPU[@]}" --trimaps manytri many -o stopped 2>"$TMP/stop.err" &
 pid=$!
