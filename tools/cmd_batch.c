@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_engine.h"
 #include "cli_inputs.h"
 #include "cmd_foreground.h"
 #include "image_io.h"
@@ -214,80 +215,54 @@ static int report_overall(void *user_data, const char *stage, double fraction) {
 }
 
 typedef struct batch_engine {
-  vm_model *model;
-  vm_context *context;
+  cli_engine engine;
   progress_bar bar;
   overall_progress progress;
 } batch_engine;
 
-/* One picture, as a single run does it: the headers, the memory check, the pixels, the prediction, the alpha (and
- * the cut-out). 0, EXIT_CANCELLED, or 1 with the picture marked failed. */
+/* One picture, as a single run does it (cli_engine_matte: the memory check, the pixels, the prediction, the alpha),
+ * then its cut-out. 0, EXIT_CANCELLED, or 1 with the picture marked failed. */
 static int matte_one(const cli_options *o, batch_engine *e, picture *p) {
   cli_options one = *o;
   one.image_path = p->image_path, one.trimap_path = p->trimap_path, one.output_path = p->output_path;
+  one.cutout_path = p->cutout_path;
   cli_inputs in;
   memset(&in, 0, sizeof in);
-  float *alpha = NULL;
+  cli_matte m;
+  memset(&m, 0, sizeof m);
   int status = 1;
-  char msg[600];
-  vm_error err;
-  memset(&err, 0, sizeof err);
+  char msg[REASON_SIZE];
   const double start = cli_seconds_now();
-  if (output_file_check(p->output_path, msg, sizeof msg) != 0) {
-    set_failure(p, "cannot write %s: %s", p->output_path, msg);
+  /* Before this picture costs anything: both of its files can be written (plan() already refused the inputs). */
+  const char *inputs[] = {p->image_path, p->trimap_path};
+  if (cli_check_output(p->output_path, inputs, 2, msg, sizeof msg) != 0 ||
+      (p->cutout_path && cli_check_output(p->cutout_path, inputs, 2, msg, sizeof msg) != 0)) {
+    set_failure(p, "%s", msg);
     goto done;
   }
   if (cli_inputs_read_headers(&one, &in, msg, sizeof msg) != 0) {
     set_failure(p, "%s", msg);
     goto done;
   }
-  /* Before a pixel is decoded: the engine's limits and the memory this picture needs, from its headers. */
-  if (vm_context_check_host_memory(e->context, in.image_header.width, in.image_header.height,
-                                   cli_inputs_host_bytes(&in), &err) != VM_OK) {
-    set_failure(p, "%s", err.message);
+  const int matted = cli_engine_matte(&e->engine, &one, &in, &e->bar, &m, msg, sizeof msg);
+  if (matted == EXIT_CANCELLED) {
+    status = EXIT_CANCELLED;
     goto done;
   }
-  if (cli_inputs_read(&one, &in, msg, sizeof msg) != 0) {
+  if (matted != 0) {
     set_failure(p, "%s", msg);
     goto done;
   }
   const image_buffer *image = &in.image;
-  alpha = malloc((size_t)image->width * (size_t)image->height * sizeof *alpha);
-  if (!alpha) {
-    set_failure(p, "out of memory for a %dx%d alpha", image->width, image->height);
-    goto done;
-  }
-  const vm_image rgb = cli_engine_view(image), trimap_view = cli_engine_view(&in.trimap);
-  const vm_status predicted = vm_predict(e->context, &rgb, &trimap_view, alpha, 0, &err);
-  progress_bar_clear(&e->bar);
-  if (predicted == VM_ERR_CANCELLED) {
-    status = EXIT_CANCELLED;
-    goto done;
-  }
-  if (predicted != VM_OK) {
-    set_failure(p, "%s", err.message);
-    goto done;
-  }
-  const int written = cli_write_samples(p->output_path, o->output_format, o->png_bits, alpha, image->width,
-                                        image->height, 1, msg, sizeof msg);
-  if (written == EXIT_CANCELLED) {
-    status = EXIT_CANCELLED;
-    goto done;
-  }
-  if (written != 0) {
-    set_failure(p, "%s", msg);
-    goto done;
-  }
   if (p->cutout_path) {
-    char reason[REASON_SIZE] = "";
-    const int cut = cutout_write(e->context, &e->bar, image, alpha, VM_FOREGROUND_AUTO, p->cutout_path,
-                                 o->cutout_format, o->png_bits, 1, reason, sizeof reason);
+    const int cut = cutout_write(e->engine.context, &e->bar, image, m.alpha, VM_FOREGROUND_AUTO, p->cutout_path,
+                                 o->cutout_format, o->png_bits, 1, msg, sizeof msg);
     if (cut == EXIT_CANCELLED) {
       status = EXIT_CANCELLED;
       goto done;
     }
     if (cut != 0) {
-      set_failure(p, "%s (the alpha %s was written)", reason, p->output_path);
+      set_failure(p, "%s (the alpha %s was written)", msg, p->output_path);
       goto done;
     }
   }
@@ -298,34 +273,15 @@ static int matte_one(const cli_options *o, batch_engine *e, picture *p) {
             cli_seconds_now() - start);
 done:
   if (p->failure) cli_say("[%d/%d] %s failed: %s", e->progress.index + 1, e->progress.count, p->image_path, p->failure);
-  free(alpha);
+  free(m.alpha);
   cli_inputs_free(&in);
   return status;
 }
 
 /* The model and one context for every picture. 0, or the exit status having said why. */
 static int open_engine(const cli_options *o, batch_engine *e) {
-  vm_error err;
-  memset(&err, 0, sizeof err);
-  if (vm_model_load(o->model_path, &e->model, &err) != VM_OK) {
-    if (strstr(err.message, o->model_path)) cli_say("%s", err.message);
-    else cli_say("cannot load the model %s: %s", o->model_path, err.message);
-    return err.status == VM_ERR_OUT_OF_MEMORY ? EXIT_RUNTIME : EXIT_MODEL;
-  }
-  vm_context_options options;
-  vm_context_options_default(&options);
-  options.device = o->device;
-  options.precision = o->precision;
-  options.cpu_threads = cli_cap_threads(o->threads, o->quiet);
-  options.progress = report_overall;
-  options.progress_user_data = &e->progress;
-  if (vm_context_create(e->model, &options, &e->context, &err) != VM_OK) {
-    cli_say("%s", err.message);
-    return cli_exit_status_for_run(err.status);
-  }
-  progress_bar_clear(&e->bar);
-  if (vm_context_notice(e->context) && !o->quiet) cli_say("%s", vm_context_notice(e->context));
-  return 0;
+  const int status = cli_engine_load(&e->engine, o);
+  return status != 0 ? status : cli_engine_context(&e->engine, o, report_overall, &e->progress, &e->bar);
 }
 
 static void free_list(picture_list *list) {
@@ -346,7 +302,7 @@ static int report(const cli_options *o, const picture_list *list, int matted, in
   if (cancelled) cli_say("cancelled after %d of %d pictures", reached, list->count);
   if (!o->quiet || failed)
     cli_say("%d of %d pictures matted in %.1f s on %s (the model loaded once)%s", matted, list->count, seconds,
-            vm_context_device_name(e->context), failed ? "; these failed:" : "");
+            vm_context_device_name(e->engine.context), failed ? "; these failed:" : "");
   for (int i = 0; i < list->count; i++)
     if (list->items[i].failure) cli_say("  %s: %s", list->items[i].image_path, list->items[i].failure);
   if (list->ignored && !o->quiet)
@@ -408,8 +364,7 @@ int batch_run(const cli_options *o, const volatile sig_atomic_t *interrupted) {
   }
   progress_bar_clear(&e.bar);
   if (status == 0) status = report(o, &list, matted, reached, cancelled, cli_seconds_now() - start, &e);
-  if (e.context) vm_context_free(e.context);
-  if (e.model) vm_model_free(e.model);
+  cli_engine_free(&e.engine);
   free_list(&list);
   return status;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_engine.h"
 #include "cli_inputs.h"
 #include "cli_options.h"
 #include "cli_signals.h"
@@ -14,7 +15,6 @@
 #include "cmd_foreground.h"
 #include "cmd_models.h"
 #include "image_io.h"
-#include "output_file.h"
 #include "progress_bar.h"
 #include "vitmatte.h"
 
@@ -27,23 +27,10 @@ static const char *precision_name(vm_precision precision) {
   }
 }
 
-/* The engine's model messages usually name the file; when one does not, the user still learns which path. */
-static void say_model_error(const char *path, const vm_error *err) {
-  if (strstr(err->message, path))
-    cli_say("%s", err->message);
-  else
-    cli_say("cannot load the model %s: %s", path, err->message);
-}
-
-static int exit_status_for_model(vm_status status) {
-  return status == VM_ERR_OUT_OF_MEMORY ? EXIT_RUNTIME : EXIT_MODEL;
-}
-
 typedef struct run_state {
   cli_inputs inputs;
-  vm_model *model;
-  vm_context *context;
-  float *alpha;
+  cli_engine engine;
+  cli_matte matte;
   progress_bar bar;
 } run_state;
 
@@ -63,79 +50,29 @@ static int run(const cli_options *options, run_state *s) {
   if (*cli_signals_flag()) return EXIT_CANCELLED;
 
   const double load_start = cli_seconds_now();
-  vm_error err;
-  memset(&err, 0, sizeof err);
-  if (vm_model_load(options->model_path, &s->model, &err) != VM_OK) {
-    say_model_error(options->model_path, &err);
-    return exit_status_for_model(err.status);
-  }
+  int status = cli_engine_load(&s->engine, options);
+  if (status != 0) return status;
   if (*cli_signals_flag()) return EXIT_CANCELLED;
-
-  vm_context_options context_options;
-  vm_context_options_default(&context_options);
-  context_options.device = options->device;
-  context_options.precision = options->precision;
-  context_options.cpu_threads = cli_cap_threads(options->threads, options->quiet);
-  context_options.progress = progress_bar_report;
-  context_options.progress_user_data = &s->bar;
-  if (vm_context_create(s->model, &context_options, &s->context, &err) != VM_OK) {
-    cli_say("%s", err.message);
-    return cli_exit_status_for_run(err.status);
-  }
+  status = cli_engine_context(&s->engine, options, progress_bar_report, &s->bar, &s->bar);
+  if (status != 0) return status;
   const double load_seconds = cli_seconds_now() - load_start;
-  const char *notice = vm_context_notice(s->context);
-  progress_bar_clear(&s->bar); /* the engine may report progress while it uploads the weights */
-  if (notice && !options->quiet) cli_say("%s", notice);
   if (*cli_signals_flag()) return EXIT_CANCELLED;
 
-  /* Before a pixel is decoded: the engine's limits and the memory the whole run needs, from the headers. */
-  const image_header *size = &s->inputs.image_header;
-  if (vm_context_check_host_memory(s->context, size->width, size->height, cli_inputs_host_bytes(&s->inputs),
-                                   &err) != VM_OK) {
-    cli_say("cannot matte %s: %s", options->image_path, err.message);
-    return cli_exit_status_for_run(err.status);
+  status = cli_engine_matte(&s->engine, options, &s->inputs, &s->bar, &s->matte, msg, sizeof msg);
+  if (status != 0) {
+    if (status != EXIT_CANCELLED) cli_say("%s", msg);
+    return status;
   }
-  if (cli_inputs_read(options, &s->inputs, msg, sizeof msg) != 0) {
-    cli_say("%s", msg);
-    return EXIT_USAGE;
-  }
-  if (*cli_signals_flag()) return EXIT_CANCELLED;
-
   const image_buffer *image = &s->inputs.image;
-  const size_t pixels = (size_t)image->width * (size_t)image->height;
-  s->alpha = malloc(pixels * sizeof *s->alpha);
-  if (!s->alpha) {
-    cli_say("out of memory for a %dx%d alpha", image->width, image->height);
-    return EXIT_RUNTIME;
-  }
-  const vm_image rgb = cli_engine_view(image);
-  const vm_image trimap = cli_engine_view(&s->inputs.trimap);
-  const double predict_start = cli_seconds_now();
-  const vm_status predicted = vm_predict(s->context, &rgb, &trimap, s->alpha, 0, &err);
-  const double predict_seconds = cli_seconds_now() - predict_start;
-  progress_bar_clear(&s->bar);
-  if (predicted != VM_OK) {
-    if (predicted != VM_ERR_CANCELLED) cli_say("%s", err.message);
-    return cli_exit_status_for_run(predicted);
-  }
-
-  /* an image the GPU could not hold ran on the CPU (--device auto): say so, the time shows it */
-  const char *fell_back = notice ? NULL : vm_context_notice(s->context);
-  if (fell_back && !options->quiet) cli_say("%s", fell_back);
-
-  const int written = cli_write_samples(options->output_path, options->output_format, options->png_bits, s->alpha,
-                                        image->width, image->height, 1, msg, sizeof msg);
-  if (written != 0) {
-    if (written != EXIT_CANCELLED) cli_say("%s", msg);
-    return written;
-  }
+  vm_context *context = s->engine.context;
+  const char *fell_back = s->matte.fell_back;
   if (!options->quiet)
     cli_say("wrote %s (%dx%d) in %.2f s on %s, %s (model loaded in %.2f s)", options->output_path, image->width,
-        image->height, predict_seconds, fell_back ? "the CPU" : vm_context_device_name(s->context),
-        fell_back ? "fp32" : precision_name(vm_context_precision(s->context)), load_seconds);
+        image->height, s->matte.predict_seconds, fell_back ? "the CPU" : vm_context_device_name(context),
+        fell_back ? "fp32" : precision_name(vm_context_precision(context)), load_seconds);
   if (options->cutout_path) { /* the alpha file is complete either way; the cut-out is written whole or not at all */
     const double cutout_start = cli_seconds_now();
-    const int cut = cutout_write(s->context, &s->bar, image, s->alpha, VM_FOREGROUND_AUTO, options->cutout_path,
+    const int cut = cutout_write(context, &s->bar, image, s->matte.alpha, VM_FOREGROUND_AUTO, options->cutout_path,
                                  options->cutout_format, options->png_bits, 1, NULL, 0);
     if (cut != 0) return cut;
     if (!options->quiet)
@@ -184,9 +121,8 @@ int main(int argc, char **argv) {
     const int signal_number = *cli_signals_flag();
     cli_say("cancelled%s", signal_number == SIGTERM ? " (SIGTERM)" : signal_number == SIGHUP ? " (SIGHUP)" : "");
   }
-  free(state.alpha);
-  if (state.context) vm_context_free(state.context);
-  if (state.model) vm_model_free(state.model);
+  free(state.matte.alpha);
+  cli_engine_free(&state.engine);
   cli_inputs_free(&state.inputs);
   free(model_path);
   return exit_status(status);

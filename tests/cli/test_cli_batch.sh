@@ -73,6 +73,14 @@ if [ "$rc" = 0 ] && [ -z "$err$out" ] && cmp -s single/a.tif listed/a.tif && cmp
 then pass "a list of two pictures, --format tif, --quiet: exit 0, silent, the single runs' TIFFs byte for byte"
 else fail "a list of files: rc $rc, $err$out"; fi
 
+# A picture whose cut-out cannot be written fails before it is matted, as a single run does: no alpha for it.
+mkdir rocut && echo old >rocut/a.png && chmod 444 rocut/a.png
+run_cli "${CPU[@]}" --quiet --trimaps tri in/a.png in/c.jpg -o roout --cutout rocut
+if [ "$rc" = 1 ] && [ ! -e roout/a.png ] && [ -s roout/c.png ] && [ -s rocut/c.png ] && [ "$(cat rocut/a.png)" = old ] &&
+   [[ "$err" == *"in/a.png failed: cannot write rocut/a.png: the file is read-only"* ]]
+then pass "a read-only cut-out: that picture fails before it is matted (no alpha), the next is matted"
+else fail "a read-only cut-out: rc $rc, $(find roout rocut -type f | tr '\n' ' '): $err"; fi
+
 # Errors before any picture: one line each, nothing written.
 expect_batch_error() { # WHAT TEXT ARGS...
   local what=$1 text=$2
