@@ -11,10 +11,15 @@
 #include "test_image_files.h"
 #include "vitmatte.h"
 
-/* The samples as the CLI hands them to the engine: 8/16-bit integers or floats, `keep` channels of each pixel. */
+/* The engine's sample type for a file's samples: 8/16-bit integers or floats. */
+static vm_pixel_type engine_type(const test_alpha *a) {
+  return a->bits == 8 ? VM_PIXEL_U8 : a->bits == 16 ? VM_PIXEL_U16 : VM_PIXEL_F32;
+}
+
+/* The samples as the CLI hands them to the engine, `keep` channels of each pixel. */
 static void *engine_samples(const test_alpha *a, int keep, vm_pixel_type *type) {
   const size_t n = (size_t)a->width * a->height;
-  *type = a->bits == 8 ? VM_PIXEL_U8 : a->bits == 16 ? VM_PIXEL_U16 : VM_PIXEL_F32;
+  *type = engine_type(a);
   const size_t size = a->bits == 8 ? 1 : a->bits == 16 ? 2 : 4;
   unsigned char *out = malloc(n * keep * size);
   for (size_t i = 0; i < n; i++)
@@ -48,8 +53,9 @@ int main(int argc, char **argv) {
     printf("%s has %d channels; expected %d or %d\n", argv[3], out.channels, depth, depth + 1);
     return 1;
   }
-  vm_pixel_type it, at;
-  void *image = engine_samples(&im, im.channels, &it), *alpha_samples = engine_samples(&al, 1, &at);
+  vm_pixel_type it;
+  void *image = engine_samples(&im, im.channels, &it);
+  const vm_pixel_type at = engine_type(&al);
   const size_t n = (size_t)W * H;
   float *alpha = malloc(n * sizeof *alpha), *F = malloc(n * depth * sizeof *F);
   for (size_t i = 0; i < n; i++) alpha[i] = at == VM_PIXEL_F32 ? (float)al.values[i] : at == VM_PIXEL_U8 ? (float)al.values[i] / 255.0f : (float)al.values[i] / 65535.0f;
@@ -86,7 +92,6 @@ int main(int argc, char **argv) {
          top ? " quantized" : "", worst, alpha_off);
   vm_context_free(ctx);
   free(image);
-  free(alpha_samples);
   free(alpha);
   free(F);
   test_alpha_free(&im);
