@@ -95,6 +95,7 @@ if [ "$rc" -eq 0 ] && log_since "$mark" | grep -q "range=bytes=$kept-" && [ -f "
 else fail "resume after Ctrl-C: exit $rc: $err"; fi
 
 # A full disk. Mounting a tmpfs needs a private mount namespace: root's, else a user namespace's.
+not_tested=()
 disk_full_case() { # NAME MODE EXPECTED_TEXT
   local what=$1 m=$2 text=$3 dir=$TMP/small-disk
   mkdir -p "$dir"
@@ -105,8 +106,15 @@ disk_full_case() { # NAME MODE EXPECTED_TEXT
   if [ "$(id -u)" = 0 ]; then result=$(unshare --mount --propagation private sh -c "$script" 2>&1)
   else result=$(unshare --user --map-root-user --mount sh -c "$script" 2>&1); fi
   if ! grep -q '^rc=' <<<"$result"; then
+    if [ "$m" != no-length ]; then
+      # Passing without the check: CI may lack mount rights. Said where it happens and again at the end.
+      not_tested+=("'$what' (the free-space check before a download whose size is known needs a small file system)")
+      echo "SKIP $what: NOT TESTED in this run: no tmpfs could be mounted ($result), and the free-space check"
+      echo "     it covers needs a small file system (a file-size limit cannot stand in for one)"
+      mode normal
+      return
+    fi
     echo "NOTE cannot mount a tmpfs here ($result): $what falls back to a 512 KiB file-size limit"
-    [ "$m" = no-length ] || { echo "SKIP $what: the free-space check needs a small file system"; mode normal; return; }
     result=$( (trap '' XFSZ; ulimit -f 512; VITMATTE_MODELS=$dir/models "$VITMATTE" download --quiet base-646
                echo "rc=$?"; echo "left: $(ls -A "$dir/models/.vitmatte-base-distinctions-646.download" 2>/dev/null)") 2>&1)
   fi
@@ -122,4 +130,5 @@ run_cli download --quiet small-646
 if [ "$rc" -eq 0 ] && [ -z "$out" ] && [[ "$err" == "" ]]; then pass "--quiet prints nothing when all is well"
 else fail "--quiet: exit $rc: '$out' '$err'"; fi
 
+for case in "${not_tested[@]}"; do echo "NOT TESTED here (the test still passes): $case"; done
 finish
