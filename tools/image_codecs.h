@@ -10,11 +10,12 @@
 /* Each reader reads the file's header and fills *header (when not NULL); with `out` NULL it stops there. Otherwise
  * it refuses a picture whose header.decode_bytes exceed `budget` before it allocates anything that grows with the
  * picture, then decodes into `out` (1 or 3 channels). On failure it frees what it allocated and returns -1 with a
- * one-line reason in msg ("truncated PNG: ...", "invalid JPEG: ...", "unsupported TIFF: ..."). The PNG and JPEG
- * readers read from an open file positioned at its start; the caller closes it. */
+ * one-line reason in msg ("truncated PNG: ...", "invalid JPEG: ...", "unsupported TIFF: ..."). Each reads from an
+ * open file positioned at its start, which the caller closes; the TIFF reader needs one with a descriptor
+ * (fileno: not fmemopen), which it reads through a duplicate, and `name` for libtiff. */
 int read_png_file(FILE *file, size_t budget, image_header *header, image_buffer *out, char *msg, size_t msg_size);
 int read_jpeg_file(FILE *file, size_t budget, image_header *header, image_buffer *out, char *msg, size_t msg_size);
-int read_tiff_file(const char *path, size_t budget, image_header *header, image_buffer *out, char *msg,
+int read_tiff_file(FILE *file, const char *name, size_t budget, image_header *header, image_buffer *out, char *msg,
                    size_t msg_size);
 
 /* Writers take ownership of `fd` (an open, empty, writable file) and close it, also on failure. `samples` holds

@@ -52,7 +52,7 @@ static int read_with_codec(const char *path, size_t budget, image_header *header
   } else if (kind == FILE_KIND_JPEG) {
     status = read_jpeg_file(file, budget, header, out, msg, msg_size);
   } else {
-    status = read_tiff_file(path, budget, header, out, msg, msg_size);
+    status = read_tiff_file(file, path, budget, header, out, msg, msg_size);
   }
   fclose(file);
   return status;

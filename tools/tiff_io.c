@@ -320,14 +320,11 @@ static int decode(TIFF *tif, const tiff_layout *layout, int exact, image_buffer 
 
 /* The first directory must start inside the file: TIFF writers put it last, so a file cut short loses it first,
  * which libtiff reports only as "Can not read TIFF directory count". 0 when it does (or cannot be told). */
-static int check_first_directory(const char *path, char *msg, size_t msg_size) {
-  FILE *file = fopen(path, "rb");
+static int check_first_directory(FILE *file, char *msg, size_t msg_size) {
   unsigned char head[16];
   struct stat st;
-  const size_t got = file ? fread(head, 1, sizeof head, file) : 0;
-  const int sized = file && fstat(fileno(file), &st) == 0;
-  if (file) fclose(file);
-  if (got < 8 || !sized) return 0;
+  const size_t got = fseek(file, 0, SEEK_SET) == 0 ? fread(head, 1, sizeof head, file) : 0;
+  if (got < 8 || fstat(fileno(file), &st) != 0) return 0;
   const int big_endian = head[0] == 'M', big_tiff = head[big_endian ? 3 : 2] == 43;
   const size_t at = big_tiff ? 8 : 4, width = big_tiff ? 8 : 4;
   if (got < at + width) return 0;
@@ -340,13 +337,21 @@ static int check_first_directory(const char *path, char *msg, size_t msg_size) {
   return -1;
 }
 
-int read_tiff_file(const char *path, size_t budget, image_header *header, image_buffer *out, char *msg,
+int read_tiff_file(FILE *file, const char *name, size_t budget, image_header *header, image_buffer *out, char *msg,
                    size_t msg_size) {
   if (out) memset(out, 0, sizeof *out);
-  if (check_first_directory(path, msg, msg_size) != 0) return -1;
+  if (check_first_directory(file, msg, msg_size) != 0) return -1;
+  /* libtiff reads through a descriptor of its own (TIFFClose closes it): a duplicate of the caller's, so the file
+   * is opened once. It shares the file offset, which libtiff's header read starts from: back to the start. */
+  const int fd = dup(fileno(file));
+  if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+    snprintf(msg, msg_size, "%s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
   tiff_messages messages = {msg, msg_size, 0, 0};
   /* Reading a header allocates only directory tables, which no real file needs more than a few MiB for. */
-  TIFF *tif = open_tiff(path, -1, "r", out ? budget : 0, &messages);
+  TIFF *tif = open_tiff(name, fd, "r", out ? budget : 0, &messages);
   if (!tif) return -1;
   tiff_layout layout;
   image_header found;

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * (a megapixel of RGB) reaches every code path a larger picture does, and keeps thousands of runs a second. */
 #define BUDGET ((size_t)4 << 20)
 
-/* The TIFF reader opens a path: the input lives in a memory file, named through /proc. */
+/* The TIFF reader needs a file with a descriptor (not fmemopen): the input lives in a memory file, opened through
+ * /proc. */
 static int memory_file(void) {
   static int fd = -1;
   if (fd < 0) fd = memfd_create("fuzz-image", 0);
@@ -31,7 +32,11 @@ static int read_codec(const uint8_t *data, size_t size, size_t budget, image_hea
   if (fd < 0 || ftruncate(fd, 0) != 0 || (size && pwrite(fd, data, size, 0) != (ssize_t)size)) abort();
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  return read_tiff_file(path, budget, header, out, msg, msg_size);
+  FILE *file = fopen(path, "rb"); /* a stream of its own, at the start, with a descriptor for libtiff */
+  if (!file) abort();
+  const int status = read_tiff_file(file, path, budget, header, out, msg, msg_size);
+  fclose(file);
+  return status;
 #else
   FILE *file = fmemopen((void *)data, size ? size : 1, "rb");
   if (!file) abort();
