@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# The session's last GPU call, in priority order, each part bounded in time (device minutes were short).
+# One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
+# logs are tarred into $OUT/logs.tgz as soon as it ends, so a call cut short still brings back what ran.
+#   tests/gpu/last_call.sh checks|bench|cpu
 set -u
-export VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=small VM_OPS_ARGS=attention VM_FIT_PRESETS=none
-part() {
+work=/tmp/r
+part() { # NAME SECONDS CMD...: run_gpu.sh-style command with OUT=/tmp/r/NAME
   local name=$1 limit=$2
   shift 2
-  mkdir -p "/tmp/r/$name"
-  OUT=/tmp/r/$name timeout "$limit" "$@" 2>&1 | tail -n 40
-  tar czf "$OUT/logs.tgz" -C /tmp r # after every part: a call cut short still brings back what ran
+  mkdir -p "$work/$name"
+  echo "== part $name (limit $limit s)"
+  OUT=$work/$name timeout "$limit" "$@" 2>&1 | tail -n 40
+  tar czf "$OUT/logs.tgz" -C "$work" .
 }
-part paths 130 tests/gpu/run_gpu.sh --stages paths
-part fit 60 tests/gpu/run_gpu.sh --stages fit,missing
-part fg 45 tests/gpu/run_gpu.sh --stages foreground
-VM_PATHS="ampere ampere-99k turing turing-64k" VM_BENCH_PRESETS=small VM_BENCH_SIZES=1024x1024,2048x2048 \
-  VM_BENCH_PRECISIONS=fp16 part bench 50 tests/gpu/run_gpu.sh --stages pathbench
+case ${1:-checks} in
+  checks) # the consumer-card paths, foreground, memory fit and missing libraries, the full op suite
+    part env 30 tests/gpu/run_gpu.sh --stages env,archs
+    VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=small VM_OPS_ARGS=attention \
+      part paths 200 tests/gpu/run_gpu.sh --stages paths
+    part fg 70 tests/gpu/run_gpu.sh --stages foreground
+    part fit 150 tests/gpu/run_gpu.sh --stages fit,missing
+    part ops 150 tests/gpu/run_gpu.sh --stages ops ;;
+  bench) # every path's benchmark beside the Hopper one, cuDNN's find mode, PyTorch, one RESULTS.md
+    part pathbench 300 tests/gpu/run_gpu.sh --stages pathbench,convfind
+    part bench 280 tests/gpu/run_gpu.sh --stages bench,torch,results ;;
+  cpu) part cpu 560 tests/gpu/run_gpu.sh --stages cpu ;;
+esac
