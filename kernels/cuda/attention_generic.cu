@@ -7,31 +7,37 @@
 // are stored transposed ([d][64]) so the score loop reads float4 of both; P is written transposed for the P V loop,
 // over K's tile (K is no longer read by then). Softmax uses expf. The rel-pos bias tables (64 x (hh + ww) floats)
 // sit in shared memory when they fit beside the tiles (GB false), else in a global slot per resident block (GB true:
-// the global layers of large images on cards with 99 KB or 64 KB of shared memory per block).
+// the global layers of large images on cards with 99 KB or 64 KB of shared memory per block). Head dimensions over
+// 64 on those cards (ST true: 101 KB of tiles at d = 128) stream Q, K and V through two 64-column tiles instead:
+// the scores add up over the column chunks, Q is re-read (from L2) for every key tile, and the bias prologue reads
+// Q from global memory; 34 KB of tiles at any head dimension.
 #include "attention_common.cuh"
 #include "cuda_backend.h"
 
 #define VM_GEN_LD (VM_ATTN_BQ + 4) /* row stride of the transposed tiles, in floats */
 
-/* Q, K (later P) and V tiles, plus the bias tables when they live in shared memory. */
-template <int DMAX> static size_t generic_smem_floats(int hs, int wsd, bool global_bias) {
-  return (size_t)2 * DMAX * VM_GEN_LD + (size_t)VM_ATTN_BK * (DMAX + 4) +
-         (global_bias ? 0 : (size_t)VM_ATTN_BQ * (hs + wsd));
+/* Q, K (later P) and V tiles (streamed: a Q chunk, later P, and a K chunk, later a V chunk), plus the bias tables
+ * when they live in shared memory. */
+template <int DMAX> static size_t generic_smem_floats(int hs, int wsd, bool global_bias, bool stream) {
+  const size_t tiles = stream ? (size_t)2 * 64 * VM_GEN_LD : (size_t)2 * DMAX * VM_GEN_LD + (size_t)VM_ATTN_BK * (DMAX + 4);
+  return tiles + (global_bias ? 0 : (size_t)VM_ATTN_BQ * (hs + wsd));
 }
 
-template <typename T, int DMAX, bool GB>
+template <typename T, int DMAX, bool GB, bool ST>
 __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, int heads, int total,
                                                                 float *bias_global) {
   extern __shared__ __align__(16) float fsmem[];
-  float *Qt = fsmem;                       /* [DMAX][LD] */
-  float *Kt = Qt + DMAX * VM_GEN_LD;       /* [DMAX][LD] */
-  float *Vs = Kt + DMAX * VM_GEN_LD;       /* [64][DMAX + 4] */
-  float *Pt = Kt;                          /* [64 keys][LD], over K once the scores are computed */
+  constexpr int CH = ST ? 64 : DMAX;       /* columns of Q, K, V held at once */
+  float *Qt = fsmem;                       /* [CH][LD] */
+  float *Kt = Qt + CH * VM_GEN_LD;         /* [CH][LD] */
+  float *Vs = ST ? Kt : Kt + DMAX * VM_GEN_LD; /* [64][CH + 4]; streamed: over the K chunk */
+  float *Pt = ST ? Qt : Kt;                /* [64 keys][LD]: over K once the scores are computed (streamed: Q) */
   const int bias_floats = VM_ATTN_BQ * (a.bias_h_stride + a.bias_w_stride);
-  float *bias_h = GB ? bias_global + (int64_t)blockIdx.x * bias_floats : Vs + VM_ATTN_BK * (DMAX + 4);
+  float *bias_h = GB ? bias_global + (int64_t)blockIdx.x * bias_floats
+                     : (ST ? Kt + CH * VM_GEN_LD : Vs + VM_ATTN_BK * (DMAX + 4));
   float *bias_w = bias_h + VM_ATTN_BQ * a.bias_h_stride;
   const bool has_bias = a.rel_h != NULL;
-  const int VLD = DMAX + 4;
+  const int VLD = CH + 4;
 
   const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
   const int nqb = (a.N + VM_ATTN_BQ - 1) / VM_ATTN_BQ;
@@ -44,19 +50,29 @@ __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, 
     const int64_t img = work / (nqb * heads);
     const T *base = (const T *)a.qkv + img * a.N * stride;
 
-    /* No barrier before writing Qt: the previous item last read Qt (and the bias tables) in its last tile's score
-     * loop, which every thread finished before the barrier ahead of writing P. Its P V loop reads only P and V; the
-     * bias prologue and the K, V loads, which write over those and the bias tables, come after the barrier below. */
-    for (int i = tid; i < VM_ATTN_BQ * DMAX; i += 256) {
-      int r = i / DMAX, c = i % DMAX;
-      float v = 0.f;
-      if (c < d && q0 + r < a.N) v = vm_to_f32<T>(base[(int64_t)(q0 + r) * stride + head * d + c]);
-      Qt[c * VM_GEN_LD + r] = v;
+    if (!ST) {
+      /* No barrier before writing Qt: the previous item last read Qt (and the bias tables) in its last tile's score
+       * loop, which every thread finished before the barrier ahead of writing P. Its P V loop reads only P and V;
+       * the bias prologue and the K, V loads, which write over those and the bias tables, come after the barrier
+       * below. */
+      for (int i = tid; i < VM_ATTN_BQ * DMAX; i += 256) {
+        int r = i / DMAX, c = i % DMAX;
+        float v = 0.f;
+        if (c < d && q0 + r < a.N) v = vm_to_f32<T>(base[(int64_t)(q0 + r) * stride + head * d + c]);
+        Qt[c * VM_GEN_LD + r] = v;
+      }
     }
+    /* streamed: the previous item's last V chunk and P are read until here; the bias tables were last read before
+     * the barrier ahead of its P */
     __syncthreads();
     if (has_bias) {
-      vm_attn_bias_prologue<DMAX, float, float>(a, q0, bias_h, bias_w, 1.f,
-                                         [&](int r, int c) { return Qt[c * VM_GEN_LD + r]; });
+      if (ST)
+        vm_attn_bias_prologue<DMAX, float, float>(a, q0, bias_h, bias_w, 1.f, [&](int r, int c) {
+          return vm_to_f32<T>(base[(int64_t)(q0 + r) * stride + head * d + c]); /* called for tokens and c < d */
+        });
+      else
+        vm_attn_bias_prologue<DMAX, float, float>(a, q0, bias_h, bias_w, 1.f,
+                                                  [&](int r, int c) { return Qt[c * VM_GEN_LD + r]; });
     }
 
     float m_run[4], l_run[4], o[4][DMAX / 16];
@@ -69,33 +85,41 @@ __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, 
     }
 
     for (int k0 = 0; k0 < a.N; k0 += VM_ATTN_BK) {
-      __syncthreads(); /* the previous tile's K, V and P are no longer read */
-      for (int i = tid; i < VM_ATTN_BK * DMAX; i += 256) {
-        int r = i / DMAX, c = i % DMAX;
-        float kv = 0.f, vv = 0.f;
-        if (c < d && k0 + r < a.N) {
-          const T *row = base + (int64_t)(k0 + r) * stride + head * d + c;
-          kv = vm_to_f32<T>(row[a.C]);
-          vv = vm_to_f32<T>(row[2 * a.C]);
-        }
-        Kt[c * VM_GEN_LD + r] = kv;
-        Vs[r * VLD + c] = vv;
-      }
-      __syncthreads();
-
       float s[4][4];
   #pragma unroll
       for (int i = 0; i < 4; i++)
   #pragma unroll
         for (int j = 0; j < 4; j++) s[i][j] = 0.f;
-      for (int c = 0; c < d; c++) {
-        float4 qa = *(const float4 *)&Qt[c * VM_GEN_LD + ty * 4];
-        float4 kb = *(const float4 *)&Kt[c * VM_GEN_LD + tx * 4];
-        float qv[4] = {qa.x, qa.y, qa.z, qa.w}, kv[4] = {kb.x, kb.y, kb.z, kb.w};
+      /* the scores over column chunks of CH (one chunk unless streamed), in the same order of c as one pass */
+  #pragma unroll 1
+      for (int c0 = 0; c0 < d; c0 += CH) {
+        __syncthreads(); /* the previous chunk's (or tile's) Q, K, V and P are no longer read */
+        for (int i = tid; i < VM_ATTN_BK * CH; i += 256) {
+          int r = i / CH, c = i % CH;
+          float kv = 0.f, vv = 0.f, qv = 0.f;
+          if (c0 + c < d && k0 + r < a.N) {
+            const T *row = base + (int64_t)(k0 + r) * stride + head * d + c0 + c;
+            kv = vm_to_f32<T>(row[a.C]);
+            if (!ST) vv = vm_to_f32<T>(row[2 * a.C]);
+          }
+          if (ST && c0 + c < d && q0 + r < a.N) qv = vm_to_f32<T>(base[(int64_t)(q0 + r) * stride + head * d + c0 + c]);
+          Kt[c * VM_GEN_LD + r] = kv;
+          if (ST)
+            Qt[c * VM_GEN_LD + r] = qv;
+          else
+            Vs[r * VLD + c] = vv;
+        }
+        __syncthreads();
+        const int cend = d - c0 < CH ? d - c0 : CH;
+        for (int c = 0; c < cend; c++) {
+          float4 qa = *(const float4 *)&Qt[c * VM_GEN_LD + ty * 4];
+          float4 kb = *(const float4 *)&Kt[c * VM_GEN_LD + tx * 4];
+          float qv[4] = {qa.x, qa.y, qa.z, qa.w}, kv[4] = {kb.x, kb.y, kb.z, kb.w};
   #pragma unroll
-        for (int i = 0; i < 4; i++)
+          for (int i = 0; i < 4; i++)
   #pragma unroll
-          for (int j = 0; j < 4; j++) s[i][j] = fmaf(qv[i], kv[j], s[i][j]);
+            for (int j = 0; j < 4; j++) s[i][j] = fmaf(qv[i], kv[j], s[i][j]);
+        }
       }
       float mx[4];
   #pragma unroll
@@ -128,19 +152,30 @@ __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, 
   #pragma unroll
         for (int j = 0; j < DMAX / 16; j++) o[i][j] *= corr;
       }
-      __syncthreads(); /* every thread's scores are computed: K's tile may be overwritten by P */
+      __syncthreads(); /* every thread's scores are computed: K's tile (streamed: Q's) may be overwritten by P */
   #pragma unroll
       for (int j = 0; j < 4; j++)
         *(float4 *)&Pt[(tx * 4 + j) * VM_GEN_LD + ty * 4] = make_float4(s[0][j], s[1][j], s[2][j], s[3][j]);
-      __syncthreads();
 
       int kend = a.N - k0 < VM_ATTN_BK ? a.N - k0 : VM_ATTN_BK;
-      for (int k = 0; k < kend; k++) {
-        float4 p = *(const float4 *)&Pt[k * VM_GEN_LD + ty * 4];
-        float pv[4] = {p.x, p.y, p.z, p.w};
   #pragma unroll
-        for (int h = 0; h < DMAX / 64; h++) {
-          float4 v = *(const float4 *)&Vs[k * VLD + h * 64 + tx * 4];
+      for (int h = 0; h < DMAX / 64; h++) {
+        if (ST) { /* V's chunk h over K's chunk: P V for output columns h * 64 .. h * 64 + 63 */
+          if (h > 0) __syncthreads(); /* chunk h - 1 is no longer read */
+          for (int i = tid; i < VM_ATTN_BK * 64; i += 256) {
+            int r = i / 64, c = i % 64;
+            float vv = 0.f;
+            if (h * 64 + c < d && k0 + r < a.N)
+              vv = vm_to_f32<T>(base[(int64_t)(k0 + r) * stride + 2 * a.C + head * d + h * 64 + c]);
+            Vs[r * VLD + c] = vv;
+          }
+        }
+        if (ST || h == 0) __syncthreads();
+        const int vc = ST ? 0 : h * 64;
+        for (int k = 0; k < kend; k++) {
+          float4 p = *(const float4 *)&Pt[k * VM_GEN_LD + ty * 4];
+          float pv[4] = {p.x, p.y, p.z, p.w};
+          float4 v = *(const float4 *)&Vs[k * VLD + vc + tx * 4];
           float vv[4] = {v.x, v.y, v.z, v.w};
   #pragma unroll
           for (int i = 0; i < 4; i++)
@@ -170,9 +205,9 @@ __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, 
   }
 }
 
-template <typename T, int DMAX, bool GB>
+template <typename T, int DMAX, bool GB, bool ST>
 static vm_status launch_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, size_t smem, vm_error *err) {
-  auto kernel = attention_generic_kernel<T, DMAX, GB>;
+  auto kernel = attention_generic_kernel<T, DMAX, GB, ST>;
   VM_CU(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
         "attention (fp32 arithmetic): cudaFuncSetAttribute");
   int per_sm = 0;
@@ -187,30 +222,47 @@ static vm_status launch_generic(vm_cuda *cu, const vm_attn_args &a, int n, int h
   return vm_cuda_launch_check(err, "attention (fp32 arithmetic)");
 }
 
-/* Whether the kernel for head dimension d keeps hs x wsd bias tables in global memory: they do not fit in shared
- * memory beside the tiles. */
-static bool generic_global_bias(const vm_cuda *cu, int d, int hs, int wsd) {
-  const size_t floats = d <= 64 ? generic_smem_floats<64>(hs, wsd, false) : generic_smem_floats<128>(hs, wsd, false);
-  return floats * sizeof(float) > cu->smem_optin;
+/* The kernel variant for head dimension d and hs x wsd bias tables on this card, fastest first: tiles and tables in
+ * shared memory; tables in global memory; streamed tiles (d over 64) with the tables in shared memory, then in
+ * global memory. smem 0: none fits (the smallest needed in need). */
+typedef struct {
+  bool gb, st;
+  size_t smem, need;
+} generic_variant;
+
+static generic_variant generic_choose(const vm_cuda *cu, int d, int hs, int wsd) {
+  generic_variant v = {true, d > 64, 0, 0};
+  for (int i = 0; i < 4; i++) {
+    const bool st = i >= 2, gb = i & 1;
+    if (st && d <= 64) break;
+    const size_t bytes = sizeof(float) * (d <= 64 ? generic_smem_floats<64>(hs, wsd, gb, st)
+                                                  : generic_smem_floats<128>(hs, wsd, gb, st));
+    if (bytes <= cu->smem_optin) return (generic_variant){gb, st, bytes, bytes};
+    v.need = bytes;
+  }
+  return v;
 }
 
-/* Bias tables in shared memory when they fit beside the tiles, else in global memory. */
 template <typename T, int DMAX>
 static vm_status launch_generic_d(vm_cuda *cu, vm_attn_args a, int n, int heads, vm_error *err) {
   a.bias_h_stride = a.rel_h ? a.hh : 0;
   a.bias_w_stride = a.rel_h ? a.ww : 0;
-  if (!generic_global_bias(cu, a.d, a.bias_h_stride, a.bias_w_stride))
-    return launch_generic<T, DMAX, false>(
-        cu, a, n, heads, generic_smem_floats<DMAX>(a.bias_h_stride, a.bias_w_stride, false) * sizeof(float), err);
-  const size_t smem = generic_smem_floats<DMAX>(0, 0, true) * sizeof(float);
-  if (smem > cu->smem_optin)
+  const generic_variant v = generic_choose(cu, a.d, a.bias_h_stride, a.bias_w_stride);
+  if (!v.smem)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: head dimension %d needs %zu bytes of shared memory, %s allows "
-                   "%zu", a.d, smem, cu->base.name, cu->smem_optin);
-  return launch_generic<T, DMAX, true>(cu, a, n, heads, smem, err);
+                   "%zu", a.d, v.need, cu->base.name, cu->smem_optin);
+  if constexpr (DMAX > 64) {
+    if (v.st)
+      return v.gb ? launch_generic<T, DMAX, true, true>(cu, a, n, heads, v.smem, err)
+                  : launch_generic<T, DMAX, false, true>(cu, a, n, heads, v.smem, err);
+  }
+  return v.gb ? launch_generic<T, DMAX, true, false>(cu, a, n, heads, v.smem, err)
+              : launch_generic<T, DMAX, false, false>(cu, a, n, heads, v.smem, err);
 }
 
 size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int d) {
-  if (!generic_global_bias(cu, d, hh, ww)) return 0;
+  const generic_variant v = generic_choose(cu, d, hh, ww);
+  if (!v.gb) return 0;
   return (size_t)cu->sm_count * VM_ATTN_SLOTS_PER_SM * VM_ATTN_BQ * (hh + ww) * sizeof(float);
 }
 

@@ -20,8 +20,17 @@ case ${1:-checks} in
     part fg 70 tests/gpu/run_gpu.sh --stages foreground
     part fit 150 tests/gpu/run_gpu.sh --stages fit,missing
     part ops 150 tests/gpu/run_gpu.sh --stages ops ;;
-  bench) # every path's benchmark beside the Hopper one, cuDNN's find mode, PyTorch, one RESULTS.md
-    part pathbench 300 tests/gpu/run_gpu.sh --stages pathbench,convfind
-    part bench 280 tests/gpu/run_gpu.sh --stages bench,torch,results ;;
+  bench) # the consumer paths' op suite (attention), every path's benchmark beside the Hopper one, cuDNN's find mode,
+    # ours and PyTorch (eager, torch.compile) for RESULTS.md
+    VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=" " VM_OPS_ARGS=attention \
+      part paths 80 tests/gpu/run_gpu.sh --stages paths
+    VM_BENCH_PRESETS=small part pathbench 180 tests/gpu/run_gpu.sh --stages pathbench,convfind
+    part bench 150 tests/gpu/run_gpu.sh --stages bench
+    part torch 150 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16,bf16 \
+        --json $OUT/torch-small.json >$OUT/torch-small.log 2>&1
+      python3 tests/reference/torch_bench.py --preset base --sizes 512x512,1024x1024,2048x2048 --modes fp32,fp16 \
+        --modules-at none --json $OUT/torch-base.json >$OUT/torch-base.log 2>&1
+      python3 tests/reference/torch_bench.py --preset small --sizes 1024x1024,2048x2048 --modes compile-fp16 \
+        --modules-at none --json $OUT/torch-small-compile.json >$OUT/torch-small-compile.log 2>&1; tail -n 3 $OUT/*.log' ;;
   cpu) part cpu 560 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

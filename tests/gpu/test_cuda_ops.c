@@ -550,6 +550,10 @@ static void test_attention(suite *s) {
        * tensor-core kernel hands over to the generic one, which keeps its tables in global memory */
       {1, 3, 470, 64, 1, 1, "global 3x470 (wide: bias tables over 99 KB)"},
       {1, 400, 12, 32, 1, 1, "global 400x12 (tall: bias tables over 64 KB)"},
+      /* head dimension 128 at 99K / 64K: the generic kernel's tiles alone need 101 KB, so it streams Q, K and V
+       * through 64-column chunks (tables in shared memory, then wide ones in global memory) */
+      {2, 9, 23, 256, 2, 1, "head dim 128, 2 images 9x23 (streamed at 99K/64K)"},
+      {1, 3, 470, 256, 2, 1, "head dim 128, global 3x470 (streamed, global tables at 99K/64K)"},
   };
   for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
     int64_t n = cases[t].n, hh = cases[t].hh, ww = cases[t].ww, C = cases[t].C, d = C / cases[t].heads;
