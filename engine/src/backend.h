@@ -11,7 +11,7 @@
 #include "vitmatte.h"
 
 /* Bumped whenever vm_backend_ops changes, so an old CUDA module is refused instead of crashing. */
-#define VM_BACKEND_ABI_VERSION 4
+#define VM_BACKEND_ABI_VERSION 5
 
 /* Element type of a tensor. ACT is the backend's activation type (f32 on the CPU; f32, f16 or bf16 on CUDA,
  * act_size bytes each) and what every op takes. F32 exists so that what leaves the model (the alpha) is not rounded

@@ -120,41 +120,6 @@ static bool mean_colours(const float *I, const float *A, int W, int H, int D, bo
   return true;
 }
 
-/* Host buffers: page-locked from the backend when its GPU moves them (uploads at bus speed), else malloc. */
-typedef struct {
-  vm_backend *be; /* NULL: malloc */
-  void *p[4];
-} host_buffers;
-
-static void host_free(host_buffers *h);
-
-/* All four buffers page-locked, or (when there is no such memory, or not enough) all four from malloc. */
-static bool host_alloc(host_buffers *h, const size_t bytes[4]) {
-  if (h->be) {
-    vm_error ignored;
-    int k = 0;
-    while (k < 4 && h->be->ops->host_alloc(h->be, bytes[k], &h->p[k], &ignored) == VM_OK) k++;
-    if (k == 4) return true;
-    h->p[k] = NULL;
-    host_free(h);
-    memset(h->p, 0, sizeof h->p);
-    h->be = NULL;
-  }
-  for (int k = 0; k < 4; k++)
-    if (!(h->p[k] = malloc(bytes[k]))) return false;
-  return true;
-}
-
-static void host_free(host_buffers *h) {
-  for (int i = 0; i < 4; i++) {
-    if (!h->p[i]) continue;
-    if (h->be)
-      h->be->ops->host_free(h->be, h->p[i]);
-    else
-      free(h->p[i]);
-  }
-}
-
 typedef struct {
   vm_progress_fn fn;
   void *user;
@@ -208,26 +173,28 @@ vm_status vm_foreground_run(vm_context *ctx, const vm_image *image, const vm_ima
   vm_context_progress(ctx, &pr.fn, &pr.user);
   if (relay(&pr, 0.0)) return vm_fail(err, VM_ERR_CANCELLED, "cancelled");
 
+  /* The picture and alpha as float32; the result goes through buffers of the sweep's own layout on the CPU, and
+   * straight from the GPU into the caller's rows (pageable memory: a one-off upload or download costs less than
+   * page-locking a buffer for it). */
   const size_t px = (size_t)W * H;
-  host_buffers hb = {.be = on_gpu && be->ops->host_alloc && be->ops->host_free ? be : NULL};
-  const size_t bytes[4] = {sizeof(float) * px * D, sizeof(float) * px, sizeof(float) * px * D,
-                           sizeof(float) * px * D};
-  if (!host_alloc(&hb, bytes)) {
-    host_free(&hb);
-    return vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory for the foreground estimation of a %d x %d image", W,
-                   H);
+  float *buf[4] = {malloc(sizeof(float) * px * D), malloc(sizeof(float) * px), NULL, NULL};
+  bool ok = buf[0] && buf[1];
+  if (ok && !on_gpu) {
+    ok = (buf[2] = malloc(sizeof(float) * px * D)) && (buf[3] = malloc(sizeof(float) * px * D));
   }
-  vm_fg_job job = {.width = W, .height = H, .depth = D, .image = hb.p[0], .alpha = hb.p[1], .foreground = hb.p[2],
-                   .background = hb.p[3], .regularization = options->regularization,
-                   .gradient_weight = options->gradient_weight, .small_iterations = options->small_iterations,
-                   .big_iterations = options->big_iterations, .small_size = options->small_size,
-                   .progress = relay, .progress_user = &pr, .device_ms = -1.f};
-  if (!convert_inputs(image, alpha, D, hb.p[0], hb.p[1], threads)) {
-    host_free(&hb);
-    return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the image or the alpha has samples that are not numbers");
-  }
-  if (!mean_colours(job.image, job.alpha, W, H, D, method == VM_FOREGROUND_SEQUENTIAL, threads, job.f_mean,
-                    job.b_mean))
+  vm_fg_job job = {.width = W, .height = H, .depth = D, .image = buf[0], .alpha = buf[1],
+                   .foreground = on_gpu ? foreground : buf[2], .background = on_gpu ? background : buf[3],
+                   .foreground_stride = on_gpu ? foreground_row_stride : row,
+                   .background_stride = on_gpu ? background_row_stride : row,
+                   .regularization = options->regularization, .gradient_weight = options->gradient_weight,
+                   .small_iterations = options->small_iterations, .big_iterations = options->big_iterations,
+                   .small_size = options->small_size, .progress = relay, .progress_user = &pr, .device_ms = -1.f};
+  if (!ok)
+    st = vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory for the foreground estimation of a %d x %d image", W, H);
+  else if (!convert_inputs(image, alpha, D, buf[0], buf[1], threads))
+    st = vm_fail(err, VM_ERR_INVALID_ARGUMENT, "the image or the alpha has samples that are not numbers");
+  else if (!mean_colours(job.image, job.alpha, W, H, D, method == VM_FOREGROUND_SEQUENTIAL, threads, job.f_mean,
+                         job.b_mean))
     st = vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory");
   else if (method == VM_FOREGROUND_SEQUENTIAL)
     st = vm_fg_cpu_sequential(&job, err);
@@ -236,11 +203,13 @@ vm_status vm_foreground_run(vm_context *ctx, const vm_image *image, const vm_ima
   else
     st = vm_fg_cpu_jacobi(&job, threads, err);
   if (st == VM_OK) {
-    copy_out(foreground, foreground_row_stride, job.foreground, W, H, D, threads);
-    if (background) copy_out(background, background_row_stride, job.background, W, H, D, threads);
+    if (!on_gpu) {
+      copy_out(foreground, foreground_row_stride, job.foreground, W, H, D, threads);
+      if (background) copy_out(background, background_row_stride, job.background, W, H, D, threads);
+    }
     if (report) *report = (vm_fg_report){method, on_gpu ? VM_DEVICE_CUDA : VM_DEVICE_CPU, job.device_ms};
   }
-  host_free(&hb);
+  for (int i = 0; i < 4; i++) free(buf[i]);
   return st;
 }
 

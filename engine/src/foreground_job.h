@@ -5,14 +5,17 @@
 #define VM_FOREGROUND_JOB_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct vm_fg_job {
   int width, height, depth;  /* depth 1 (gray) or 3 (RGB) */
   const float *image;        /* host, height x width x depth, packed */
   const float *alpha;        /* host, height x width */
-  float *foreground;         /* host, height x width x depth: the result */
-  float *background;         /* host, the same: the estimated background (always computed) */
+  float *foreground;         /* host, height x width x depth: the result, rows foreground_stride floats apart */
+  float *background;         /* host, the same: the estimated background (always computed; the GPU variant may
+                              * get NULL: not wanted, not downloaded) */
+  size_t foreground_stride, background_stride; /* floats from one row to the next (>= width x depth) */
   float f_mean[3], b_mean[3];/* the 1 x 1 start of F and B: mean colours of alpha > 0.9 and alpha < 0.1 */
   float regularization, gradient_weight;
   int small_iterations, big_iterations, small_size;

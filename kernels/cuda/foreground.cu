@@ -131,14 +131,21 @@ vm_status run_levels(vm_cuda *cu, vm_fg_job *job, fg_buffers *b, cudaEvent_t ev[
     }
   }
   VM_CU(cudaEventRecord(ev[1], s), "cudaEventRecord");
-  VM_CU(cudaMemcpyAsync(job->foreground, b->F[cur], sizeof(float) * full * D, cudaMemcpyDeviceToHost, s),
+  VM_CU(cudaStreamSynchronize(s), "the foreground estimation");
+  // the last chance to cancel comes before the caller's buffers are written: a cancelled call leaves them untouched
+  if (job->progress && job->progress(job->progress_user, 1.0)) return vm_fail(err, VM_ERR_CANCELLED, "cancelled");
+  // straight into the caller's rows (pageable memory: a one-off copy costs less than page-locking a staging buffer)
+  const size_t row = sizeof(float) * (size_t)W * D;
+  VM_CU(cudaMemcpy2DAsync(job->foreground, sizeof(float) * job->foreground_stride, b->F[cur], row, row, (size_t)H,
+                          cudaMemcpyDeviceToHost, s),
         "downloading F");
-  VM_CU(cudaMemcpyAsync(job->background, b->B[cur], sizeof(float) * full * D, cudaMemcpyDeviceToHost, s),
-        "downloading B");
+  if (job->background)
+    VM_CU(cudaMemcpy2DAsync(job->background, sizeof(float) * job->background_stride, b->B[cur], row, row, (size_t)H,
+                            cudaMemcpyDeviceToHost, s),
+          "downloading B");
   VM_CU(cudaStreamSynchronize(s), "the foreground estimation");
   float ms = -1.f;
   if (cudaEventElapsedTime(&ms, ev[0], ev[1]) == cudaSuccess) job->device_ms = ms;
-  if (job->progress && job->progress(job->progress_user, 1.0)) return vm_fail(err, VM_ERR_CANCELLED, "cancelled");
   return VM_OK;
 }
 

@@ -24,9 +24,10 @@ case ${1:-checks} in
     # ours and PyTorch (eager, torch.compile) for RESULTS.md
     VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=" " VM_OPS_ARGS=attention \
       part paths 80 tests/gpu/run_gpu.sh --stages paths
-    VM_BENCH_PRESETS=small part pathbench 180 tests/gpu/run_gpu.sh --stages pathbench,convfind
+    part fg 35 tests/gpu/run_gpu.sh --stages foreground
+    VM_BENCH_PRESETS=small part pathbench 170 tests/gpu/run_gpu.sh --stages pathbench,convfind
     part bench 150 tests/gpu/run_gpu.sh --stages bench
-    part torch 150 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16,bf16 \
+    part torch 135 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16,bf16 \
         --json $OUT/torch-small.json >$OUT/torch-small.log 2>&1
       python3 tests/reference/torch_bench.py --preset base --sizes 512x512,1024x1024,2048x2048 --modes fp32,fp16 \
         --modules-at none --json $OUT/torch-base.json >$OUT/torch-base.log 2>&1
