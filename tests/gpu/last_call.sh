@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|bench|cpu
+#   tests/gpu/last_call.sh checks|bench|final|cpu
 set -u
 work=/tmp/r
 part() { # NAME SECONDS CMD...: run_gpu.sh-style command with OUT=/tmp/r/NAME
@@ -33,5 +33,11 @@ case ${1:-checks} in
         --modules-at none --json $OUT/torch-base.json >$OUT/torch-base.log 2>&1
       python3 tests/reference/torch_bench.py --preset small --sizes 1024x1024,2048x2048 --modes compile-fp16 \
         --modules-at none --json $OUT/torch-small-compile.json >$OUT/torch-small-compile.log 2>&1; tail -n 3 $OUT/*.log' ;;
+  final) # when one call is left: the consumer paths' attention cases, foreground, the path benchmark, the CPU stage
+    VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=" " VM_OPS_ARGS=attention \
+      part paths 80 tests/gpu/run_gpu.sh --stages paths
+    part fg 35 tests/gpu/run_gpu.sh --stages foreground
+    VM_BENCH_PRESETS=small part pathbench 170 tests/gpu/run_gpu.sh --stages pathbench
+    CPU_STAGE_SECONDS=260 part cpu 275 tests/gpu/run_gpu.sh --stages cpu ;;
   cpu) part cpu 560 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
