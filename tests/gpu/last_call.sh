@@ -33,11 +33,12 @@ case ${1:-checks} in
         --modules-at none --json $OUT/torch-base.json >$OUT/torch-base.log 2>&1
       python3 tests/reference/torch_bench.py --preset small --sizes 1024x1024,2048x2048 --modes compile-fp16 \
         --modules-at none --json $OUT/torch-small-compile.json >$OUT/torch-small-compile.log 2>&1; tail -n 3 $OUT/*.log' ;;
-  final) # when one call is left: the consumer paths' attention cases, foreground, the path benchmark, the CPU stage
-    VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=" " VM_OPS_ARGS=attention \
-      part paths 80 tests/gpu/run_gpu.sh --stages paths
+  final) # when one call is left: the consumer paths' attention cases and ViTMatte-B parity, foreground, the path
+    # benchmark, the CPU stage
+    VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=base VM_OPS_ARGS=attention \
+      part paths 110 tests/gpu/run_gpu.sh --stages paths
     part fg 35 tests/gpu/run_gpu.sh --stages foreground
-    VM_BENCH_PRESETS=small part pathbench 170 tests/gpu/run_gpu.sh --stages pathbench
-    CPU_STAGE_SECONDS=260 part cpu 275 tests/gpu/run_gpu.sh --stages cpu ;;
+    VM_BENCH_PRESETS=small part pathbench 160 tests/gpu/run_gpu.sh --stages pathbench
+    CPU_STAGE_SECONDS=235 part cpu 250 tests/gpu/run_gpu.sh --stages cpu ;;
   cpu) part cpu 560 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
