@@ -74,7 +74,7 @@ run_cli "${CPU[@]}" image8.png trimap.png -o out/mode.png
 signal_during_write() {
   local what=$1 status=$2
   shift 2
-  for attempt in 1 2 3; do
+  for attempt in 1 2 3 4 5; do
     rm -f out/sig.tif
     "$VITMATTE" "${CPU[@]}" large.png large_trimap.png -o out/sig.tif >"$TMP/stdout" 2>"$TMP/stderr" &
     local pid=$! seen=0
@@ -92,6 +92,12 @@ signal_during_write() {
       echo "NOTE $what: attempt $attempt ended (exit $rc) before its temporary file was seen"
       continue
     fi
+    # the signal came after the file was complete and renamed (seen just before the rename): a finished run, not a
+    # half-written one; the race is the test's, so it tries again
+    if [ "$rc" -eq 0 ] && [ -s out/sig.tif ] && [ "$(leftovers out)" -eq 0 ]; then
+      echo "NOTE $what: attempt $attempt finished its write before the signal arrived (exit 0, complete output)"
+      continue
+    fi
     if [ "$rc" -eq "$status" ] && [ ! -e out/sig.tif ] && [ "$(leftovers out)" -eq 0 ] &&
        [[ "$(printf '%s\n' "$err" | tail -n 1)" == "vitmatte: cancelled"* ]]; then
       pass "$what while the output is written: exit $rc, \"$err\", no output, no temporary file"
@@ -102,7 +108,7 @@ signal_during_write() {
     fi
     return
   done
-  fail "$what: the write was never caught in three attempts"
+  fail "$what: the write was never caught in five attempts"
 }
 echo "signals while the output is written"
 signal_during_write "SIGTERM" 143 TERM
