@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
-# logs are tarred into $OUT/logs.tgz as soon as it ends, so a call cut short still brings back what ran.
+# logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
 #   tests/gpu/last_call.sh checks|bench|final|cpu
 set -u
 work=/tmp/r
@@ -9,8 +9,19 @@ part() { # NAME SECONDS CMD...: run_gpu.sh-style command with OUT=/tmp/r/NAME
   shift 2
   mkdir -p "$work/$name"
   echo "== part $name (limit $limit s)"
-  OUT=$work/$name timeout "$limit" "$@" 2>&1 | tail -n 40
-  tar czf "$OUT/logs.tgz" -C "$work" .
+  # its own process group, killed whole at the limit: a stalled test must not run on into the next part (one did,
+  # spinning beside the next parts' timings); the output is printed as it comes (a killed pipeline prints nothing)
+  OUT=$work/$name setsid "$@" >"$work/$name/part.out" 2>&1 &
+  local pid=$!
+  (sleep "$limit"; kill -TERM -- "-$pid" 2>/dev/null; sleep 3; kill -KILL -- "-$pid" 2>/dev/null) &
+  local dog=$!
+  wait "$pid"
+  echo "(part $name: exit $?)"
+  kill "$dog" 2>/dev/null
+  pkill -KILL -g "$pid" 2>/dev/null
+  tail -n 40 "$work/$name/part.out"
+  # one archive per part (16 MiB a file come back), without the raw inputs and exported models
+  tar czf "$OUT/logs-$name.tgz" --exclude=cpu-inputs --exclude='*.onnx' --exclude='*.raw' -C "$work" "$name"
 }
 case ${1:-checks} in
   checks) # the consumer-card paths, foreground, memory fit and missing libraries, the full op suite
