@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|bench|final|cpu
+#   tests/gpu/last_call.sh checks|bench|final|next|cpu
 set -u
 work=/tmp/r
 part() { # NAME SECONDS CMD...: run_gpu.sh-style command with OUT=/tmp/r/NAME
@@ -51,5 +51,10 @@ case ${1:-checks} in
     part fg 35 tests/gpu/run_gpu.sh --stages foreground
     VM_BENCH_PRESETS=small part pathbench 160 tests/gpu/run_gpu.sh --stages pathbench
     CPU_STAGE_SECONDS=235 part cpu 250 tests/gpu/run_gpu.sh --stages cpu ;;
+  next) # what the session of 2026-12-07 could not run (three calls of about 9 minutes: next, cpu, bench)
+    part missing 60 tests/gpu/run_gpu.sh --stages env,missing
+    VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=base VM_OPS_ARGS=attention \
+      part paths 200 tests/gpu/run_gpu.sh --stages paths
+    VM_PATHS="ampere turing" VM_PATH_PRESETS=" " part pathops 250 tests/gpu/run_gpu.sh --stages paths ;;
   cpu) part cpu 560 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
