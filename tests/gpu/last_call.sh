@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|bench|final|next|cpu
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final
+# (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
 part() { # NAME SECONDS CMD...: run_gpu.sh-style command with OUT=/tmp/r/NAME
@@ -31,19 +32,18 @@ case ${1:-checks} in
     part fg 70 tests/gpu/run_gpu.sh --stages foreground
     part fit 150 tests/gpu/run_gpu.sh --stages fit,missing
     part ops 150 tests/gpu/run_gpu.sh --stages ops ;;
-  bench) # the consumer paths' op suite (attention), every path's benchmark beside the Hopper one, cuDNN's find mode,
-    # ours and PyTorch (eager, torch.compile) for RESULTS.md
-    VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=" " VM_OPS_ARGS=attention \
-      part paths 80 tests/gpu/run_gpu.sh --stages paths
-    part fg 35 tests/gpu/run_gpu.sh --stages foreground
-    VM_BENCH_PRESETS=small part pathbench 170 tests/gpu/run_gpu.sh --stages pathbench,convfind
-    part bench 150 tests/gpu/run_gpu.sh --stages bench
-    part torch 135 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16,bf16 \
+  bench) # every path's benchmark beside the Hopper one, cuDNN's find mode, ours and PyTorch eager for RESULTS.md
+    VM_BENCH_PRESETS=small part pathbench 190 tests/gpu/run_gpu.sh --stages pathbench,convfind
+    part bench 170 tests/gpu/run_gpu.sh --stages bench
+    part torch 190 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16,bf16 \
         --json $OUT/torch-small.json >$OUT/torch-small.log 2>&1
       python3 tests/reference/torch_bench.py --preset base --sizes 512x512,1024x1024,2048x2048 --modes fp32,fp16 \
-        --modules-at none --json $OUT/torch-base.json >$OUT/torch-base.log 2>&1
-      python3 tests/reference/torch_bench.py --preset small --sizes 1024x1024,2048x2048 --modes compile-fp16 \
-        --modules-at none --json $OUT/torch-small-compile.json >$OUT/torch-small-compile.log 2>&1; tail -n 3 $OUT/*.log' ;;
+        --modules-at none --json $OUT/torch-base.json >$OUT/torch-base.log 2>&1; tail -n 3 $OUT/*.log' ;;
+  compile) # torch.compile fp16 at every size, S and B (compiled afresh per size)
+    part compile 560 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes compile-fp16 \
+        --modules-at none --json $OUT/torch-small-compile.json >$OUT/torch-small-compile.log 2>&1
+      python3 tests/reference/torch_bench.py --preset base --modes compile-fp16 --sizes 512x512,1024x1024,2048x2048 \
+        --modules-at none --json $OUT/torch-base-compile.json >$OUT/torch-base-compile.log 2>&1; tail -n 3 $OUT/*.log' ;;
   final) # when one call is left: the consumer paths' attention cases and ViTMatte-B parity, foreground, the path
     # benchmark, the CPU stage
     VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=base VM_OPS_ARGS=attention \

@@ -154,10 +154,15 @@ if has torch; then
   else
     python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16,bf16 --json "$OUT/torch-small.json" \
       >"$OUT/torch-small.log" 2>&1
-    python3 tests/reference/torch_bench.py --preset small --sizes 1024x1024 --modes compile-fp16 --modules-at none \
-      --json "$OUT/torch-small-compile.json" >"$OUT/torch-small-compile.log" 2>&1
     python3 tests/reference/torch_bench.py --preset base --sizes 512x512,1024x1024,2048x2048 --modes fp32,fp16 \
       --modules-at none --json "$OUT/torch-base.json" >"$OUT/torch-base.log" 2>&1
+    # torch.compile fp16 at every size (compiled afresh per size: about a minute each); TORCH_COMPILE_SIZES narrows it
+    python3 tests/reference/torch_bench.py --preset small --modes compile-fp16 --modules-at none \
+      --sizes "${TORCH_COMPILE_SIZES:-512x512,1024x1024,2048x2048,3008x4000}" \
+      --json "$OUT/torch-small-compile.json" >"$OUT/torch-small-compile.log" 2>&1
+    python3 tests/reference/torch_bench.py --preset base --modes compile-fp16 --modules-at none \
+      --sizes "${TORCH_COMPILE_SIZES:-512x512,1024x1024,2048x2048}" \
+      --json "$OUT/torch-base-compile.json" >"$OUT/torch-base-compile.log" 2>&1
   fi
   status "torch: done ($(elapsed) s)"
 fi
