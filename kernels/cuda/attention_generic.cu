@@ -224,21 +224,20 @@ static vm_status launch_generic(vm_cuda *cu, const vm_attn_args &a, int n, int h
 
 /* The kernel variant for head dimension d and hs x wsd bias tables on this card, fastest first: tiles and tables in
  * shared memory; tables in global memory; streamed tiles (d over 64) with the tables in shared memory, then in
- * global memory. smem 0: none fits (the smallest needed in need). */
+ * global memory. Not fits: none does, and smem is what the last one tried needs. */
 typedef struct {
-  bool gb, st;
-  size_t smem, need;
+  bool gb, st, fits;
+  size_t smem;
 } generic_variant;
 
 static generic_variant generic_choose(const vm_cuda *cu, int d, int hs, int wsd) {
-  generic_variant v = {true, d > 64, 0, 0};
-  for (int i = 0; i < 4; i++) {
-    const bool st = i >= 2, gb = i & 1;
-    if (st && d <= 64) break;
-    const size_t bytes = sizeof(float) * (d <= 64 ? generic_smem_floats<64>(hs, wsd, gb, st)
-                                                  : generic_smem_floats<128>(hs, wsd, gb, st));
-    if (bytes <= cu->smem_optin) return (generic_variant){gb, st, bytes, bytes};
-    v.need = bytes;
+  generic_variant v = {true, d > 64, false, 0};
+  for (int i = 0; i < (d > 64 ? 4 : 2) && !v.fits; i++) {
+    v.st = i >= 2;
+    v.gb = i & 1;
+    v.smem = sizeof(float) * (d <= 64 ? generic_smem_floats<64>(hs, wsd, v.gb, v.st)
+                                      : generic_smem_floats<128>(hs, wsd, v.gb, v.st));
+    v.fits = v.smem <= cu->smem_optin;
   }
   return v;
 }
@@ -248,9 +247,9 @@ static vm_status launch_generic_d(vm_cuda *cu, vm_attn_args a, int n, int heads,
   a.bias_h_stride = a.rel_h ? a.hh : 0;
   a.bias_w_stride = a.rel_h ? a.ww : 0;
   const generic_variant v = generic_choose(cu, a.d, a.bias_h_stride, a.bias_w_stride);
-  if (!v.smem)
+  if (!v.fits)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: head dimension %d needs %zu bytes of shared memory, %s allows "
-                   "%zu", a.d, v.need, cu->base.name, cu->smem_optin);
+                   "%zu", a.d, v.smem, cu->base.name, cu->smem_optin);
   if constexpr (DMAX > 64) {
     if (v.st)
       return v.gb ? launch_generic<T, DMAX, true, true>(cu, a, n, heads, v.smem, err)
