@@ -3,6 +3,7 @@
 #ifndef VM_BACKEND_H
 #define VM_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,7 +12,7 @@
 #include "vitmatte.h"
 
 /* Bumped whenever vm_backend_ops changes, so an old CUDA module is refused instead of crashing. */
-#define VM_BACKEND_ABI_VERSION 5
+#define VM_BACKEND_ABI_VERSION 6
 
 /* Element type of a tensor. ACT is the backend's activation type (f32 on the CPU; f32, f16 or bf16 on CUDA,
  * act_size bytes each) and what every op takes. F32 exists so that what leaves the model (the alpha) is not rounded
@@ -135,6 +136,17 @@ typedef struct vm_backend_ops {
   /* Foreground estimation with Jacobi iterations (foreground_job.h) on the backend's device, from and to the job's
    * host buffers, calling job->progress between levels. NULL: the engine runs them on the CPU. */
   vm_status (*foreground_jacobi)(vm_backend *be, vm_fg_job *job, vm_error *err);
+
+  /* The input of an 8-bit image, pre-processed on the device: src holds h x w pixels of 4 bytes (R, G, B, trimap;
+   * rows packed; from host_alloc where possible), px[1, H, W, 4] (H >= h, W >= w) receives exactly what
+   * vm_preprocess + upload give: (p - 127.5) / 127.5 for the colours and p / 255 for the trimap in f32, rounded once
+   * to the activation type, zero beyond h x w. A quarter of the f32 input's bytes cross the bus. */
+  vm_status (*upload_rgbt8)(vm_backend *be, const vm_tensor *px, const uint8_t *src, int h, int w, vm_error *err);
+
+  /* The top-left width x height of alpha[1, H, W, 1] (F32) into dst, rows dst_stride floats apart, once the device
+   * has checked that they are all finite: *finite = false leaves dst untouched. Saves the host a full-size copy. */
+  vm_status (*download_alpha)(vm_backend *be, const vm_tensor *alpha, float *dst, size_t dst_stride, int width,
+                              int height, bool *finite, vm_error *err);
 } vm_backend_ops;
 
 struct vm_backend {

@@ -161,13 +161,26 @@ static void drop_plan(vm_context *ctx) {
   ctx->H = ctx->W = 0;
 }
 
+/* How one prediction's input reaches the backend and its alpha leaves it (NULL: f32 input from host_px, alpha into
+ * host_alpha). */
+typedef struct call_io {
+  bool packed;         /* host_px holds the image's h x w RGBT bytes for upload_rgbt8, not the f32 input */
+  int h, w;            /* the image, unpadded */
+  float *alpha;        /* non-NULL: the alpha goes through download_alpha straight into these caller rows */
+  size_t alpha_stride;
+  bool finite;         /* what download_alpha found */
+} call_io;
+
 /* The op sequence of one prediction. Run once measuring (to size the arena) and then for real, identically. */
-static void run_sequence(vm_context *ctx, vm_run *r) {
+static void run_sequence(vm_context *ctx, vm_run *r, call_io *io) {
   const vm_config *cfg = &ctx->model->cfg;
   vm_tensor px = vm_run_tensor(r, 1, ctx->grid.H, ctx->grid.W, 4);
   /* f32 whatever the activation type: a bf16 alpha near 1 would be rounded by up to 2e-3. */
   vm_tensor alpha = vm_run_tensor_typed(r, VM_ELEM_F32, 1, ctx->grid.H, ctx->grid.W, 1);
-  if (vm_run_active(r)) r->status = ctx->be->ops->upload(ctx->be, &px, ctx->host_px, r->err);
+  if (vm_run_active(r))
+    r->status = io && io->packed
+                    ? ctx->be->ops->upload_rgbt8(ctx->be, &px, (const uint8_t *)ctx->host_px, io->h, io->w, r->err)
+                    : ctx->be->ops->upload(ctx->be, &px, ctx->host_px, r->err);
   const bool hooks = vm_run_active(r) && ctx->be->ops->forward_begin && ctx->be->ops->forward_end;
   const int replayed = hooks ? ctx->be->ops->forward_begin(ctx->be, ctx->generation) : 0;
   if (!replayed) vm_mod_forward(r, cfg, &ctx->P, &ctx->grid, &px, &alpha);
@@ -179,7 +192,10 @@ static void run_sequence(vm_context *ctx, vm_run *r) {
       if (r->err) *r->err = end_err;
     }
   }
-  if (vm_run_active(r)) r->status = ctx->be->ops->download(ctx->be, &alpha, ctx->host_alpha, r->err);
+  if (vm_run_active(r))
+    r->status = io && io->alpha ? ctx->be->ops->download_alpha(ctx->be, &alpha, io->alpha, io->alpha_stride, io->w,
+                                                               io->h, &io->finite, r->err)
+                                : ctx->be->ops->download(ctx->be, &alpha, ctx->host_alpha, r->err);
   vm_run_free(r, &alpha);
   vm_run_free(r, &px);
 }
@@ -196,7 +212,7 @@ static vm_status measure(vm_context *ctx, int H, int W, size_t *bytes, vm_error 
   } else {
     vm_run r;
     vm_run_init(&r, ctx->be, true, NULL, 0, err);
-    run_sequence(ctx, &r);
+    run_sequence(ctx, &r, NULL);
     st = r.status;
     *bytes = r.peak;
     vm_run_release(&r);
@@ -418,12 +434,21 @@ static vm_status predict_here(vm_context *ctx, const vm_image *rgb, const vm_ima
   const int H = padded(rgb->height), W = padded(rgb->width);
   vm_status st;
   if ((st = plan(ctx, H, W, err)) != VM_OK) return st;
-  vm_preprocess(rgb, trimap, H, W, ctx->host_px, ctx->host_threads);
+  /* A backend that pre-processes on the device gets the 8-bit pixels (a quarter of the f32 input's bytes) and puts
+   * the alpha straight into the caller's rows: at 12 MP the host work and the copies were a quarter of the call. */
+  const vm_backend_ops *o = ctx->be->ops;
+  call_io io = {.h = rgb->height, .w = rgb->width};
+  io.packed = o->upload_rgbt8 && vm_pack_rgbt8(rgb, trimap, (uint8_t *)ctx->host_px, ctx->host_threads);
+  if (!io.packed) vm_preprocess(rgb, trimap, H, W, ctx->host_px, ctx->host_threads);
+  if (o->download_alpha) {
+    io.alpha = alpha;
+    io.alpha_stride = alpha_row_stride;
+  }
   vm_run r;
   vm_run_init(&r, ctx->be, false, ctx->arena, ctx->arena_bytes, err);
   r.progress = ctx->progress;
   r.progress_user = ctx->progress_user;
-  if (vm_run_progress(&r, "starting", 0.0)) run_sequence(ctx, &r);
+  if (vm_run_progress(&r, "starting", 0.0)) run_sequence(ctx, &r, &io);
   st = r.status;
   vm_run_release(&r);
   if (st != VM_OK) {
@@ -431,7 +456,9 @@ static vm_status predict_here(vm_context *ctx, const vm_image *rgb, const vm_ima
     if (st == VM_ERR_DEVICE || st == VM_ERR_INTERNAL || st == VM_ERR_DEVICE_OUT_OF_MEMORY) drop_plan(ctx);
     return st;
   }
-  if (!vm_alpha_finite(ctx->host_alpha, W, rgb->width, rgb->height, ctx->host_threads)) {
+  const bool finite =
+      io.alpha ? io.finite : vm_alpha_finite(ctx->host_alpha, W, rgb->width, rgb->height, ctx->host_threads);
+  if (!finite) {
     /* fp16 tops out at 65504: activations beyond it become inf, then NaN. Say so rather than return a broken mask. */
     if (ctx->be->precision == VM_PRECISION_FP16)
       return vm_fail(err, VM_ERR_UNSUPPORTED,
@@ -439,6 +466,7 @@ static vm_status predict_here(vm_context *ctx, const vm_image *rgb, const vm_ima
                      "image need bf16 or fp32");
     return vm_fail(err, VM_ERR_INTERNAL, "the alpha has values that are not numbers (%s)", ctx->be->name);
   }
+  if (io.alpha) return VM_OK; /* already in the caller's rows */
   const int threads = ctx->host_threads > 0 ? ctx->host_threads : omp_get_max_threads();
 #pragma omp parallel for schedule(static) num_threads(threads) if ((int64_t)rgb->height * rgb->width >= (1 << 18))
   for (int y = 0; y < rgb->height; y++)

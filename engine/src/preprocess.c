@@ -76,6 +76,27 @@ void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, 
   }
 }
 
+bool vm_pack_rgbt8(const vm_image *rgb, const vm_image *trimap, uint8_t *dst, int threads) {
+  if (rgb->type != VM_PIXEL_U8 || trimap->type != VM_PIXEL_U8) return false;
+  const int W = rgb->width, H = rgb->height, ch = rgb->channels;
+  const int g = ch >= 3 ? 1 : 0; /* offset of G and B: 0 replicates gray */
+  if (threads <= 0) threads = omp_get_max_threads();
+  /* a memory-bound pass of 4-8 bytes a pixel: threads pay off from a few megapixels */
+#pragma omp parallel for schedule(static) num_threads(threads) if ((int64_t)H * W >= (1 << 20))
+  for (int y = 0; y < H; y++) {
+    const unsigned char *src = vm_image_row(rgb, y), *tri = vm_image_row(trimap, y);
+    uint8_t *d = dst + (size_t)y * W * 4;
+    for (int x = 0; x < W; x++) {
+      const unsigned char *p = src + (size_t)x * ch;
+      d[4 * x + 0] = p[0];
+      d[4 * x + 1] = p[g];
+      d[4 * x + 2] = p[2 * g];
+      d[4 * x + 3] = tri[x];
+    }
+  }
+  return true;
+}
+
 bool vm_alpha_finite(const float *alpha, int row_stride, int width, int height, int threads) {
   if (threads <= 0) threads = omp_get_max_threads();
   int bad = 0;

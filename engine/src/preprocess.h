@@ -51,6 +51,11 @@ vm_status vm_image_check(const vm_image *im, int is_trimap, const char *what, vm
  * Rows are spread over `threads` OpenMP threads (<= 0: all); the result does not depend on the count. */
 void vm_preprocess(const vm_image *rgb, const vm_image *trimap, int Hp, int Wp, float *px, int threads);
 
+/* For a backend that pre-processes on the device (backend.h, upload_rgbt8): when the image and the trimap are both
+ * 8-bit, writes their h x w pixels to dst as 4 bytes each, R, G, B, trimap (gray replicated, alpha channels
+ * dropped), rows packed, on `threads` OpenMP threads, and returns true; returns false (nothing written) otherwise. */
+bool vm_pack_rgbt8(const vm_image *rgb, const vm_image *trimap, uint8_t *dst, int threads);
+
 /* Whether the first `width` values of each of `height` rows (row_stride floats apart) are finite: a half-precision
  * overflow inside the model shows up as inf/NaN in the alpha. */
 bool vm_alpha_finite(const float *alpha, int row_stride, int width, int height, int threads);

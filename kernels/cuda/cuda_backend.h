@@ -272,6 +272,11 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
  * the attention op would take (attention.cu). */
 size_t vm_cuda_attention_scratch(const vm_cuda *cu, int hh, int ww, int d);
 
+/* The model's input and alpha at the device's edge (input.cu). */
+vm_status vm_cuda_upload_rgbt8(vm_backend *be, const vm_tensor *px, const uint8_t *src, int h, int w, vm_error *err);
+vm_status vm_cuda_download_alpha(vm_backend *be, const vm_tensor *alpha, float *dst, size_t dst_stride, int width,
+                                 int height, bool *finite, vm_error *err);
+
 /* Foreground estimation, Jacobi iterations (foreground.cu). */
 vm_status vm_cuda_foreground_jacobi(vm_backend *be, vm_fg_job *job, vm_error *err);
 

@@ -102,6 +102,8 @@ static const vm_backend_ops cuda_ops = {
     vm_cuda_host_free,
     vm_cuda_memory_info,
     vm_cuda_foreground_jacobi,
+    vm_cuda_upload_rgbt8,
+    vm_cuda_download_alpha,
 };
 
 /* The oldest Linux driver that runs this CUDA runtime (NVIDIA's CUDA Toolkit release notes, minor version

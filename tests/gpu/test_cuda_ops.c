@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "preprocess.h"
 
 typedef struct suite {
   vm_backend *be;
@@ -315,6 +316,61 @@ static void test_copy(suite *s) {
   free(y);
   free(r);
   drop(s, &t);
+}
+
+/* The 8-bit input pre-processed on the device against vm_preprocess + upload (bit for bit), over more than one
+ * staging band, and the alpha's checked, cropped download into strided rows. */
+static void test_input(suite *s) {
+  const int h = 1501, w = 3001, Hp = 1504, Wp = 3008; /* 2 bands of the 16 MiB staging buffer */
+  uint8_t *rgbt = malloc((size_t)h * w * 4), *rgb = malloc((size_t)h * w * 3), *tri = malloc((size_t)h * w);
+  for (size_t i = 0; i < (size_t)h * w; i++) {
+    for (int c = 0; c < 4; c++) rgbt[4 * i + c] = (uint8_t)(s->rng = s->rng * 6364136223846793005ull + 1, s->rng >> 56);
+    memcpy(rgb + 3 * i, rgbt + 4 * i, 3);
+    tri[i] = rgbt[4 * i + 3];
+  }
+  vm_image im = {rgb, w, h, 3, 0, VM_PIXEL_U8}, tm = {tri, w, h, 1, 0, VM_PIXEL_U8};
+  float *pre = malloc(sizeof(float) * 4 * (size_t)Hp * Wp);
+  vm_preprocess(&im, &tm, Hp, Wp, pre, 0);
+  double *ref = malloc(sizeof(double) * 4 * (size_t)Hp * Wp);
+  for (size_t i = 0; i < 4 * (size_t)Hp * Wp; i++) ref[i] = round_to(s->prec, pre[i]);
+  vm_tensor px = dev(s, 1, Hp, Wp, 4);
+  poison(s, &px);
+  vm_error e = {0};
+  op_ok(s->be->ops->upload_rgbt8(s->be, &px, rgbt, h, w, &e), &e, "upload_rgbt8");
+  float *got = get(s, &px);
+  check(s, "upload_rgbt8 3001x1501 in 3008x1504 = preprocess+upload (exact)", got, ref, 4 * (int64_t)Hp * Wp, 0.0);
+  free(got);
+  drop(s, &px);
+
+  /* alpha: f32 whatever the precision; the caller's rows are wider than the image and must keep their tail */
+  const int aw = 333, ah = 250, AW = 352, AH = 256;
+  const size_t stride = 400;
+  vm_tensor alpha = dev_typed(s, VM_ELEM_F32, 1, AH, AW, 1);
+  float *a = malloc(sizeof(float) * AH * AW), *dst = malloc(sizeof(float) * stride * ah);
+  for (int i = 0; i < AH * AW; i++) a[i] = (float)(0.5 + 0.5 * urand(s));
+  a[(AH - 1) * AW + AW - 1] = NAN; /* in the padding: not the caller's business */
+  put(s, &alpha, a);
+  for (size_t i = 0; i < stride * ah; i++) dst[i] = -7.0f;
+  bool finite = false, ok = true;
+  op_ok(s->be->ops->download_alpha(s->be, &alpha, dst, stride, aw, ah, &finite, &e), &e, "download_alpha");
+  for (int y = 0; y < ah; y++)
+    for (size_t x = 0; x < stride; x++) ok &= dst[y * stride + x] == (x < (size_t)aw ? a[y * AW + x] : -7.0f);
+  expect(s, finite && ok, "download_alpha 333x250 of 352x256 into rows of 400: exact, the rows' tail untouched");
+  a[(ah - 1) * AW + aw - 1] = INFINITY; /* the last pixel of the image */
+  put(s, &alpha, a);
+  for (size_t i = 0; i < stride * ah; i++) dst[i] = -7.0f;
+  op_ok(s->be->ops->download_alpha(s->be, &alpha, dst, stride, aw, ah, &finite, &e), &e, "download_alpha");
+  ok = true;
+  for (size_t i = 0; i < stride * ah; i++) ok &= dst[i] == -7.0f;
+  expect(s, !finite && ok, "download_alpha with an inf in the image: reported, the caller's rows untouched");
+  drop(s, &alpha);
+  free(a);
+  free(dst);
+  free(ref);
+  free(pre);
+  free(rgbt);
+  free(rgb);
+  free(tri);
 }
 
 static void test_layer_norm(suite *s) {
@@ -810,6 +866,7 @@ int main(int argc, char **argv) {
       s.be->ops->destroy(s.be);
     } else {
       test_copy(&s);
+      test_input(&s);
       test_layer_norm(&s);
       test_linear(&s);
       test_patch_embed(&s);
