@@ -147,6 +147,8 @@ def main():
         assert back[key].dtype == torch.float32 and torch.equal(back[key], want), (
             f"{args.out}: {key} reads back otherwise")
     log(f"  wrote {args.out}: {len(summary)} entries, {len(tensors)} tensors, read back identically")
+    # one line for run_gpu.sh's summary
+    log("PyTorch bf16 max |err| per case: " + ", ".join(f"{e['entry']} {e['max_abs_err']:.1e}" for e in summary))
     log(f"wall time {time.time() - start:.1f} s")
     return 0
 
