@@ -112,7 +112,7 @@ fixtures_for() { # preset: ViTMatte-S/-B references (modules, odd-size end-to-en
   python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$1" --preset "$1" --modules --e2e \
     --sizes 100x150,333x250,517x389 --device cuda >"$OUT/fixtures-$1.log" 2>&1 && touch "/tmp/fx-$1/.complete"
 }
-# PyTorch's bf16 model on a fixture set's end-to-end cases: its alpha error is the bar of our bf16 parity rows
+# PyTorch's bf16 model on a fixture set's alpha references: its alpha error is the bar of our bf16 parity rows
 # (issue 14). Made once per machine and fixture set (again when e2e.safetensors is newer); on failure the bf16 run
 # shows the missing file as a failed row.
 torch_bf16_file() { # name: the file its bf16 parity runs are given

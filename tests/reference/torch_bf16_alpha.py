@@ -9,19 +9,24 @@ Runs where torch, transformers and safetensors are installed (the GPU machine; n
         --out /tmp/fx-small/torch-bf16.safetensors
 
 Reads an existing fixture set made by gen_fixtures.py (the model folder it saved, config.json + model.safetensors,
-and e2e.safetensors), checks that the fp32 model reproduces the reference alphas (so model and fixtures belong
-together), converts the model to torch.bfloat16 (`model.to(torch.bfloat16)`: PyTorch's bf16 model as torch_bench.py
-times it, BatchNorm statistics included), runs every end-to-end case's pixel_values cast to bf16, crops the alpha
-as the fp32 reference is cropped and writes, per case c:
+and e2e.safetensors; modules.safetensors and the --dtype-variants outputs where present), checks that the fp32 model
+reproduces every reference alpha (so model and fixtures belong together), converts the model to torch.bfloat16
+(`model.to(torch.bfloat16)`: PyTorch's bf16 model as torch_bench.py times it, BatchNorm statistics included), runs
+each input cast to bf16 and writes, per entry E:
 
-    case{c}.alpha          (H, W) float32   PyTorch bf16's alpha
-    case{c}.max_abs_err    (1,) float32     max |PyTorch bf16 alpha - fp32 reference alpha|, over the H x W pixels
-    case{c}.mean_abs_err   (1,) float32     the mean of the same
+    E.alpha          float32, the reference's shape   PyTorch bf16's alpha
+    E.max_abs_err    (1,) float32                     max |PyTorch bf16 alpha - fp32 reference alpha|
+    E.mean_abs_err   (1,) float32                     the mean of the same
 
-The errors are computed in float64 from the float32 values stored, so test_parity recomputes the same numbers from
-case{c}.alpha and the fixtures' case{c}.alpha (and refuses a file made from other fixtures).
+Entries: case{c} for every end-to-end case (alpha cropped to H x W like the reference); where modules.safetensors
+exists, modules.alphas (the model on its input) and modules.decoder.out (the decoder alone on the encoder output
+it captured); where dtype.safetensors exists, dtype.bf16 and dtype.f16 (case0 through model-bf16 / model-f16).
+These are test_parity's alpha rows. The errors are computed in float64 from the float32 values stored, so
+test_parity recomputes the same numbers from E.alpha and the fixtures' reference (and refuses a file made from other
+fixtures).
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -39,7 +44,7 @@ from safetensors import safe_open  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gen_fixtures import forward_alpha, load_as_float32, log  # noqa: E402
+from gen_fixtures import forward_alpha, load_as_float32, log, main_output  # noqa: E402
 
 MAX_CASES = 64       # test_parity reads case0, case1, ... up to the first one missing, at most 64
 FP32_AGREEMENT = 1e-4  # the fp32 model against the fixtures' alpha: ~1e-6 when they belong together (TF32 is off)
@@ -80,6 +85,111 @@ def run_case(model, pixel_values, ref, dtype, device, what):
     return alpha
 
 
+def to_bf16(model):
+    """PyTorch's bf16 model: every floating parameter and buffer in bf16 (BatchNorm statistics too)."""
+    model = model.to(torch.bfloat16)
+    floats = [(n, t.dtype) for n, t in list(model.named_parameters()) + list(model.named_buffers())
+              if t.is_floating_point()]
+    assert floats and all(d == torch.bfloat16 for _, d in floats), [x for x in floats if x[1] != torch.bfloat16][:5]
+    return model
+
+
+def run_whole(model, pixel_values, dtype, device, what):
+    """The model's whole alpha (1, 1, H, W) for an unpadded input (the modules fixture's)."""
+    full = forward_alpha(model, pixel_values.to(dtype), device)
+    assert tuple(full.shape) == (1, 1) + tuple(pixel_values.shape[-2:]), f"{what}: alpha {tuple(full.shape)}"
+    assert torch.isfinite(full).all(), f"{what}: non-finite alpha"
+    return full
+
+
+def run_decoder(model, features, pixel_values, dtype, device, what):
+    """VitMatteDetailCaptureModule alone on the encoder output and pixel values it saw (test_parity's decoder row)."""
+    with torch.no_grad():
+        out = main_output(model.decoder(features.to(device, dtype), pixel_values.to(device, dtype)))
+    out = out.detach().float().cpu()
+    assert tuple(out.shape) == (1, 1) + tuple(pixel_values.shape[-2:]), f"{what}: decoder out {tuple(out.shape)}"
+    assert torch.isfinite(out).all(), f"{what}: non-finite alpha"
+    return out
+
+
+class Entries:
+    """The output: per entry, PyTorch bf16's alpha and its max / mean error against the fp32 reference."""
+
+    def __init__(self):
+        self.tensors, self.summary = {}, []
+
+    def add(self, entry, alpha, ref, fp32_diff, what):
+        assert entry not in {e["entry"] for e in self.summary}, f"entry {entry} twice"
+        assert torch.isfinite(alpha).all(), f"{entry}: non-finite PyTorch bf16 alpha"
+        max_err, mean_err = errors(alpha, ref)
+        assert math.isfinite(max_err) and math.isfinite(mean_err), f"{entry}: errors {max_err}, {mean_err}"
+        self.tensors[f"{entry}.alpha"] = alpha.float().contiguous()
+        self.tensors[f"{entry}.max_abs_err"] = torch.tensor([max_err], dtype=torch.float32)
+        self.tensors[f"{entry}.mean_abs_err"] = torch.tensor([mean_err], dtype=torch.float32)
+        self.summary.append({"entry": entry, "what": what, "shape": list(ref.shape), "max_abs_err": max_err,
+                             "mean_abs_err": mean_err, "fp32_model_max_abs_err": fp32_diff})
+        log(f"  {entry} ({what}): PyTorch bf16 vs fp32 reference alpha: max |err| {max_err:.3e}, "
+            f"mean |err| {mean_err:.3e} (fp32 model: {fp32_diff:.1e})")
+
+
+def agree32(diff, what):
+    """The fp32 model must give the fixtures' numbers, or the bar would be measured on another model."""
+    assert diff < FP32_AGREEMENT, (
+        f"{what}: the fp32 model is {diff:.2e} from the fixtures: --model and --fixtures differ?")
+    return diff
+
+
+def e2e_entries(model32, model16, e2e, cases, device, entries):
+    for c in cases:
+        ref, pv = e2e[f"case{c}.alpha"], e2e[f"case{c}.pixel_values"]
+        d32 = agree32(errors(run_case(model32, pv, ref, torch.float32, device, f"case{c} fp32"), ref)[0], f"case{c}")
+        alpha = run_case(model16, pv, ref, torch.bfloat16, device, f"case{c} bf16")
+        entries.add(f"case{c}", alpha, ref, d32, f"end-to-end {ref.shape[0]}x{ref.shape[1]}")
+
+
+def module_entries(model32, model16, fixtures, device, entries):
+    """test_parity's two alpha rows of the module suite: the whole model on the modules input (`alphas`) and the
+    decoder alone on the encoder output it captured (`decoder.out`), as entries modules.alphas and
+    modules.decoder.out."""
+    path = fixtures / "modules.safetensors"
+    if not path.is_file():
+        log(f"  no {path}: no modules entries")
+        return
+    m = load_file(str(path))
+    missing = [k for k in ("pixel_values", "alphas", "decoder.features", "decoder.pixel_values", "decoder.out")
+               if k not in m]
+    assert not missing, f"{path}: missing {missing}"
+    pv, ref = m["pixel_values"], m["alphas"]
+    d32 = agree32(errors(run_whole(model32, pv, torch.float32, device, "modules fp32"), ref)[0], "modules alphas")
+    entries.add("modules.alphas", run_whole(model16, pv, torch.bfloat16, device, "modules bf16"), ref, d32,
+                f"VitMatteForImageMatting on the modules input {pv.shape[-2]}x{pv.shape[-1]}")
+    feats, dpv, ref = m["decoder.features"], m["decoder.pixel_values"], m["decoder.out"]
+    d32 = agree32(errors(run_decoder(model32, feats, dpv, torch.float32, device, "decoder fp32"), ref)[0], "decoder")
+    entries.add("modules.decoder.out", run_decoder(model16, feats, dpv, torch.bfloat16, device, "decoder bf16"), ref,
+                d32, "VitMatteDetailCaptureModule on the captured encoder output")
+
+
+def checkpoint_entries(fixtures, e2e, device, entries):
+    """test_parity's rows for checkpoints stored as bf16 / f16 (--dtype-variants): case0 through model-{tag},
+    against dtype.safetensors' {tag}.alpha, as entries dtype.bf16 and dtype.f16."""
+    path = fixtures / "dtype.safetensors"
+    if not path.is_file():
+        log(f"  no {path}: no checkpoint entries")
+        return
+    d = load_file(str(path))
+    pv = e2e["case0.pixel_values"]
+    for tag in ("bf16", "f16"):
+        directory = fixtures / f"model-{tag}"
+        assert f"{tag}.alpha" in d and directory.is_dir(), f"{path}: {tag}.alpha or {directory} missing"
+        ref = d[f"{tag}.alpha"]
+        model32 = load_as_float32(directory, device)
+        d32 = agree32(errors(run_case(model32, pv, ref, torch.float32, device, f"{tag} fp32"), ref)[0],
+                      f"checkpoint {tag}")
+        alpha = run_case(to_bf16(model32), pv, ref, torch.bfloat16, device, f"checkpoint {tag} bf16")
+        entries.add(f"dtype.{tag}", alpha, ref, d32, f"checkpoint stored as {tag}, case0")
+        del model32
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, type=Path,
@@ -101,54 +211,32 @@ def main():
         fx_meta = f.metadata() or {}
     cases = fixture_cases(e2e, e2e_path)
 
-    # The fp32 model first: it must give the fixtures' alphas, or the bar would be measured on another model.
-    model = load_as_float32(args.model, device)
-    fp32_diff = {}
-    for c in cases:
-        ref = e2e[f"case{c}.alpha"]
-        a32 = run_case(model, e2e[f"case{c}.pixel_values"], ref, torch.float32, device, f"case{c} fp32")
-        fp32_diff[c] = errors(a32, ref)[0]
-        assert fp32_diff[c] < FP32_AGREEMENT, (
-            f"case{c}: the fp32 model is {fp32_diff[c]:.2e} from the fixtures' alpha: --model and --fixtures differ?")
-
-    model = model.to(torch.bfloat16)
-    floats = [(n, t.dtype) for n, t in list(model.named_parameters()) + list(model.named_buffers())
-              if t.is_floating_point()]
-    assert floats and all(d == torch.bfloat16 for _, d in floats), [x for x in floats if x[1] != torch.bfloat16][:5]
-    log(f"  check: fp32 model reproduces the {len(cases)} reference alphas (max |diff| "
-        f"{max(fp32_diff.values()):.1e} < {FP32_AGREEMENT:g}); {len(floats)} parameters and buffers now bf16")
-
-    tensors, summary = {}, []
-    for c in cases:
-        ref = e2e[f"case{c}.alpha"]
-        h, w = ref.shape
-        alpha = run_case(model, e2e[f"case{c}.pixel_values"], ref, torch.bfloat16, device, f"case{c} bf16")
-        max_err, mean_err = errors(alpha, ref)
-        assert math.isfinite(max_err) and math.isfinite(mean_err), f"case{c}: errors {max_err}, {mean_err}"
-        tensors[f"case{c}.alpha"] = alpha.float()
-        tensors[f"case{c}.max_abs_err"] = torch.tensor([max_err], dtype=torch.float32)
-        tensors[f"case{c}.mean_abs_err"] = torch.tensor([mean_err], dtype=torch.float32)
-        summary.append({"entry": f"case{c}", "height": h, "width": w, "max_abs_err": max_err, "mean_abs_err": mean_err})
-        log(f"  case{c} {h}x{w}: PyTorch bf16 vs fp32 reference alpha: max |err| {max_err:.3e}, "
-            f"mean |err| {mean_err:.3e} (fp32 model: {fp32_diff[c]:.1e})")
+    model32 = load_as_float32(args.model, device)
+    model16 = to_bf16(copy.deepcopy(model32))
+    entries = Entries()
+    e2e_entries(model32, model16, e2e, cases, device, entries)
+    module_entries(model32, model16, args.fixtures, device, entries)
+    del model32, model16
+    checkpoint_entries(args.fixtures, e2e, device, entries)
 
     meta = {"generator": "tests/reference/torch_bf16_alpha.py", "torch": torch.__version__,
             "transformers": transformers.__version__,
             "device": str(device) + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""),
-            "model": str(args.model), "fixtures": str(args.fixtures), "errors": json.dumps(summary)}
+            "model": str(args.model), "fixtures": str(args.fixtures), "errors": json.dumps(entries.summary)}
     for key in ("preset", "seed", "head_logit_scale"):
         if key in fx_meta:
             meta[f"fixtures_{key}"] = fx_meta[key]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(args.out), metadata=meta)
+    save_file(entries.tensors, str(args.out), metadata=meta)
     back = load_file(str(args.out))
-    assert set(back) == set(tensors), f"{args.out}: keys read back differ"
-    for key, want in tensors.items():
+    assert set(back) == set(entries.tensors), f"{args.out}: keys read back differ"
+    for key, want in entries.tensors.items():
         assert back[key].dtype == torch.float32 and torch.equal(back[key], want), (
             f"{args.out}: {key} reads back otherwise")
-    log(f"  wrote {args.out}: {len(summary)} entries, {len(tensors)} tensors, read back identically")
+    log(f"  wrote {args.out}: {len(entries.summary)} entries, {len(back)} tensors, read back identically")
     # one line for run_gpu.sh's summary
-    log("PyTorch bf16 max |err| per case: " + ", ".join(f"{e['entry']} {e['max_abs_err']:.1e}" for e in summary))
+    log("PyTorch bf16 max |err| per entry: "
+        + ", ".join(f"{e['entry']} {e['max_abs_err']:.1e}" for e in entries.summary))
     log(f"wall time {time.time() - start:.1f} s")
     return 0
 
