@@ -74,9 +74,10 @@ if has ops; then
   status "device choice + replays: $(tail -n 1 "$OUT/fallback.log") (rc $rc)"
 fi
 
-parity() { # name model fixtures precision [extra args]
+parity() { # name model fixtures precision [extra args]; bf16 is held to PyTorch's own bf16 error (torch_bf16_for)
   local name=$1 model=$2 fx=$3 prec=$4
   shift 4
+  [ "$prec" = bf16 ] && set -- "$@" --torch-bf16 "$(torch_bf16_file "$name")"
   "$bin/test_parity" --device cuda --precision "$prec" --model "$model" --fixtures "$fx" "$@" \
     >"$OUT/parity-$name$path_suffix-$prec.log" 2>&1
   local rc=$?
@@ -111,8 +112,24 @@ fixtures_for() { # preset: ViTMatte-S/-B references (modules, odd-size end-to-en
   python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$1" --preset "$1" --modules --e2e \
     --sizes 100x150,333x250,517x389 --device cuda >"$OUT/fixtures-$1.log" 2>&1 && touch "/tmp/fx-$1/.complete"
 }
+# PyTorch's bf16 model on a fixture set's alpha references: its alpha error is the bar of our bf16 parity rows
+# (issue 14). Made once per machine and fixture set (again when e2e.safetensors is newer); on failure the bf16 run
+# shows the missing file as a failed row.
+torch_bf16_file() { # name: the file its bf16 parity runs are given
+  if [ "$1" = tiny ]; then echo /tmp/torch-bf16-tiny.safetensors; else echo "/tmp/fx-$1/torch-bf16.safetensors"; fi
+}
+torch_bf16_for() { # name model fixtures
+  local file log=$OUT/torch-bf16-$1.log
+  file=$(torch_bf16_file "$1")
+  [ -f "$file" ] && [ "$file" -nt "$3/e2e.safetensors" ] && return 0
+  rm -f "$file"
+  if python3 tests/reference/torch_bf16_alpha.py --model "$2" --fixtures "$3" --out "$file" --device cuda >"$log" 2>&1
+  then status "torch bf16 $1: $(grep -E '^PyTorch bf16 max' "$log")"
+  else status "torch bf16 $1: FAILED (see torch-bf16-$1.log)"; tail -n 5 "$log"; fi
+}
 
 if has parity; then
+  torch_bf16_for tiny data/tiny data/fixtures
   for p in fp32 fp16 bf16; do parity tiny data/tiny data/fixtures $p; done
 fi
 
@@ -121,6 +138,7 @@ if has sb; then
   for preset in small base; do
     fixtures_for "$preset" ||
       { status "fixtures $preset: FAILED (see fixtures-$preset.log)"; tail -n 5 "$OUT/fixtures-$preset.log"; continue; }
+    torch_bf16_for "$preset" "/tmp/fx-$preset/model" "/tmp/fx-$preset"
     for p in fp32 fp16 bf16; do parity "$preset" "/tmp/fx-$preset/model" "/tmp/fx-$preset" $p --no-dtype; done
     # the same fixtures on the CPU backend (all cores of the GPU machine)
     "$bin/test_parity" --device cpu --model "/tmp/fx-$preset/model" --fixtures "/tmp/fx-$preset" --no-dtype \
@@ -188,6 +206,7 @@ if has paths; then
     path_suffix="-$name"
     export VITMATTE_CUDA_MODULE=$module
     [ "$smem" = - ] && unset VITMATTE_CUDA_SMEM_LIMIT || export VITMATTE_CUDA_SMEM_LIMIT=$smem
+    case " $precs " in *" bf16 "*) torch_bf16_for tiny data/tiny data/fixtures ;; esac
     for p in $precs; do parity tiny data/tiny data/fixtures $p; done
     for preset in ${VM_PATH_PRESETS:-small base}; do
       fixtures_for "$preset" || { status "fixtures $preset: FAILED"; continue; }

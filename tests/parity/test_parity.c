@@ -21,11 +21,13 @@ typedef struct options {
   vm_device device;
   vm_precision precision;
   int threads;
+  const char *torch_bf16; /* --torch-bf16 FILE: PyTorch's own bf16 alphas and errors (torch_bf16_alpha.py) */
 } options;
 
 typedef struct table {
   int passed, failed;
   double tol_module, tol_alpha;
+  const vm_safetensors *bar; /* the --torch-bf16 file when the context runs bf16, else NULL */
 } table;
 
 static void row(table *t, const char *name, double err, double tol, const char *note) {
@@ -232,6 +234,103 @@ static double max_abs_diff(const float *a, const float *b, int64_t n, double *re
   return m;
 }
 
+static double mean_abs_diff(const float *a, const float *b, int64_t n) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; i++) s += fabs((double)a[i] - (double)b[i]);
+  return n ? s / (double)n : 0.0;
+}
+
+/* ---- bf16's bar: PyTorch's own bf16 error on the same input (--torch-bf16, issue 14) ----
+ * bf16 keeps 8 significant bits, so any bf16 ViTMatte, PyTorch's included, lands a few 1e-3 from the fp32 alpha on
+ * some inputs: a fixed 2e-3 fails such rows whether or not our kernels lose anything. With the file, a bf16 alpha
+ * row is held to what PyTorch's bf16 model loses on that very input, measured on the same card. */
+
+/* Entry `name` of the --torch-bf16 file, for a reference of n values: `name.alpha` (PyTorch bf16's alpha, n values)
+ * and `name.max_abs_err` / `name.mean_abs_err` (one value each, as torch_bf16_alpha.py measured them). Returns 0
+ * when the file has no such entry, 1 with the stored errors, -1 with `why` when it is malformed or was made from
+ * other fixtures: the stored max error must be the one its alpha has against this reference. */
+static int bar_entry(const vm_safetensors *st, const char *name, const float *ref, int64_t n, double *max_err,
+                     double *mean_err, char *why, size_t cap) {
+  char k_alpha[160], k_max[160], k_mean[160];
+  snprintf(k_alpha, sizeof k_alpha, "%s.alpha", name);
+  snprintf(k_max, sizeof k_max, "%s.max_abs_err", name);
+  snprintf(k_mean, sizeof k_mean, "%s.mean_abs_err", name);
+  const vm_st_tensor *ta = vm_safetensors_find(st, k_alpha), *tx = vm_safetensors_find(st, k_max),
+                     *tm = vm_safetensors_find(st, k_mean);
+  if (!ta && !tx && !tm) return 0;
+  if (!ta || !tx || !tm) {
+    snprintf(why, cap, "entry %s lacks %s", name, !ta ? k_alpha : !tx ? k_max : k_mean);
+    return -1;
+  }
+  const vm_st_tensor *all[3] = {ta, tx, tm};
+  for (int i = 0; i < 3; i++)
+    if (all[i]->dtype != VM_DTYPE_F32 && all[i]->dtype != VM_DTYPE_F16 && all[i]->dtype != VM_DTYPE_BF16) {
+      snprintf(why, cap, "%s is %s, not a float tensor", all[i]->name, all[i]->dtype_name);
+      return -1;
+    }
+  if (ta->numel != n || tx->numel != 1 || tm->numel != 1) {
+    snprintf(why, cap, "entry %s: %lld alpha values for a reference of %lld, %lld and %lld error values (want 1)",
+             name, (long long)ta->numel, (long long)n, (long long)tx->numel, (long long)tm->numel);
+    return -1;
+  }
+  float *alpha = malloc(sizeof(float) * (size_t)(n ? n : 1));
+  float stored[2];
+  if (!alpha) {
+    snprintf(why, cap, "out of memory");
+    return -1;
+  }
+  vm_safetensors_to_f32(st, ta, alpha);
+  vm_safetensors_to_f32(st, tx, &stored[0]);
+  vm_safetensors_to_f32(st, tm, &stored[1]);
+  const double max_now = max_abs_diff(alpha, ref, n, NULL), mean_now = mean_abs_diff(alpha, ref, n);
+  free(alpha);
+  /* The file stores float32 copies of float64 sums over the same float32 values: equal to 1e-6 relative unless
+   * the file belongs to other fixtures (or is damaged). */
+  if (!isfinite(max_now) || !isfinite(mean_now) || !(fabs(stored[0] - max_now) <= 1e-6 * max_now + 1e-12) ||
+      !(fabs(stored[1] - mean_now) <= 1e-6 * mean_now + 1e-12)) {
+    snprintf(why, cap, "entry %s stores max/mean |err| %.3e/%.3e, but its alpha is %.3e/%.3e from this "
+             "reference: made from other fixtures?", name, stored[0], stored[1], max_now, mean_now);
+    return -1;
+  }
+  *max_err = stored[0];
+  *mean_err = stored[1];
+  return 1;
+}
+
+/* An alpha row: `ours` against the reference `ref` (n values), tolerance tol_alpha; in bf16 with --torch-bf16, the
+ * bar of the file's entry `entry` (no entry: tol_alpha, said in the note). `note` is the row's note without the
+ * file. */
+static void alpha_row(table *t, const char *label, const char *entry, const float *ours, const float *ref, int64_t n,
+                      const char *note) {
+  const double e = max_abs_diff(ours, ref, n, NULL);
+  if (!t->bar) {
+    row(t, label, e, t->tol_alpha, note);
+    return;
+  }
+  char why[400], bar_note[512];
+  double torch_max = 0, torch_mean = 0;
+  const int has = bar_entry(t->bar, entry, ref, n, &torch_max, &torch_mean, why, sizeof why);
+  if (has < 0) {
+    snprintf(bar_note, sizeof bar_note, "(--torch-bf16: %s)", why);
+    row(t, label, INFINITY, 0, bar_note);
+    return;
+  }
+  if (has == 0) {
+    snprintf(bar_note, sizeof bar_note, "(no PyTorch bf16 entry %s: tolerance %.1e)", entry, t->tol_alpha);
+    row(t, label, e, t->tol_alpha, bar_note);
+    return;
+  }
+  /* Floored at tol_alpha: PyTorch's max error is one draw of rounding noise on one input, and where it lands below
+   * the half-precision tolerance (fp16, with 3 more significant bits, meets 2e-3 by 3x) holding ours to it would
+   * fail rows for noise, not for a reason. Above the floor the bar is PyTorch's own error. */
+  const double tol = torch_max > t->tol_alpha ? torch_max : t->tol_alpha;
+  char floor_note[48] = "";
+  if (torch_max < t->tol_alpha) snprintf(floor_note, sizeof floor_note, ", floor %.1e", t->tol_alpha);
+  snprintf(bar_note, sizeof bar_note, "(bar: PyTorch bf16 %.1e%s; mean |err| ours %.1e, PyTorch %.1e)", torch_max,
+           floor_note, mean_abs_diff(ours, ref, n), torch_mean);
+  row(t, label, e, tol, bar_note);
+}
+
 /* Run `body` on the fixture inputs (names in `ins`, NCHW ones converted) and compare with `out_name`. */
 static void check_module(table *t, mod_io base, const vm_safetensors *st, const char *label, mod_body body,
                          const char *const *ins, const bool *in_nchw, int nin, const char *out_name, bool out_nchw,
@@ -260,12 +359,18 @@ static void check_module(table *t, mod_io base, const vm_safetensors *st, const 
     } else {
       double rm;
       double e = max_abs_diff(io.out, ref.data, ref.numel, &rm);
-      /* Intermediate activations reach |x| ~ 20 in ViTMatte-S/B, where one fp32 ulp is 2e-6: their tolerance scales
-       * with the reference's magnitude (1e-5 absolute up to |x| = 1). The alpha is in (0, 1): absolute. */
-      double tol = is_alpha ? t->tol_alpha : t->tol_module * (rm > 1 ? rm : 1);
       char note[64];
       snprintf(note, sizeof note, "(max |ref| %.3g)", rm);
-      row(t, label, e, tol, note);
+      /* Intermediate activations reach |x| ~ 20 in ViTMatte-S/B, where one fp32 ulp is 2e-6: their tolerance scales
+       * with the reference's magnitude (1e-5 absolute up to |x| = 1). The alpha is in (0, 1): absolute, or bf16's
+       * bar (the file's entry modules.<reference key>). */
+      if (is_alpha) {
+        char entry[160];
+        snprintf(entry, sizeof entry, "modules.%s", out_name);
+        alpha_row(t, label, entry, io.out, ref.data, ref.numel, note);
+      } else {
+        row(t, label, e, t->tol_module * (rm > 1 ? rm : 1), note);
+      }
     }
   }
   free(io.out);
@@ -417,8 +522,9 @@ static void e2e_case(table *t, vm_context *ctx, const vm_safetensors *st, int c,
   if (vm_predict(ctx, &im, &tm, alpha, 0, &err) != VM_OK) {
     row(t, label, INFINITY, 0, err.message);
   } else {
-    double e = max_abs_diff(alpha, ref.data, (int64_t)H * W, NULL);
-    row(t, label, e, t->tol_alpha, NULL);
+    char entry[32];
+    snprintf(entry, sizeof entry, "case%d", c);
+    alpha_row(t, label, entry, alpha, ref.data, (int64_t)H * W, NULL);
   }
   free(alpha);
   free(rgb8);
@@ -499,10 +605,12 @@ static void dtype_suite(table *t, const options *o) {
           float *alpha = malloc(sizeof(float) * (size_t)H * W);
           char l2[128];
           snprintf(l2, sizeof l2, "%s %dx%d", label, W, H);
+          char entry[32];
+          snprintf(entry, sizeof entry, "dtype.%s", variants[v][0]);
           if (vm_predict(ctx, &im, &tm, alpha, 0, &err) != VM_OK)
             row(t, l2, INFINITY, 0, err.message);
           else
-            row(t, l2, max_abs_diff(alpha, ref.data, (int64_t)H * W, NULL), t->tol_alpha, NULL);
+            alpha_row(t, l2, entry, alpha, ref.data, (int64_t)H * W, NULL);
           free(alpha);
           free(rgb8);
           free(tri8);
@@ -521,7 +629,7 @@ static void dtype_suite(table *t, const options *o) {
 
 static int usage(void) {
   fprintf(stderr, "usage: test_parity [--model DIR] [--fixtures DIR] [--device cpu|cuda|auto] "
-                  "[--precision fp32|fp16|bf16] [--threads N] [--no-dtype]\n");
+                  "[--precision fp32|fp16|bf16] [--threads N] [--no-dtype] [--torch-bf16 FILE]\n");
   return 2;
 }
 
@@ -601,7 +709,8 @@ static void alpha_finite(table *t) {
 }
 
 int main(int argc, char **argv) {
-  options o = {VM_SOURCE_ROOT "/data/tiny", VM_SOURCE_ROOT "/data/fixtures", VM_DEVICE_CPU, VM_PRECISION_FP32, 0};
+  options o = {VM_SOURCE_ROOT "/data/tiny", VM_SOURCE_ROOT "/data/fixtures", VM_DEVICE_CPU, VM_PRECISION_FP32, 0,
+               NULL};
   bool dtype = true;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -611,6 +720,7 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--model")) o.model = v;
     else if (!strcmp(a, "--fixtures")) o.fixtures = v;
     else if (!strcmp(a, "--threads")) o.threads = atoi(v);
+    else if (!strcmp(a, "--torch-bf16")) o.torch_bf16 = v;
     else if (!strcmp(a, "--device"))
       o.device = !strcmp(v, "cuda") ? VM_DEVICE_CUDA : !strcmp(v, "auto") ? VM_DEVICE_AUTO : VM_DEVICE_CPU;
     else if (!strcmp(a, "--precision"))
@@ -635,17 +745,35 @@ int main(int argc, char **argv) {
     return 1;
   }
   const bool half = vm_context_precision(ctx) != VM_PRECISION_FP32;
-  table t = {0, 0, half ? 5e-2 : 1e-5, half ? 2e-3 : 1e-5};
-  printf("Parity against transformers: model %s, fixtures %s\ndevice %s, precision %s\n\n", o.model, o.fixtures,
+  table t = {0, 0, half ? 5e-2 : 1e-5, half ? 2e-3 : 1e-5, NULL};
+  printf("Parity against transformers: model %s, fixtures %s\ndevice %s, precision %s\n", o.model, o.fixtures,
          vm_context_device_name(ctx), half ? (vm_context_precision(ctx) == VM_PRECISION_FP16 ? "fp16" : "bf16") : "fp32");
-  printf("| %-34s | %10s | %8s | %s |\n", "module", "max abs err", "tol", "result");
+  const bool bf16 = vm_context_precision(ctx) == VM_PRECISION_BF16;
+  if (o.torch_bf16 && bf16)
+    printf("bf16 alpha rows: held to PyTorch bf16's own error, from %s\n", o.torch_bf16);
+  else if (o.torch_bf16)
+    printf("--torch-bf16 %s: not used (the bar is for bf16 only)\n", o.torch_bf16);
+  printf("\n| %-34s | %10s | %8s | %s |\n", "module", "max abs err", "tol", "result");
   printf("|%s|%s|%s|%s|\n", "------------------------------------", "------------", "----------", "--------");
+  vm_safetensors bar;
+  if (o.torch_bf16 && bf16) {
+    /* An unreadable file is a failed row, and the alpha rows keep the fixed tolerance */
+    if (vm_safetensors_open(o.torch_bf16, &bar, &err) == VM_OK) {
+      t.bar = &bar;
+    } else {
+      char note[600];
+      snprintf(note, sizeof note, "(cannot read the --torch-bf16 file: %s)", err.message);
+      row(&t, "PyTorch bf16 bar (--torch-bf16)", INFINITY, 0, note);
+    }
+  }
   module_suite(&t, ctx, o.fixtures);
   e2e_suite(&t, ctx, o.fixtures);
   preprocess_threads(&t);
   alpha_finite(&t);
   if (dtype) dtype_suite(&t, &o);
-  printf("\n(modules: tolerance %.0e x max(1, max|ref|); alpha: %.0e absolute)\n", t.tol_module, t.tol_alpha);
+  printf("\n(modules: tolerance %.0e x max(1, max|ref|); alpha: %.0e absolute%s)\n", t.tol_module, t.tol_alpha,
+         t.bar ? ", or PyTorch bf16's own max error on the same input where the file has it and it is larger" : "");
+  if (t.bar) vm_safetensors_close(&bar);
   printf("\nparity: %d passed, %d failed\n", t.passed, t.failed);
   vm_context_free(ctx);
   vm_model_free(model);
