@@ -106,6 +106,15 @@ static const vm_backend_ops cuda_ops = {
     vm_cuda_download_alpha,
 };
 
+/* VITMATTE_CUDA_HOST_IO=1: the same table without the device-side input and alpha (the engine then pre-processes
+ * and crops on the host, as before those ops existed), to time both in one run. */
+static const vm_backend_ops cuda_ops_host_io = [] {
+  vm_backend_ops o = cuda_ops;
+  o.upload_rgbt8 = NULL;
+  o.download_alpha = NULL;
+  return o;
+}();
+
 /* The oldest Linux driver that runs this CUDA runtime (NVIDIA's CUDA Toolkit release notes, minor version
  * compatibility: one driver branch per major version). */
 #if CUDART_VERSION >= 13000 && CUDART_VERSION < 14000
@@ -171,6 +180,8 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
   else
     snprintf(cu->base.name, sizeof cu->base.name, "%.60s (compute %d.%d running compute_%d code: %s)", prop.name,
              prop.major, prop.minor, cu->code_arch, vm_cuda_path_name(cu));
+  const char *hio = getenv("VITMATTE_CUDA_HOST_IO");
+  if (hio && hio[0] == '1') cu->base.ops = &cuda_ops_host_io;
   const char *g = getenv("VITMATTE_CUDA_GRAPHS");
   cu->graphs_disabled = g && g[0] == '0';
   const char *cv = getenv("VITMATTE_CUDA_CONV");

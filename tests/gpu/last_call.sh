@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -56,5 +56,10 @@ case ${1:-checks} in
     VM_PATHS="ampere-99k turing-64k" VM_PATH_PRESETS=base VM_OPS_ARGS=attention \
       part paths 200 tests/gpu/run_gpu.sh --stages paths
     VM_PATHS="ampere turing" VM_PATH_PRESETS=" " part pathops 250 tests/gpu/run_gpu.sh --stages paths ;;
+  s6) # issue 14 of 2026-12-07: the whole call on the GPU (8-bit input, alpha into the caller's rows), bf16 held to
+    # PyTorch's own bf16 error; S's benchmark (vm_predict beside the forward) and cuDNN's timed algorithms in fp32
+    part input 90 tests/gpu/run_gpu.sh --stages env,input
+    VM_SB_PRESETS=small part parity 240 tests/gpu/run_gpu.sh --stages parity,sb
+    VM_BENCH_PRESETS=small part bench 230 tests/gpu/run_gpu.sh --stages bench,hostio,convfind ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

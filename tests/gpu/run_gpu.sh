@@ -13,6 +13,8 @@
 #   `foreground` tests the GPU's foreground estimation and times it against the CPU at 12 and 24 MP.
 #   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
 #   8 minutes).
+#   `hostio` times vm_predict with the host-side pre-processing (the path before the device-side input).
+#   `input` checks the 8-bit input upload and the alpha download on the Hopper and Turing-PTX modules.
 #   `threads` uses one CUDA context from several threads in turn (the GIMP preview's pattern).
 #
 # Nothing is built there: the binaries come prebuilt in .devdeps/bin (tests/gpu/stage_devdeps.sh makes them here),
@@ -84,6 +86,17 @@ parity() { # name model fixtures precision [extra args]; bf16 is held to PyTorch
   grep -E "FAIL" "$OUT/parity-$name$path_suffix-$prec.log" | head -n 20
   status "parity $name$path_suffix $prec: $(grep -E '^parity:' "$OUT/parity-$name$path_suffix-$prec.log" | tail -n 1) (rc $rc, $(elapsed) s)"
 }
+if has input; then
+  # the 8-bit input pre-processed on the GPU and the alpha's checked download (vm_predict's path), on the Hopper
+  # module and the Turing PTX one (the code every older card runs)
+  for m in "$bin/libvitmatte-cuda.so" "$bin/ptx75/libvitmatte-cuda.so"; do
+    "$bin/test_cuda_ops" "$m" input >>"$OUT/input.log" 2>&1
+    rc=$?
+    grep -E "^FAIL" "$OUT/input.log" | head -n 20
+    status "input ops ${m#$bin/}: $(tail -n 1 "$OUT/input.log") (rc $rc, $(elapsed) s)"
+  done
+fi
+
 path_suffix=""
 
 # The consumer-card paths: name, module, shared memory per block the module believes in (empty: the card's)
@@ -135,7 +148,7 @@ fi
 
 if has sb; then
   # ViTMatte-S and -B: modules on the fixture input, and end-to-end cases at non-square, odd sizes
-  for preset in small base; do
+  for preset in ${VM_SB_PRESETS:-small base}; do
     fixtures_for "$preset" ||
       { status "fixtures $preset: FAILED (see fixtures-$preset.log)"; tail -n 5 "$OUT/fixtures-$preset.log"; continue; }
     torch_bf16_for "$preset" "/tmp/fx-$preset/model" "/tmp/fx-$preset"
@@ -151,7 +164,7 @@ fi
 if has bench; then
   iters=10
   sizes=512x512,1024x1024,2048x2048,3008x4000
-  presets="small base"
+  presets=${VM_BENCH_PRESETS:-small base}
   [ $quick -eq 1 ] && { iters=5; sizes=1024x1024,2048x2048,3008x4000; presets=small; }
   for preset in $presets; do
     [ -d "/tmp/fx-$preset/model" ] ||
@@ -163,6 +176,14 @@ if has bench; then
     status "bench $preset: rc $? ($(elapsed) s)"
     tail -n 30 "$OUT/bench-$preset.log"
   done
+fi
+
+if has hostio; then
+  # vm_predict with the pre-processing and the crop on the host (VITMATTE_CUDA_HOST_IO=1, the path before the
+  # device-side input and alpha), beside the bench stage's numbers
+  VITMATTE_CUDA_HOST_IO=1 "$bin/bench" --model /tmp/fx-small/model --label small-host-io \
+    --sizes 1024x1024,2048x2048,3008x4000 --iters 10 --precisions fp16 --modules-at none --json "$OUT/hostio-small.json" >"$OUT/hostio-small.log" 2>&1
+  status "bench small, host pre-processing: rc $? $(grep -E '^ *fp16 +[0-9]+x[0-9]+ +forward' "$OUT/hostio-small.log" | awk '{printf "%s forward %s predict %s ms; ", $2, $4, $9}')"
 fi
 
 if has torch; then

@@ -807,8 +807,9 @@ static void attention_with_kernel(suite *s, vm_cuda_backend_create_fn create, co
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: test_cuda_ops libvitmatte-cuda.so [fp32] [fp16] [bf16] [attention]\n"
-                  "  attention: only the attention cases (every kernel), for quick checks of kernel edits\n");
+  fprintf(stderr, "usage: test_cuda_ops libvitmatte-cuda.so [fp32] [fp16] [bf16] [attention] [input]\n"
+                  "  attention: only the attention cases (every kernel), for quick checks of kernel edits\n"
+                  "  input: only the 8-bit input upload and the alpha download\n");
   return 2;
 }
 
@@ -829,10 +830,11 @@ int main(int argc, char **argv) {
   }
   const char *names[3] = {"fp32", "fp16", "bf16"};
   const vm_precision precs[3] = {VM_PRECISION_FP32, VM_PRECISION_FP16, VM_PRECISION_BF16};
-  bool want[3] = {false, false, false}, any = false, attention_only = false;
+  bool want[3] = {false, false, false}, any = false, attention_only = false, input_only = false;
   for (int i = 2; i < argc; i++) {
-    bool known = !strcmp(argv[i], "attention");
-    attention_only = attention_only || known;
+    bool known = !strcmp(argv[i], "attention") || !strcmp(argv[i], "input");
+    attention_only = attention_only || !strcmp(argv[i], "attention");
+    input_only = input_only || !strcmp(argv[i], "input");
     for (int p = 0; p < 3; p++)
       if (!strcmp(argv[i], names[p])) want[p] = known = any = true;
     if (!known) return usage();
@@ -861,8 +863,9 @@ int main(int argc, char **argv) {
     }
     if (st != VM_OK) die("vm_cuda_backend_create", &e);
     printf("== %s on %s\n", names[p], s.be->name);
-    if (attention_only) {
-      test_attention(&s);
+    if (attention_only || input_only) {
+      if (input_only) test_input(&s);
+      if (attention_only) test_attention(&s);
       s.be->ops->destroy(s.be);
     } else {
       test_copy(&s);
@@ -888,7 +891,7 @@ int main(int argc, char **argv) {
       test_patch_embed(&s);
       s.be->ops->destroy(s.be);
     }
-    if (precs[p] != VM_PRECISION_FP32) {
+    if (precs[p] != VM_PRECISION_FP32 && !(input_only && !attention_only)) {
       /* the fp32-arithmetic attention kernel on fp16/bf16 data */
       attention_with_kernel(&s, create, "generic", "generic attention kernel");
       /* the mma.sync kernel for the global layers as well (on Hopper they otherwise take the wgmma kernel) */
