@@ -3,7 +3,7 @@
 # --device auto prints one notice that names the missing library and where to get it, and runs on the CPU; with
 # --device cuda it fails with that message. Runs with or without a GPU: the module fails to load before any GPU is
 # asked for. The library is really absent for the CLI: in a private mount namespace (unshare, needs root) every
-# folder holding it is covered by a tmpfs with links to everything else in it, and LD_LIBRARY_PATH loses the
+# folder holding it is covered by a folder of links to everything else in it, and LD_LIBRARY_PATH loses the
 # folders that hold it.
 #
 # Usage: test_missing_library.sh MODULE.so VITMATTE_CLI MODEL_DIR IMAGE TRIMAP
@@ -44,15 +44,22 @@ run_hidden() {
   done
   local ldpath="${keep[*]}"
   unset IFS
-  # inside the namespace: each folder bound aside, covered by a tmpfs, refilled with links to all but PATTERN*
+  # inside the namespace: each folder bound aside and a folder of links to all but PATTERN* made for it, and only then
+  # the folders covered by those: covering first would take libc itself (in /usr/lib/x86_64-linux-gnu with cuDNN's
+  # Debian package) from the ln and mount still to run
   local script='set -e; i=0
     for d in "$@"; do
       [ -d "$d" ] || continue
-      i=$((i + 1)); mkdir -p "$TMPD/orig$i"; mount --bind "$d" "$TMPD/orig$i"; mount -t tmpfs tmpfs "$d"
+      i=$((i + 1)); mkdir -p "$TMPD/orig$i" "$TMPD/new$i"; mount --bind "$d" "$TMPD/orig$i"
       for f in "$TMPD/orig$i"/* "$TMPD/orig$i"/.[!.]*; do
         [ -e "$f" ] || [ -L "$f" ] || continue
-        case "$(basename "$f")" in $PATTERN*) ;; *) ln -s "$f" "$d/$(basename "$f")" ;; esac
+        case "${f##*/}" in $PATTERN*) ;; *) ln -s "$f" "$TMPD/new$i/${f##*/}" ;; esac
       done
+    done
+    i=0
+    for d in "$@"; do
+      [ -d "$d" ] || continue
+      i=$((i + 1)); mount --bind "$TMPD/new$i" "$d"
     done
     set +e
     LD_LIBRARY_PATH="$LDPATH" VITMATTE_CUDA_MODULE="$MODULE" "$CLI" --model "$MODEL" --device auto --threads 2 \
