@@ -60,7 +60,7 @@ case ${1:-checks} in
     # PyTorch's own bf16 error; S's benchmark (vm_predict beside the forward) and cuDNN's timed algorithms in fp32
     part input 90 tests/gpu/run_gpu.sh --stages env,input
     part missing 40 tests/gpu/run_gpu.sh --stages missing
-    VM_SB_PRESETS=small part parity 240 tests/gpu/run_gpu.sh --stages parity,sb
-    VM_BENCH_PRESETS=small part bench 230 tests/gpu/run_gpu.sh --stages bench,hostio,convfind ;;
+    VM_SB_PRESETS=small part parity 200 tests/gpu/run_gpu.sh --stages parity,sb
+    VM_BENCH_PRESETS=small part bench 200 tests/gpu/run_gpu.sh --stages bench,hostio,convfind ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
