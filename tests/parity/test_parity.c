@@ -30,14 +30,18 @@ typedef struct table {
   const vm_safetensors *bar; /* the --torch-bf16 file when the context runs bf16, else NULL */
 } table;
 
-static void row(table *t, const char *name, double err, double tol, const char *note) {
-  bool ok = err <= tol; /* NaN fails */
+/* A row whose verdict was reached elsewhere (bf16's bar judges the mean error too). */
+static void row_judged(table *t, const char *name, double err, double tol, bool ok, const char *note) {
   printf("| %-34s | %10.3e | %8.1e | %s |%s%s\n", name, err, tol, ok ? "pass" : "FAIL", note ? " " : "",
          note ? note : "");
   if (ok)
     t->passed++;
   else
     t->failed++;
+}
+
+static void row(table *t, const char *name, double err, double tol, const char *note) {
+  row_judged(t, name, err, tol, err <= tol /* NaN fails */, note);
 }
 
 /* ---- fixtures ---- */
@@ -245,6 +249,9 @@ static double mean_abs_diff(const float *a, const float *b, int64_t n) {
  * some inputs: a fixed 2e-3 fails such rows whether or not our kernels lose anything. With the file, a bf16 alpha
  * row is held to what PyTorch's bf16 model loses on that very input, measured on the same card. */
 
+#define BAR_MAX_FACTOR 1.5
+#define BAR_MEAN_FACTOR 1.1
+
 /* Entry `name` of the --torch-bf16 file, for a reference of n values: `name.alpha` (PyTorch bf16's alpha, n values)
  * and `name.max_abs_err` / `name.mean_abs_err` (one value each, as torch_bf16_alpha.py measured them). Returns 0
  * when the file has no such entry, 1 with the stored errors, -1 with `why` when it is malformed or was made from
@@ -320,15 +327,18 @@ static void alpha_row(table *t, const char *label, const char *entry, const floa
     row(t, label, e, t->tol_alpha, bar_note);
     return;
   }
-  /* Floored at tol_alpha: PyTorch's max error is one draw of rounding noise on one input, and where it lands below
-   * the half-precision tolerance (fp16, with 3 more significant bits, meets 2e-3 by 3x) holding ours to it would
-   * fail rows for noise, not for a reason. Above the floor the bar is PyTorch's own error. */
-  const double tol = torch_max > t->tol_alpha ? torch_max : t->tol_alpha;
-  char floor_note[48] = "";
-  if (torch_max < t->tol_alpha) snprintf(floor_note, sizeof floor_note, ", floor %.1e", t->tol_alpha);
-  snprintf(bar_note, sizeof bar_note, "(bar: PyTorch bf16 %.1e%s; mean |err| ours %.1e, PyTorch %.1e)", torch_max,
-           floor_note, mean_abs_diff(ours, ref, n), torch_mean);
-  row(t, label, e, tol, bar_note);
+  /* "No farther from the fp32 alpha than PyTorch's bf16 model" is judged on the mean |error| over the alpha (the
+   * distance; within 10%, as two implementations round differently) and, for the worst pixel, within 1.5x
+   * PyTorch's max |error|: the max is one draw of rounding noise (PyTorch's own ranges 4.5e-3 to 1.0e-2 over the
+   * tiny fixtures' inputs), so holding ours to PyTorch's draw exactly would fail rows for noise, not for a reason.
+   * Floored at tol_alpha for the same reason where PyTorch's max lands below the half-precision tolerance. */
+  const double max_bar = BAR_MAX_FACTOR * torch_max > t->tol_alpha ? BAR_MAX_FACTOR * torch_max : t->tol_alpha;
+  const double mean = mean_abs_diff(ours, ref, n), mean_bar = BAR_MEAN_FACTOR * torch_mean;
+  const bool ok = e <= max_bar && mean <= mean_bar;
+  snprintf(bar_note, sizeof bar_note,
+           "(bar: max <= %.1f x PyTorch bf16's %.2e, mean <= %.1f x PyTorch's %.3e: ours %.3e%s)", BAR_MAX_FACTOR,
+           torch_max, BAR_MEAN_FACTOR, torch_mean, mean, mean <= mean_bar ? "" : ", over the mean bar");
+  row_judged(t, label, e, max_bar, ok, bar_note);
 }
 
 /* Run `body` on the fixture inputs (names in `ins`, NCHW ones converted) and compare with `out_name`. */
@@ -771,8 +781,11 @@ int main(int argc, char **argv) {
   preprocess_threads(&t);
   alpha_finite(&t);
   if (dtype) dtype_suite(&t, &o);
-  printf("\n(modules: tolerance %.0e x max(1, max|ref|); alpha: %.0e absolute%s)\n", t.tol_module, t.tol_alpha,
-         t.bar ? ", or PyTorch bf16's own max error on the same input where the file has it and it is larger" : "");
+  printf("\n(modules: tolerance %.0e x max(1, max|ref|); alpha: %.0e absolute", t.tol_module, t.tol_alpha);
+  if (t.bar)
+    printf("; bf16 rows with a PyTorch bf16 entry: max <= %.1f x and mean <= %.1f x PyTorch bf16's on the same input",
+           BAR_MAX_FACTOR, BAR_MEAN_FACTOR);
+  printf(")\n");
   if (t.bar) vm_safetensors_close(&bar);
   printf("\nparity: %d passed, %d failed\n", t.passed, t.failed);
   vm_context_free(ctx);
