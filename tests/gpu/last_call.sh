@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -62,5 +62,9 @@ case ${1:-checks} in
     part missing 40 tests/gpu/run_gpu.sh --stages missing
     VM_SB_PRESETS=small part parity 200 tests/gpu/run_gpu.sh --stages parity,sb
     VM_BENCH_PRESETS=small part bench 200 tests/gpu/run_gpu.sh --stages bench,hostio,convfind ;;
+  s6b) # the bf16 bar on tiny (Hopper code and the Ampere path at 99 KB), then the CPU stage (issue 14's CPU table)
+    part bf16 100 bash -c 'tests/gpu/run_gpu.sh --stages parity
+      VM_PATHS=ampere-99k VM_PATH_PRESETS=" " VM_OPS_ARGS=input tests/gpu/run_gpu.sh --stages paths'
+    CPU_STAGE_SECONDS=440 CPU_ISA_RUNS=0 part cpu 455 tests/gpu/run_gpu.sh --stages cpu ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
