@@ -144,7 +144,8 @@ typedef struct vm_backend_ops {
   vm_status (*upload_rgbt8)(vm_backend *be, const vm_tensor *px, const uint8_t *src, int h, int w, vm_error *err);
 
   /* The top-left width x height of alpha[1, H, W, 1] (F32) into dst, rows dst_stride floats apart, once the device
-   * has checked that they are all finite: *finite = false leaves dst untouched. Saves the host a full-size copy. */
+   * has checked that they are all finite: *finite = false leaves dst untouched. Saves the host a full-size copy.
+   * A device fault during the copy itself (an error returned) can leave dst partly written. */
   vm_status (*download_alpha)(vm_backend *be, const vm_tensor *alpha, float *dst, size_t dst_stride, int width,
                               int height, bool *finite, vm_error *err);
 } vm_backend_ops;

@@ -51,10 +51,9 @@ static void destroy(vm_backend *be) {
 size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int W) {
   size_t es = be->act_size;
   size_t total = VM_CUDA_LT_WORKSPACE + VM_CUDA_CONV_WORKSPACE_CAP;
-  if (es != 4) {
-    size_t px = (size_t)H * W * 4;
-    total += (px < (size_t)VM_CUDA_STAGING_FLOATS ? px : (size_t)VM_CUDA_STAGING_FLOATS) * 4;
-  }
+  /* staging: the f32 input in half precisions, the 8-bit input (upload_rgbt8) in every precision */
+  const size_t staging = es != 4 ? (size_t)H * W * 4 * sizeof(float) : (size_t)H * W * 4;
+  total += staging < (size_t)VM_CUDA_STAGING_FLOATS * 4 ? staging : (size_t)VM_CUDA_STAGING_FLOATS * 4;
   size_t band = 0;
   int p = cfg->patch_size > 0 ? cfg->patch_size : 16;
   size_t patch = (size_t)(H / p) * (W / p) * p * p * cfg->num_channels * es;

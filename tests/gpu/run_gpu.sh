@@ -49,7 +49,8 @@ export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib64"
 export VITMATTE_CUDA_MODULE=$bin/libvitmatte-cuda.so
 export PYTHONUNBUFFERED=1
 summary=$OUT/summary.txt
-: >"$summary"
+# appended to: a plan may run this script more than once into one $OUT (last_call.sh s6b)
+echo "== run_gpu.sh --stages $stages ($(date -u +%H:%M:%S))" >>"$summary"
 status() { echo "$1" | tee -a "$summary"; }
 t_start=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t_start )); }
@@ -90,10 +91,11 @@ if has input; then
   # the 8-bit input pre-processed on the GPU and the alpha's checked download (vm_predict's path), on the Hopper
   # module and the Turing PTX one (the code every older card runs)
   for m in "$bin/libvitmatte-cuda.so" "$bin/ptx75/libvitmatte-cuda.so"; do
-    "$bin/test_cuda_ops" "$m" input >>"$OUT/input.log" 2>&1
+    log="$OUT/input-$(basename "$(dirname "$m")").log" # input-bin.log, input-ptx75.log
+    "$bin/test_cuda_ops" "$m" input >"$log" 2>&1
     rc=$?
-    grep -E "^FAIL" "$OUT/input.log" | head -n 20
-    status "input ops ${m#$bin/}: $(tail -n 1 "$OUT/input.log") (rc $rc, $(elapsed) s)"
+    grep -E "^FAIL" "$log" | head -n 20
+    status "input ops ${m#$bin/}: $(tail -n 1 "$log") (rc $rc, $(elapsed) s)"
   done
 fi
 

@@ -101,7 +101,12 @@ static void check(suite *s, const char *what, const float *got, const double *re
   int64_t worst = 0;
   for (int64_t i = 0; i < n; i++) {
     double d = fabs((double)got[i] - ref[i]);
-    if (!(d <= m)) {
+    if (isnan(d)) { /* a NaN anywhere fails: the comparison below would let the next finite value replace it */
+      m = d;
+      worst = i;
+      break;
+    }
+    if (d > m) {
       m = d;
       worst = i;
     }

@@ -231,7 +231,11 @@ static double max_abs_diff(const float *a, const float *b, int64_t n, double *re
   double m = 0.0, rm = 0.0;
   for (int64_t i = 0; i < n; i++) {
     double d = fabs((double)a[i] - (double)b[i]);
-    if (!(d <= m)) m = d; /* keeps NaN */
+    if (isnan(d)) { /* a NaN anywhere fails the row (a later finite value must not replace it) */
+      m = d;
+      break;
+    }
+    if (d > m) m = d;
     if (fabs(b[i]) > rm) rm = fabs(b[i]);
   }
   if (ref_max) *ref_max = rm;
@@ -334,7 +338,8 @@ static void alpha_row(table *t, const char *label, const char *entry, const floa
    * Floored at tol_alpha for the same reason where PyTorch's max lands below the half-precision tolerance. */
   const double max_bar = BAR_MAX_FACTOR * torch_max > t->tol_alpha ? BAR_MAX_FACTOR * torch_max : t->tol_alpha;
   const double mean = mean_abs_diff(ours, ref, n), mean_bar = BAR_MEAN_FACTOR * torch_mean;
-  const bool ok = e <= max_bar && mean <= mean_bar;
+  /* within the fixed alpha tolerance a row passes as it always did: the bar only relaxes it */
+  const bool ok = e <= t->tol_alpha || (e <= max_bar && mean <= mean_bar);
   snprintf(bar_note, sizeof bar_note,
            "(bar: max <= %.1f x PyTorch bf16's %.2e, mean <= %.1f x PyTorch's %.3e: ours %.3e%s)", BAR_MAX_FACTOR,
            torch_max, BAR_MEAN_FACTOR, torch_mean, mean, mean <= mean_bar ? "" : ", over the mean bar");
@@ -697,6 +702,55 @@ static void preprocess_threads(table *t) {
   free(want);
 }
 
+/* vm_pack_rgbt8, what a GPU context sends instead of the f32 input: for 8-bit gray, gray + alpha, RGB and RGBA
+ * images with padded rows, the packed bytes put through the device kernel's formula (input.cu, the same f32
+ * operations) equal vm_preprocess bit for bit, padding included; 16-bit and float images or trimaps are refused
+ * (the engine then pre-processes on the host). */
+static void preprocess_packed(table *t) {
+  enum { PW = 301, PH = 203, PWp = 320, PHp = 224, STRIDE = PW * 4 + 13 };
+  const size_t np = (size_t)PWp * PHp * 4;
+  unsigned char *src = malloc((size_t)STRIDE * PH), *tri = malloc((size_t)(PW + 3) * PH), *packed = malloc(
+      (size_t)PW * PH * 4);
+  float *want = malloc(np * sizeof(float)), *got = malloc(np * sizeof(float));
+  for (size_t i = 0; i < (size_t)STRIDE * PH; i++) src[i] = (unsigned char)(i * 2654435761u >> 24);
+  for (size_t i = 0; i < (size_t)(PW + 3) * PH; i++) tri[i] = (unsigned char)(i * 40503u >> 7);
+  const vm_image tm = {tri, PW, PH, 1, PW + 3, VM_PIXEL_U8};
+  for (int ch = 1; ch <= 4; ch++) {
+    const vm_image im = {src, PW, PH, ch, STRIDE, VM_PIXEL_U8};
+    vm_preprocess(&im, &tm, PHp, PWp, want, 1);
+    memset(packed, 0xa5, (size_t)PW * PH * 4);
+    const bool taken = vm_pack_rgbt8(&im, &tm, packed, 2);
+    for (size_t i = 0; i < np; i++) got[i] = 0.0f;
+    for (size_t y = 0; y < PH; y++)
+      for (size_t x = 0; x < PW; x++) {
+        const unsigned char *p = packed + (y * PW + x) * 4;
+        float *g = got + (y * PWp + x) * 4;
+        for (int c = 0; c < 3; c++) g[c] = ((float)p[c] - 127.5f) / 127.5f;
+        g[3] = (float)p[3] / 255.0f;
+      }
+    char label[96];
+    snprintf(label, sizeof label, "8-bit input packed for the GPU, %d channel%s", ch, ch > 1 ? "s" : "");
+    const bool same = taken && memcmp(got, want, np * sizeof(float)) == 0;
+    row(t, label, same ? 0.0 : INFINITY, 0.0, taken ? (same ? NULL : "(differs from vm_preprocess)") : "(refused)");
+  }
+  /* not 8-bit: refused, nothing written */
+  uint16_t w16[4] = {0};
+  float f32[4] = {0};
+  const vm_image im16 = {w16, 1, 1, 3, 0, VM_PIXEL_U16}, imf = {f32, 1, 1, 1, 0, VM_PIXEL_F32},
+                 im8 = {src, 1, 1, 3, 0, VM_PIXEL_U8}, tm16 = {w16, 1, 1, 1, 0, VM_PIXEL_U16};
+  memset(packed, 0xa5, 4);
+  const bool refused = !vm_pack_rgbt8(&im16, &tm, packed, 1) && !vm_pack_rgbt8(&imf, &tm, packed, 1) &&
+                       !vm_pack_rgbt8(&im8, &tm16, packed, 1);
+  const bool untouched = packed[0] == 0xa5 && packed[1] == 0xa5 && packed[2] == 0xa5 && packed[3] == 0xa5;
+  row(t, "packing refuses 16-bit / float images and trimaps", refused && untouched ? 0.0 : INFINITY, 0.0,
+      refused ? (untouched ? NULL : "(wrote to the buffer)") : "(packed one)");
+  free(src);
+  free(tri);
+  free(packed);
+  free(want);
+  free(got);
+}
+
 /* vm_alpha_finite, which turns an fp16 overflow into an error: it looks at the image's part of each row only. */
 static void alpha_finite(table *t) {
   enum { AW = 700, AH = 600, AS = 704 };
@@ -779,6 +833,7 @@ int main(int argc, char **argv) {
   module_suite(&t, ctx, o.fixtures);
   e2e_suite(&t, ctx, o.fixtures);
   preprocess_threads(&t);
+  preprocess_packed(&t);
   alpha_finite(&t);
   if (dtype) dtype_suite(&t, &o);
   printf("\n(modules: tolerance %.0e x max(1, max|ref|); alpha: %.0e absolute", t.tol_module, t.tol_alpha);

@@ -139,15 +139,15 @@ def agree32(diff, what):
     return diff
 
 
-def e2e_entries(model32, model16, e2e, cases, device, entries):
+def e2e_entries(model32, model_bf16, e2e, cases, device, entries):
     for c in cases:
         ref, pv = e2e[f"case{c}.alpha"], e2e[f"case{c}.pixel_values"]
         d32 = agree32(errors(run_case(model32, pv, ref, torch.float32, device, f"case{c} fp32"), ref)[0], f"case{c}")
-        alpha = run_case(model16, pv, ref, torch.bfloat16, device, f"case{c} bf16")
+        alpha = run_case(model_bf16, pv, ref, torch.bfloat16, device, f"case{c} bf16")
         entries.add(f"case{c}", alpha, ref, d32, f"end-to-end {ref.shape[0]}x{ref.shape[1]}")
 
 
-def module_entries(model32, model16, fixtures, device, entries):
+def module_entries(model32, model_bf16, fixtures, device, entries):
     """test_parity's two alpha rows of the module suite: the whole model on the modules input (`alphas`) and the
     decoder alone on the encoder output it captured (`decoder.out`), as entries modules.alphas and
     modules.decoder.out."""
@@ -161,11 +161,11 @@ def module_entries(model32, model16, fixtures, device, entries):
     assert not missing, f"{path}: missing {missing}"
     pv, ref = m["pixel_values"], m["alphas"]
     d32 = agree32(errors(run_whole(model32, pv, torch.float32, device, "modules fp32"), ref)[0], "modules alphas")
-    entries.add("modules.alphas", run_whole(model16, pv, torch.bfloat16, device, "modules bf16"), ref, d32,
+    entries.add("modules.alphas", run_whole(model_bf16, pv, torch.bfloat16, device, "modules bf16"), ref, d32,
                 f"VitMatteForImageMatting on the modules input {pv.shape[-2]}x{pv.shape[-1]}")
     feats, dpv, ref = m["decoder.features"], m["decoder.pixel_values"], m["decoder.out"]
     d32 = agree32(errors(run_decoder(model32, feats, dpv, torch.float32, device, "decoder fp32"), ref)[0], "decoder")
-    entries.add("modules.decoder.out", run_decoder(model16, feats, dpv, torch.bfloat16, device, "decoder bf16"), ref,
+    entries.add("modules.decoder.out", run_decoder(model_bf16, feats, dpv, torch.bfloat16, device, "decoder bf16"), ref,
                 d32, "VitMatteDetailCaptureModule on the captured encoder output")
 
 
@@ -212,11 +212,11 @@ def main():
     cases = fixture_cases(e2e, e2e_path)
 
     model32 = load_as_float32(args.model, device)
-    model16 = to_bf16(copy.deepcopy(model32))
+    model_bf16 = to_bf16(copy.deepcopy(model32))
     entries = Entries()
-    e2e_entries(model32, model16, e2e, cases, device, entries)
-    module_entries(model32, model16, args.fixtures, device, entries)
-    del model32, model16
+    e2e_entries(model32, model_bf16, e2e, cases, device, entries)
+    module_entries(model32, model_bf16, args.fixtures, device, entries)
+    del model32, model_bf16
     checkpoint_entries(args.fixtures, e2e, device, entries)
 
     meta = {"generator": "tests/reference/torch_bf16_alpha.py", "torch": torch.__version__,
