@@ -13,6 +13,14 @@
 #include "modules.h"
 #include "preprocess.h"
 
+/* Host memory the engine stages a prediction in: page-locked from the backend's host_alloc where it offers it (the
+ * 12 MP f32 input is 192 MB), malloc otherwise. */
+typedef struct host_buffer {
+  void *p;
+  size_t bytes;
+  bool pinned;
+} host_buffer;
+
 struct vm_context {
   const vm_model *model;
   vm_backend *be;
@@ -28,8 +36,8 @@ struct vm_context {
   vm_grid grid;
   void *arena;
   size_t arena_bytes;
-  float *host_px, *host_alpha;
-  bool host_pinned;          /* host_px/host_alpha came from the backend's host_alloc, not malloc */
+  host_buffer host_in;       /* the pre-processed f32 input, or the packed 8-bit pixels (upload_rgbt8) */
+  host_buffer host_out;      /* the padded alpha; unused where the backend has download_alpha */
   bool params_shared;        /* P points into the model's host f32 parameters (CPU): nothing to free */
   int host_threads;          /* host-side work (pre-processing, copies): the options' cpu_threads, 0 = all cores */
   size_t params_held;        /* device memory the backend held right after the weights were uploaded */
@@ -109,39 +117,40 @@ done:
 
 /* ---- the plan of one resolution ---- */
 
-/* The pre-processed input and the alpha on the host: page-locked where the backend offers it (the 12 MP upload is
- * 192 MB), malloc otherwise. */
-static void host_buffers_free(vm_context *ctx) {
-  if (ctx->host_pinned) {
-    ctx->be->ops->host_free(ctx->be, ctx->host_px);
-    ctx->be->ops->host_free(ctx->be, ctx->host_alpha);
+static void host_buffer_free(vm_context *ctx, host_buffer *b) {
+  if (b->pinned)
+    ctx->be->ops->host_free(ctx->be, b->p);
+  else
+    free(b->p);
+  *b = (host_buffer){0};
+}
+
+/* Makes b hold at least `bytes` (its contents are not kept). */
+static bool host_buffer_reserve(vm_context *ctx, host_buffer *b, size_t bytes) {
+  if (b->p && b->bytes >= bytes) return true;
+  host_buffer_free(ctx, b);
+  vm_backend *be = ctx->be;
+  vm_error ignored;
+  if (be->ops->host_alloc && be->ops->host_free && be->ops->host_alloc(be, bytes, &b->p, &ignored) == VM_OK) {
+    b->pinned = true;
   } else {
-    free(ctx->host_px);
-    free(ctx->host_alpha);
+    b->p = malloc(bytes);
+    b->pinned = false;
   }
-  ctx->host_px = ctx->host_alpha = NULL;
-  ctx->host_pinned = false;
+  b->bytes = b->p ? bytes : 0;
+  return b->p != NULL;
+}
+
+/* A backend that pre-processes 8-bit pictures and writes the alpha into the caller's rows itself needs 4 bytes a
+ * pixel on the host (the f32 input, 16, only for 16-bit and float pictures, made when one comes) and no alpha. */
+static size_t host_in_bytes(int H, int W, bool packed) {
+  return (size_t)H * W * (packed ? 4 : 4 * sizeof(float));
 }
 
 static bool host_buffers_alloc(vm_context *ctx, int H, int W) {
-  const size_t px_bytes = sizeof(float) * 4 * (size_t)H * W, alpha_bytes = sizeof(float) * (size_t)H * W;
-  vm_backend *be = ctx->be;
-  if (be->ops->host_alloc && be->ops->host_free) {
-    void *a = NULL, *b = NULL;
-    vm_error ignored;
-    if (be->ops->host_alloc(be, px_bytes, &a, &ignored) == VM_OK &&
-        be->ops->host_alloc(be, alpha_bytes, &b, &ignored) == VM_OK) {
-      ctx->host_px = a;
-      ctx->host_alpha = b;
-      ctx->host_pinned = true;
-      return true;
-    }
-    if (a) be->ops->host_free(be, a);
-  }
-  ctx->host_px = malloc(px_bytes);
-  ctx->host_alpha = malloc(alpha_bytes);
-  ctx->host_pinned = false;
-  return ctx->host_px && ctx->host_alpha;
+  const vm_backend_ops *o = ctx->be->ops;
+  if (!host_buffer_reserve(ctx, &ctx->host_in, host_in_bytes(H, W, o->upload_rgbt8 != NULL))) return false;
+  return o->download_alpha || host_buffer_reserve(ctx, &ctx->host_out, sizeof(float) * (size_t)H * W);
 }
 
 static void drop_plan(vm_context *ctx) {
@@ -157,14 +166,15 @@ static void drop_plan(vm_context *ctx) {
     }
   free(ctx->grid.rel);
   ctx->grid = (vm_grid){0};
-  host_buffers_free(ctx);
+  host_buffer_free(ctx, &ctx->host_in);
+  host_buffer_free(ctx, &ctx->host_out);
   ctx->H = ctx->W = 0;
 }
 
-/* How one prediction's input reaches the backend and its alpha leaves it (NULL: f32 input from host_px, alpha into
- * host_alpha). */
+/* How one prediction's input reaches the backend and its alpha leaves it (NULL: the f32 input from host_in, the
+ * alpha into host_out). */
 typedef struct call_io {
-  bool packed;         /* host_px holds the image's h x w RGBT bytes for upload_rgbt8, not the f32 input */
+  bool packed;         /* host_in holds the image's h x w RGBT bytes for upload_rgbt8, not the f32 input */
   int h, w;            /* the image, unpadded */
   float *alpha;        /* non-NULL: the alpha goes through download_alpha straight into these caller rows */
   size_t alpha_stride;
@@ -179,8 +189,8 @@ static void run_sequence(vm_context *ctx, vm_run *r, call_io *io) {
   vm_tensor alpha = vm_run_tensor_typed(r, VM_ELEM_F32, 1, ctx->grid.H, ctx->grid.W, 1);
   if (vm_run_active(r))
     r->status = io && io->packed
-                    ? ctx->be->ops->upload_rgbt8(ctx->be, &px, (const uint8_t *)ctx->host_px, io->h, io->w, r->err)
-                    : ctx->be->ops->upload(ctx->be, &px, ctx->host_px, r->err);
+                    ? ctx->be->ops->upload_rgbt8(ctx->be, &px, (const uint8_t *)ctx->host_in.p, io->h, io->w, r->err)
+                    : ctx->be->ops->upload(ctx->be, &px, (const float *)ctx->host_in.p, r->err);
   const bool hooks = vm_run_active(r) && ctx->be->ops->forward_begin && ctx->be->ops->forward_end;
   const int replayed = hooks ? ctx->be->ops->forward_begin(ctx->be, ctx->generation) : 0;
   if (!replayed) vm_mod_forward(r, cfg, &ctx->P, &ctx->grid, &px, &alpha);
@@ -195,7 +205,7 @@ static void run_sequence(vm_context *ctx, vm_run *r, call_io *io) {
   if (vm_run_active(r))
     r->status = io && io->alpha ? ctx->be->ops->download_alpha(ctx->be, &alpha, io->alpha, io->alpha_stride, io->w,
                                                                io->h, &io->finite, r->err)
-                                : ctx->be->ops->download(ctx->be, &alpha, ctx->host_alpha, r->err);
+                                : ctx->be->ops->download(ctx->be, &alpha, (float *)ctx->host_out.p, r->err);
   vm_run_free(r, &alpha);
   vm_run_free(r, &px);
 }
@@ -438,8 +448,13 @@ static vm_status predict_here(vm_context *ctx, const vm_image *rgb, const vm_ima
    * the alpha straight into the caller's rows: at 12 MP the host work and the copies were a quarter of the call. */
   const vm_backend_ops *o = ctx->be->ops;
   call_io io = {.h = rgb->height, .w = rgb->width};
-  io.packed = o->upload_rgbt8 && vm_pack_rgbt8(rgb, trimap, (uint8_t *)ctx->host_px, ctx->host_threads);
-  if (!io.packed) vm_preprocess(rgb, trimap, H, W, ctx->host_px, ctx->host_threads);
+  io.packed = o->upload_rgbt8 && vm_pack_rgbt8(rgb, trimap, (uint8_t *)ctx->host_in.p, ctx->host_threads);
+  if (!io.packed) {
+    /* a 16-bit or float picture on such a backend: the f32 input needs the larger buffer */
+    if (!host_buffer_reserve(ctx, &ctx->host_in, host_in_bytes(H, W, false)))
+      return vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of host memory for a %d x %d image", W, H);
+    vm_preprocess(rgb, trimap, H, W, (float *)ctx->host_in.p, ctx->host_threads);
+  }
   if (o->download_alpha) {
     io.alpha = alpha;
     io.alpha_stride = alpha_row_stride;
@@ -457,7 +472,8 @@ static vm_status predict_here(vm_context *ctx, const vm_image *rgb, const vm_ima
     return st;
   }
   const bool finite =
-      io.alpha ? io.finite : vm_alpha_finite(ctx->host_alpha, W, rgb->width, rgb->height, ctx->host_threads);
+      io.alpha ? io.finite
+               : vm_alpha_finite((const float *)ctx->host_out.p, W, rgb->width, rgb->height, ctx->host_threads);
   if (!finite) {
     /* fp16 tops out at 65504: activations beyond it become inf, then NaN. Say so rather than return a broken mask. */
     if (ctx->be->precision == VM_PRECISION_FP16)
@@ -470,7 +486,8 @@ static vm_status predict_here(vm_context *ctx, const vm_image *rgb, const vm_ima
   const int threads = ctx->host_threads > 0 ? ctx->host_threads : omp_get_max_threads();
 #pragma omp parallel for schedule(static) num_threads(threads) if ((int64_t)rgb->height * rgb->width >= (1 << 18))
   for (int y = 0; y < rgb->height; y++)
-    memcpy(alpha + (size_t)y * alpha_row_stride, ctx->host_alpha + (size_t)y * W, sizeof(float) * rgb->width);
+    memcpy(alpha + (size_t)y * alpha_row_stride, (const float *)ctx->host_out.p + (size_t)y * W,
+           sizeof(float) * rgb->width);
   return VM_OK;
 }
 
