@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,10 +131,10 @@ static int parse(int argc, char **argv, fg_options *o) {
 }
 
 /* The alpha file as floats 0..1 in the engine's own conversion (p/255, p/65535, floats as they are), or NULL
- * having said why. */
-static float *read_alpha(const fg_options *o, const image_buffer *image, image_buffer *file) {
+ * having said why; `budget`: what its header said reading it takes. */
+static float *read_alpha(const fg_options *o, size_t budget, const image_buffer *image, image_buffer *file) {
   char msg[600];
-  if (image_read(o->alpha_path, IMAGE_NO_BUDGET, file, msg, sizeof msg) != 0) {
+  if (image_read(o->alpha_path, budget, file, msg, sizeof msg) != 0) {
     cli_say("cannot read %s: %s", o->alpha_path, msg);
     return NULL;
   }
@@ -239,13 +240,20 @@ int foreground_command(int argc, char **argv, const volatile sig_atomic_t *inter
     cli_say("%s", msg);
     goto done;
   }
-  if (image_read(o.image_path, IMAGE_NO_BUDGET, &image, msg, sizeof msg) != 0) {
+  /* Headers first: a small file declaring a huge picture is refused before a pixel of it is decoded. */
+  image_header ih, ah;
+  if (image_read_header(o.image_path, &ih, msg, sizeof msg) != 0) {
     cli_say("cannot read %s: %s", o.image_path, msg);
     goto done;
   }
-  if (!(alpha = read_alpha(&o, &image, &alpha_file))) goto done;
-  status = EXIT_CANCELLED;
-  if (*interrupted) goto done;
+  if (image_read_header(o.alpha_path, &ah, msg, sizeof msg) != 0) {
+    cli_say("cannot read %s: %s", o.alpha_path, msg);
+    goto done;
+  }
+  if (ah.width != ih.width || ah.height != ih.height) {
+    cli_say("%s is %dx%d but %s is %dx%d", o.alpha_path, ah.width, ah.height, o.image_path, ih.width, ih.height);
+    goto done;
+  }
   vm_context_options copts;
   vm_context_options_default(&copts);
   copts.device = o.device;
@@ -258,6 +266,27 @@ int foreground_command(int argc, char **argv, const volatile sig_atomic_t *inter
     status = cli_exit_status_for_run(err.status);
     goto done;
   }
+  /* the engine's limits and memory, with what this command holds besides: both decoded files, the alpha as floats,
+   * the cut-out (up to 4 floats a pixel) and the colours copied into it */
+  const size_t n = (size_t)ih.width * (size_t)ih.height;
+  const size_t held[5] = {ih.decode_bytes, ah.decode_bytes, n * sizeof(float), 4 * n * sizeof(float),
+                          3 * n * sizeof(float)};
+  size_t caller = 0;
+  for (int i = 0; i < 5; i++) caller = held[i] > SIZE_MAX - caller ? SIZE_MAX : caller + held[i];
+  if (vm_context_check_host_memory(ctx, ih.width, ih.height, caller, &err) != VM_OK) {
+    cli_say("cannot cut out %s: %s", o.image_path, err.message);
+    status = cli_exit_status_for_run(err.status);
+    goto done;
+  }
+  status = EXIT_USAGE;
+  if (image_read(o.image_path, ih.decode_bytes, &image, msg, sizeof msg) != 0) {
+    cli_say("cannot read %s: %s", o.image_path, msg);
+    goto done;
+  }
+  if (!(alpha = read_alpha(&o, ah.decode_bytes, &image, &alpha_file))) goto done;
+  status = EXIT_CANCELLED;
+  if (*interrupted) goto done;
+  /* said once the inputs are known good, as their errors are the one line of a failed run */
   if (vm_context_notice(ctx) && !o.quiet) cli_say("%s", vm_context_notice(ctx));
   const double start = cli_seconds_now();
   status = cutout_write(ctx, &bar, &image, alpha, o.method, o.output_path, o.format, o.png_bits,

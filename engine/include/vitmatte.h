@@ -168,8 +168,8 @@ vm_status vm_context_estimate_memory(vm_context *ctx, int width, int height, siz
 
 /* Whether matting a width x height image fits in the host's memory now, asked before reading its pixels: the
  * engine's size limits, then what the context holds on the host for it (on the CPU vm_context_estimate_memory, on a
- * GPU the pre-processed input and the alpha) plus `caller_bytes` the caller holds meanwhile (its decoded pictures,
- * the alpha), against the memory available (MemAvailable of /proc/meminfo; where that cannot be read, only the
+ * GPU the pre-processed input and the alpha; for a context made without a model, what vm_estimate_foreground takes)
+ * plus `caller_bytes` the caller holds meanwhile (its decoded pictures, the alpha), against the memory available (MemAvailable of /proc/meminfo; where that cannot be read, only the
  * limits are checked). Fails with VM_ERR_INVALID_ARGUMENT beyond the limits and VM_ERR_OUT_OF_MEMORY otherwise,
  * with a message giving the size and the memory needed. */
 vm_status vm_context_check_host_memory(vm_context *ctx, int width, int height, size_t caller_bytes, vm_error *err);

@@ -9,6 +9,7 @@
 #include "context_internal.h"
 #include "cuda_loader.h"
 #include "error.h"
+#include "foreground.h"
 #include "model.h"
 #include "modules.h"
 #include "preprocess.h"
@@ -564,6 +565,11 @@ vm_status vm_context_host_bytes(vm_context *ctx, int width, int height, size_t *
   vm_error_clear(err);
   if (!ctx || !bytes) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "context and bytes are required");
   *bytes = 0;
+  if (!ctx->model) { /* a context for vm_estimate_foreground alone */
+    vm_status st = vm_check_image_size(width, height, err);
+    if (st == VM_OK) *bytes = vm_foreground_host_bytes(width, height);
+    return st;
+  }
   if (ctx->be->device == VM_DEVICE_CPU) return vm_context_estimate_memory(ctx, width, height, bytes, err);
   vm_status st = check_estimate(ctx, width, height, err);
   if (st != VM_OK) return st;
@@ -590,6 +596,7 @@ size_t vm_context_peak_memory(const vm_context *ctx) {
 vm_backend *vm_context_backend(vm_context *ctx) { return ctx->be; }
 const vm_params *vm_context_params(const vm_context *ctx) { return &ctx->P; }
 const vm_config *vm_context_config(const vm_context *ctx) { return &ctx->model->cfg; }
+bool vm_context_has_model(const vm_context *ctx) { return ctx->model != NULL; }
 int vm_context_host_threads(const vm_context *ctx) {
   return ctx->host_threads > 0 ? ctx->host_threads : omp_get_max_threads();
 }

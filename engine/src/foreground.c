@@ -213,6 +213,18 @@ vm_status vm_foreground_run(vm_context *ctx, const vm_image *image, const vm_ima
   return st;
 }
 
+size_t vm_foreground_host_bytes(int width, int height) {
+  const int D = 3, n = vm_fg_level_count(width, height);
+  size_t small = 1; /* pixels of the largest level below the top, as foreground_cpu.c sizes its level buffers */
+  for (int i = 0; i < n; i++) {
+    const size_t px = (size_t)vm_fg_level_side(width, i, n) * (size_t)vm_fg_level_side(height, i, n);
+    if (px > small) small = px;
+  }
+  const size_t px = (size_t)width * (size_t)height;
+  /* image D + alpha 1 + F, B 2D (the sweep's layout) + their Jacobi copies 2D; levels: two F and two B, I and A */
+  return sizeof(float) * (px * (5 * D + 1) + small * (5 * D + 1)) + sizeof(double) * 8 * (size_t)height;
+}
+
 vm_status vm_estimate_foreground(vm_context *ctx, const vm_image *image, const vm_image *alpha,
                                  const vm_foreground_options *options, float *foreground,
                                  size_t foreground_row_stride, float *background, size_t background_row_stride,

@@ -11,6 +11,11 @@ typedef struct vm_fg_report {
   float device_ms;             /* GPU time of the levels (uploads and downloads included), -1 on the CPU */
 } vm_fg_report;
 
+/* Host memory one estimation of a width x height colour image takes at most (the CPU's Jacobi variant: the image,
+ * alpha, F and B as floats, their second copies, the levels below the top), for the host-memory check of a context
+ * made without a model. */
+size_t vm_foreground_host_bytes(int width, int height);
+
 /* vm_estimate_foreground, also filling `report` (may be NULL). */
 vm_status vm_foreground_run(vm_context *ctx, const vm_image *image, const vm_image *alpha,
                             const vm_foreground_options *options, float *foreground, size_t foreground_row_stride,

@@ -44,9 +44,9 @@ vm_status vm_context_check_host_memory_at(vm_context *ctx, int width, int height
   if (need <= available) return VM_OK;
   const double mib = 1024.0 * 1024.0;
   return vm_fail(err, VM_ERR_OUT_OF_MEMORY,
-                 "the image is %d x %d: matting it needs about %.0f MiB of memory (%s), more than the %.0f MiB "
-                 "available",
-                 width, height, (double)need / mib, vm_context_device_name(ctx), (double)available / mib);
+                 "the image is %d x %d: %s needs about %.0f MiB of memory (%s), more than the %.0f MiB available",
+                 width, height, vm_context_has_model(ctx) ? "matting it" : "estimating its foreground colours",
+                 (double)need / mib, vm_context_device_name(ctx), (double)available / mib);
 }
 
 vm_status vm_context_check_host_memory(vm_context *ctx, int width, int height, size_t caller_bytes, vm_error *err) {

@@ -40,6 +40,21 @@ expect_error "a PNG wider than the engine's limit" 1 "cannot matte wide.png: ima
 expect_error "a trimap declaring another size" 1 "huge.png is 32768x32768 but image8.png is 67x45" $O -- \
   --model "$MODEL" --device cpu image8.png huge.png -o $O
 
+# `vitmatte foreground` judges its picture and alpha by their headers too: the memory the estimation needs first,
+# then the sizes, before a pixel is decoded (the 32768^2 case needs about 114 GiB of host memory).
+if [ "${available_kib:-0}" -le $((160 * 1024 * 1024)) ]; then
+  expect_error "foreground: a PNG declaring 32768x32768" 3 \
+    "cannot cut out huge.png: the image is 32768 x 32768: estimating its foreground colours needs about" out/cut.png \
+    -- foreground --device cpu huge.png huge.png -o out/cut.png
+  [[ "$err" == *" MiB of memory (CPU, "*"), more than the "*" MiB available"* ]] ||
+    fail "foreground: the message gives the memory needed and available: $err"
+fi
+expect_error "foreground: an alpha declaring another size" 1 "huge.png is 32768x32768 but image8.png is 67x45" \
+  out/cut.png -- foreground --device cpu image8.png huge.png -o out/cut.png
+expect_error "foreground: a PNG wider than the engine's limit" 1 \
+  "cannot cut out wide.png: image size 70000 x 8 is outside what the engine supports" out/cut.png -- \
+  foreground --device cpu wide.png wide_trimap.png -o out/cut.png
+
 # --threads beyond 4 per core: capped, with a notice, and the run uses the cap.
 most=$((4 * $(nproc)))
 run_cli --model "$MODEL" --device cpu --threads 1000 image8.png trimap.png -o out/threads.png
