@@ -136,7 +136,9 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
     }
     int pick = -1;
     for (int i = 0; i < found && pick < 0; i++) {
-      if (perf[i].status != CUDNN_STATUS_SUCCESS || !algo_is_exact(perf[i].algo)) continue;
+      /* VITMATTE_CUDA_CONV_ALGO=any lets Winograd and FFT compete too (issue 14: is PyTorch's fp32 decoder faster
+       * because it allows them, and does fp32 parity hold with them?); a measurement switch, not a default */
+      if (perf[i].status != CUDNN_STATUS_SUCCESS || (!cu->conv_any_algo && !algo_is_exact(perf[i].algo))) continue;
       if (perf[i].memory > VM_CUDA_CONV_WORKSPACE_CAP) continue;
       if (dt == CUDNN_DATA_FLOAT && perf[i].mathType != CUDNN_FMA_MATH && perf[i].mathType != CUDNN_DEFAULT_MATH)
         continue;

@@ -135,6 +135,7 @@ struct vm_cuda {
   size_t band_limit;          /* bytes of a concat/im2col band; VITMATTE_CUDA_BAND_BYTES overrides (tests) */
   int conv_cudnn_only;        /* VITMATTE_CUDA_CONV=cudnn: every convolution through cuDNN */
   int conv_find;              /* VITMATTE_CUDA_CONV_ALGO=find: cuDNN algorithms timed, not picked by heuristic */
+  int conv_any_algo;          /* VITMATTE_CUDA_CONV_ALGO=any: find, with Winograd and FFT allowed (measurements) */
 };
 
 static inline vm_cuda *vm_cuda_of(vm_backend *be) { return (vm_cuda *)be; }

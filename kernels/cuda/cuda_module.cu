@@ -186,7 +186,8 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
   const char *cv = getenv("VITMATTE_CUDA_CONV");
   cu->conv_cudnn_only = cv && strcmp(cv, "cudnn") == 0;
   const char *ca = getenv("VITMATTE_CUDA_CONV_ALGO");
-  cu->conv_find = ca && strcmp(ca, "find") == 0;
+  cu->conv_any_algo = ca && strcmp(ca, "any") == 0;
+  cu->conv_find = ca && (strcmp(ca, "find") == 0 || cu->conv_any_algo);
   const char *bl = getenv("VITMATTE_CUDA_BAND_BYTES");
   cu->band_limit = bl && atol(bl) > 0 ? (size_t)atol(bl) : VM_CUDA_CONV_BAND_BYTES;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -66,5 +66,12 @@ case ${1:-checks} in
     part bf16 100 bash -c 'tests/gpu/run_gpu.sh --stages parity
       VM_PATHS=ampere-99k VM_PATH_PRESETS=" " VM_OPS_ARGS=input tests/gpu/run_gpu.sh --stages paths'
     CPU_STAGE_SECONDS=440 CPU_ISA_RUNS=0 part cpu 455 tests/gpu/run_gpu.sh --stages cpu ;;
+  s7) # for the next session: what changed after the last call of 2026-12-07 (the op suite's NaN-aware check, the
+    # scratch estimate, the host buffers), fp32 convolutions with Winograd/FFT allowed, and PyTorch in the same call
+    part ops 200 tests/gpu/run_gpu.sh --stages env,ops,input
+    part parity 120 tests/gpu/run_gpu.sh --stages parity,fp32conv
+    VM_BENCH_PRESETS=small part bench 110 tests/gpu/run_gpu.sh --stages bench
+    part torch 140 python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 \
+      --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

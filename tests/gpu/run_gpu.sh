@@ -13,6 +13,7 @@
 #   `foreground` tests the GPU's foreground estimation and times it against the CPU at 12 and 24 MP.
 #   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
 #   8 minutes).
+#   `fp32conv` times fp32 with Winograd/FFT allowed in cuDNN (VITMATTE_CUDA_CONV_ALGO=any) and checks its parity.
 #   `hostio` times vm_predict with the host-side pre-processing (the path before the device-side input).
 #   `input` checks the 8-bit input upload and the alpha download on the Hopper and Turing-PTX modules.
 #   `threads` uses one CUDA context from several threads in turn (the GIMP preview's pattern).
@@ -264,6 +265,19 @@ if has convfind; then
     --sizes 1024x1024,2048x2048 --iters 5 --precisions fp32,fp16 --modules-at 1024x1024 --json "$OUT/find-small.json" \
     >"$OUT/find-small.log" 2>&1
   status "bench small conv-algo find: rc $? $(grep -E '^ *fp32 +[0-9]+x[0-9]+ +forward' "$OUT/find-small.log" | awk '{printf "%s %s ms; ", $2, $4}')"
+fi
+
+if has fp32conv; then
+  # issue 14, GPU fp32: the find mode was no faster (2026-12-07), so is PyTorch's 3x faster fusion 1 (1.52 vs 4.74
+  # ms) its use of Winograd/FFT, which we exclude? VITMATTE_CUDA_CONV_ALGO=any lets them compete: the same bench,
+  # then fp32 parity (tiny, S) with them, which says whether they could be the default
+  fixtures_for small
+  VITMATTE_CUDA_CONV_ALGO=any "$bin/bench" --model /tmp/fx-small/model --label small-any-algo \
+    --sizes 1024x1024,2048x2048 --iters 5 --precisions fp32 --modules-at 1024x1024 --json "$OUT/anyalgo-small.json" \
+    >"$OUT/anyalgo-small.log" 2>&1
+  status "bench small conv-algo any: rc $? $(grep -E '^ *fp32 +[0-9]+x[0-9]+ +forward' "$OUT/anyalgo-small.log" | awk '{printf "%s %s ms; ", $2, $4}')"
+  VITMATTE_CUDA_CONV_ALGO=any path_suffix=-anyalgo parity tiny data/tiny data/fixtures fp32
+  VITMATTE_CUDA_CONV_ALGO=any path_suffix=-anyalgo parity small /tmp/fx-small/model /tmp/fx-small fp32 --no-dtype
 fi
 
 if has fit; then
