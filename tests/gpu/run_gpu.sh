@@ -15,6 +15,7 @@
 #   8 minutes).
 #   `fp32conv` times fp32 with Winograd/FFT allowed in cuDNN (VITMATTE_CUDA_CONV_ALGO=any) and checks its parity.
 #   `hostio` times vm_predict with the host-side pre-processing (the path before the device-side input).
+#   `fallback` is the ops stage's device-choice and replay test alone.
 #   `input` checks the 8-bit input upload and the alpha download on the Hopper and Turing-PTX modules.
 #   `threads` uses one CUDA context from several threads in turn (the GIMP preview's pattern).
 #
@@ -72,6 +73,8 @@ if has ops; then
   rc=$?
   grep -E "^FAIL" "$OUT/ops.log" | head -n 40
   status "ops: $(tail -n 1 "$OUT/ops.log") (rc $rc, $(elapsed) s)"
+fi
+if has ops || has fallback; then
   "$bin/test_fallback" "$bin/libvitmatte-cuda.so" data/tiny >"$OUT/fallback.log" 2>&1
   rc=$?
   grep -E "^FAIL" "$OUT/fallback.log"
