@@ -8,32 +8,41 @@
 
 #include "cli_common.h"
 
-int cli_inputs_read_headers(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size) {
-  memset(in, 0, sizeof *in);
+int cli_read_header_pair(const char *image_path, const char *other_path, image_header *image, image_header *other,
+                         char *msg, size_t msg_size) {
   char why[500];
-  if (image_read_header(options->image_path, &in->image_header, why, sizeof why) != 0) {
-    snprintf(msg, msg_size, "cannot read %s: %s", options->image_path, why);
+  if (image_read_header(image_path, image, why, sizeof why) != 0) {
+    snprintf(msg, msg_size, "cannot read %s: %s", image_path, why);
     return -1;
   }
-  if (image_read_header(options->trimap_path, &in->trimap_header, why, sizeof why) != 0) {
-    snprintf(msg, msg_size, "cannot read %s: %s", options->trimap_path, why);
+  if (image_read_header(other_path, other, why, sizeof why) != 0) {
+    snprintf(msg, msg_size, "cannot read %s: %s", other_path, why);
     return -1;
   }
-  const image_header *image = &in->image_header, *trimap = &in->trimap_header;
-  if (trimap->width != image->width || trimap->height != image->height) {
-    snprintf(msg, msg_size, "%s is %dx%d but %s is %dx%d", options->trimap_path, trimap->width, trimap->height,
-             options->image_path, image->width, image->height);
+  if (other->width != image->width || other->height != image->height) {
+    snprintf(msg, msg_size, "%s is %dx%d but %s is %dx%d", other_path, other->width, other->height, image_path,
+             image->width, image->height);
     return -1;
   }
   return 0;
 }
 
+int cli_inputs_read_headers(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size) {
+  memset(in, 0, sizeof *in);
+  return cli_read_header_pair(options->image_path, options->trimap_path, &in->image_header, &in->trimap_header, msg,
+                              msg_size);
+}
+
+size_t cli_bytes_sum(const size_t *parts, int n) {
+  size_t sum = 0;
+  for (int i = 0; i < n; i++) sum = parts[i] > SIZE_MAX - sum ? SIZE_MAX : sum + parts[i];
+  return sum;
+}
+
 size_t cli_inputs_host_bytes(const cli_inputs *in) {
   const size_t alpha = (size_t)in->image_header.width * (size_t)in->image_header.height * sizeof(float);
   const size_t parts[3] = {in->image_header.decode_bytes, in->trimap_header.decode_bytes, alpha};
-  size_t sum = 0;
-  for (int i = 0; i < 3; i++) sum = parts[i] > SIZE_MAX - sum ? SIZE_MAX : sum + parts[i];
-  return sum;
+  return cli_bytes_sum(parts, 3);
 }
 
 int cli_inputs_read(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size) {

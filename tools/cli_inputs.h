@@ -15,8 +15,16 @@ typedef struct cli_inputs {
   image_buffer trimap; /* one channel */
 } cli_inputs;
 
+/* The headers of a picture and of the one-channel file that goes with it (a trimap, an alpha), refusing files of
+ * different sizes before a pixel is decoded. 0, or -1 with the whole message in msg. */
+int cli_read_header_pair(const char *image_path, const char *other_path, image_header *image, image_header *other,
+                         char *msg, size_t msg_size);
+
 /* Reads both headers and refuses pictures of different sizes. 0, or -1 with the whole message in msg. */
 int cli_inputs_read_headers(const cli_options *options, cli_inputs *in, char *msg, size_t msg_size);
+
+/* The sum of n byte counts, saturating at SIZE_MAX (what a header declares can be anything). */
+size_t cli_bytes_sum(const size_t *parts, int n);
 
 /* Host memory the CLI itself holds while the engine runs: both pictures as decoded and the alpha. */
 size_t cli_inputs_host_bytes(const cli_inputs *in);

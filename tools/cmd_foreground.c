@@ -4,13 +4,13 @@
 
 #include <getopt.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_inputs.h"
 #include "cli_options.h"
 
 static void print_help(FILE *to) {
@@ -242,16 +242,8 @@ int foreground_command(int argc, char **argv, const volatile sig_atomic_t *inter
   }
   /* Headers first: a small file declaring a huge picture is refused before a pixel of it is decoded. */
   image_header ih, ah;
-  if (image_read_header(o.image_path, &ih, msg, sizeof msg) != 0) {
-    cli_say("cannot read %s: %s", o.image_path, msg);
-    goto done;
-  }
-  if (image_read_header(o.alpha_path, &ah, msg, sizeof msg) != 0) {
-    cli_say("cannot read %s: %s", o.alpha_path, msg);
-    goto done;
-  }
-  if (ah.width != ih.width || ah.height != ih.height) {
-    cli_say("%s is %dx%d but %s is %dx%d", o.alpha_path, ah.width, ah.height, o.image_path, ih.width, ih.height);
+  if (cli_read_header_pair(o.image_path, o.alpha_path, &ih, &ah, msg, sizeof msg) != 0) {
+    cli_say("%s", msg);
     goto done;
   }
   vm_context_options copts;
@@ -271,14 +263,11 @@ int foreground_command(int argc, char **argv, const volatile sig_atomic_t *inter
   const size_t n = (size_t)ih.width * (size_t)ih.height;
   const size_t held[5] = {ih.decode_bytes, ah.decode_bytes, n * sizeof(float), 4 * n * sizeof(float),
                           3 * n * sizeof(float)};
-  size_t caller = 0;
-  for (int i = 0; i < 5; i++) caller = held[i] > SIZE_MAX - caller ? SIZE_MAX : caller + held[i];
-  if (vm_context_check_host_memory(ctx, ih.width, ih.height, caller, &err) != VM_OK) {
+  if (vm_context_check_host_memory(ctx, ih.width, ih.height, cli_bytes_sum(held, 5), &err) != VM_OK) {
     cli_say("cannot cut out %s: %s", o.image_path, err.message);
     status = cli_exit_status_for_run(err.status);
     goto done;
   }
-  status = EXIT_USAGE;
   if (image_read(o.image_path, ih.decode_bytes, &image, msg, sizeof msg) != 0) {
     cli_say("cannot read %s: %s", o.image_path, msg);
     goto done;
