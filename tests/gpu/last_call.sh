@@ -66,12 +66,16 @@ case ${1:-checks} in
     part bf16 100 bash -c 'tests/gpu/run_gpu.sh --stages parity
       VM_PATHS=ampere-99k VM_PATH_PRESETS=" " VM_OPS_ARGS=input tests/gpu/run_gpu.sh --stages paths'
     CPU_STAGE_SECONDS=440 CPU_ISA_RUNS=0 part cpu 455 tests/gpu/run_gpu.sh --stages cpu ;;
-  s7) # for the next session: what changed after the last call of 2026-12-07 (the op suite's NaN-aware check, the
-    # scratch estimate, the host buffers), fp32 convolutions with Winograd/FFT allowed, and PyTorch in the same call
-    part ops 200 tests/gpu/run_gpu.sh --stages env,ops,input
-    part parity 120 tests/gpu/run_gpu.sh --stages parity,fp32conv
+  s7) # session of 2026-12-07b, first call: fp32 convolutions with Winograd/FFT allowed, cuDNN's fp32 layouts and
+    # methods in PyTorch (why is its fusion 1 three times faster?), ours and PyTorch eager in the same call with the
+    # per-module tables at 1024^2 and 2048^2; the 8-bit input ops (host buffers changed after the last call)
+    part input 60 tests/gpu/run_gpu.sh --stages env,input
+    part convs 90 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json
+    part parity 130 tests/gpu/run_gpu.sh --stages parity,fp32conv
     VM_BENCH_PRESETS=small part bench 110 tests/gpu/run_gpu.sh --stages bench
-    part torch 140 python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 \
-      --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json ;;
+    part torch 170 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 \
+        --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
+      python3 tests/reference/torch_bench.py --preset small --modes fp32 --sizes 2048x2048 --modules-at 2048x2048 \
+        --iters 3 --json /tmp/r/torch/torch-small-modules2048.json' ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
