@@ -1,6 +1,7 @@
 // The attention op: checks the shapes, then runs the tensor-core kernel (fp16/bf16, head dim 32/64/128, code for
-// sm_80 or newer, tiles that fit the card's shared memory) or the fp32-arithmetic kernel (fp32 mode, other head dims,
-// Turing, and what does not fit).
+// sm_80 or newer, tiles that fit the card's shared memory), the register-tiled fp32 kernel (fp32 mode, head dim 64,
+// images at least 64 tokens wide: the global layers) or the fp32-arithmetic generic kernel (the rest: windows, other
+// head dims, Turing, and what does not fit).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@ bool vm_cuda_attention_tc_takes(const vm_cuda *cu, int d);
 vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 size_t vm_cuda_attention_tc_scratch(const vm_cuda *cu, int hh, int ww, int d, bool *taken);
 size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int d);
+bool vm_cuda_attention_f32_takes(const vm_cuda *cu, const vm_attn_args &a, int n, int heads);
+size_t vm_cuda_attention_f32_scratch(const vm_cuda *cu, int hh, int ww, int d);
+vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 
 static bool tc_path(const vm_cuda *cu, int d) {
   return cu->base.precision != VM_PRECISION_FP32 && !cu->attention_generic_only && cu->mma &&
@@ -25,7 +29,8 @@ size_t vm_cuda_attention_scratch(const vm_cuda *cu, int hh, int ww, int d) {
     size_t s = vm_cuda_attention_tc_scratch(cu, hh, ww, d, &taken);
     if (taken) return s;
   }
-  return vm_cuda_attention_generic_scratch(cu, hh, ww, d);
+  size_t f = vm_cuda_attention_f32_scratch(cu, hh, ww, d), g = vm_cuda_attention_generic_scratch(cu, hh, ww, d);
+  return f > g ? f : g;
 }
 
 vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, const vm_param *rel_h,
@@ -66,5 +71,7 @@ vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, con
   a.scale = (float)(1.0 / sqrt((double)d));
   if (tc_path(cu, a.d))
     return vm_cuda_attention_tc(cu, a, (int)qkv->n, heads, err);
+  if (vm_cuda_attention_f32_takes(cu, a, (int)qkv->n, heads))
+    return vm_cuda_attention_f32(cu, a, (int)qkv->n, heads, err);
   return vm_cuda_attention_generic(cu, a, (int)qkv->n, heads, err);
 }

@@ -131,6 +131,7 @@ struct vm_cuda {
   int graphs_disabled;        /* VITMATTE_CUDA_GRAPHS=0 */
   int attention_generic_only; /* VITMATTE_CUDA_ATTENTION=generic: the fp32-arithmetic kernel in every precision */
   int attention_no_wgmma;     /* VITMATTE_CUDA_ATTENTION=mma: the mma.sync kernel for the global layers too */
+  int attention_rows;         /* VITMATTE_CUDA_ATTN_ROWS=4|8: the fp32 register-tiled kernel's rows a thread */
   int sm90;                   /* compute capability 9.0 and a build with sm_90a code: the wgmma kernels run */
   size_t band_limit;          /* bytes of a concat/im2col band; VITMATTE_CUDA_BAND_BYTES overrides (tests) */
   int conv_cudnn_only;        /* VITMATTE_CUDA_CONV=cudnn: every convolution through cuDNN */

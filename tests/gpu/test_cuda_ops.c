@@ -613,6 +613,10 @@ static void test_attention(suite *s) {
       /* the global layers' shape: many key tiles through the pipelined kernel, a partial tile in every row */
       {1, 24, 100, 384, 6, 1, "global 24x100, 6 heads (many key tiles)"},
       {2, 17, 64, 128, 2, 0, "2 images 17x64, no rel-pos (row tiles)"},
+      /* the fp32 register-tiled kernel (head dim 64, 64+ tokens wide): 128-query blocks over several image rows, key
+       * rows in three column chunks (the last partial), a partial last query block */
+      {1, 32, 64, 384, 6, 1, "global 32x64, 6 heads (a 1024^2 image's rows)"},
+      {1, 9, 130, 128, 2, 1, "global 9x130 (three key-column chunks)"},
       /* bias tables too large for a consumer card's shared memory (VITMATTE_CUDA_SMEM_LIMIT=99K / 64K): the
        * tensor-core kernel hands over to the generic one, which keeps its tables in global memory */
       {1, 3, 470, 64, 1, 1, "global 3x470 (wide: bias tables over 99 KB)"},
@@ -799,12 +803,13 @@ static void test_memory(suite *s) {
   expect(s, peak > 0, "peak_memory reports the memory held");
 }
 
-/* The attention cases again on a context made with VITMATTE_CUDA_ATTENTION=kernel. */
-static void attention_with_kernel(suite *s, vm_cuda_backend_create_fn create, const char *kernel, const char *label) {
+/* The attention cases again on a context made with the environment variable var set to value (which kernel runs). */
+static void attention_with_env(suite *s, vm_cuda_backend_create_fn create, const char *var, const char *value,
+                               const char *label) {
   vm_error e = {0};
-  setenv("VITMATTE_CUDA_ATTENTION", kernel, 1);
+  setenv(var, value, 1);
   vm_status st = create(0, s->prec, &s->be, &e);
-  unsetenv("VITMATTE_CUDA_ATTENTION");
+  unsetenv(var);
   if (st != VM_OK) die("vm_cuda_backend_create", &e);
   printf("== %s, %s\n", s->pname, label);
   test_attention(s);
@@ -898,9 +903,15 @@ int main(int argc, char **argv) {
     }
     if (precs[p] != VM_PRECISION_FP32 && !(input_only && !attention_only)) {
       /* the fp32-arithmetic attention kernel on fp16/bf16 data */
-      attention_with_kernel(&s, create, "generic", "generic attention kernel");
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "generic", "generic attention kernel");
       /* the mma.sync kernel for the global layers as well (on Hopper they otherwise take the wgmma kernel) */
-      attention_with_kernel(&s, create, "mma", "mma.sync attention kernel only");
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "mma", "mma.sync attention kernel only");
+    } else if (!(input_only && !attention_only)) {
+      /* fp32: the generic kernel where the register-tiled one takes the layer (head dim 64, 64+ tokens wide), and the
+       * register-tiled one with each row count (the default picks one by the layer's work items) */
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "generic", "generic attention kernel");
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "4", "register-tiled fp32 kernel, 4 rows a thread");
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "8", "register-tiled fp32 kernel, 8 rows a thread");
     }
     printf("== %s: %d passed, %d failed\n", names[p], s.passed, s.failed);
     passed += s.passed;

@@ -1,0 +1,297 @@
+// The fp32 global attention for head dimension 64 on sm_80 code: exact fp32 arithmetic (FMA, expf) like the generic
+// kernel, register-tiled for the large global layers, where the generic kernel's 4 x 4 tiles ran at 10-15 TFLOP/s.
+//
+// Block: 256 threads as 16 x 16 over 16 RM queries (RM = 8: 128, RM = 4: 64) of one head of one image; thread (ty, tx)
+// owns query rows ty RM .. ty RM + RM - 1, scores of keys tx + 16 j (j < 4) and output columns 4 tx .. 4 tx + 3. Key
+// tiles are 64 keys of one image row (image width >= 64 tokens), walked column chunk by column chunk (x0 = 0, 64, ...;
+// every row y2 for each), so the x part of the rel-pos bias is a 64-column table in shared memory rebuilt once a
+// chunk and the y part ([BQ][hh], the same for a whole tile) sits in a global slot per resident block. K and V tiles
+// arrive row-major through cp.async, double-buffered; P goes through shared memory transposed.
+#include "attention_common.cuh"
+#include "cuda_backend.h"
+#include "mma_sync.cuh"
+
+#define F32_D 64
+#define F32_BK 64
+#define F32_LD 68 /* row stride of the Q, K, V tiles in floats: rows 16 apart (keys tx + 16 j) fall in distinct banks */
+
+template <int RM> struct f32_tiles {
+  static constexpr int BQ = 16 * RM;
+  static constexpr int PLD = BQ + 4;      /* P^T rows (one per key) */
+  static constexpr int BWLD = 64 + 16 / RM; /* bias chunk rows: the two half-warps' rows (RM apart) in other banks */
+  static constexpr size_t floats =
+      (size_t)BQ * F32_LD + 4 + 4 * F32_BK * F32_LD + (size_t)F32_BK * PLD + (size_t)BQ * BWLD;
+};
+
+/* Query row r's place in the Q tile: the two half-warps read rows RM apart, which at RM = 8 (8 x 68 floats) would
+ * share banks; every other group of RM rows is shifted by 4 floats. */
+template <int RM> __device__ __forceinline__ int f32_qrow(int r) { return r * F32_LD + ((r / RM) & 1) * 4; }
+
+/* q_r . R[k] over the 64 columns, q_r in shared memory, R a rel-pos table row. */
+__device__ __forceinline__ float f32_dot64(const float *q, const float *R) {
+  float acc = 0.f;
+#pragma unroll
+  for (int c4 = 0; c4 < 16; c4++) {
+    float4 a = *(const float4 *)(q + 4 * c4), b = __ldg((const float4 *)R + c4);
+    acc = fmaf(a.x, b.x, acc);
+    acc = fmaf(a.y, b.y, acc);
+    acc = fmaf(a.z, b.z, acc);
+    acc = fmaf(a.w, b.w, acc);
+  }
+  return acc;
+}
+
+template <int RM>
+__global__ void __launch_bounds__(256) attention_f32_kernel(vm_attn_args a, int heads, int total, float *bias_h_slots) {
+#ifdef VM_NO_SM80_MMA
+  __trap(); /* cp.async: never launched from older code (attention_f32_takes) */
+#else
+  typedef f32_tiles<RM> cfg;
+  constexpr int BQ = cfg::BQ, PLD = cfg::PLD, BWLD = cfg::BWLD;
+  extern __shared__ __align__(16) float fsm[];
+  float *Qs = fsm;                    /* [BQ][LD] + 4 (f32_qrow) */
+  float *Ks = Qs + BQ * F32_LD + 4;   /* [2][BK][LD] */
+  float *Vs = Ks + 2 * F32_BK * F32_LD; /* [2][BK][LD] */
+  float *Pt = Vs + 2 * F32_BK * F32_LD; /* [BK][PLD] */
+  float *Bw = Pt + F32_BK * PLD;      /* [BQ][BWLD]: the current column chunk's x bias */
+  float *Bh = bias_h_slots + (int64_t)blockIdx.x * BQ * a.hh; /* [BQ][hh] */
+  const bool has_bias = a.rel_h != NULL;
+  const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
+  const int nqb = (a.N + BQ - 1) / BQ;
+  const int64_t stride = 3 * (int64_t)a.C;
+  const int nxc = (a.ww + F32_BK - 1) / F32_BK;
+  const int T = nxc * a.hh;
+
+  for (int work = blockIdx.x; work < total; work += gridDim.x) {
+    const int q0 = (work % nqb) * BQ;
+    const int head = (work / nqb) % heads;
+    const int64_t img = work / (nqb * heads);
+    const float *base = (const float *)a.qkv + img * a.N * stride + head * F32_D;
+
+    /* tile t's K and V rows into buffer buf; keys past the row's end are zero-filled */
+    auto load_tile = [&](int t, int buf) {
+      const int xc = t / a.hh, y2 = t - xc * a.hh;
+      const int x0 = xc * F32_BK, cnt = min(F32_BK, a.ww - x0);
+      const int64_t tok0 = (int64_t)y2 * a.ww + x0;
+      float *kd = Ks + buf * F32_BK * F32_LD, *vd = Vs + buf * F32_BK * F32_LD;
+      for (int i = tid; i < F32_BK * 16; i += 256) {
+        const int r = i >> 4, c4 = i & 15;
+        const bool valid = r < cnt;
+        const float *src = base + (valid ? (tok0 + r) * stride : 0) + 4 * c4;
+        cp_async16(smem_addr(kd + r * F32_LD + 4 * c4), src + a.C, valid);
+        cp_async16(smem_addr(vd + r * F32_LD + 4 * c4), src + 2 * a.C, valid);
+      }
+    };
+    /* the previous item's last reads of Q, the buffers, P, and both bias tables ended at its last tile's closing
+     * barrier */
+    load_tile(0, 0);
+    cp_async_commit();
+    for (int i = tid; i < BQ * 16; i += 256) {
+      const int r = i >> 4, c4 = i & 15;
+      float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (q0 + r < a.N) v = *(const float4 *)(base + (int64_t)(q0 + r) * stride + 4 * c4);
+      *(float4 *)(Qs + f32_qrow<RM>(r) + 4 * c4) = v;
+    }
+    __syncthreads();
+    if (has_bias) /* Bh[r][y2] = q_r . Rh[y1 - y2 + hh - 1] with the unscaled q (rows past the last token: q = 0) */
+      for (int p = tid; p < BQ * a.hh; p += 256) {
+        const int r = p / a.hh, y2 = p - r * a.hh;
+        const int y1 = min(q0 + r, a.N - 1) / a.ww;
+        Bh[p] = f32_dot64(Qs + f32_qrow<RM>(r), a.rel_h + (int64_t)(y1 - y2 + a.hh - 1) * F32_D);
+      }
+    /* (visible to the block after the first tile's barrier) */
+
+    float m_run[RM], l_run[RM], o[RM][4];
+#pragma unroll
+    for (int i = 0; i < RM; i++) {
+      m_run[i] = -INFINITY;
+      l_run[i] = 0.f;
+#pragma unroll
+      for (int j = 0; j < 4; j++) o[i][j] = 0.f;
+    }
+
+    for (int t = 0; t < T; t++) {
+      const int xc = t / a.hh, y2 = t - xc * a.hh;
+      const int x0 = xc * F32_BK, cnt = min(F32_BK, a.ww - x0);
+      if (has_bias && y2 == 0) /* a new column chunk: Bw[r][c] = q_r . Rw[x1 - (x0 + c) + ww - 1] */
+        for (int p = tid; p < BQ * F32_BK; p += 256) {
+          const int r = p >> 6, c = p & 63;
+          if (c < cnt) {
+            const int tok = min(q0 + r, a.N - 1);
+            const int x1 = tok - (tok / a.ww) * a.ww;
+            Bw[r * BWLD + c] = f32_dot64(Qs + f32_qrow<RM>(r), a.rel_w + (int64_t)(x1 - x0 - c + a.ww - 1) * F32_D);
+          }
+        }
+      if (t + 1 < T) load_tile(t + 1, (t + 1) & 1);
+      cp_async_commit(); /* possibly empty: the wait below always leaves exactly the next tile in flight */
+      cp_async_wait<1>();
+      __syncthreads();
+      const float *K = Ks + (t & 1) * F32_BK * F32_LD, *V = Vs + (t & 1) * F32_BK * F32_LD;
+
+      float s[RM][4];
+#pragma unroll
+      for (int i = 0; i < RM; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) s[i][j] = 0.f;
+#pragma unroll 2
+      for (int c4 = 0; c4 < 16; c4++) {
+        float4 kv[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) kv[j] = *(const float4 *)(K + (tx + 16 * j) * F32_LD + 4 * c4);
+#pragma unroll
+        for (int i = 0; i < RM; i++) {
+          const float4 qv = *(const float4 *)(Qs + f32_qrow<RM>(ty * RM + i) + 4 * c4);
+#pragma unroll
+          for (int j = 0; j < 4; j++) {
+            s[i][j] = fmaf(qv.x, kv[j].x, s[i][j]);
+            s[i][j] = fmaf(qv.y, kv[j].y, s[i][j]);
+            s[i][j] = fmaf(qv.z, kv[j].z, s[i][j]);
+            s[i][j] = fmaf(qv.w, kv[j].w, s[i][j]);
+          }
+        }
+      }
+
+#pragma unroll
+      for (int i = 0; i < RM; i++) {
+        const int r = ty * RM + i;
+        const float bh = has_bias ? Bh[r * a.hh + y2] : 0.f;
+        float mx = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+          const int c = tx + 16 * j;
+          const float b = has_bias ? bh + Bw[r * BWLD + c] : 0.f;
+          s[i][j] = c < cnt ? s[i][j] * a.scale + b : -INFINITY;
+          mx = fmaxf(mx, s[i][j]);
+        }
+#pragma unroll
+        for (int off = 1; off < 16; off <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+        const float mnew = fmaxf(m_run[i], mx);
+        const float corr = expf(m_run[i] - mnew);
+        m_run[i] = mnew;
+        float sum = 0.f;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+          s[i][j] = expf(s[i][j] - mnew);
+          sum += s[i][j];
+        }
+        l_run[i] = l_run[i] * corr + sum;
+#pragma unroll
+        for (int j = 0; j < 4; j++) o[i][j] *= corr;
+      }
+      /* P^T: the previous tile's P V reads ended at its closing barrier */
+#pragma unroll
+      for (int j = 0; j < 4; j++)
+#pragma unroll
+        for (int i4 = 0; i4 < RM / 4; i4++)
+          *(float4 *)(Pt + (tx + 16 * j) * PLD + ty * RM + 4 * i4) =
+              make_float4(s[4 * i4][j], s[4 * i4 + 1][j], s[4 * i4 + 2][j], s[4 * i4 + 3][j]);
+      __syncthreads();
+      /* O += P V over all 64 keys: keys past cnt have P = 0 and zero-filled V rows */
+#pragma unroll 4
+      for (int k = 0; k < F32_BK; k++) {
+        const float4 v = *(const float4 *)(V + k * F32_LD + 4 * tx);
+#pragma unroll
+        for (int i4 = 0; i4 < RM / 4; i4++) {
+          const float4 p = *(const float4 *)(Pt + k * PLD + ty * RM + 4 * i4);
+          const float pv[4] = {p.x, p.y, p.z, p.w};
+#pragma unroll
+          for (int ii = 0; ii < 4; ii++) {
+            o[4 * i4 + ii][0] = fmaf(pv[ii], v.x, o[4 * i4 + ii][0]);
+            o[4 * i4 + ii][1] = fmaf(pv[ii], v.y, o[4 * i4 + ii][1]);
+            o[4 * i4 + ii][2] = fmaf(pv[ii], v.z, o[4 * i4 + ii][2]);
+            o[4 * i4 + ii][3] = fmaf(pv[ii], v.w, o[4 * i4 + ii][3]);
+          }
+        }
+      }
+      __syncthreads(); /* the buffers of tile t are refilled for tile t + 2; P and (next chunk) Bw are rewritten */
+    }
+
+    float *out = (float *)a.out + img * a.N * (int64_t)a.C + head * F32_D + 4 * tx;
+#pragma unroll
+    for (int i = 0; i < RM; i++) {
+      float l = l_run[i];
+#pragma unroll
+      for (int off = 1; off < 16; off <<= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
+      const int tok = q0 + ty * RM + i;
+      if (tok >= a.N) continue;
+      const float inv = 1.f / l;
+      *(float4 *)(out + (int64_t)tok * a.C) = make_float4(o[i][0] * inv, o[i][1] * inv, o[i][2] * inv, o[i][3] * inv);
+    }
+  }
+#endif
+}
+
+/* Shared memory of the RM variant, and its resident blocks an SM on this card (0: does not fit). */
+template <int RM> static size_t f32_smem() { return f32_tiles<RM>::floats * sizeof(float); }
+
+static int f32_blocks_per_sm(const vm_cuda *cu, size_t smem) {
+  if (smem > cu->smem_optin) return 0;
+  return (int)(cu->smem_per_sm / (smem + cu->smem_reserved));
+}
+
+/* The query rows a thread takes (8 or 4) at this layer, 0 when the kernel does not take it: fp32, head dimension 64,
+ * images at least 64 tokens wide, sm_80 code (cp.async), 16-byte aligned rows, a tile set that fits. RM = 8 halves the
+ * shared-memory reads per product but makes half as many work items: RM = 4 when that fills the last wave better
+ * (ViTMatte-S at 1024^2: 192 items of 128 queries on 132 SMs are two waves, 384 of 64 three). VITMATTE_CUDA_ATTN_ROWS
+ * = 4 or 8 forces one (measurements). */
+static int f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, int heads) {
+  if (cu->base.precision != VM_PRECISION_FP32 || cu->attention_generic_only || !cu->mma || a.d != F32_D ||
+      a.ww < F32_BK || a.C % 4 != 0 || ((uintptr_t)a.qkv | (uintptr_t)a.out) % 16 != 0)
+    return 0;
+  if (cu->attention_rows == 0) return 0; /* opt-in (VITMATTE_CUDA_ATTN_ROWS) until it has run on a GPU */
+  const int per8 = f32_blocks_per_sm(cu, f32_smem<8>()), per4 = f32_blocks_per_sm(cu, f32_smem<4>());
+  if (cu->attention_rows == 8 && per8 > 0) return 8;
+  if (cu->attention_rows == 4 && per4 > 0) return 4;
+  if (per8 == 0) return per4 > 0 ? 4 : 0;
+  if (per4 == 0) return 8;
+  /* waves of each, an RM = 8 item counting twice an RM = 4 one and RM = 4 taken as 15% slower a product */
+  const int64_t items8 = (int64_t)((a.N + 127) / 128) * heads * n, items4 = (int64_t)((a.N + 63) / 64) * heads * n;
+  const int64_t slots8 = (int64_t)cu->sm_count * per8, slots4 = (int64_t)cu->sm_count * per4;
+  const double cost8 = 2.0 * (double)((items8 + slots8 - 1) / slots8);
+  const double cost4 = 1.15 * (double)((items4 + slots4 - 1) / slots4);
+  return cost4 < cost8 ? 4 : 8;
+}
+
+bool vm_cuda_attention_f32_takes(const vm_cuda *cu, const vm_attn_args &a, int n, int heads) {
+  return f32_rows(cu, a, n, heads) > 0;
+}
+
+size_t vm_cuda_attention_f32_scratch(const vm_cuda *cu, int hh, int ww, int d) {
+  if (cu->base.precision != VM_PRECISION_FP32 || cu->attention_generic_only || !cu->mma || d != F32_D || ww < F32_BK)
+    return 0;
+  /* either variant's bias_h slots, whichever is larger */
+  size_t s8 = (size_t)f32_blocks_per_sm(cu, f32_smem<8>()) * 128, s4 = (size_t)f32_blocks_per_sm(cu, f32_smem<4>()) * 64;
+  return (size_t)cu->sm_count * (s8 > s4 ? s8 : s4) * (size_t)hh * sizeof(float);
+}
+
+template <int RM>
+static vm_status launch_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
+  auto kernel = attention_f32_kernel<RM>;
+  const size_t smem = f32_smem<RM>();
+  VM_CU(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+        "attention (fp32, register-tiled): cudaFuncSetAttribute");
+  int per_sm = 0;
+  VM_TRY(vm_cuda_blocks_per_sm(cu, (const void *)kernel, 256, smem, &per_sm, err));
+  if (per_sm < 1)
+    return vm_fail(err, VM_ERR_UNSUPPORTED, "attention (fp32, register-tiled): no block of %zu bytes fits on %s", smem,
+                   cu->base.name);
+  const int64_t total = (int64_t)((a.N + 16 * RM - 1) / (16 * RM)) * heads * n;
+  if (total > 0x7fffffffLL) return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: too many query blocks");
+  int64_t grid = (int64_t)cu->sm_count * per_sm;
+  if (grid > total) grid = total;
+  float *slots = NULL;
+  if (a.rel_h) {
+    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->attn_bias, (size_t)grid * 16 * RM * a.hh * sizeof(float),
+                                   "the attention bias scratch", err));
+    slots = (float *)cu->attn_bias.ptr;
+  }
+  kernel<<<(unsigned)grid, 256, smem, cu->stream>>>(a, heads, (int)total, slots);
+  return vm_cuda_launch_check(err, "attention (fp32, register-tiled)");
+}
+
+vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
+  const int rm = f32_rows(cu, a, n, heads);
+  if (rm == 8) return launch_f32<8>(cu, a, n, heads, err);
+  if (rm == 4) return launch_f32<4>(cu, a, n, heads, err);
+  return vm_fail(err, VM_ERR_INTERNAL, "attention: the register-tiled fp32 kernel does not take this layer");
+}
