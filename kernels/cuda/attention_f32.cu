@@ -257,7 +257,8 @@ bool vm_cuda_attention_f32_takes(const vm_cuda *cu, const vm_attn_args &a, int n
 }
 
 size_t vm_cuda_attention_f32_scratch(const vm_cuda *cu, int hh, int ww, int d) {
-  if (cu->base.precision != VM_PRECISION_FP32 || cu->attention_generic_only || !cu->mma || d != F32_D || ww < F32_BK)
+  if (cu->base.precision != VM_PRECISION_FP32 || cu->attention_generic_only || !cu->mma || d != F32_D || ww < F32_BK ||
+      cu->attention_rows == 0)
     return 0;
   /* either variant's bias_h slots, whichever is larger */
   size_t s8 = (size_t)f32_blocks_per_sm(cu, f32_smem<8>()) * 128, s4 = (size_t)f32_blocks_per_sm(cu, f32_smem<4>()) * 64;
