@@ -233,12 +233,12 @@ static int f32_blocks_per_sm(const vm_cuda *cu, size_t smem) {
  * images at least 64 tokens wide, sm_80 code (cp.async), 16-byte aligned rows, a tile set that fits. RM = 8 halves the
  * shared-memory reads per product but makes half as many work items: RM = 4 when that fills the last wave better
  * (ViTMatte-S at 1024^2: 192 items of 128 queries on 132 SMs are two waves, 384 of 64 three). VITMATTE_CUDA_ATTN_ROWS
- * = 4 or 8 forces one (measurements). */
+ * = 4 or 8 forces one (measurements), auto lets the waves decide. */
 static int f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, int heads) {
   if (cu->base.precision != VM_PRECISION_FP32 || cu->attention_generic_only || !cu->mma || a.d != F32_D ||
       a.ww < F32_BK || a.C % 4 != 0 || ((uintptr_t)a.qkv | (uintptr_t)a.out) % 16 != 0)
     return 0;
-  if (cu->attention_rows == 0) return 0; /* opt-in (VITMATTE_CUDA_ATTN_ROWS) until it has run on a GPU */
+  if (cu->attention_rows == 0) return 0; /* opt-in (VITMATTE_CUDA_ATTN_ROWS=auto|4|8) until it has run on a GPU */
   const int per8 = f32_blocks_per_sm(cu, f32_smem<8>()), per4 = f32_blocks_per_sm(cu, f32_smem<4>());
   if (cu->attention_rows == 8 && per8 > 0) return 8;
   if (cu->attention_rows == 4 && per4 > 0) return 4;

@@ -64,6 +64,17 @@ __global__ void pad_channels(const T *__restrict__ src, T *__restrict__ dst, int
   }
 }
 
+/* dst[o][c][ky][kx] = src[o][ky][kx][c]: an NHWC (KRSC) filter as cuDNN's NCHW (KCRS) one. */
+template <typename T>
+__global__ void to_kcrs(const T *__restrict__ src, T *__restrict__ dst, int64_t cout, int cin, int kk) {
+  int64_t n = cout * cin * kk;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t o = i / ((int64_t)cin * kk);
+    int rest = (int)(i - o * cin * kk), c = rest / kk, tap = rest - c * kk;
+    dst[i] = src[(o * kk + tap) * cin + c];
+  }
+}
+
 void vm_cuda_conv_plans_release(vm_cuda *cu) {
   for (int i = 0; i < VM_CUDA_PADDED; i++) {
     if (cu->padded[i].data) vm_cuda_release(cu, cu->padded[i].data);
@@ -83,24 +94,50 @@ static vm_status padded_weight(vm_cuda *cu, const vm_param *w, int64_t positions
   }, out, err);
 }
 
+/* The filter in KCRS order, made once (derived-weight key: cin, -k). */
+static vm_status kcrs_weight(vm_cuda *cu, const vm_param *w, int cout, int cin, int k, const void **out,
+                             vm_error *err) {
+  size_t bytes = (size_t)cout * cin * k * k * cu->base.act_size;
+  return vm_cuda_derived_weight(cu, w, cin, -k, bytes, "a KCRS convolution weight", [&](auto *dst) {
+    typedef typename std::remove_pointer<decltype(dst)>::type T;
+    to_kcrs<T><<<vm_grid_for((int64_t)cout * cin * k * k, 256), 256, 0, cu->stream>>>((const T *)w->data, dst, cout,
+                                                                                      cin, k * k);
+  }, out, err);
+}
+
+/* dst = src re-laid out between NHWC and NCHW (to_nchw: NHWC -> NCHW), one image of c x h x w, by cuDNN. */
+static vm_status nchw_copy(vm_cuda *cu, const void *src, void *dst, int c, int h, int w, bool to_nchw, vm_error *err) {
+  cudnnDataType_t dt = CUDNN_DATA_FLOAT;
+  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_xt, CUDNN_TENSOR_NHWC, dt, 1, c, h, w), "NHWC copy descriptor");
+  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_yt, CUDNN_TENSOR_NCHW, dt, 1, c, h, w), "NCHW copy descriptor");
+  float one = 1.f, zero = 0.f;
+  if (to_nchw)
+    VM_DNN(cudnnTransformTensor(cu->dnn, &one, cu->dnn_xt, src, &zero, cu->dnn_yt, dst), "NHWC -> NCHW");
+  else
+    VM_DNN(cudnnTransformTensor(cu->dnn, &one, cu->dnn_yt, src, &zero, cu->dnn_xt, dst), "NCHW -> NHWC");
+  return VM_OK;
+}
+
 static bool algo_is_exact(cudnnConvolutionFwdAlgo_t a) {
   /* Winograd and FFT trade accuracy for speed; the implicit-GEMM family and direct convolution do not. */
   return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
          a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
 }
 
-/* y[1, ho, wo, cout] = conv(x[1, h, w, cin], wt[cout, k, k, cin]) with the given padding and stride, via cuDNN.
+/* y[1, ho, wo, cout] = conv(x[1, h, w, cin], wt[cout, k, k, cin]) with the given padding and stride, via cuDNN
+ * (nchw: x, y as [1, c, h, w] and wt as [cout, cin, k, k]; fp32 only).
  * With relu_bias (the bias in the activation type, or NULL for none) cuDNN adds it and applies ReLU in the same call
  * where its algorithm allows (*fused set to true), saving a pass over y; otherwise the caller's epilogue does. */
 static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, const void *wt, int cout, int k,
                           int stride, int pad_h, int pad_w, void *y, int ho, int wo, const void *relu_bias, bool *fused,
-                          vm_error *err) {
+                          bool nchw, vm_error *err) {
   *fused = false;
   cudnnDataType_t dt = cu->base.precision == VM_PRECISION_FP16   ? CUDNN_DATA_HALF
                        : cu->base.precision == VM_PRECISION_BF16 ? CUDNN_DATA_BFLOAT16
                                                                  : CUDNN_DATA_FLOAT;
-  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_x, CUDNN_TENSOR_NHWC, dt, 1, cin, h, w), "conv input descriptor");
-  VM_DNN(cudnnSetFilter4dDescriptor(cu->dnn_w, dt, CUDNN_TENSOR_NHWC, cout, cin, k, k), "conv filter descriptor");
+  const cudnnTensorFormat_t fmt = nchw ? CUDNN_TENSOR_NCHW : CUDNN_TENSOR_NHWC;
+  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_x, fmt, dt, 1, cin, h, w), "conv input descriptor");
+  VM_DNN(cudnnSetFilter4dDescriptor(cu->dnn_w, dt, fmt, cout, cin, k, k), "conv filter descriptor");
   VM_DNN(cudnnSetConvolution2dDescriptor(cu->dnn_conv, pad_h, pad_w, stride, stride, 1, 1, CUDNN_CROSS_CORRELATION,
                                          CUDNN_DATA_FLOAT),
          "conv descriptor");
@@ -110,14 +147,14 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
   if (on != 1 || oc != cout || oh != ho || ow != wo)
     return vm_fail(err, VM_ERR_INTERNAL, "conv2d: cuDNN gives a %dx%dx%d output, expected %dx%dx%d", oh, ow, oc, ho, wo,
                    cout);
-  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_y, CUDNN_TENSOR_NHWC, dt, 1, cout, ho, wo), "conv output descriptor");
+  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_y, fmt, dt, 1, cout, ho, wo), "conv output descriptor");
   cudnnMathType_t want = dt == CUDNN_DATA_FLOAT ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
 
   vm_cuda_conv_plan *plan = NULL;
   for (int i = 0; i < VM_CUDA_CONV_PLANS && !plan; i++) {
     vm_cuda_conv_plan *p = &cu->conv_plans[i];
     if (p->used && p->h == h && p->w == w && p->cin == cin && p->cout == cout && p->k == k && p->stride == stride &&
-        p->pad_h == pad_h && p->pad_w == pad_w)
+        p->pad_h == pad_h && p->pad_w == pad_w && p->nchw == nchw)
       plan = p;
   }
   if (!plan) {
@@ -139,7 +176,7 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
       /* VITMATTE_CUDA_CONV_ALGO=any lets Winograd and FFT compete too (issue 14: is PyTorch's fp32 decoder faster
        * because it allows them, and does fp32 parity hold with them?); a measurement switch, not a default */
       if (perf[i].status != CUDNN_STATUS_SUCCESS || (!cu->conv_any_algo && !algo_is_exact(perf[i].algo))) continue;
-      if (perf[i].memory > VM_CUDA_CONV_WORKSPACE_CAP) continue;
+      if (perf[i].memory > cu->conv_ws_cap) continue;
       if (dt == CUDNN_DATA_FLOAT && perf[i].mathType != CUDNN_FMA_MATH && perf[i].mathType != CUDNN_DEFAULT_MATH)
         continue;
       pick = i;
@@ -158,6 +195,7 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
     plan->stride = stride;
     plan->pad_h = pad_h;
     plan->pad_w = pad_w;
+    plan->nchw = nchw;
     plan->algo = perf[pick].algo;
     plan->math = (int)(dt == CUDNN_DATA_FLOAT ? CUDNN_FMA_MATH : perf[pick].mathType);
     size_t ws = 0;
@@ -174,7 +212,7 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
     VM_TRY(vm_cuda_scratch_reserve(cu, &cu->ws_dnn, plan->workspace, "the cuDNN workspace", err));
   float alpha = 1.f, beta = 0.f;
   if (relu_bias && plan->fused >= 0) {
-    VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_b, CUDNN_TENSOR_NHWC, dt, 1, cout, 1, 1), "conv bias descriptor");
+    VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_b, fmt, dt, 1, cout, 1, 1), "conv bias descriptor");
     /* z (scaled by beta = 0) is y itself */
     cudnnStatus_t ds = cudnnConvolutionBiasActivationForward(cu->dnn, &alpha, cu->dnn_x, x, cu->dnn_w, wt, cu->dnn_conv,
                                                              plan->algo, cu->ws_dnn.ptr, plan->workspace, &beta,
@@ -236,7 +274,7 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
   bool fused = false;
   if (!low && (es == 4 || Cd % 8 == 0)) {
     VM_TRY(dnn_conv(cu, detail->data, (int)H, (int)W, Cd, w->data, Cout, k, stride, pad, pad, out->data, (int)Ho,
-                    (int)Wo, relu_bias, &fused, err));
+                    (int)Wo, relu_bias, &fused, false, err));
     return fused ? VM_OK : vm_cuda_epilogue(cu, out->data, bias, act, NULL, out->data, Ho * Wo, Cout, err);
   }
 
@@ -251,6 +289,15 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
   if (R > Ho) R = Ho;
   int64_t rin_max = (R - 1) * stride + k;
   VM_TRY(vm_cuda_scratch_reserve(cu, &cu->band, (size_t)(rin_max * row_bytes), "the convolution band", err));
+  /* fp32 with VITMATTE_CUDA_CONV_LAYOUT=nchw: the band and its output rows through NCHW copies (issue 14: cuDNN's fp32
+   * kernels for these shapes are faster in NCHW, as PyTorch runs them?) */
+  const bool nchw = cu->conv_nchw && es == 4;
+  const size_t out_rows_bytes = (size_t)(R * Wo * Cout) * es;
+  if (nchw) {
+    VM_TRY(kcrs_weight(cu, w, Cout, Cp, k, &wt, err));
+    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->conv_t, (size_t)(rin_max * row_bytes) + out_rows_bytes,
+                                   "the NCHW convolution copies", err));
+  }
   for (int64_t o0 = 0; o0 < Ho; o0 += R) {
     int64_t r = Ho - o0 < R ? Ho - o0 : R;
     int64_t rin = (r - 1) * stride + k;
@@ -266,8 +313,16 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
     });
     VM_TRY(st);
     void *y = (char *)out->data + (size_t)(o0 * Wo * Cout) * es;
-    VM_TRY(dnn_conv(cu, cu->band.ptr, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, y, (int)r, (int)Wo,
-                    relu_bias, &fused, err));
+    if (nchw) {
+      void *xt = cu->conv_t.ptr, *yt = (char *)cu->conv_t.ptr + (size_t)(rin_max * row_bytes);
+      VM_TRY(nchw_copy(cu, cu->band.ptr, xt, Cp, (int)rin, (int)W, true, err));
+      VM_TRY(dnn_conv(cu, xt, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, yt, (int)r, (int)Wo, relu_bias, &fused,
+                      true, err));
+      VM_TRY(nchw_copy(cu, yt, y, Cout, (int)r, (int)Wo, false, err));
+    } else {
+      VM_TRY(dnn_conv(cu, cu->band.ptr, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, y, (int)r, (int)Wo,
+                      relu_bias, &fused, false, err));
+    }
     if (!fused) VM_TRY(vm_cuda_epilogue(cu, y, bias, act, NULL, y, r * Wo, Cout, err));
   }
   return VM_OK;

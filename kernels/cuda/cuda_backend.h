@@ -43,6 +43,7 @@ struct vm_cuda_conv_plan {
   bool used;
   uint64_t stamp;
   int h, w, cin, cout, k, stride, pad_h, pad_w;
+  bool nchw; /* the cuDNN call's layout (fp32 bands with VITMATTE_CUDA_CONV_LAYOUT=nchw) */
   cudnnConvolutionFwdAlgo_t algo;
   int math; /* cudnnMathType_t */
   size_t workspace;
@@ -96,6 +97,7 @@ struct vm_cuda {
   cublasLtHandle_t lt;
   cudnnHandle_t dnn;
   cudnnTensorDescriptor_t dnn_x, dnn_y, dnn_b; /* dnn_b: a convolution's bias, 1 x C x 1 x 1 */
+  cudnnTensorDescriptor_t dnn_xt, dnn_yt;      /* NHWC <-> NCHW copies of a band (conv_nchw) */
   cudnnFilterDescriptor_t dnn_w;
   cudnnConvolutionDescriptor_t dnn_conv;
   cudnnActivationDescriptor_t dnn_relu;
@@ -111,6 +113,7 @@ struct vm_cuda {
   vm_cuda_scratch band;     /* im2col bands (patch embedding) and concat bands (decoder convs) */
   vm_cuda_scratch tmp;      /* linear with both an activation and a residual */
   vm_cuda_scratch attn_bias;/* per resident attention block: the bias_h table of global layers */
+  vm_cuda_scratch conv_t;   /* NCHW copies of a concat band and its output rows (conv_nchw) */
   /* scratch replaced while a capture was running: freed once the capture has ended */
   void *deferred[8];
   size_t deferred_size[8];
@@ -131,12 +134,14 @@ struct vm_cuda {
   int graphs_disabled;        /* VITMATTE_CUDA_GRAPHS=0 */
   int attention_generic_only; /* VITMATTE_CUDA_ATTENTION=generic: the fp32-arithmetic kernel in every precision */
   int attention_no_wgmma;     /* VITMATTE_CUDA_ATTENTION=mma: the mma.sync kernel for the global layers too */
-  int attention_rows;         /* VITMATTE_CUDA_ATTN_ROWS=4|8: the fp32 register-tiled kernel's rows a thread */
+  int attention_rows;         /* VITMATTE_CUDA_ATTN_ROWS=4|8|auto (-1): the fp32 register-tiled kernel's rows a thread */
   int sm90;                   /* compute capability 9.0 and a build with sm_90a code: the wgmma kernels run */
   size_t band_limit;          /* bytes of a concat/im2col band; VITMATTE_CUDA_BAND_BYTES overrides (tests) */
   int conv_cudnn_only;        /* VITMATTE_CUDA_CONV=cudnn: every convolution through cuDNN */
   int conv_find;              /* VITMATTE_CUDA_CONV_ALGO=find: cuDNN algorithms timed, not picked by heuristic */
   int conv_any_algo;          /* VITMATTE_CUDA_CONV_ALGO=any: find, with Winograd and FFT allowed (measurements) */
+  int conv_nchw;              /* VITMATTE_CUDA_CONV_LAYOUT=nchw: fp32 concat bands through cuDNN in NCHW */
+  size_t conv_ws_cap;         /* cuDNN workspace an algorithm may ask; VITMATTE_CUDA_CONV_WORKSPACE_MB overrides */
 };
 
 static inline vm_cuda *vm_cuda_of(vm_backend *be) { return (vm_cuda *)be; }

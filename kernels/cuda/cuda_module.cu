@@ -29,11 +29,14 @@ static void destroy(vm_backend *be) {
   vm_cuda_scratch_release(cu, &cu->band);
   vm_cuda_scratch_release(cu, &cu->tmp);
   vm_cuda_scratch_release(cu, &cu->attn_bias);
+  vm_cuda_scratch_release(cu, &cu->conv_t);
   /* whatever the engine did not give back */
   while (cu->nblocks > 0) vm_cuda_release(cu, cu->blocks[cu->nblocks - 1].ptr);
   if (cu->dnn_x) (void)cudnnDestroyTensorDescriptor(cu->dnn_x);
   if (cu->dnn_y) (void)cudnnDestroyTensorDescriptor(cu->dnn_y);
   if (cu->dnn_b) (void)cudnnDestroyTensorDescriptor(cu->dnn_b);
+  if (cu->dnn_xt) (void)cudnnDestroyTensorDescriptor(cu->dnn_xt);
+  if (cu->dnn_yt) (void)cudnnDestroyTensorDescriptor(cu->dnn_yt);
   if (cu->dnn_relu) (void)cudnnDestroyActivationDescriptor(cu->dnn_relu);
   if (cu->dnn_w) (void)cudnnDestroyFilterDescriptor(cu->dnn_w);
   if (cu->dnn_conv) (void)cudnnDestroyConvolutionDescriptor(cu->dnn_conv);
@@ -50,7 +53,8 @@ static void destroy(vm_backend *be) {
 /* Upper bound of the scratch one forward pass at H x W takes (im2col/concat bands, staging, workspaces). */
 size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int W) {
   size_t es = be->act_size;
-  size_t total = VM_CUDA_LT_WORKSPACE + VM_CUDA_CONV_WORKSPACE_CAP;
+  const vm_cuda *cu = vm_cuda_of(be);
+  size_t total = VM_CUDA_LT_WORKSPACE + cu->conv_ws_cap;
   /* staging: the f32 input in half precisions, the 8-bit input (upload_rgbt8) in every precision */
   const size_t staging = es != 4 ? (size_t)H * W * 4 * sizeof(float) : (size_t)H * W * 4;
   total += staging < (size_t)VM_CUDA_STAGING_FLOATS * 4 ? staging : (size_t)VM_CUDA_STAGING_FLOATS * 4;
@@ -69,6 +73,8 @@ size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int
     if (b > band) band = b;
   }
   total += band;
+  /* NCHW copies of a band and of its output rows (at most as many values: no fusion block widens) */
+  if (cu->conv_nchw) total += 2 * band;
   /* the global layers' rel-pos bias slots (VM_ATTN_SLOTS_PER_SM resident blocks per SM), on the path attention takes */
   if (cfg->use_relative_position_embeddings)
     total += vm_cuda_attention_scratch(vm_cuda_of(be), H / p, W / p, cfg->head_dim);
@@ -190,6 +196,11 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
   cu->conv_find = ca && (strcmp(ca, "find") == 0 || cu->conv_any_algo);
   const char *bl = getenv("VITMATTE_CUDA_BAND_BYTES");
   cu->band_limit = bl && atol(bl) > 0 ? (size_t)atol(bl) : VM_CUDA_CONV_BAND_BYTES;
+  /* issue 14's fp32 decoder measurements: cuDNN in NCHW for the concat bands, larger algorithm workspaces */
+  const char *lay = getenv("VITMATTE_CUDA_CONV_LAYOUT");
+  cu->conv_nchw = precision == VM_PRECISION_FP32 && lay && strcmp(lay, "nchw") == 0;
+  const char *wsmb = getenv("VITMATTE_CUDA_CONV_WORKSPACE_MB");
+  cu->conv_ws_cap = wsmb && atol(wsmb) > 0 ? (size_t)atol(wsmb) << 20 : VM_CUDA_CONV_WORKSPACE_CAP;
 
   cublasStatus_t ls;
   cudnnStatus_t ds;
@@ -207,6 +218,8 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
              (ds = cudnnCreateFilterDescriptor(&cu->dnn_w)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnCreateConvolutionDescriptor(&cu->dnn_conv)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnCreateTensorDescriptor(&cu->dnn_b)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnCreateTensorDescriptor(&cu->dnn_xt)) != CUDNN_STATUS_SUCCESS ||
+             (ds = cudnnCreateTensorDescriptor(&cu->dnn_yt)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnCreateActivationDescriptor(&cu->dnn_relu)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnSetActivationDescriptor(cu->dnn_relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0)) !=
                  CUDNN_STATUS_SUCCESS) {

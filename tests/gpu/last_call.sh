@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -77,5 +77,12 @@ case ${1:-checks} in
         --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
       python3 tests/reference/torch_bench.py --preset small --modes fp32 --sizes 2048x2048 --modules-at 2048x2048 \
         --iters 3 --json /tmp/r/torch/torch-small-modules2048.json' ;;
+  s8) # session of 2026-12-07b (s7 found no machine): the fp32 register-tiled attention and NCHW bands (ops, bench
+    # variants, parity on images over 1024 px wide), then PyTorch's fp32 convolutions by layout and PyTorch eager
+    part fp32var 300 tests/gpu/run_gpu.sh --stages env,fp32var
+    part convs 60 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json
+    part torch 130 python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 \
+      --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
+    part input 40 tests/gpu/run_gpu.sh --stages input ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

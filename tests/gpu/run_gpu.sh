@@ -14,6 +14,9 @@
 #   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
 #   8 minutes).
 #   `fp32conv` times fp32 with Winograd/FFT allowed in cuDNN (VITMATTE_CUDA_CONV_ALGO=any) and checks its parity.
+#   `fp32var` (issue 14, GPU fp32): the fp32 op suite (the register-tiled attention kernel, NCHW convolution bands),
+#   S's fp32 benchmark under each switch (VITMATTE_CUDA_ATTN_ROWS, VITMATTE_CUDA_CONV_LAYOUT,
+#   VITMATTE_CUDA_CONV_WORKSPACE_MB), and fp32 parity with them, also on images over 1024 px wide (fx-wide).
 #   `hostio` times vm_predict with the host-side pre-processing (the path before the device-side input).
 #   `fallback` is the ops stage's device-choice and replay test alone.
 #   `input` checks the 8-bit input upload and the alpha download on the Hopper and Turing-PTX modules.
@@ -183,6 +186,36 @@ if has bench; then
     status "bench $preset: rc $? ($(elapsed) s)"
     tail -n 30 "$OUT/bench-$preset.log"
   done
+fi
+
+if has fp32var; then
+  log=$OUT/ops-fp32var.log
+  "$bin/test_cuda_ops" "$bin/libvitmatte-cuda.so" fp32 >"$log" 2>&1
+  rc=$?
+  grep -E "^FAIL" "$log" | head -n 20
+  status "ops fp32 (register-tiled attention, NCHW bands): $(tail -n 1 "$log") (rc $rc, $(elapsed) s)"
+  [ -d /tmp/fx-small/model ] ||
+    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
+      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
+  # name and switches of each variant (default: the generic attention kernel, NHWC bands, 64 MB workspaces)
+  for v in "default:" "rows-auto:VITMATTE_CUDA_ATTN_ROWS=auto" "rows8:VITMATTE_CUDA_ATTN_ROWS=8" \
+    "rows4:VITMATTE_CUDA_ATTN_ROWS=4" "nchw:VITMATTE_CUDA_CONV_LAYOUT=nchw" "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" \
+    "both:VITMATTE_CUDA_ATTN_ROWS=auto VITMATTE_CUDA_CONV_LAYOUT=nchw"; do
+    name=${v%%:*}
+    env ${v#*:} "$bin/bench" --model /tmp/fx-small/model --label "small-$name" --sizes 1024x1024,2048x2048 --iters 5 \
+      --precisions fp32 --modules-at 1024x1024 --json "$OUT/fp32var-$name.json" >"$OUT/fp32var-$name.log" 2>&1
+    status "bench fp32 $name: rc $? $(grep -E '^ *fp32 +[0-9]+x[0-9]+ +forward' "$OUT/fp32var-$name.log" | awk '{printf "%s %s ms; ", $2, $4}')$(grep -E 'fp32 (fusion 1|fusion 2|global layer 2)' "$OUT/fp32var-$name.log" | awk '{printf "%s %s %s; ", $2, $3, $NF}')"
+  done
+  # parity: transformers' fp32 alpha on images over 1024 px wide (global layers 66 and 132 tokens wide, which the
+  # register-tiled kernel takes), with the switches and without
+  [ -f /tmp/fx-wide/.complete ] ||
+    { python3 tests/reference/gen_fixtures.py --out /tmp/fx-wide --preset small --modules --e2e \
+      --sizes 1040x1100,700x2100 --device cuda >"$OUT/fixtures-wide.log" 2>&1 && touch /tmp/fx-wide/.complete; } ||
+    tail -n 5 "$OUT/fixtures-wide.log"
+  VITMATTE_CUDA_ATTN_ROWS=auto VITMATTE_CUDA_CONV_LAYOUT=nchw path_suffix=-f32new \
+    parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
+  VITMATTE_CUDA_ATTN_ROWS=8 path_suffix=-rows8 parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
+  parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
 fi
 
 if has hostio; then

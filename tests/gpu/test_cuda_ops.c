@@ -900,6 +900,22 @@ int main(int argc, char **argv) {
       test_conv(&s, " [cuDNN, small bands]");
       test_patch_embed(&s);
       s.be->ops->destroy(s.be);
+      if (precs[p] == VM_PRECISION_FP32) {
+        /* fp32 concat bands through NCHW copies (VITMATTE_CUDA_CONV_LAYOUT=nchw), also cut into small bands */
+        setenv("VITMATTE_CUDA_CONV_LAYOUT", "nchw", 1);
+        st = create(0, precs[p], &s.be, &e);
+        if (st == VM_OK) {
+          test_conv(&s, " [cuDNN NCHW]");
+          s.be->ops->destroy(s.be);
+          setenv("VITMATTE_CUDA_BAND_BYTES", "12000", 1);
+          st = create(0, precs[p], &s.be, &e);
+          unsetenv("VITMATTE_CUDA_BAND_BYTES");
+        }
+        unsetenv("VITMATTE_CUDA_CONV_LAYOUT");
+        if (st != VM_OK) die("vm_cuda_backend_create", &e);
+        test_conv(&s, " [cuDNN NCHW, small bands]");
+        s.be->ops->destroy(s.be);
+      }
     }
     if (precs[p] != VM_PRECISION_FP32 && !(input_only && !attention_only)) {
       /* the fp32-arithmetic attention kernel on fp16/bf16 data */
@@ -912,6 +928,7 @@ int main(int argc, char **argv) {
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "generic", "generic attention kernel");
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "4", "register-tiled fp32 kernel, 4 rows a thread");
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "8", "register-tiled fp32 kernel, 8 rows a thread");
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "auto", "register-tiled fp32 kernel, rows by waves");
     }
     printf("== %s: %d passed, %d failed\n", names[p], s.passed, s.failed);
     passed += s.passed;
