@@ -13,7 +13,8 @@
 
 #define F32_D 64
 #define F32_BK 64
-#define F32_LD 68 /* row stride of the Q, K, V tiles in floats: rows 16 apart (keys tx + 16 j) fall in distinct banks */
+#define F32_LD 68 /* row stride of the Q, K, V tiles in floats: adjacent rows 4 banks apart, so the 8 threads of a
+                   * float4 phase (keys tx .. tx + 7 of one j) cover all 32 banks */
 
 template <int RM> struct f32_tiles {
   static constexpr int BQ = 16 * RM;

@@ -293,9 +293,10 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
    * kernels for these shapes are faster in NCHW, as PyTorch runs them?) */
   const bool nchw = cu->conv_nchw && es == 4;
   const size_t out_rows_bytes = (size_t)(R * Wo * Cout) * es;
+  const size_t yt_offset = ((size_t)(rin_max * row_bytes) + 255) / 256 * 256; /* output copy 256-byte aligned */
   if (nchw) {
     VM_TRY(kcrs_weight(cu, w, Cout, Cp, k, &wt, err));
-    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->conv_t, (size_t)(rin_max * row_bytes) + out_rows_bytes,
+    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->conv_t, yt_offset + out_rows_bytes,
                                    "the NCHW convolution copies", err));
   }
   for (int64_t o0 = 0; o0 < Ho; o0 += R) {
@@ -314,7 +315,7 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
     VM_TRY(st);
     void *y = (char *)out->data + (size_t)(o0 * Wo * Cout) * es;
     if (nchw) {
-      void *xt = cu->conv_t.ptr, *yt = (char *)cu->conv_t.ptr + (size_t)(rin_max * row_bytes);
+      void *xt = cu->conv_t.ptr, *yt = (char *)cu->conv_t.ptr + yt_offset;
       VM_TRY(nchw_copy(cu, cu->band.ptr, xt, Cp, (int)rin, (int)W, true, err));
       VM_TRY(dnn_conv(cu, xt, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, yt, (int)r, (int)Wo, relu_bias, &fused,
                       true, err));

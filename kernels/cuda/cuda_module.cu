@@ -74,12 +74,19 @@ size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int
   }
   total += band;
   /* NCHW copies of a band and of its output rows (at most as many values: no fusion block widens) */
-  if (cu->conv_nchw) total += 2 * band;
+  if (cu->conv_nchw) total += 2 * band + 256;
   /* the global layers' rel-pos bias slots (VM_ATTN_SLOTS_PER_SM resident blocks per SM), on the path attention takes */
   if (cfg->use_relative_position_embeddings)
     total += vm_cuda_attention_scratch(vm_cuda_of(be), H / p, W / p, cfg->head_dim);
   /* channel-padded copies of the fusion weights */
   for (int k = 0; k < cfg->num_fusion; k++) total += (size_t)cfg->fusion_hidden_sizes[k] * 9 * 1024 * es / 64;
+  /* NCHW mode: a KCRS copy of each fusion weight */
+  if (cu->conv_nchw)
+    for (int k = 0; k < cfg->num_fusion; k++) {
+      int detail = k + 1 < cfg->num_fusion ? cfg->convstream_hidden_sizes[cfg->num_fusion - 2 - k] : cfg->num_channels;
+      int lowc = k == 0 ? cfg->hidden_size : cfg->fusion_hidden_sizes[k - 1];
+      total += (size_t)cfg->fusion_hidden_sizes[k] * 9 * (size_t)(detail + lowc) * es;
+    }
   return total;
 }
 
