@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -84,5 +84,9 @@ case ${1:-checks} in
     part torch 130 python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 \
       --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
     part input 40 tests/gpu/run_gpu.sh --stages input ;;
+  s8short) # s8 within about 5 minutes: the fp32 switches' checks and four of their benchmark variants, PyTorch's
+    # fp32 convolutions by layout
+    VM_FP32VAR_VARIANTS="default rows-auto nchw both" part fp32var 240 tests/gpu/run_gpu.sh --stages env,fp32var
+    part convs 60 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

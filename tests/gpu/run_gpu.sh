@@ -198,10 +198,12 @@ if has fp32var; then
     python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
       --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
   # name and switches of each variant (default: the generic attention kernel, NHWC bands, 64 MB workspaces)
+  # (VM_FP32VAR_VARIANTS="default both ..." picks some by name)
   for v in "default:" "rows-auto:VITMATTE_CUDA_ATTN_ROWS=auto" "rows8:VITMATTE_CUDA_ATTN_ROWS=8" \
     "rows4:VITMATTE_CUDA_ATTN_ROWS=4" "nchw:VITMATTE_CUDA_CONV_LAYOUT=nchw" "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" \
     "both:VITMATTE_CUDA_ATTN_ROWS=auto VITMATTE_CUDA_CONV_LAYOUT=nchw"; do
     name=${v%%:*}
+    case " ${VM_FP32VAR_VARIANTS:-$name} " in *" $name "*) ;; *) continue ;; esac
     env ${v#*:} "$bin/bench" --model /tmp/fx-small/model --label "small-$name" --sizes 1024x1024,2048x2048 --iters 5 \
       --precisions fp32 --modules-at 1024x1024 --json "$OUT/fp32var-$name.json" >"$OUT/fp32var-$name.log" 2>&1
     status "bench fp32 $name: rc $? $(grep -E '^ *fp32 +[0-9]+x[0-9]+ +forward' "$OUT/fp32var-$name.log" | awk '{printf "%s %s ms; ", $2, $4}')$(grep -E 'fp32 (fusion 1|fusion 2|global layer 2)' "$OUT/fp32var-$name.log" | awk '{printf "%s %s %s; ", $2, $3, $NF}')"
