@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -88,5 +88,8 @@ case ${1:-checks} in
     # fp32 convolutions by layout
     VM_FP32VAR_VARIANTS="default rows-auto nchw both" part fp32var 240 tests/gpu/run_gpu.sh --stages env,fp32var
     part convs 60 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json ;;
+  s8min) # the least of s8 (about 4 minutes): the fp32 op suite (every attention kernel, NCHW bands), fp32 benchmark with and
+    # without the switches, parity on the wide images with them
+    VM_FP32VAR_VARIANTS="default both" part fp32var 220 tests/gpu/run_gpu.sh --stages env,fp32var ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
