@@ -14,9 +14,9 @@ bool vm_cuda_attention_tc_takes(const vm_cuda *cu, int d);
 vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 size_t vm_cuda_attention_tc_scratch(const vm_cuda *cu, int hh, int ww, int d, bool *taken);
 size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int d);
-bool vm_cuda_attention_f32_takes(const vm_cuda *cu, const vm_attn_args &a, int n, int heads);
+int vm_cuda_attention_f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, int heads);
 size_t vm_cuda_attention_f32_scratch(const vm_cuda *cu, int hh, int ww, int d);
-vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
+vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, int rows, vm_error *err);
 
 static bool tc_path(const vm_cuda *cu, int d) {
   return cu->base.precision != VM_PRECISION_FP32 && !cu->attention_generic_only && cu->mma &&
@@ -71,7 +71,7 @@ vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, con
   a.scale = (float)(1.0 / sqrt((double)d));
   if (tc_path(cu, a.d))
     return vm_cuda_attention_tc(cu, a, (int)qkv->n, heads, err);
-  if (vm_cuda_attention_f32_takes(cu, a, (int)qkv->n, heads))
-    return vm_cuda_attention_f32(cu, a, (int)qkv->n, heads, err);
+  const int rows = vm_cuda_attention_f32_rows(cu, a, (int)qkv->n, heads); /* 0: not this layer */
+  if (rows) return vm_cuda_attention_f32(cu, a, (int)qkv->n, heads, rows, err);
   return vm_cuda_attention_generic(cu, a, (int)qkv->n, heads, err);
 }

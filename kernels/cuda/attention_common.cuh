@@ -197,6 +197,28 @@ __device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasHT *bia
   }
 }
 
+/* One query row's online-softmax step over a key tile whose scores 16 lanes hold 4 each (masked ones -inf, at least
+ * one finite across the 16): the running max and sum updated, the row's output accumulators rescaled, s replaced by
+ * exp(s - max). The fp32-arithmetic kernels' (attention_generic.cu, attention_f32.cu) exact step: expf. */
+template <int NO>
+__device__ __forceinline__ void vm_attn_softmax_step16(float (&s)[4], float &m_run, float &l_run, float (&o)[NO]) {
+  float mx = fmaxf(fmaxf(s[0], s[1]), fmaxf(s[2], s[3]));
+#pragma unroll
+  for (int off = 1; off < 16; off <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+  const float mnew = fmaxf(m_run, mx);
+  const float corr = expf(m_run - mnew);
+  m_run = mnew;
+  float sum = 0.f;
+#pragma unroll
+  for (int j = 0; j < 4; j++) {
+    s[j] = expf(s[j] - mnew);
+    sum += s[j];
+  }
+  l_run = l_run * corr + sum;
+#pragma unroll
+  for (int j = 0; j < NO; j++) o[j] *= corr;
+}
+
 /* The end of a query block: each lane's two rows (row0, row1 = row0 + 8 of the block) of O divided by their softmax
  * sums (the four lanes of a quad hold partial sums) and stored as head `head`'s D columns of the output rows.
  * o[4 nb .. 4 nb + 3] is the accumulator fragment of column block nb. */

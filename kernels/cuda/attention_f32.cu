@@ -45,7 +45,7 @@ __device__ __forceinline__ float f32_dot64(const float *q, const float *R) {
 template <int RM>
 __global__ void __launch_bounds__(256) attention_f32_kernel(vm_attn_args a, int heads, int total, float *bias_h_slots) {
 #ifdef VM_NO_SM80_MMA
-  __trap(); /* cp.async: never launched from older code (attention_f32_takes) */
+  __trap(); /* cp.async: never launched from older code (f32_eligible) */
 #else
   typedef f32_tiles<RM> cfg;
   constexpr int BQ = cfg::BQ, PLD = cfg::PLD, BWLD = cfg::BWLD;
@@ -156,28 +156,13 @@ __global__ void __launch_bounds__(256) attention_f32_kernel(vm_attn_args a, int 
       for (int i = 0; i < RM; i++) {
         const int r = ty * RM + i;
         const float bh = has_bias ? Bh[r * a.hh + y2] : 0.f;
-        float mx = -INFINITY;
 #pragma unroll
         for (int j = 0; j < 4; j++) {
           const int c = tx + 16 * j;
           const float b = has_bias ? bh + Bw[r * BWLD + c] : 0.f;
           s[i][j] = c < cnt ? s[i][j] * a.scale + b : -INFINITY;
-          mx = fmaxf(mx, s[i][j]);
         }
-#pragma unroll
-        for (int off = 1; off < 16; off <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-        const float mnew = fmaxf(m_run[i], mx);
-        const float corr = expf(m_run[i] - mnew);
-        m_run[i] = mnew;
-        float sum = 0.f;
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-          s[i][j] = expf(s[i][j] - mnew);
-          sum += s[i][j];
-        }
-        l_run[i] = l_run[i] * corr + sum;
-#pragma unroll
-        for (int j = 0; j < 4; j++) o[i][j] *= corr;
+        vm_attn_softmax_step16(s[i], m_run[i], l_run[i], o[i]);
       }
       /* P^T: the previous tile's P V reads ended at its closing barrier */
 #pragma unroll
@@ -230,16 +215,21 @@ static int f32_blocks_per_sm(const vm_cuda *cu, size_t smem) {
   return (int)(cu->smem_per_sm / (smem + cu->smem_reserved));
 }
 
-/* The query rows a thread takes (8 or 4) at this layer, 0 when the kernel does not take it: fp32, head dimension 64,
- * images at least 64 tokens wide, sm_80 code (cp.async), 16-byte aligned rows, a tile set that fits. RM = 8 halves the
+/* Whether a layer of head dimension d and ww tokens a row is this kernel's kind on this context: fp32, d = 64,
+ * images at least 64 tokens wide, sm_80 code (cp.async), switched on (opt-in: VITMATTE_CUDA_ATTN_ROWS=auto|4|8 until
+ * it has run on a GPU). */
+static bool f32_eligible(const vm_cuda *cu, int d, int ww) {
+  return cu->base.precision == VM_PRECISION_FP32 && !cu->attention_generic_only && cu->mma && d == F32_D &&
+         ww >= F32_BK && cu->attention_rows != 0;
+}
+
+/* The query rows a thread takes (8 or 4) at this layer, 0 when the kernel does not take it (not f32_eligible, rows not
+ * 16-byte aligned, no tile set that fits). RM = 8 halves the
  * shared-memory reads per product but makes half as many work items: RM = 4 when that fills the last wave better
  * (ViTMatte-S at 1024^2: 192 items of 128 queries on 132 SMs are two waves, 384 of 64 three). VITMATTE_CUDA_ATTN_ROWS
  * = 4 or 8 forces one (measurements), auto lets the waves decide. */
-static int f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, int heads) {
-  if (cu->base.precision != VM_PRECISION_FP32 || cu->attention_generic_only || !cu->mma || a.d != F32_D ||
-      a.ww < F32_BK || a.C % 4 != 0 || ((uintptr_t)a.qkv | (uintptr_t)a.out) % 16 != 0)
-    return 0;
-  if (cu->attention_rows == 0) return 0; /* opt-in (VITMATTE_CUDA_ATTN_ROWS=auto|4|8) until it has run on a GPU */
+int vm_cuda_attention_f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, int heads) {
+  if (!f32_eligible(cu, a.d, a.ww) || a.C % 4 != 0 || ((uintptr_t)a.qkv | (uintptr_t)a.out) % 16 != 0) return 0;
   const int per8 = f32_blocks_per_sm(cu, f32_smem<8>()), per4 = f32_blocks_per_sm(cu, f32_smem<4>());
   if (cu->attention_rows == 8 && per8 > 0) return 8;
   if (cu->attention_rows == 4 && per4 > 0) return 4;
@@ -253,14 +243,8 @@ static int f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, int heads) 
   return cost4 < cost8 ? 4 : 8;
 }
 
-bool vm_cuda_attention_f32_takes(const vm_cuda *cu, const vm_attn_args &a, int n, int heads) {
-  return f32_rows(cu, a, n, heads) > 0;
-}
-
 size_t vm_cuda_attention_f32_scratch(const vm_cuda *cu, int hh, int ww, int d) {
-  if (cu->base.precision != VM_PRECISION_FP32 || cu->attention_generic_only || !cu->mma || d != F32_D || ww < F32_BK ||
-      cu->attention_rows == 0)
-    return 0;
+  if (!f32_eligible(cu, d, ww)) return 0;
   /* either variant's bias_h slots, whichever is larger */
   size_t s8 = (size_t)f32_blocks_per_sm(cu, f32_smem<8>()) * 128, s4 = (size_t)f32_blocks_per_sm(cu, f32_smem<4>()) * 64;
   return (size_t)cu->sm_count * (s8 > s4 ? s8 : s4) * (size_t)hh * sizeof(float);
@@ -291,9 +275,8 @@ static vm_status launch_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads
   return vm_cuda_launch_check(err, "attention (fp32, register-tiled)");
 }
 
-vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
-  const int rm = f32_rows(cu, a, n, heads);
+vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, int rm, vm_error *err) {
   if (rm == 8) return launch_f32<8>(cu, a, n, heads, err);
   if (rm == 4) return launch_f32<4>(cu, a, n, heads, err);
-  return vm_fail(err, VM_ERR_INTERNAL, "attention: the register-tiled fp32 kernel does not take this layer");
+  return vm_fail(err, VM_ERR_INTERNAL, "attention: the register-tiled fp32 kernel has no %d-row variant", rm);
 }

@@ -121,7 +121,6 @@ __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, 
             for (int j = 0; j < 4; j++) s[i][j] = fmaf(qv[i], kv[j], s[i][j]);
         }
       }
-      float mx[4];
   #pragma unroll
       for (int j = 0; j < 4; j++) {
         int m = k0 + tx * 4 + j;
@@ -135,23 +134,7 @@ __global__ void __launch_bounds__(256) attention_generic_kernel(vm_attn_args a, 
         }
       }
   #pragma unroll
-      for (int i = 0; i < 4; i++) {
-        mx[i] = fmaxf(fmaxf(s[i][0], s[i][1]), fmaxf(s[i][2], s[i][3]));
-  #pragma unroll
-        for (int off = 1; off < 16; off <<= 1) mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], off));
-        float mnew = fmaxf(m_run[i], mx[i]);
-        float corr = expf(m_run[i] - mnew);
-        m_run[i] = mnew;
-        float sum = 0.f;
-  #pragma unroll
-        for (int j = 0; j < 4; j++) {
-          s[i][j] = expf(s[i][j] - mnew);
-          sum += s[i][j];
-        }
-        l_run[i] = l_run[i] * corr + sum;
-  #pragma unroll
-        for (int j = 0; j < DMAX / 16; j++) o[i][j] *= corr;
-      }
+      for (int i = 0; i < 4; i++) vm_attn_softmax_step16(s[i], m_run[i], l_run[i], o[i]);
       __syncthreads(); /* every thread's scores are computed: K's tile (streamed: Q's) may be overwritten by P */
   #pragma unroll
       for (int j = 0; j < 4; j++)
