@@ -803,14 +803,21 @@ static void test_memory(suite *s) {
   expect(s, peak > 0, "peak_memory reports the memory held");
 }
 
+/* s->be made anew in s's precision with the environment variables vars[0] = values[0], ... (n of them) set while it
+ * is created (the backend reads its switches then). */
+static void create_with_env(suite *s, vm_cuda_backend_create_fn create, int n, const char *const *vars,
+                            const char *const *values) {
+  vm_error e = {0};
+  for (int i = 0; i < n; i++) setenv(vars[i], values[i], 1);
+  vm_status st = create(0, s->prec, &s->be, &e);
+  for (int i = 0; i < n; i++) unsetenv(vars[i]);
+  if (st != VM_OK) die("vm_cuda_backend_create", &e);
+}
+
 /* The attention cases again on a context made with the environment variable var set to value (which kernel runs). */
 static void attention_with_env(suite *s, vm_cuda_backend_create_fn create, const char *var, const char *value,
                                const char *label) {
-  vm_error e = {0};
-  setenv(var, value, 1);
-  vm_status st = create(0, s->prec, &s->be, &e);
-  unsetenv(var);
-  if (st != VM_OK) die("vm_cuda_backend_create", &e);
+  create_with_env(s, create, 1, &var, &value);
   printf("== %s, %s\n", s->pname, label);
   test_attention(s);
   s->be->ops->destroy(s->be);
@@ -891,28 +898,18 @@ int main(int argc, char **argv) {
       s.be->ops->destroy(s.be);
       /* the same convolutions through cuDNN (in fp16/bf16 the small ones above ran on our tensor-core kernel) and
        * the patch embedding, cut into many small bands */
-      setenv("VITMATTE_CUDA_BAND_BYTES", "12000", 1);
-      setenv("VITMATTE_CUDA_CONV", "cudnn", 1);
-      st = create(0, precs[p], &s.be, &e);
-      unsetenv("VITMATTE_CUDA_BAND_BYTES");
-      unsetenv("VITMATTE_CUDA_CONV");
-      if (st != VM_OK) die("vm_cuda_backend_create", &e);
+      const char *vars[2] = {"VITMATTE_CUDA_CONV", "VITMATTE_CUDA_BAND_BYTES"};
+      create_with_env(&s, create, 2, vars, (const char *const[]){"cudnn", "12000"});
       test_conv(&s, " [cuDNN, small bands]");
       test_patch_embed(&s);
       s.be->ops->destroy(s.be);
       if (precs[p] == VM_PRECISION_FP32) {
         /* fp32 concat bands through NCHW copies (VITMATTE_CUDA_CONV_LAYOUT=nchw), also cut into small bands */
-        setenv("VITMATTE_CUDA_CONV_LAYOUT", "nchw", 1);
-        st = create(0, precs[p], &s.be, &e);
-        if (st == VM_OK) {
-          test_conv(&s, " [cuDNN NCHW]");
-          s.be->ops->destroy(s.be);
-          setenv("VITMATTE_CUDA_BAND_BYTES", "12000", 1);
-          st = create(0, precs[p], &s.be, &e);
-          unsetenv("VITMATTE_CUDA_BAND_BYTES");
-        }
-        unsetenv("VITMATTE_CUDA_CONV_LAYOUT");
-        if (st != VM_OK) die("vm_cuda_backend_create", &e);
+        const char *nchw[2] = {"VITMATTE_CUDA_CONV_LAYOUT", "VITMATTE_CUDA_BAND_BYTES"};
+        create_with_env(&s, create, 1, nchw, (const char *const[]){"nchw"});
+        test_conv(&s, " [cuDNN NCHW]");
+        s.be->ops->destroy(s.be);
+        create_with_env(&s, create, 2, nchw, (const char *const[]){"nchw", "12000"});
         test_conv(&s, " [cuDNN NCHW, small bands]");
         s.be->ops->destroy(s.be);
       }

@@ -10,32 +10,20 @@ Median of 20 CUDA-event-timed calls after 5 warm-up calls.
 """
 import argparse
 import json
-import statistics
 
 import torch
 import torch.nn.functional as F
 
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
+from torch_bench import time_cuda  # also turns TF32 off
+
 
 # (name, input channels, output channels, stride of the output grid vs the image)
 CONVS = [("fusion 0", 384 + 192, 256, 8), ("fusion 1", 256 + 96, 128, 4), ("fusion 2", 128 + 48, 64, 2),
          ("fusion 3", 64 + 4, 32, 1), ("head conv", 32, 16, 1)]
 
 
-def timed(fn, iters=20, warmup=5):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b))
-    return statistics.median(times)
+def timed(fn):
+    return time_cuda(fn, warmup=5, iters=20)["median_ms"]
 
 
 def main():
