@@ -10,6 +10,8 @@
 
 #define VM_MAX_LAYERS 128
 #define VM_MAX_DECODER_STAGES 8
+/* the matting head's hidden channels (fixed at 16 in transformers, not in the config) */
+#define VM_BN_HEAD_MID 16
 
 typedef struct vm_config {
   /* backbone_config (VitDetConfig) */

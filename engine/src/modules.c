@@ -7,7 +7,6 @@
 
 /* LayerNorm2d of the residual blocks: eps is fixed at 1e-6 in transformers, not taken from the config. */
 #define VM_LN2D_EPS 1e-6
-#define VM_BN_HEAD_MID 16
 
 static const vm_param *present(const vm_param *p) { return p && p->data ? p : NULL; }
 

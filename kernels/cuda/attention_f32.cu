@@ -216,8 +216,7 @@ static int f32_blocks_per_sm(const vm_cuda *cu, size_t smem) {
 }
 
 /* Whether a layer of head dimension d and ww tokens a row is this kernel's kind on this context: fp32, d = 64,
- * images at least 64 tokens wide, sm_80 code (cp.async), switched on (opt-in: VITMATTE_CUDA_ATTN_ROWS=auto|4|8 until
- * it has run on a GPU). */
+ * images at least 64 tokens wide, sm_80 code (cp.async), not switched off (VITMATTE_CUDA_ATTN_ROWS=off). */
 static bool f32_eligible(const vm_cuda *cu, int d, int ww) {
   return cu->base.precision == VM_PRECISION_FP32 && !cu->attention_generic_only && cu->mma && d == F32_D &&
          ww >= F32_BK && cu->attention_rows != 0;

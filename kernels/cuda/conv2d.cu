@@ -10,46 +10,108 @@
 #include "derived_weight.cuh"
 
 
-/* band[br][x][c] for band rows br (image row iy = row0 + br; outside the image: zeros):
- * c < Cd: detail[iy][x][c]; c < Cd + Cl: bilinear x2 upsample of low (align_corners=False) at (iy, x);
- * else zero (channel padding for the tensor cores). */
+/* One pixel of a concat band: its detail row and the four low-resolution taps of the bilinear x2 upsample
+ * (align_corners=False, src = max(0, i/2 - 0.25)); inside = false for rows outside the image (zeros). */
+template <typename T> struct band_pixel {
+  bool inside;
+  const T *d, *l00, *l01, *l10, *l11;
+  float lx, ly;
+};
+
+template <typename T>
+__device__ __forceinline__ band_pixel<T> band_pixel_at(const T *detail, const T *low, int iy, int x, int H, int W,
+                                                       int Cd, int Cl) {
+  band_pixel<T> px = {};
+  px.inside = iy >= 0 && iy < H;
+  if (!px.inside) return px;
+  const int lh = H / 2, lw = W / 2;
+  float sy = fmaxf(0.f, 0.5f * (float)iy - 0.25f), sx = fmaxf(0.f, 0.5f * (float)x - 0.25f);
+  int y0 = (int)sy, x0 = (int)sx;
+  int y1 = min(y0 + 1, lh - 1), x1 = min(x0 + 1, lw - 1);
+  px.ly = sy - (float)y0;
+  px.lx = sx - (float)x0;
+  px.d = detail ? detail + ((int64_t)iy * W + x) * Cd : NULL;
+  px.l00 = low ? low + ((int64_t)y0 * lw + x0) * Cl : NULL;
+  px.l01 = low ? low + ((int64_t)y0 * lw + x1) * Cl : NULL;
+  px.l10 = low ? low + ((int64_t)y1 * lw + x0) * Cl : NULL;
+  px.l11 = low ? low + ((int64_t)y1 * lw + x1) * Cl : NULL;
+  return px;
+}
+
+/* Channel c of a band pixel: c < Cd: detail; c < Cd + Cl: the upsampled low value; else zero (channel padding). */
+template <typename T>
+__device__ __forceinline__ float band_value(const band_pixel<T> &px, int c, int Cd, int Cl) {
+  if (!px.inside) return 0.f;
+  if (c < Cd) return vm_to_f32<T>(px.d[c]);
+  if (c >= Cd + Cl) return 0.f;
+  int j = c - Cd;
+  /* PyTorch's order: rows weighted after columns */
+  float top = (1.f - px.lx) * vm_to_f32<T>(px.l00[j]) + px.lx * vm_to_f32<T>(px.l01[j]);
+  float bot = (1.f - px.lx) * vm_to_f32<T>(px.l10[j]) + px.lx * vm_to_f32<T>(px.l11[j]);
+  return (1.f - px.ly) * top + px.ly * bot;
+}
+
+/* band[br][x][c] for band rows br (image row iy = row0 + br; outside the image: zeros), c < Cp (see band_value). */
 template <typename T>
 __global__ void __launch_bounds__(128) concat_band(const T *__restrict__ detail, const T *__restrict__ low,
                                                    T *__restrict__ band, int row0, int rows, int H, int W, int Cd,
                                                    int Cl, int Cp) {
-  const int lh = H / 2, lw = W / 2;
   int64_t pixels = (int64_t)rows * W;
   for (int64_t p = blockIdx.x * (int64_t)blockDim.y + threadIdx.y; p < pixels; p += (int64_t)gridDim.x * blockDim.y) {
     int br = (int)(p / W), x = (int)(p - (int64_t)(p / W) * W);
-    int iy = row0 + br;
+    const band_pixel<T> px = band_pixel_at(detail, low, row0 + br, x, H, W, Cd, Cl);
     T *dst = band + p * Cp;
-    if (iy < 0 || iy >= H) {
-      for (int c = threadIdx.x; c < Cp; c += blockDim.x) dst[c] = vm_from_f32<T>(0.f);
-      continue;
+    for (int c = threadIdx.x; c < Cp; c += blockDim.x) dst[c] = vm_from_f32<T>(band_value(px, c, Cd, Cl));
+  }
+}
+
+/* The same band in NCHW, band[c][br][x] (fp32): 32 pixels x 32 channels a block, gathered along the channels (the
+ * NHWC sources' contiguous direction) and written along the pixels through a shared-memory tile. */
+__global__ void __launch_bounds__(256) concat_band_nchw(const float *__restrict__ detail, const float *__restrict__ low,
+                                                        float *__restrict__ band, int row0, int rows, int H, int W,
+                                                        int Cd, int Cl) {
+  __shared__ float tile[32][33];
+  const int64_t P = (int64_t)rows * W, p0 = (int64_t)blockIdx.x * 32;
+  const int C = Cd + Cl, c0 = blockIdx.y * 32;
+  for (int j = threadIdx.y; j < 32; j += 8) {
+    const int64_t p = p0 + j;
+    const int c = c0 + threadIdx.x;
+    float v = 0.f;
+    if (p < P && c < C) {
+      int br = (int)(p / W), x = (int)(p - (int64_t)br * W);
+      v = band_value(band_pixel_at(detail, low, row0 + br, x, H, W, Cd, Cl), c, Cd, Cl);
     }
-    /* source rows/columns and weights of the x2 upsample: src = max(0, i/2 - 0.25) */
-    float sy = fmaxf(0.f, 0.5f * (float)iy - 0.25f), sx = fmaxf(0.f, 0.5f * (float)x - 0.25f);
-    int y0 = (int)sy, x0 = (int)sx;
-    int y1 = min(y0 + 1, lh - 1), x1 = min(x0 + 1, lw - 1);
-    float ly = sy - (float)y0, lx = sx - (float)x0;
-    const T *drow = detail ? detail + ((int64_t)iy * W + x) * Cd : NULL;
-    const T *l00 = low ? low + ((int64_t)y0 * lw + x0) * Cl : NULL;
-    const T *l01 = low ? low + ((int64_t)y0 * lw + x1) * Cl : NULL;
-    const T *l10 = low ? low + ((int64_t)y1 * lw + x0) * Cl : NULL;
-    const T *l11 = low ? low + ((int64_t)y1 * lw + x1) * Cl : NULL;
-    for (int c = threadIdx.x; c < Cp; c += blockDim.x) {
-      float v = 0.f;
-      if (c < Cd) {
-        v = vm_to_f32<T>(drow[c]);
-      } else if (c < Cd + Cl) {
-        int j = c - Cd;
-        /* PyTorch's order: rows weighted after columns */
-        float top = (1.f - lx) * vm_to_f32<T>(l00[j]) + lx * vm_to_f32<T>(l01[j]);
-        float bot = (1.f - lx) * vm_to_f32<T>(l10[j]) + lx * vm_to_f32<T>(l11[j]);
-        v = (1.f - ly) * top + ly * bot;
-      }
-      dst[c] = vm_from_f32<T>(v);
+    tile[threadIdx.x][j] = v;
+  }
+  __syncthreads();
+  for (int j = threadIdx.y; j < 32; j += 8) {
+    const int c = c0 + j;
+    const int64_t p = p0 + threadIdx.x;
+    if (c < C && p < P) band[(int64_t)c * P + p] = tile[j][threadIdx.x];
+  }
+}
+
+/* dst[p][c] = act(src[c][p] + bias[c]) for P output pixels of C channels (fp32): a band's NCHW output rows back
+ * into the NHWC activation, with the epilogue cuDNN did not fuse (bias NULL, act none when it did). */
+__global__ void __launch_bounds__(256) nchw_rows_to_nhwc(const float *__restrict__ src, float *__restrict__ dst,
+                                                         int64_t P, int C, const float *__restrict__ bias, int act) {
+  __shared__ float tile[32][33];
+  const int64_t p0 = (int64_t)blockIdx.x * 32;
+  const int c0 = blockIdx.y * 32;
+  for (int j = threadIdx.y; j < 32; j += 8) {
+    const int c = c0 + j;
+    const int64_t p = p0 + threadIdx.x;
+    if (c < C && p < P) {
+      float v = src[(int64_t)c * P + p];
+      if (bias) v += bias[c];
+      tile[j][threadIdx.x] = vm_apply_act(v, act);
     }
+  }
+  __syncthreads();
+  for (int j = threadIdx.y; j < 32; j += 8) {
+    const int64_t p = p0 + j;
+    const int c = c0 + threadIdx.x;
+    if (c < C && p < P) dst[p * C + c] = tile[threadIdx.x][j];
   }
 }
 
@@ -103,19 +165,6 @@ static vm_status kcrs_weight(vm_cuda *cu, const vm_param *w, int cout, int cin, 
     to_kcrs<T><<<vm_grid_for((int64_t)cout * cin * k * k, 256), 256, 0, cu->stream>>>((const T *)w->data, dst, cout,
                                                                                       cin, k * k);
   }, out, err);
-}
-
-/* dst = src re-laid out between NHWC and NCHW (to_nchw: NHWC -> NCHW), one image of c x h x w, by cuDNN. */
-static vm_status nchw_copy(vm_cuda *cu, const void *src, void *dst, int c, int h, int w, bool to_nchw, vm_error *err) {
-  cudnnDataType_t dt = CUDNN_DATA_FLOAT;
-  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_xt, CUDNN_TENSOR_NHWC, dt, 1, c, h, w), "NHWC copy descriptor");
-  VM_DNN(cudnnSetTensor4dDescriptor(cu->dnn_yt, CUDNN_TENSOR_NCHW, dt, 1, c, h, w), "NCHW copy descriptor");
-  float one = 1.f, zero = 0.f;
-  if (to_nchw)
-    VM_DNN(cudnnTransformTensor(cu->dnn, &one, cu->dnn_xt, src, &zero, cu->dnn_yt, dst), "NHWC -> NCHW");
-  else
-    VM_DNN(cudnnTransformTensor(cu->dnn, &one, cu->dnn_yt, src, &zero, cu->dnn_xt, dst), "NCHW -> NHWC");
-  return VM_OK;
 }
 
 static bool algo_is_exact(cudnnConvolutionFwdAlgo_t a) {
@@ -233,6 +282,19 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
   return VM_OK;
 }
 
+/* Output rows a band takes: as many as fit band_limit bytes of input rows (row_in bytes each, with the k - 1 halo
+ * rows) and, when the output rows are staged too (row_out > 0, NCHW), band_limit bytes of output rows; at least one,
+ * at most ho. The convolution and the scratch estimate both size their bands by it. */
+int64_t vm_cuda_conv_band_rows(size_t band_limit, size_t row_in, size_t row_out, int k, int stride, int64_t ho) {
+  const int64_t in_rows = (int64_t)(band_limit / row_in);
+  int64_t r = in_rows >= k ? (in_rows - k) / stride + 1 : 1;
+  if (row_out > 0) {
+    const int64_t out_rows = (int64_t)(band_limit / row_out);
+    if (out_rows < r) r = out_rows > 0 ? out_rows : 1;
+  }
+  return r < ho ? r : ho;
+}
+
 vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                          const vm_param *b, int k, int stride, vm_act act, const vm_tensor *out, vm_error *err) {
   vm_cuda *cu = vm_cuda_of(be);
@@ -272,37 +334,48 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
   /* bias and ReLU go into cuDNN's call where it takes them */
   const void *relu_bias = act == VM_ACT_RELU && bias ? vm_cuda_vector_shadow(cu, b) : NULL;
   bool fused = false;
-  if (!low && (es == 4 || Cd % 8 == 0)) {
+  /* fp32 3x3 convolutions cuDNN runs in NCHW (cu->conv_nchw): the fusion blocks' by default, every one on request */
+  const bool nchw = es == 4 && k == 3 && (cu->conv_nchw == VM_CONV_NCHW_ALL || (cu->conv_nchw && low));
+  if (!low && (es == 4 || Cd % 8 == 0) && !nchw) {
     VM_TRY(dnn_conv(cu, detail->data, (int)H, (int)W, Cd, w->data, Cout, k, stride, pad, pad, out->data, (int)Ho,
                     (int)Wo, relu_bias, &fused, false, err));
     return fused ? VM_OK : vm_cuda_epilogue(cu, out->data, bias, act, NULL, out->data, Ho * Wo, Cout, err);
   }
 
   /* Concat bands (also for a detail-only input whose channel count the tensor cores do not take, e.g. the 4-channel
-   * image): the band's channels are padded to a multiple of 8. */
+   * image, and for NCHW): the band's channels are padded to a multiple of 8 for the tensor cores. */
   int Cp = es == 4 ? Cin : (Cin + 7) / 8 * 8;
   const void *wt = w->data;
   if (Cp != Cin) VM_TRY(padded_weight(cu, w, (int64_t)Cout * k * k, Cin, Cp, &wt, err));
-  int64_t row_bytes = W * Cp * (int64_t)es;
-  int64_t band_rows_max = (int64_t)cu->band_limit / row_bytes; /* input rows per band */
-  int64_t R = band_rows_max >= k ? (band_rows_max - k) / stride + 1 : 1;
-  if (R > Ho) R = Ho;
-  int64_t rin_max = (R - 1) * stride + k;
-  VM_TRY(vm_cuda_scratch_reserve(cu, &cu->band, (size_t)(rin_max * row_bytes), "the convolution band", err));
-  /* fp32 with VITMATTE_CUDA_CONV_LAYOUT=nchw: the band and its output rows through NCHW copies (issue 14: cuDNN's fp32
-   * kernels for these shapes are faster in NCHW, as PyTorch runs them?) */
-  const bool nchw = cu->conv_nchw && es == 4;
-  const size_t out_rows_bytes = (size_t)(R * Wo * Cout) * es;
-  const size_t yt_offset = ((size_t)(rin_max * row_bytes) + 255) / 256 * 256; /* output copy 256-byte aligned */
+  const size_t row_bytes = (size_t)W * Cp * es, out_row_bytes = (size_t)Wo * Cout * es;
+  const int64_t R = vm_cuda_conv_band_rows(cu->band_limit, row_bytes, nchw ? out_row_bytes : 0, k, stride, Ho);
+  const int64_t rin_max = (R - 1) * stride + k;
+  VM_TRY(vm_cuda_scratch_reserve(cu, &cu->band, (size_t)rin_max * row_bytes, "the convolution band", err));
   if (nchw) {
     VM_TRY(kcrs_weight(cu, w, Cout, Cp, k, &wt, err));
-    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->conv_t, yt_offset + out_rows_bytes,
-                                   "the NCHW convolution copies", err));
+    VM_TRY(vm_cuda_scratch_reserve(cu, &cu->conv_t, (size_t)R * out_row_bytes, "the NCHW convolution output", err));
   }
   for (int64_t o0 = 0; o0 < Ho; o0 += R) {
     int64_t r = Ho - o0 < R ? Ho - o0 : R;
     int64_t rin = (r - 1) * stride + k;
     int64_t row0 = o0 * stride - pad;
+    void *y = (char *)out->data + (size_t)(o0 * Wo * Cout) * es;
+    if (nchw) {
+      /* the band written in NCHW, cuDNN's NCHW output rows read back into y with the epilogue it did not fuse */
+      const int64_t P = rin * W, Po = r * Wo;
+      dim3 block(32, 8), grid((unsigned)((P + 31) / 32), (unsigned)((Cin + 31) / 32));
+      concat_band_nchw<<<grid, block, 0, cu->stream>>>((const float *)(detail ? detail->data : NULL),
+                                                       (const float *)(low ? low->data : NULL), (float *)cu->band.ptr,
+                                                       (int)row0, (int)rin, (int)H, (int)W, Cd, Cl);
+      VM_TRY(vm_cuda_launch_check(err, "NCHW concat band"));
+      VM_TRY(dnn_conv(cu, cu->band.ptr, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, cu->conv_t.ptr, (int)r,
+                      (int)Wo, relu_bias, &fused, true, err));
+      dim3 ogrid((unsigned)((Po + 31) / 32), (unsigned)((Cout + 31) / 32));
+      nchw_rows_to_nhwc<<<ogrid, block, 0, cu->stream>>>((const float *)cu->conv_t.ptr, (float *)y, Po, Cout,
+                                                         fused ? NULL : bias, fused ? (int)VM_ACT_NONE : (int)act);
+      VM_TRY(vm_cuda_launch_check(err, "NCHW output rows"));
+      continue;
+    }
     vm_status st = vm_dispatch(be->precision, [&](auto tag) -> vm_status {
       typedef typename decltype(tag)::type T;
       dim3 block(32, 4);
@@ -313,17 +386,8 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
       return vm_cuda_launch_check(err, "concat band");
     });
     VM_TRY(st);
-    void *y = (char *)out->data + (size_t)(o0 * Wo * Cout) * es;
-    if (nchw) {
-      void *xt = cu->conv_t.ptr, *yt = (char *)cu->conv_t.ptr + yt_offset;
-      VM_TRY(nchw_copy(cu, cu->band.ptr, xt, Cp, (int)rin, (int)W, true, err));
-      VM_TRY(dnn_conv(cu, xt, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, yt, (int)r, (int)Wo, relu_bias, &fused,
-                      true, err));
-      VM_TRY(nchw_copy(cu, yt, y, Cout, (int)r, (int)Wo, false, err));
-    } else {
-      VM_TRY(dnn_conv(cu, cu->band.ptr, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, y, (int)r, (int)Wo,
-                      relu_bias, &fused, false, err));
-    }
+    VM_TRY(dnn_conv(cu, cu->band.ptr, (int)rin, (int)W, Cp, wt, Cout, k, stride, 0, pad, y, (int)r, (int)Wo,
+                    relu_bias, &fused, false, err));
     if (!fused) VM_TRY(vm_cuda_epilogue(cu, y, bias, act, NULL, y, r * Wo, Cout, err));
   }
   return VM_OK;

@@ -97,7 +97,6 @@ struct vm_cuda {
   cublasLtHandle_t lt;
   cudnnHandle_t dnn;
   cudnnTensorDescriptor_t dnn_x, dnn_y, dnn_b; /* dnn_b: a convolution's bias, 1 x C x 1 x 1 */
-  cudnnTensorDescriptor_t dnn_xt, dnn_yt;      /* NHWC <-> NCHW copies of a band (conv_nchw) */
   cudnnFilterDescriptor_t dnn_w;
   cudnnConvolutionDescriptor_t dnn_conv;
   cudnnActivationDescriptor_t dnn_relu;
@@ -113,7 +112,7 @@ struct vm_cuda {
   vm_cuda_scratch band;     /* im2col bands (patch embedding) and concat bands (decoder convs) */
   vm_cuda_scratch tmp;      /* linear with both an activation and a residual */
   vm_cuda_scratch attn_bias;/* per resident attention block: the bias_h table of global layers */
-  vm_cuda_scratch conv_t;   /* NCHW copies of a concat band and its output rows (conv_nchw) */
+  vm_cuda_scratch conv_t;   /* a band's output rows in NCHW (conv_nchw) */
   /* scratch replaced while a capture was running: freed once the capture has ended */
   void *deferred[8];
   size_t deferred_size[8];
@@ -134,13 +133,14 @@ struct vm_cuda {
   int graphs_disabled;        /* VITMATTE_CUDA_GRAPHS=0 */
   int attention_generic_only; /* VITMATTE_CUDA_ATTENTION=generic: the fp32-arithmetic kernel in every precision */
   int attention_no_wgmma;     /* VITMATTE_CUDA_ATTENTION=mma: the mma.sync kernel for the global layers too */
-  int attention_rows;         /* VITMATTE_CUDA_ATTN_ROWS=4|8|auto (-1): the fp32 register-tiled kernel's rows a thread */
+  int attention_rows;         /* VITMATTE_CUDA_ATTN_ROWS=off (0)|4|8|auto (-1, the default): the fp32 register-tiled
+                               * kernel's rows a thread */
   int sm90;                   /* compute capability 9.0 and a build with sm_90a code: the wgmma kernels run */
   size_t band_limit;          /* bytes of a concat/im2col band; VITMATTE_CUDA_BAND_BYTES overrides (tests) */
   int conv_cudnn_only;        /* VITMATTE_CUDA_CONV=cudnn: every convolution through cuDNN */
   int conv_find;              /* VITMATTE_CUDA_CONV_ALGO=find: cuDNN algorithms timed, not picked by heuristic */
   int conv_any_algo;          /* VITMATTE_CUDA_CONV_ALGO=any: find, with Winograd and FFT allowed (measurements) */
-  int conv_nchw;              /* VITMATTE_CUDA_CONV_LAYOUT=nchw: fp32 concat bands through cuDNN in NCHW */
+  int conv_nchw;              /* fp32 3x3 convolutions through cuDNN in NCHW: VM_CONV_NCHW_* (VITMATTE_CUDA_CONV_LAYOUT) */
   size_t conv_ws_cap;         /* cuDNN workspace an algorithm may ask; VITMATTE_CUDA_CONV_WORKSPACE_MB overrides */
 };
 
@@ -260,6 +260,10 @@ void vm_cuda_conv_plans_release(vm_cuda *cu);
 #define VM_CUDA_CONV_WORKSPACE_CAP (64u << 20)
 #define VM_CUDA_STAGING_FLOATS (4 << 20)
 
+/* cu->conv_nchw: which fp32 3x3 convolutions cuDNN runs in NCHW (its fp32 kernels for the decoder's shapes are up to
+ * twice as fast as in NHWC, issue 14); the band is written in NCHW and the output rows read back into NHWC */
+enum { VM_CONV_NCHW_NONE = 0, VM_CONV_NCHW_FUSION = 1, VM_CONV_NCHW_ALL = 2 };
+
 /* ---- ops ---- */
 vm_status vm_cuda_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w, const vm_param *b, int patch,
                               const vm_param *pos, const vm_tensor *out, vm_error *err);
@@ -288,6 +292,7 @@ vm_status vm_cuda_download_alpha(vm_backend *be, const vm_tensor *alpha, float *
 vm_status vm_cuda_foreground_jacobi(vm_backend *be, vm_fg_job *job, vm_error *err);
 
 /* The tensor-core 3x3 convolution for few output channels (conv_tc.cu). */
+int64_t vm_cuda_conv_band_rows(size_t band_limit, size_t row_in, size_t row_out, int k, int stride, int64_t ho);
 bool vm_cuda_conv_tc_takes(const vm_cuda *cu, int Cd, int Cl, int Cout, int k, int stride);
 vm_status vm_cuda_conv_tc(vm_cuda *cu, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                           const vm_param *b, int stride, vm_act act, const vm_tensor *out, vm_error *err);

@@ -35,8 +35,6 @@ static void destroy(vm_backend *be) {
   if (cu->dnn_x) (void)cudnnDestroyTensorDescriptor(cu->dnn_x);
   if (cu->dnn_y) (void)cudnnDestroyTensorDescriptor(cu->dnn_y);
   if (cu->dnn_b) (void)cudnnDestroyTensorDescriptor(cu->dnn_b);
-  if (cu->dnn_xt) (void)cudnnDestroyTensorDescriptor(cu->dnn_xt);
-  if (cu->dnn_yt) (void)cudnnDestroyTensorDescriptor(cu->dnn_yt);
   if (cu->dnn_relu) (void)cudnnDestroyActivationDescriptor(cu->dnn_relu);
   if (cu->dnn_w) (void)cudnnDestroyFilterDescriptor(cu->dnn_w);
   if (cu->dnn_conv) (void)cudnnDestroyConvolutionDescriptor(cu->dnn_conv);
@@ -62,31 +60,51 @@ size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int
   int p = cfg->patch_size > 0 ? cfg->patch_size : 16;
   size_t patch = (size_t)(H / p) * (W / p) * p * p * cfg->num_channels * es;
   band = patch < VM_CUDA_PATCH_BAND_BYTES ? patch : VM_CUDA_PATCH_BAND_BYTES;
+  /* the concat bands (and, for the convolutions cuDNN runs in NCHW, their output rows) of every 3x3 convolution that
+   * takes one, sized as the convolution sizes them (vm_cuda_conv_band_rows) */
+  size_t nchw_out = 0;
+  auto conv_band = [&](int h, int w, int cin, int cout, int stride, bool concat) {
+    const bool nchw = es == 4 && (cu->conv_nchw == VM_CONV_NCHW_ALL || (cu->conv_nchw && concat));
+    if (!concat && !nchw && (es == 4 || cin % 8 == 0)) return; /* cuDNN straight on the activation */
+    const size_t cp = es == 4 ? (size_t)cin : (size_t)(cin + 7) / 8 * 8;
+    const int ho = (h + stride - 1) / stride + 1, wo = (w + stride - 1) / stride;
+    const size_t row_in = (size_t)w * cp * es, row_out = (size_t)wo * cout * es;
+    const int64_t r = vm_cuda_conv_band_rows(cu->band_limit, row_in, nchw ? row_out : 0, 3, stride, ho);
+    const size_t in = (size_t)((r - 1) * stride + 3) * row_in;
+    if (in > band) band = in;
+    if (nchw && (size_t)r * row_out > nchw_out) nchw_out = (size_t)r * row_out;
+  };
   for (int k = 0; k < cfg->num_fusion; k++) {
     int down = 1 << (cfg->num_fusion - 1 - k); /* fusion k works at H / 2^(num_fusion-1-k) */
     int detail = k + 1 < cfg->num_fusion ? cfg->convstream_hidden_sizes[cfg->num_fusion - 2 - k] : cfg->num_channels;
     int lowc = k == 0 ? cfg->hidden_size : cfg->fusion_hidden_sizes[k - 1];
-    size_t cp = es == 4 ? (size_t)(detail + lowc) : (size_t)(detail + lowc + 7) / 8 * 8;
-    size_t row = (size_t)(W / down) * cp * es;
-    size_t full = (size_t)(H / down + 2) * row;
-    size_t b = full < (size_t)VM_CUDA_CONV_BAND_BYTES + 3 * row ? full : (size_t)VM_CUDA_CONV_BAND_BYTES + 3 * row;
-    if (b > band) band = b;
+    conv_band(H / down + 2, W / down + 1, detail + lowc, cfg->fusion_hidden_sizes[k], 1, true);
   }
-  total += band;
-  /* NCHW copies of a band and of its output rows (at most as many values: no fusion block widens) */
-  if (cu->conv_nchw) total += 2 * band + 256;
+  for (int i = 0, cin = cfg->num_channels; i < cfg->num_convstream; cin = cfg->convstream_hidden_sizes[i++])
+    conv_band((H >> i) + 2, (W >> i) + 1, cin, cfg->convstream_hidden_sizes[i], 2, false);
+  if (cfg->num_fusion > 0) conv_band(H + 2, W, cfg->fusion_hidden_sizes[cfg->num_fusion - 1], VM_BN_HEAD_MID, 1, false);
+  total += band + nchw_out;
   /* the global layers' rel-pos bias slots (VM_ATTN_SLOTS_PER_SM resident blocks per SM), on the path attention takes */
   if (cfg->use_relative_position_embeddings)
     total += vm_cuda_attention_scratch(vm_cuda_of(be), H / p, W / p, cfg->head_dim);
   /* channel-padded copies of the fusion weights */
   for (int k = 0; k < cfg->num_fusion; k++) total += (size_t)cfg->fusion_hidden_sizes[k] * 9 * 1024 * es / 64;
-  /* NCHW mode: a KCRS copy of each fusion weight */
-  if (cu->conv_nchw)
+  /* NCHW: a KCRS copy of each weight it takes (the fusion blocks'; with VM_CONV_NCHW_ALL the convstream's and the
+   * head's too) */
+  if (cu->conv_nchw) {
+    size_t kcrs = 0;
     for (int k = 0; k < cfg->num_fusion; k++) {
       int detail = k + 1 < cfg->num_fusion ? cfg->convstream_hidden_sizes[cfg->num_fusion - 2 - k] : cfg->num_channels;
       int lowc = k == 0 ? cfg->hidden_size : cfg->fusion_hidden_sizes[k - 1];
-      total += (size_t)cfg->fusion_hidden_sizes[k] * 9 * (size_t)(detail + lowc) * es;
+      kcrs += (size_t)cfg->fusion_hidden_sizes[k] * 9 * (size_t)(detail + lowc);
     }
+    if (cu->conv_nchw == VM_CONV_NCHW_ALL) {
+      for (int i = 0, cin = cfg->num_channels; i < cfg->num_convstream; cin = cfg->convstream_hidden_sizes[i++])
+        kcrs += (size_t)cfg->convstream_hidden_sizes[i] * 9 * cin;
+      if (cfg->num_fusion > 0) kcrs += (size_t)VM_BN_HEAD_MID * 9 * cfg->fusion_hidden_sizes[cfg->num_fusion - 1];
+    }
+    total += kcrs * es;
+  }
   return total;
 }
 
@@ -203,9 +221,12 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
   cu->conv_find = ca && (strcmp(ca, "find") == 0 || cu->conv_any_algo);
   const char *bl = getenv("VITMATTE_CUDA_BAND_BYTES");
   cu->band_limit = bl && atol(bl) > 0 ? (size_t)atol(bl) : VM_CUDA_CONV_BAND_BYTES;
-  /* issue 14's fp32 decoder measurements: cuDNN in NCHW for the concat bands, larger algorithm workspaces */
+  /* fp32 convolutions: cuDNN in NCHW for the fusion blocks' concat bands by default (issue 14: twice as fast as
+   * NHWC for fusion 1 and 2 on an H100); VITMATTE_CUDA_CONV_LAYOUT=nhwc|nchw|nchw-all chooses (measurements) */
   const char *lay = getenv("VITMATTE_CUDA_CONV_LAYOUT");
-  cu->conv_nchw = precision == VM_PRECISION_FP32 && lay && strcmp(lay, "nchw") == 0;
+  cu->conv_nchw = precision != VM_PRECISION_FP32 || (lay && strcmp(lay, "nhwc") == 0) ? VM_CONV_NCHW_NONE
+                  : lay && strcmp(lay, "nchw-all") == 0                                  ? VM_CONV_NCHW_ALL
+                                                                                         : VM_CONV_NCHW_FUSION;
   const char *wsmb = getenv("VITMATTE_CUDA_CONV_WORKSPACE_MB");
   cu->conv_ws_cap = wsmb && atol(wsmb) > 0 ? (size_t)atol(wsmb) << 20 : VM_CUDA_CONV_WORKSPACE_CAP;
 
@@ -225,8 +246,6 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
              (ds = cudnnCreateFilterDescriptor(&cu->dnn_w)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnCreateConvolutionDescriptor(&cu->dnn_conv)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnCreateTensorDescriptor(&cu->dnn_b)) != CUDNN_STATUS_SUCCESS ||
-             (ds = cudnnCreateTensorDescriptor(&cu->dnn_xt)) != CUDNN_STATUS_SUCCESS ||
-             (ds = cudnnCreateTensorDescriptor(&cu->dnn_yt)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnCreateActivationDescriptor(&cu->dnn_relu)) != CUDNN_STATUS_SUCCESS ||
              (ds = cudnnSetActivationDescriptor(cu->dnn_relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0)) !=
                  CUDNN_STATUS_SUCCESS) {

@@ -57,7 +57,9 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
   cu->attention_generic_only = at && strcmp(at, "generic") == 0;
   cu->attention_no_wgmma = at && strcmp(at, "mma") == 0;
   const char *rows = getenv("VITMATTE_CUDA_ATTN_ROWS");
-  cu->attention_rows = !rows ? 0 : strcmp(rows, "auto") == 0 ? -1 : atoi(rows);
+  /* the register-tiled fp32 kernel is the default where it applies (rows chosen by waves); 0 or "off" keeps the
+   * generic kernel, 4 or 8 force a row count (measurements) */
+  cu->attention_rows = !rows || strcmp(rows, "auto") == 0 ? -1 : strcmp(rows, "off") == 0 ? 0 : atoi(rows);
   cu->mma = cu->code_arch >= 80;
 #ifdef VM_HAVE_SM90A
   cu->sm90 = cu->cc == 90 && cu->code_arch == 90;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -79,17 +79,31 @@ case ${1:-checks} in
         --iters 3 --json /tmp/r/torch/torch-small-modules2048.json' ;;
   s8) # session of 2026-12-07b (s7 found no machine): the fp32 register-tiled attention and NCHW bands (ops, bench
     # variants, parity on images over 1024 px wide), then PyTorch's fp32 convolutions by layout and PyTorch eager
-    part fp32var 300 tests/gpu/run_gpu.sh --stages env,fp32var
+    part fp32var 300 tests/gpu/run_gpu.sh --stages env,fp32ops,fp32var,fp32wide
     part convs 60 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json
     part torch 130 python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 \
       --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
     part input 40 tests/gpu/run_gpu.sh --stages input ;;
   s8short) # s8 within about 5 minutes: the fp32 switches' checks and four of their benchmark variants, PyTorch's
     # fp32 convolutions by layout
-    VM_FP32VAR_VARIANTS="default rows-auto nchw both" part fp32var 240 tests/gpu/run_gpu.sh --stages env,fp32var
+    VM_FP32VAR_VARIANTS="default rows-auto nchw both" part fp32var 240 tests/gpu/run_gpu.sh --stages env,fp32ops,fp32var
     part convs 60 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json ;;
   s8min) # the least of s8 (about 4 minutes): the fp32 op suite (every attention kernel, NCHW bands), fp32 benchmark with and
     # without the switches, parity on the wide images with them
-    VM_FP32VAR_VARIANTS="default both" part fp32var 220 tests/gpu/run_gpu.sh --stages env,fp32var ;;
+    VM_FP32VAR_VARIANTS="default both" part fp32var 220 tests/gpu/run_gpu.sh --stages env,fp32ops,fp32var,fp32wide ;;
+  s9) # session of 2026-12-07c: fp32's new defaults (register-tiled attention, the fusion bands in NCHW written
+    # directly, the output rows read back with the epilogue): the op suite, S's variants (layouts, workspaces, band
+    # sizes, timed algorithms), B's, PyTorch's B fp32 and S's per-module times at 2048^2, wide-image parity
+    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
+    part fp32var 150 tests/gpu/run_gpu.sh --stages fp32var
+    VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default nhwc rows-off nchw-all band256-ws2g" \
+      part fp32b 120 tests/gpu/run_gpu.sh --stages fp32var
+    VM_FP32VAR_VARIANTS=default VM_FP32VAR_SIZES=2048x2048 VM_FP32VAR_MODULES_AT=2048x2048 \
+      part mod2048 40 tests/gpu/run_gpu.sh --stages fp32var
+    part torch 150 bash -c 'python3 tests/reference/torch_bench.py --preset base --modes fp32 \
+        --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-base.json
+      python3 tests/reference/torch_bench.py --preset small --modes fp32 --sizes 2048x2048 --modules-at 2048x2048 \
+        --iters 3 --json /tmp/r/torch/torch-small-modules2048.json'
+    VM_FP32VAR_QUICK=1 part wide 120 tests/gpu/run_gpu.sh --stages fp32wide ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

@@ -14,9 +14,10 @@
 #   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
 #   8 minutes).
 #   `fp32conv` times fp32 with Winograd/FFT allowed in cuDNN (VITMATTE_CUDA_CONV_ALGO=any) and checks its parity.
-#   `fp32var` (issue 14, GPU fp32): the fp32 op suite (the register-tiled attention kernel, NCHW convolution bands),
-#   S's fp32 benchmark under each switch (VITMATTE_CUDA_ATTN_ROWS, VITMATTE_CUDA_CONV_LAYOUT,
-#   VITMATTE_CUDA_CONV_WORKSPACE_MB), and fp32 parity with them, also on images over 1024 px wide (fx-wide).
+#   Issue 14, GPU fp32: `fp32ops` the fp32 op suite (the register-tiled attention kernel, every convolution layout);
+#   `fp32var` S's (and with VM_FP32VAR_PRESETS B's) fp32 benchmark under each switch (VITMATTE_CUDA_ATTN_ROWS,
+#   VITMATTE_CUDA_CONV_LAYOUT, VITMATTE_CUDA_CONV_WORKSPACE_MB, VITMATTE_CUDA_BAND_BYTES, VITMATTE_CUDA_CONV_ALGO);
+#   `fp32wide` fp32 parity with the defaults and switches on images over 1024 px wide (fx-wide).
 #   `hostio` times vm_predict with the host-side pre-processing (the path before the device-side input).
 #   `fallback` is the ops stage's device-choice and replay test alone.
 #   `input` checks the 8-bit input upload and the alpha download on the Hopper and Turing-PTX modules.
@@ -188,36 +189,53 @@ if has bench; then
   done
 fi
 
-if has fp32var; then
+if has fp32ops; then
   log=$OUT/ops-fp32var.log
   "$bin/test_cuda_ops" "$bin/libvitmatte-cuda.so" fp32 >"$log" 2>&1
   rc=$?
   grep -E "^FAIL" "$log" | head -n 20
   status "ops fp32 (register-tiled attention, NCHW bands): $(tail -n 1 "$log") (rc $rc, $(elapsed) s)"
-  [ -d /tmp/fx-small/model ] ||
-    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
-      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
-  # name and switches of each variant (default: the generic attention kernel, NHWC bands, 64 MB workspaces)
-  # (VM_FP32VAR_VARIANTS="default both ..." picks some by name)
-  for v in "default:" "rows-auto:VITMATTE_CUDA_ATTN_ROWS=auto" "rows8:VITMATTE_CUDA_ATTN_ROWS=8" \
-    "rows4:VITMATTE_CUDA_ATTN_ROWS=4" "nchw:VITMATTE_CUDA_CONV_LAYOUT=nchw" "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" \
-    "both:VITMATTE_CUDA_ATTN_ROWS=auto VITMATTE_CUDA_CONV_LAYOUT=nchw"; do
-    name=${v%%:*}
-    case " ${VM_FP32VAR_VARIANTS:-$name} " in *" $name "*) ;; *) continue ;; esac
-    env ${v#*:} "$bin/bench" --model /tmp/fx-small/model --label "small-$name" --sizes 1024x1024,2048x2048 --iters 5 \
-      --precisions fp32 --modules-at 1024x1024 --json "$OUT/fp32var-$name.json" >"$OUT/fp32var-$name.log" 2>&1
-    status "bench fp32 $name: rc $? $(grep -E '^ *fp32 +[0-9]+x[0-9]+ +forward' "$OUT/fp32var-$name.log" | awk '{printf "%s %s ms; ", $2, $4}')$(grep -E 'fp32 (fusion 1|fusion 2|global layer 2)' "$OUT/fp32var-$name.log" | awk '{printf "%s %s %s; ", $2, $3, $NF}')"
+fi
+
+if has fp32var; then
+  # name and switches of each variant (default: the register-tiled attention kernel, the fusion blocks' bands in
+  # NCHW, 64 MB workspaces, 64 MB bands); VM_FP32VAR_VARIANTS="default nhwc ..." picks some by name, VM_FP32VAR_PRESETS
+  # the models (small; base adds ViTMatte-B)
+  b256=268435456
+  for preset in ${VM_FP32VAR_PRESETS:-small}; do
+    [ -d "/tmp/fx-$preset/model" ] ||
+      python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$preset" --preset "$preset" --e2e --sizes 64x64 \
+        --device cuda >"$OUT/model-$preset.log" 2>&1 || tail -n 5 "$OUT/model-$preset.log"
+    for v in "default:" "nhwc:VITMATTE_CUDA_CONV_LAYOUT=nhwc" "rows-off:VITMATTE_CUDA_ATTN_ROWS=off" \
+      "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws256:VITMATTE_CUDA_CONV_WORKSPACE_MB=256" \
+      "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band256:VITMATTE_CUDA_BAND_BYTES=$b256" \
+      "band256-ws2g:VITMATTE_CUDA_BAND_BYTES=$b256 VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" \
+      "find:VITMATTE_CUDA_CONV_ALGO=find" \
+      "all-band256-ws2g:VITMATTE_CUDA_CONV_LAYOUT=nchw-all VITMATTE_CUDA_BAND_BYTES=$b256 VITMATTE_CUDA_CONV_WORKSPACE_MB=2048"; do
+      name=${v%%:*}
+      case " ${VM_FP32VAR_VARIANTS:-$name} " in *" $name "*) ;; *) continue ;; esac
+      [ "$preset" = small ] || name=$preset-$name
+      env ${v#*:} "$bin/bench" --model "/tmp/fx-$preset/model" --label "$preset-$name" --sizes ${VM_FP32VAR_SIZES:-1024x1024,2048x2048} \
+        --iters 5 --precisions fp32 --modules-at ${VM_FP32VAR_MODULES_AT:-1024x1024} --json "$OUT/fp32var-$name.json" \
+        >"$OUT/fp32var-$name.log" 2>&1
+      status "bench fp32 $name: rc $? $(grep -E '^ *fp32 +[0-9]+x[0-9]+ +forward' "$OUT/fp32var-$name.log" | awk '{printf "%s %s ms; ", $2, $4}')$(grep -E 'fp32 (convstream|fusion [0-3]|head|global layer 2|windowed layer 0)' "$OUT/fp32var-$name.log" | awk '{printf "%s %s %s; ", $2, $3, $NF}')"
+    done
   done
+fi
+
+if has fp32wide; then
   # parity: transformers' fp32 alpha on images over 1024 px wide (global layers 66 and 132 tokens wide, which the
-  # register-tiled kernel takes), with the switches and without
+  # register-tiled kernel takes), with the defaults, every 3x3 convolution in NCHW, and the generic kernel in NHWC
   [ -f /tmp/fx-wide/.complete ] ||
     { python3 tests/reference/gen_fixtures.py --out /tmp/fx-wide --preset small --modules --e2e \
       --sizes 1040x1100,700x2100 --device cuda >"$OUT/fixtures-wide.log" 2>&1 && touch /tmp/fx-wide/.complete; } ||
     tail -n 5 "$OUT/fixtures-wide.log"
-  VITMATTE_CUDA_ATTN_ROWS=auto VITMATTE_CUDA_CONV_LAYOUT=nchw path_suffix=-f32new \
-    parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
-  VITMATTE_CUDA_ATTN_ROWS=8 path_suffix=-rows8 parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
   parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
+  if [ -z "${VM_FP32VAR_QUICK:-}" ]; then
+    VITMATTE_CUDA_CONV_LAYOUT=nchw-all path_suffix=-nchwall parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
+    VITMATTE_CUDA_ATTN_ROWS=off VITMATTE_CUDA_CONV_LAYOUT=nhwc path_suffix=-old \
+      parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
+  fi
 fi
 
 if has hostio; then

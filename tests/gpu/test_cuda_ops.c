@@ -904,13 +904,17 @@ int main(int argc, char **argv) {
       test_patch_embed(&s);
       s.be->ops->destroy(s.be);
       if (precs[p] == VM_PRECISION_FP32) {
-        /* fp32 concat bands through NCHW copies (VITMATTE_CUDA_CONV_LAYOUT=nchw), also cut into small bands */
-        const char *nchw[2] = {"VITMATTE_CUDA_CONV_LAYOUT", "VITMATTE_CUDA_BAND_BYTES"};
-        create_with_env(&s, create, 1, nchw, (const char *const[]){"nchw"});
-        test_conv(&s, " [cuDNN NCHW]");
+        /* the layouts beside fp32's default (the fusion blocks' concat bands in NCHW, the rest NHWC): all NHWC, and
+         * every 3x3 convolution in NCHW (detail-only and strided ones through the band too), also in small bands */
+        const char *lay[2] = {"VITMATTE_CUDA_CONV_LAYOUT", "VITMATTE_CUDA_BAND_BYTES"};
+        create_with_env(&s, create, 1, lay, (const char *const[]){"nhwc"});
+        test_conv(&s, " [cuDNN NHWC]");
         s.be->ops->destroy(s.be);
-        create_with_env(&s, create, 2, nchw, (const char *const[]){"nchw", "12000"});
-        test_conv(&s, " [cuDNN NCHW, small bands]");
+        create_with_env(&s, create, 1, lay, (const char *const[]){"nchw-all"});
+        test_conv(&s, " [cuDNN NCHW, every 3x3]");
+        s.be->ops->destroy(s.be);
+        create_with_env(&s, create, 2, lay, (const char *const[]){"nchw-all", "12000"});
+        test_conv(&s, " [cuDNN NCHW, every 3x3, small bands]");
         s.be->ops->destroy(s.be);
       }
     }
@@ -920,12 +924,12 @@ int main(int argc, char **argv) {
       /* the mma.sync kernel for the global layers as well (on Hopper they otherwise take the wgmma kernel) */
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "mma", "mma.sync attention kernel only");
     } else if (!(input_only && !attention_only)) {
-      /* fp32: the generic kernel where the register-tiled one takes the layer (head dim 64, 64+ tokens wide), and the
-       * register-tiled one with each row count (the default picks one by the layer's work items) */
-      attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "generic", "generic attention kernel");
+      /* fp32: the default ran the register-tiled kernel where it takes the layer (head dim 64, 64+ tokens wide) with
+       * the rows the layer's work items choose; the generic kernel there, and the register-tiled one at each row
+       * count */
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "off", "generic attention kernel (register-tiled off)");
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "4", "register-tiled fp32 kernel, 4 rows a thread");
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "8", "register-tiled fp32 kernel, 8 rows a thread");
-      attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "auto", "register-tiled fp32 kernel, rows by waves");
     }
     printf("== %s: %d passed, %d failed\n", names[p], s.passed, s.failed);
     passed += s.passed;
