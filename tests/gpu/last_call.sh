@@ -93,17 +93,20 @@ case ${1:-checks} in
     VM_FP32VAR_VARIANTS="default both" part fp32var 220 tests/gpu/run_gpu.sh --stages env,fp32ops,fp32var,fp32wide ;;
   s9) # session of 2026-12-07c: fp32's new defaults (register-tiled attention, the fusion bands in NCHW written
     # directly, the output rows read back with the epilogue): the op suite, S's variants (layouts, workspaces, band
-    # sizes, timed algorithms), B's, PyTorch's B fp32 and S's per-module times at 2048^2, wide-image parity
+    # sizes, timed algorithms), B's, S's per-module times at 2048^2; PyTorch fp32 for S and B in the same call;
+    # wide-image parity
     part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
-    part fp32var 150 tests/gpu/run_gpu.sh --stages fp32var
-    VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default nhwc rows-off nchw-all band256-ws2g" \
-      part fp32b 120 tests/gpu/run_gpu.sh --stages fp32var
-    VM_FP32VAR_VARIANTS=default VM_FP32VAR_SIZES=2048x2048 VM_FP32VAR_MODULES_AT=2048x2048 \
-      part mod2048 40 tests/gpu/run_gpu.sh --stages fp32var
-    part torch 150 bash -c 'python3 tests/reference/torch_bench.py --preset base --modes fp32 \
-        --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-base.json
+    VM_FP32VAR_QUICK=1 part wide 100 tests/gpu/run_gpu.sh --stages fp32wide
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 part fp32var 150 tests/gpu/run_gpu.sh --stages fp32var
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base \
+      VM_FP32VAR_VARIANTS="default nhwc rows-off nchw-all band256-ws2g" part fp32b 120 tests/gpu/run_gpu.sh --stages fp32var
+    part torch 170 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
+      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --json /tmp/r/torch/torch-base.json
       python3 tests/reference/torch_bench.py --preset small --modes fp32 --sizes 2048x2048 --modules-at 2048x2048 \
         --iters 3 --json /tmp/r/torch/torch-small-modules2048.json'
-    VM_FP32VAR_QUICK=1 part wide 120 tests/gpu/run_gpu.sh --stages fp32wide ;;
+    VM_FP32VAR_VARIANTS=default VM_FP32VAR_SIZES=2048x2048 VM_FP32VAR_MODULES_AT=2048x2048 \
+      part mod2048 40 tests/gpu/run_gpu.sh --stages fp32var ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
