@@ -137,6 +137,7 @@ struct vm_cuda {
                                * kernel's rows a thread */
   int sm90;                   /* compute capability 9.0 and a build with sm_90a code: the wgmma kernels run */
   size_t band_limit;          /* bytes of a concat/im2col band; VITMATTE_CUDA_BAND_BYTES overrides (tests) */
+  int64_t band_pixels;        /* output pixels of an NCHW band (0: no cap); VITMATTE_CUDA_BAND_PIXELS overrides (tests) */
   int conv_cudnn_only;        /* VITMATTE_CUDA_CONV=cudnn: every convolution through cuDNN */
   int conv_find;              /* VITMATTE_CUDA_CONV_ALGO=find: cuDNN algorithms timed, not picked by heuristic */
   int conv_any_algo;          /* VITMATTE_CUDA_CONV_ALGO=any: find, with Winograd and FFT allowed (measurements) */
@@ -258,11 +259,17 @@ void vm_cuda_conv_plans_release(vm_cuda *cu);
 #define VM_CUDA_PATCH_BAND_BYTES (32u << 20)
 #define VM_CUDA_CONV_BAND_BYTES (64u << 20)
 #define VM_CUDA_CONV_WORKSPACE_CAP (64u << 20)
+/* fp32: larger NCHW bands (at most VM_CUDA_CONV_BAND_PIXELS_F32 output pixels) and workspaces (the convstream's NHWC
+ * convolutions at 1024^2: 0.86 ms within 64 MB, 0.58 within 256) */
+#define VM_CUDA_CONV_BAND_BYTES_F32 (256u << 20)
+#define VM_CUDA_CONV_BAND_PIXELS_F32 (1 << 18)
+#define VM_CUDA_CONV_WORKSPACE_CAP_F32 (256u << 20)
 #define VM_CUDA_STAGING_FLOATS (4 << 20)
 
-/* cu->conv_nchw: which fp32 3x3 convolutions cuDNN runs in NCHW (its fp32 kernels for the decoder's shapes are up to
- * twice as fast as in NHWC, issue 14); the band is written in NCHW and the output rows read back into NHWC */
-enum { VM_CONV_NCHW_NONE = 0, VM_CONV_NCHW_FUSION = 1, VM_CONV_NCHW_ALL = 2 };
+/* cu->conv_nchw: which fp32 3x3 convolutions cuDNN runs in NCHW (H100: its fp32 kernels for the fusion blocks and the
+ * head are up to twice as fast as in NHWC; the strided convstream ones are faster in NHWC, issue 14); the band is
+ * written in NCHW and the output rows read back into NHWC */
+enum { VM_CONV_NCHW_NONE = 0, VM_CONV_NCHW_STRIDE1 = 1, VM_CONV_NCHW_ALL = 2 };
 
 /* ---- ops ---- */
 vm_status vm_cuda_patch_embed(vm_backend *be, const vm_tensor *px, const vm_param *w, const vm_param *b, int patch,
@@ -292,7 +299,13 @@ vm_status vm_cuda_download_alpha(vm_backend *be, const vm_tensor *alpha, float *
 vm_status vm_cuda_foreground_jacobi(vm_backend *be, vm_fg_job *job, vm_error *err);
 
 /* The tensor-core 3x3 convolution for few output channels (conv_tc.cu). */
-int64_t vm_cuda_conv_band_rows(size_t band_limit, size_t row_in, size_t row_out, int k, int stride, int64_t ho);
+int64_t vm_cuda_conv_band_rows(const vm_cuda *cu, size_t row_in, size_t row_out, int64_t wo, int k, int stride,
+                               int64_t ho, bool nchw);
+/* Whether cuDNN runs this fp32 3x3 convolution in NCHW (through a band; cu->conv_nchw). */
+static inline bool vm_cuda_conv_nchw(const vm_cuda *cu, int k, int stride) {
+  return cu->base.act_size == 4 && k == 3 &&
+         (cu->conv_nchw == VM_CONV_NCHW_ALL || (cu->conv_nchw == VM_CONV_NCHW_STRIDE1 && stride == 1));
+}
 bool vm_cuda_conv_tc_takes(const vm_cuda *cu, int Cd, int Cl, int Cout, int k, int stride);
 vm_status vm_cuda_conv_tc(vm_cuda *cu, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                           const vm_param *b, int stride, vm_act act, const vm_tensor *out, vm_error *err);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -108,5 +108,19 @@ case ${1:-checks} in
         --iters 3 --json /tmp/r/torch/torch-small-modules2048.json'
     VM_FP32VAR_VARIANTS=default VM_FP32VAR_SIZES=2048x2048 VM_FP32VAR_MODULES_AT=2048x2048 \
       part mod2048 40 tests/gpu/run_gpu.sh --stages fp32var ;;
+  s10) # session of 2026-12-07c, second call: fp32's conv defaults (stride-1 3x3 in NCHW, bands of up to 256 MB and
+    # 2^18 pixels made equal, 256 MB workspaces) checked and timed beside their variants, S and B with PyTorch fp32 in
+    # the same call; then torch.compile fp16 for S at every size (issue 14 item 1) in the time left
+    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_FP32VAR_QUICK=1 part wide 60 tests/gpu/run_gpu.sh --stages fp32wide
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 part fp32var 120 tests/gpu/run_gpu.sh --stages fp32var
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default nhwc" \
+      part fp32b 60 tests/gpu/run_gpu.sh --stages fp32var
+    part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
+      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json'
+    part compile 250 python3 tests/reference/torch_bench.py --preset small --modes compile-fp16 --modules-at none \
+        --json /tmp/r/compile/torch-small-compile.json ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

@@ -198,8 +198,9 @@ if has fp32ops; then
 fi
 
 if has fp32var; then
-  # name and switches of each variant (default: the register-tiled attention kernel, the fusion blocks' bands in
-  # NCHW, 64 MB workspaces, 64 MB bands); VM_FP32VAR_VARIANTS="default nhwc ..." picks some by name, VM_FP32VAR_PRESETS
+  # name and switches of each variant (default: the register-tiled attention kernel, stride-1 3x3 convolutions in
+  # NCHW bands of up to 256 MB and 2^18 output pixels, 256 MB workspaces; band64/band256: bands of that many bytes, no
+  # pixel cap); VM_FP32VAR_VARIANTS="default nhwc ..." picks some by name, VM_FP32VAR_PRESETS
   # the models (small; base adds ViTMatte-B)
   b256=268435456
   for preset in ${VM_FP32VAR_PRESETS:-small}; do
@@ -207,11 +208,9 @@ if has fp32var; then
       python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$preset" --preset "$preset" --e2e --sizes 64x64 \
         --device cuda >"$OUT/model-$preset.log" 2>&1 || tail -n 5 "$OUT/model-$preset.log"
     for v in "default:" "nhwc:VITMATTE_CUDA_CONV_LAYOUT=nhwc" "rows-off:VITMATTE_CUDA_ATTN_ROWS=off" \
-      "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws256:VITMATTE_CUDA_CONV_WORKSPACE_MB=256" \
-      "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band256:VITMATTE_CUDA_BAND_BYTES=$b256" \
-      "band256-ws2g:VITMATTE_CUDA_BAND_BYTES=$b256 VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" \
-      "find:VITMATTE_CUDA_CONV_ALGO=find" \
-      "all-band256-ws2g:VITMATTE_CUDA_CONV_LAYOUT=nchw-all VITMATTE_CUDA_BAND_BYTES=$b256 VITMATTE_CUDA_CONV_WORKSPACE_MB=2048"; do
+      "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws64:VITMATTE_CUDA_CONV_WORKSPACE_MB=64" \
+      "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band64:VITMATTE_CUDA_BAND_BYTES=67108864" \
+      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find"; do
       name=${v%%:*}
       case " ${VM_FP32VAR_VARIANTS:-$name} " in *" $name "*) ;; *) continue ;; esac
       [ "$preset" = small ] || name=$preset-$name

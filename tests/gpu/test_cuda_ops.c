@@ -904,8 +904,8 @@ int main(int argc, char **argv) {
       test_patch_embed(&s);
       s.be->ops->destroy(s.be);
       if (precs[p] == VM_PRECISION_FP32) {
-        /* the layouts beside fp32's default (the fusion blocks' concat bands in NCHW, the rest NHWC): all NHWC, and
-         * every 3x3 convolution in NCHW (detail-only and strided ones through the band too), also in small bands */
+        /* the layouts beside fp32's default (stride-1 3x3 convolutions in NCHW through a band, the strided ones NHWC):
+         * all NHWC, and every 3x3 convolution in NCHW (the strided ones through the band too), also in small bands */
         const char *lay[2] = {"VITMATTE_CUDA_CONV_LAYOUT", "VITMATTE_CUDA_BAND_BYTES"};
         create_with_env(&s, create, 1, lay, (const char *const[]){"nhwc"});
         test_conv(&s, " [cuDNN NHWC]");
@@ -915,6 +915,11 @@ int main(int argc, char **argv) {
         s.be->ops->destroy(s.be);
         create_with_env(&s, create, 2, lay, (const char *const[]){"nchw-all", "12000"});
         test_conv(&s, " [cuDNN NCHW, every 3x3, small bands]");
+        s.be->ops->destroy(s.be);
+        /* the default layout with bands cut by their output pixels (the 2102-row case in 75-row bands, made equal) */
+        const char *px[1] = {"VITMATTE_CUDA_BAND_PIXELS"};
+        create_with_env(&s, create, 1, px, (const char *const[]){"3000"});
+        test_conv(&s, " [cuDNN NCHW, bands of 3000 pixels]");
         s.be->ops->destroy(s.be);
       }
     }
