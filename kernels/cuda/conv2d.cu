@@ -283,25 +283,20 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
 }
 
 /* The most output rows a band takes: as many as fit cu->band_limit bytes of input rows (row_in bytes each, with the
- * k - 1 halo rows); for an NCHW band also band_limit bytes of its staged output rows (row_out bytes each) and at most
- * cu->band_pixels output pixels (cuDNN's fp32 kernels slow down on larger bands: H100, fusion 3 at 1024^2 in 920-row
- * bands 2.79 ms, in 230-row ones 2.31). At least one, at most ho. The scratch estimate sizes the bands by it; the
- * convolution then makes its bands equal (band_rows). */
-int64_t vm_cuda_conv_band_rows(const vm_cuda *cu, size_t row_in, size_t row_out, int64_t wo, int k, int stride,
-                               int64_t ho, bool nchw) {
+ * k - 1 halo rows) and, for an NCHW band, band_limit bytes of its staged output rows (row_out bytes each); at least
+ * one, at most ho. The scratch estimate sizes the bands by it; the convolution then makes its bands equal
+ * (band_rows). */
+int64_t vm_cuda_conv_band_rows(const vm_cuda *cu, size_t row_in, size_t row_out, int k, int stride, int64_t ho,
+                               bool nchw) {
   const int64_t in_rows = (int64_t)(cu->band_limit / row_in);
   int64_t r = in_rows >= k ? (in_rows - k) / stride + 1 : 1;
-  if (nchw) {
-    const int64_t out_rows = (int64_t)(cu->band_limit / row_out);
-    if (out_rows < r) r = out_rows;
-    if (cu->band_pixels > 0 && wo > 0 && cu->band_pixels / wo < r) r = cu->band_pixels / wo;
-  }
+  if (nchw && (int64_t)(cu->band_limit / row_out) < r) r = (int64_t)(cu->band_limit / row_out);
   if (r < 1) r = 1;
   return r < ho ? r : ho;
 }
 
-/* ho rows in bands of at most r, made equal: a short last band takes other, slower algorithms (H100, fusion 1 at
- * 1024^2 in 182 + 74 rows 2.04 ms, in one band of 256 1.43). */
+/* ho rows in bands of at most r, made equal: a short last band takes other, slower algorithms (H100, fp32 fusion 1
+ * at 1024^2 in bands of 182 + 74 rows 2.04 ms, in two of 128 1.43). */
 static int64_t band_rows(int64_t r, int64_t ho) {
   const int64_t bands = (ho + r - 1) / r;
   return (ho + bands - 1) / bands;
@@ -361,7 +356,7 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
   const void *wt = w->data;
   if (Cp != Cin) VM_TRY(padded_weight(cu, w, (int64_t)Cout * k * k, Cin, Cp, &wt, err));
   const size_t row_bytes = (size_t)W * Cp * es, out_row_bytes = (size_t)Wo * Cout * es;
-  const int64_t R = band_rows(vm_cuda_conv_band_rows(cu, row_bytes, out_row_bytes, Wo, k, stride, Ho, nchw), Ho);
+  const int64_t R = band_rows(vm_cuda_conv_band_rows(cu, row_bytes, out_row_bytes, k, stride, Ho, nchw), Ho);
   const int64_t rin_max = (R - 1) * stride + k;
   VM_TRY(vm_cuda_scratch_reserve(cu, &cu->band, (size_t)rin_max * row_bytes, "the convolution band", err));
   if (nchw) {

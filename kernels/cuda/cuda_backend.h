@@ -137,7 +137,6 @@ struct vm_cuda {
                                * kernel's rows a thread */
   int sm90;                   /* compute capability 9.0 and a build with sm_90a code: the wgmma kernels run */
   size_t band_limit;          /* bytes of a concat/im2col band; VITMATTE_CUDA_BAND_BYTES overrides (tests) */
-  int64_t band_pixels;        /* output pixels of an NCHW band (0: no cap); VITMATTE_CUDA_BAND_PIXELS overrides (tests) */
   int conv_cudnn_only;        /* VITMATTE_CUDA_CONV=cudnn: every convolution through cuDNN */
   int conv_find;              /* VITMATTE_CUDA_CONV_ALGO=find: cuDNN algorithms timed, not picked by heuristic */
   int conv_any_algo;          /* VITMATTE_CUDA_CONV_ALGO=any: find, with Winograd and FFT allowed (measurements) */
@@ -259,10 +258,8 @@ void vm_cuda_conv_plans_release(vm_cuda *cu);
 #define VM_CUDA_PATCH_BAND_BYTES (32u << 20)
 #define VM_CUDA_CONV_BAND_BYTES (64u << 20)
 #define VM_CUDA_CONV_WORKSPACE_CAP (64u << 20)
-/* fp32: larger NCHW bands (at most VM_CUDA_CONV_BAND_PIXELS_F32 output pixels) and workspaces (the convstream's NHWC
- * convolutions at 1024^2: 0.86 ms within 64 MB, 0.58 within 256) */
-#define VM_CUDA_CONV_BAND_BYTES_F32 (256u << 20)
-#define VM_CUDA_CONV_BAND_PIXELS_F32 (1 << 18)
+/* fp32: larger workspaces (H100, the convstream's NHWC convolutions at 1024^2: 0.86 ms within 64 MB, 0.58 within
+ * 256; 2 GB gains 1.7% more at 2048^2 but the memory check would count 1.75 GB more) */
 #define VM_CUDA_CONV_WORKSPACE_CAP_F32 (256u << 20)
 #define VM_CUDA_STAGING_FLOATS (4 << 20)
 
@@ -299,8 +296,8 @@ vm_status vm_cuda_download_alpha(vm_backend *be, const vm_tensor *alpha, float *
 vm_status vm_cuda_foreground_jacobi(vm_backend *be, vm_fg_job *job, vm_error *err);
 
 /* The tensor-core 3x3 convolution for few output channels (conv_tc.cu). */
-int64_t vm_cuda_conv_band_rows(const vm_cuda *cu, size_t row_in, size_t row_out, int64_t wo, int k, int stride,
-                               int64_t ho, bool nchw);
+int64_t vm_cuda_conv_band_rows(const vm_cuda *cu, size_t row_in, size_t row_out, int k, int stride, int64_t ho,
+                               bool nchw);
 /* Whether cuDNN runs this fp32 3x3 convolution in NCHW (through a band; cu->conv_nchw). */
 static inline bool vm_cuda_conv_nchw(const vm_cuda *cu, int k, int stride) {
   return cu->base.act_size == 4 && k == 3 &&

@@ -69,7 +69,7 @@ size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int
     const size_t cp = es == 4 ? (size_t)cin : (size_t)(cin + 7) / 8 * 8;
     const int ho = (h + stride - 1) / stride + 1, wo = (w + stride - 1) / stride;
     const size_t row_in = (size_t)w * cp * es, row_out = (size_t)wo * cout * es;
-    const int64_t r = vm_cuda_conv_band_rows(cu, row_in, row_out, wo, 3, stride, ho, nchw);
+    const int64_t r = vm_cuda_conv_band_rows(cu, row_in, row_out, 3, stride, ho, nchw);
     const size_t in = (size_t)((r - 1) * stride + 3) * row_in;
     if (in > band) band = in;
     if (nchw && (size_t)r * row_out > nchw_out) nchw_out = (size_t)r * row_out;
@@ -221,9 +221,7 @@ VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision prec
   cu->conv_find = ca && (strcmp(ca, "find") == 0 || cu->conv_any_algo);
   const char *bl = getenv("VITMATTE_CUDA_BAND_BYTES");
   const bool f32 = precision == VM_PRECISION_FP32;
-  cu->band_limit = bl && atol(bl) > 0 ? (size_t)atol(bl) : f32 ? VM_CUDA_CONV_BAND_BYTES_F32 : VM_CUDA_CONV_BAND_BYTES;
-  const char *bp = getenv("VITMATTE_CUDA_BAND_PIXELS");
-  cu->band_pixels = bp && atol(bp) > 0 ? atol(bp) : f32 && !(bl && atol(bl) > 0) ? VM_CUDA_CONV_BAND_PIXELS_F32 : 0;
+  cu->band_limit = bl && atol(bl) > 0 ? (size_t)atol(bl) : VM_CUDA_CONV_BAND_BYTES;
   /* fp32 convolutions: cuDNN in NCHW for the stride-1 ones by default (issue 14: on an H100 twice as fast as NHWC
    * for fusion 1 and 2, the head 1.9 -> 1.0 ms); VITMATTE_CUDA_CONV_LAYOUT=nhwc|nchw|nchw-all chooses (measurements) */
   const char *lay = getenv("VITMATTE_CUDA_CONV_LAYOUT");

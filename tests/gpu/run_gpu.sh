@@ -199,8 +199,7 @@ fi
 
 if has fp32var; then
   # name and switches of each variant (default: the register-tiled attention kernel, stride-1 3x3 convolutions in
-  # NCHW bands of up to 256 MB and 2^18 output pixels, 256 MB workspaces; band64/band256: bands of that many bytes, no
-  # pixel cap); VM_FP32VAR_VARIANTS="default nhwc ..." picks some by name, VM_FP32VAR_PRESETS
+  # NCHW bands of up to 64 MB made equal, 256 MB workspaces); VM_FP32VAR_VARIANTS="default nhwc ..." picks some by name, VM_FP32VAR_PRESETS
   # the models (small; base adds ViTMatte-B)
   b256=268435456
   for preset in ${VM_FP32VAR_PRESETS:-small}; do

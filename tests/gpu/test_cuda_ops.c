@@ -916,11 +916,6 @@ int main(int argc, char **argv) {
         create_with_env(&s, create, 2, lay, (const char *const[]){"nchw-all", "12000"});
         test_conv(&s, " [cuDNN NCHW, every 3x3, small bands]");
         s.be->ops->destroy(s.be);
-        /* the default layout with bands cut by their output pixels (the 2102-row case in 75-row bands, made equal) */
-        const char *px[1] = {"VITMATTE_CUDA_BAND_PIXELS"};
-        create_with_env(&s, create, 1, px, (const char *const[]){"3000"});
-        test_conv(&s, " [cuDNN NCHW, bands of 3000 pixels]");
-        s.be->ops->destroy(s.be);
       }
     }
     if (precs[p] != VM_PRECISION_FP32 && !(input_only && !attention_only)) {
