@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -134,5 +134,7 @@ case ${1:-checks} in
     part bench 110 tests/gpu/run_gpu.sh --stages env,bench --quick
     part torch 60 python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 --sizes 1024x1024,2048x2048 \
         --modules-at none --json /tmp/r/torch/torch-small.json ;;
+  prof) # about 2 minutes: Nsight Compute on the fp32 attention kernel (S, 1024^2 and 2048^2), then S's fp32 forward
+    part prof 120 tests/gpu/run_gpu.sh --stages env,fp32prof ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

@@ -17,7 +17,8 @@
 #   Issue 14, GPU fp32: `fp32ops` the fp32 op suite (the register-tiled attention kernel, every convolution layout);
 #   `fp32var` S's (and with VM_FP32VAR_PRESETS B's) fp32 benchmark under each switch (VITMATTE_CUDA_ATTN_ROWS,
 #   VITMATTE_CUDA_CONV_LAYOUT, VITMATTE_CUDA_CONV_WORKSPACE_MB, VITMATTE_CUDA_BAND_BYTES, VITMATTE_CUDA_CONV_ALGO);
-#   `fp32wide` fp32 parity with the defaults and switches on images over 1024 px wide (fx-wide).
+#   `fp32wide` fp32 parity with the defaults and switches on images over 1024 px wide (fx-wide); `fp32prof` Nsight
+#   Compute's stall and throughput sections for the fp32 attention kernel at 1024^2 and 2048^2.
 #   `hostio` times vm_predict with the host-side pre-processing (the path before the device-side input).
 #   `fallback` is the ops stage's device-choice and replay test alone.
 #   `input` checks the 8-bit input upload and the alpha download on the Hopper and Turing-PTX modules.
@@ -218,6 +219,22 @@ if has fp32var; then
         >"$OUT/fp32var-$name.log" 2>&1
       status "bench fp32 $name: rc $? $(grep -E '^ *fp32 +[0-9]+x[0-9]+ +forward' "$OUT/fp32var-$name.log" | awk '{printf "%s %s ms; ", $2, $4}')$(grep -E 'fp32 (convstream|fusion [0-3]|head|global layer 2|windowed layer 0)' "$OUT/fp32var-$name.log" | awk '{printf "%s %s %s; ", $2, $3, $NF}')"
     done
+  done
+fi
+
+if has fp32prof; then
+  # Nsight Compute on the register-tiled fp32 attention kernel (S: 4 rows a thread at 1024^2, 8 at 2048^2): where its
+  # cycles stall (issue 14: ~18 TFLOP/s at 1024^2, ~26 at 2048^2); one launch each, clocks left alone (METHOD.md)
+  [ -d /tmp/fx-small/model ] ||
+    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
+      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
+  for sz in ${VM_PROF_SIZES:-1024x1024 2048x2048}; do
+    VITMATTE_CUDA_GRAPHS=0 ncu --clock-control none -k regex:attention_f32 -c 1 --section SpeedOfLight \
+      --section WarpStateStats --section SchedulerStats --section Occupancy --section ComputeWorkloadAnalysis \
+      --section MemoryWorkloadAnalysis --section InstructionStats --section LaunchStats \
+      "$bin/bench" --model /tmp/fx-small/model --label prof --sizes "$sz" --iters 1 --warmup 0 --precisions fp32 \
+      --modules-at none >"$OUT/ncu-attention-$sz.txt" 2>&1
+    status "ncu fp32 attention $sz: rc $? $(grep -E 'Duration|Compute \(SM\) Throughput|Issue Slots Busy|No Eligible' "$OUT/ncu-attention-$sz.txt" | tr -s ' ' | head -n 4 | tr '\n' ';')"
   done
 fi
 
