@@ -284,8 +284,7 @@ static vm_status dnn_conv(vm_cuda *cu, const void *x, int h, int w, int cin, con
 
 /* The most output rows a band takes: as many as fit cu->band_limit bytes of input rows (row_in bytes each, with the
  * k - 1 halo rows) and, for an NCHW band, band_limit bytes of its staged output rows (row_out bytes each); at least
- * one, at most ho. The scratch estimate sizes the bands by it; the convolution then makes its bands equal
- * (band_rows). */
+ * one, at most ho. The scratch estimate sizes the bands by it; the convolution then makes its bands equal. */
 int64_t vm_cuda_conv_band_rows(const vm_cuda *cu, size_t row_in, size_t row_out, int k, int stride, int64_t ho,
                                bool nchw) {
   const int64_t in_rows = (int64_t)(cu->band_limit / row_in);
@@ -293,13 +292,6 @@ int64_t vm_cuda_conv_band_rows(const vm_cuda *cu, size_t row_in, size_t row_out,
   if (nchw && (int64_t)(cu->band_limit / row_out) < r) r = (int64_t)(cu->band_limit / row_out);
   if (r < 1) r = 1;
   return r < ho ? r : ho;
-}
-
-/* ho rows in bands of at most r, made equal: a short last band takes other, slower algorithms (H100, fp32 fusion 1
- * at 1024^2 in bands of 182 + 74 rows 2.04 ms, in two of 128 1.43). */
-static int64_t band_rows(int64_t r, int64_t ho) {
-  const int64_t bands = (ho + r - 1) / r;
-  return (ho + bands - 1) / bands;
 }
 
 vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
@@ -341,8 +333,8 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
   /* bias and ReLU go into cuDNN's call where it takes them */
   const void *relu_bias = act == VM_ACT_RELU && bias ? vm_cuda_vector_shadow(cu, b) : NULL;
   bool fused = false;
-  /* fp32 3x3 convolutions cuDNN runs in NCHW (cu->conv_nchw): the stride-1 ones (fusion blocks, head) by default,
-   * the strided ones too on request */
+  /* fp32 3x3 convolutions cuDNN runs in NCHW (cu->conv_nchw): the stride-1 ones (fusion blocks, head, residual
+   * blocks) by default, the strided ones too on request */
   const bool nchw = vm_cuda_conv_nchw(cu, k, stride);
   if (!low && (es == 4 || Cd % 8 == 0) && !nchw) {
     VM_TRY(dnn_conv(cu, detail->data, (int)H, (int)W, Cd, w->data, Cout, k, stride, pad, pad, out->data, (int)Ho,
@@ -356,15 +348,18 @@ vm_status vm_cuda_conv2d(vm_backend *be, const vm_tensor *detail, const vm_tenso
   const void *wt = w->data;
   if (Cp != Cin) VM_TRY(padded_weight(cu, w, (int64_t)Cout * k * k, Cin, Cp, &wt, err));
   const size_t row_bytes = (size_t)W * Cp * es, out_row_bytes = (size_t)Wo * Cout * es;
-  const int64_t R = band_rows(vm_cuda_conv_band_rows(cu, row_bytes, out_row_bytes, k, stride, Ho, nchw), Ho);
+  /* bands of at most R rows, made as equal as rows allow (ceil and floor of Ho / bands): a short last band takes
+   * other, slower algorithms (H100, fp32 fusion 1 at 1024^2 in bands of 182 + 74 rows 2.04 ms, 128 + 128 1.43) */
+  const int64_t Rmax = vm_cuda_conv_band_rows(cu, row_bytes, out_row_bytes, k, stride, Ho, nchw);
+  const int64_t nbands = (Ho + Rmax - 1) / Rmax, R = (Ho + nbands - 1) / nbands;
   const int64_t rin_max = (R - 1) * stride + k;
   VM_TRY(vm_cuda_scratch_reserve(cu, &cu->band, (size_t)rin_max * row_bytes, "the convolution band", err));
   if (nchw) {
     VM_TRY(kcrs_weight(cu, w, Cout, Cp, k, &wt, err));
     VM_TRY(vm_cuda_scratch_reserve(cu, &cu->conv_t, (size_t)R * out_row_bytes, "the NCHW convolution output", err));
   }
-  for (int64_t o0 = 0; o0 < Ho; o0 += R) {
-    int64_t r = Ho - o0 < R ? Ho - o0 : R;
+  for (int64_t band = 0; band < nbands; band++) {
+    const int64_t o0 = Ho * band / nbands, r = Ho * (band + 1) / nbands - o0;
     int64_t rin = (r - 1) * stride + k;
     int64_t row0 = o0 * stride - pad;
     void *y = (char *)out->data + (size_t)(o0 * Wo * Cout) * es;

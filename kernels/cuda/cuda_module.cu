@@ -61,50 +61,42 @@ size_t vm_cuda_scratch_estimate(vm_backend *be, const vm_config *cfg, int H, int
   size_t patch = (size_t)(H / p) * (W / p) * p * p * cfg->num_channels * es;
   band = patch < VM_CUDA_PATCH_BAND_BYTES ? patch : VM_CUDA_PATCH_BAND_BYTES;
   /* the concat bands (and, for the convolutions cuDNN runs in NCHW, their output rows) of every 3x3 convolution that
-   * takes one, sized as the convolution sizes them (vm_cuda_conv_band_rows) */
-  size_t nchw_out = 0;
+   * takes one, at its exact size (an image h x w: the convstream rounds halves up), sized as the convolution sizes
+   * them (vm_cuda_conv_band_rows; it then makes them equal, never larger) */
+  size_t nchw_out = 0, kcrs = 0;
   auto conv_band = [&](int h, int w, int cin, int cout, int stride, bool concat) {
     const bool nchw = vm_cuda_conv_nchw(cu, 3, stride);
+    if (nchw) kcrs += (size_t)cout * 9 * cin * es; /* its KCRS filter */
     if (!concat && !nchw && (es == 4 || cin % 8 == 0)) return; /* cuDNN straight on the activation */
     const size_t cp = es == 4 ? (size_t)cin : (size_t)(cin + 7) / 8 * 8;
-    const int ho = (h + stride - 1) / stride + 1, wo = (w + stride - 1) / stride;
+    const int ho = (h + stride - 1) / stride, wo = (w + stride - 1) / stride;
     const size_t row_in = (size_t)w * cp * es, row_out = (size_t)wo * cout * es;
     const int64_t r = vm_cuda_conv_band_rows(cu, row_in, row_out, 3, stride, ho, nchw);
     const size_t in = (size_t)((r - 1) * stride + 3) * row_in;
     if (in > band) band = in;
     if (nchw && (size_t)r * row_out > nchw_out) nchw_out = (size_t)r * row_out;
   };
+  auto up = [](int v, int down) { return (v + down - 1) / down; };
   for (int k = 0; k < cfg->num_fusion; k++) {
     int down = 1 << (cfg->num_fusion - 1 - k); /* fusion k works at H / 2^(num_fusion-1-k) */
     int detail = k + 1 < cfg->num_fusion ? cfg->convstream_hidden_sizes[cfg->num_fusion - 2 - k] : cfg->num_channels;
     int lowc = k == 0 ? cfg->hidden_size : cfg->fusion_hidden_sizes[k - 1];
-    conv_band(H / down + 2, W / down + 1, detail + lowc, cfg->fusion_hidden_sizes[k], 1, true);
+    conv_band(up(H, down), up(W, down), detail + lowc, cfg->fusion_hidden_sizes[k], 1, true);
   }
   for (int i = 0, cin = cfg->num_channels; i < cfg->num_convstream; cin = cfg->convstream_hidden_sizes[i++])
-    conv_band((H >> i) + 2, (W >> i) + 1, cin, cfg->convstream_hidden_sizes[i], 2, false);
-  if (cfg->num_fusion > 0) conv_band(H + 2, W, cfg->fusion_hidden_sizes[cfg->num_fusion - 1], VM_BN_HEAD_MID, 1, false);
+    conv_band(up(H, 1 << i), up(W, 1 << i), cin, cfg->convstream_hidden_sizes[i], 2, false);
+  if (cfg->num_fusion > 0) conv_band(H, W, cfg->fusion_hidden_sizes[cfg->num_fusion - 1], VM_BN_HEAD_MID, 1, false);
+  /* the residual blocks' 3x3 convolution (hidden / 2 channels at the token grid), once a block for its filter */
+  for (int l = 0; l < cfg->num_layers_run; l++)
+    if (cfg->residual_block[l]) conv_band(H / p, W / p, cfg->hidden_size / 2, cfg->hidden_size / 2, 1, false);
   total += band + nchw_out;
   /* the global layers' rel-pos bias slots (VM_ATTN_SLOTS_PER_SM resident blocks per SM), on the path attention takes */
   if (cfg->use_relative_position_embeddings)
     total += vm_cuda_attention_scratch(vm_cuda_of(be), H / p, W / p, cfg->head_dim);
   /* channel-padded copies of the fusion weights */
   for (int k = 0; k < cfg->num_fusion; k++) total += (size_t)cfg->fusion_hidden_sizes[k] * 9 * 1024 * es / 64;
-  /* NCHW: a KCRS copy of each weight it takes (the fusion blocks'; with VM_CONV_NCHW_ALL the convstream's and the
-   * head's too) */
-  if (cu->conv_nchw) {
-    size_t kcrs = 0;
-    for (int k = 0; k < cfg->num_fusion; k++) {
-      int detail = k + 1 < cfg->num_fusion ? cfg->convstream_hidden_sizes[cfg->num_fusion - 2 - k] : cfg->num_channels;
-      int lowc = k == 0 ? cfg->hidden_size : cfg->fusion_hidden_sizes[k - 1];
-      kcrs += (size_t)cfg->fusion_hidden_sizes[k] * 9 * (size_t)(detail + lowc);
-    }
-    if (cu->conv_nchw == VM_CONV_NCHW_ALL) {
-      for (int i = 0, cin = cfg->num_channels; i < cfg->num_convstream; cin = cfg->convstream_hidden_sizes[i++])
-        kcrs += (size_t)cfg->convstream_hidden_sizes[i] * 9 * cin;
-      if (cfg->num_fusion > 0) kcrs += (size_t)VM_BN_HEAD_MID * 9 * cfg->fusion_hidden_sizes[cfg->num_fusion - 1];
-    }
-    total += kcrs * es;
-  }
+  /* the KCRS copies of the weights cuDNN takes in NCHW (counted above) */
+  total += kcrs;
   return total;
 }
 

@@ -134,7 +134,10 @@ case ${1:-checks} in
     part bench 110 tests/gpu/run_gpu.sh --stages env,bench --quick
     part torch 60 python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 --sizes 1024x1024,2048x2048 \
         --modules-at none --json /tmp/r/torch/torch-small.json ;;
-  prof) # about 2 minutes: Nsight Compute on the fp32 attention kernel (S, 1024^2 and 2048^2), then S's fp32 forward
-    part prof 120 tests/gpu/run_gpu.sh --stages env,fp32prof ;;
+  prof) # about 3 minutes: the fp32 op suite and wide parity (what changed since s10: equal bands, the estimate), then
+    # Nsight Compute on the fp32 attention kernel (S, 1024^2 and 2048^2)
+    part ops 50 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_FP32VAR_QUICK=1 part wide 40 tests/gpu/run_gpu.sh --stages fp32wide
+    part prof 100 tests/gpu/run_gpu.sh --stages fp32prof ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

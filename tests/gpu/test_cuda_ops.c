@@ -707,6 +707,8 @@ static void test_conv(suite *s, const char *tag) {
     conv_case(s, H, W, Cd, Cl, Co, k, st, act, b, what);                     \
   } while (0)
   CONV(13, 17, 24, 0, 16, 3, 1, VM_ACT_RELU, 1, "3x3 detail 13x17x24 -> 16 +relu");
+  /* an epilogue cuDNN cannot fuse (bias + GELU): ours, after the convolution or in the NCHW copy back */
+  CONV(11, 19, 24, 0, 16, 3, 1, VM_ACT_GELU, 1, "3x3 detail 11x19x24 -> 16 +gelu");
   CONV(32, 48, 4, 0, 48, 3, 2, VM_ACT_RELU, 1, "3x3/2 image 32x48x4 -> 48");
   CONV(33, 47, 8, 0, 16, 3, 2, VM_ACT_NONE, 0, "3x3/2 odd 33x47x8 -> 16, no bias");
   CONV(12, 18, 0, 16, 8, 3, 1, VM_ACT_RELU, 1, "3x3 low only 6x9x16 -> 12x18x8");
@@ -909,6 +911,9 @@ int main(int argc, char **argv) {
         const char *lay[2] = {"VITMATTE_CUDA_CONV_LAYOUT", "VITMATTE_CUDA_BAND_BYTES"};
         create_with_env(&s, create, 1, lay, (const char *const[]){"nhwc"});
         test_conv(&s, " [cuDNN NHWC]");
+        s.be->ops->destroy(s.be);
+        create_with_env(&s, create, 2, lay, (const char *const[]){"nhwc", "12000"});
+        test_conv(&s, " [cuDNN NHWC, small bands]");
         s.be->ops->destroy(s.be);
         create_with_env(&s, create, 1, lay, (const char *const[]){"nchw-all"});
         test_conv(&s, " [cuDNN NCHW, every 3x3]");
