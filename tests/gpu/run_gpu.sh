@@ -210,7 +210,9 @@ if has fp32var; then
     for v in "default:" "nhwc:VITMATTE_CUDA_CONV_LAYOUT=nhwc" "rows-off:VITMATTE_CUDA_ATTN_ROWS=off" \
       "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws64:VITMATTE_CUDA_CONV_WORKSPACE_MB=64" \
       "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band64:VITMATTE_CUDA_BAND_BYTES=67108864" \
-      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find"; do
+      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "rows4:VITMATTE_CUDA_ATTN_ROWS=4" \
+      "rows8:VITMATTE_CUDA_ATTN_ROWS=8" "pk:VITMATTE_CUDA_ATTN_PK=1" \
+      "pk-rows4:VITMATTE_CUDA_ATTN_PK=1 VITMATTE_CUDA_ATTN_ROWS=4"; do
       name=${v%%:*}
       case " ${VM_FP32VAR_VARIANTS:-$name} " in *" $name "*) ;; *) continue ;; esac
       [ "$preset" = small ] || name=$preset-$name
@@ -229,12 +231,12 @@ if has fp32prof; then
     python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
       --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
   for sz in ${VM_PROF_SIZES:-1024x1024 2048x2048}; do
-    VITMATTE_CUDA_GRAPHS=0 ncu --clock-control none -k regex:attention_f32 -c 1 --section SpeedOfLight \
+    VITMATTE_CUDA_GRAPHS=0 env ${VM_PROF_ENV:-} ncu --clock-control none -k regex:attention_f32 -c 1 --section SpeedOfLight \
       --section WarpStateStats --section SchedulerStats --section Occupancy --section ComputeWorkloadAnalysis \
       --section MemoryWorkloadAnalysis --section InstructionStats --section LaunchStats \
       "$bin/bench" --model /tmp/fx-small/model --label prof --sizes "$sz" --iters 1 --warmup 0 --precisions fp32 \
-      --modules-at none >"$OUT/ncu-attention-$sz.txt" 2>&1
-    status "ncu fp32 attention $sz: rc $? $(grep -E 'Duration|Compute \(SM\) Throughput|Issue Slots Busy|No Eligible' "$OUT/ncu-attention-$sz.txt" | tr -s ' ' | head -n 4 | tr '\n' ';')"
+      --modules-at none >"$OUT/ncu-attention-$sz${VM_PROF_ENV:+-env}.txt" 2>&1
+    status "ncu fp32 attention $sz ${VM_PROF_ENV:-}: rc $? $(grep -E 'Duration|Compute \(SM\) Throughput|Issue Slots Busy|No Eligible' "$OUT/ncu-attention-$sz${VM_PROF_ENV:+-env}.txt" | tr -s ' ' | head -n 4 | tr '\n' ';')"
   done
 fi
 
@@ -246,6 +248,9 @@ if has fp32wide; then
       --sizes 1040x1100,700x2100 --device cuda >"$OUT/fixtures-wide.log" 2>&1 && touch /tmp/fx-wide/.complete; } ||
     tail -n 5 "$OUT/fixtures-wide.log"
   parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
+  # the 4-row attention kernel with P^T over its K buffer (opt-in), at every layer it takes
+  VITMATTE_CUDA_ATTN_PK=1 VITMATTE_CUDA_ATTN_ROWS=4 path_suffix=-pk4 \
+    parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
   if [ -z "${VM_FP32VAR_QUICK:-}" ]; then
     VITMATTE_CUDA_CONV_LAYOUT=nchw-all path_suffix=-nchwall parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
     VITMATTE_CUDA_ATTN_ROWS=off VITMATTE_CUDA_CONV_LAYOUT=nhwc path_suffix=-old \

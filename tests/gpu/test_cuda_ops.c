@@ -935,6 +935,12 @@ int main(int argc, char **argv) {
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "off", "generic attention kernel (register-tiled off)");
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "4", "register-tiled fp32 kernel, 4 rows a thread");
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "8", "register-tiled fp32 kernel, 8 rows a thread");
+      /* the 4-row kernel with P^T over its K buffer (two blocks an SM; opt-in) */
+      const char *pk[2] = {"VITMATTE_CUDA_ATTN_ROWS", "VITMATTE_CUDA_ATTN_PK"};
+      create_with_env(&s, create, 2, pk, (const char *const[]){"4", "1"});
+      printf("== %s, register-tiled fp32 kernel, 4 rows a thread, P over K\n", s.pname);
+      test_attention(&s);
+      s.be->ops->destroy(s.be);
     }
     printf("== %s: %d passed, %d failed\n", names[p], s.passed, s.failed);
     passed += s.passed;
