@@ -222,8 +222,12 @@ static int f32_blocks_per_sm(const vm_cuda *cu, size_t smem) {
   return (int)(cu->smem_per_sm / (smem + cu->smem_reserved));
 }
 
-/* The 4-row variant's shared memory on this context (PK: P^T over the K buffer, VITMATTE_CUDA_ATTN_PK=1). */
-static size_t f32_smem4(const vm_cuda *cu) { return cu->attention_pk ? f32_smem<4, true>() : f32_smem<4>(); }
+/* Whether the 4-row variant writes P^T over its K buffer on this context: asked for (VITMATTE_CUDA_ATTN_PK=1) and
+ * two blocks then fit an SM (an A100's 164 KB do not: only the spills of its launch bounds would remain). */
+static bool f32_pk(const vm_cuda *cu) { return cu->attention_pk && f32_blocks_per_sm(cu, f32_smem<4, true>()) >= 2; }
+
+/* The 4-row variant's shared memory on this context. */
+static size_t f32_smem4(const vm_cuda *cu) { return f32_pk(cu) ? f32_smem<4, true>() : f32_smem<4>(); }
 
 /* Whether a layer of head dimension d and ww tokens a row is this kernel's kind on this context: fp32, d = 64,
  * images at least 64 tokens wide, sm_80 code (cp.async), not switched off (VITMATTE_CUDA_ATTN_ROWS=off). */
@@ -247,8 +251,10 @@ int vm_cuda_attention_f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, 
   /* waves of each, an RM = 8 item counting twice an RM = 4 one and RM = 4 taken as 15% slower a product */
   const int64_t items8 = (int64_t)((a.N + 127) / 128) * heads * n, items4 = (int64_t)((a.N + 63) / 64) * heads * n;
   const int64_t slots8 = (int64_t)cu->sm_count * per8, slots4 = (int64_t)cu->sm_count * per4;
-  const double cost8 = 2.0 * (double)((items8 + slots8 - 1) / slots8);
-  const double cost4 = 1.15 * (double)((items4 + slots4 - 1) / slots4);
+  /* blocks sharing an SM share its time: a wave of per4 blocks an SM takes per4 times as long (no gain counted from
+   * their overlap, which is what two blocks an SM are for: VITMATTE_CUDA_ATTN_ROWS=4 measures it) */
+  const double cost8 = 2.0 * per8 * (double)((items8 + slots8 - 1) / slots8);
+  const double cost4 = 1.15 * per4 * (double)((items4 + slots4 - 1) / slots4);
   return cost4 < cost8 ? 4 : 8;
 }
 
@@ -286,7 +292,7 @@ static vm_status launch_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads
 
 vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, int rm, vm_error *err) {
   if (rm == 8) return launch_f32<8, false>(cu, a, n, heads, err);
-  if (rm == 4 && cu->attention_pk) return launch_f32<4, true>(cu, a, n, heads, err);
+  if (rm == 4 && f32_pk(cu)) return launch_f32<4, true>(cu, a, n, heads, err);
   if (rm == 4) return launch_f32<4, false>(cu, a, n, heads, err);
   return vm_fail(err, VM_ERR_INTERNAL, "attention: the register-tiled fp32 kernel has no %d-row variant", rm);
 }

@@ -617,6 +617,9 @@ static void test_attention(suite *s) {
        * rows in three column chunks (the last partial), a partial last query block */
       {1, 32, 64, 384, 6, 1, "global 32x64, 6 heads (a 1024^2 image's rows)"},
       {1, 9, 130, 128, 2, 1, "global 9x130 (three key-column chunks)"},
+      /* one key tile a query block (T = 1: every tile's P^T in buffer 0, then the next item's first load), and T = 2 */
+      {300, 1, 64, 128, 2, 1, "300 images 1x64 (one key tile, several items per block)"},
+      {3, 1, 100, 128, 2, 1, "3 images 1x100 (two key tiles: two column chunks)"},
       /* bias tables too large for a consumer card's shared memory (VITMATTE_CUDA_SMEM_LIMIT=99K / 64K): the
        * tensor-core kernel hands over to the generic one, which keeps its tables in global memory */
       {1, 3, 470, 64, 1, 1, "global 3x470 (wide: bias tables over 99 KB)"},
