@@ -24,19 +24,35 @@ static float sample(const void *data, gsize i, vm_pixel_type type) {
   }
 }
 
+/* How the layer's samples go to the engine: 8- and 16-bit ones as they are stored, every other precision as float. */
+static vm_pixel_type read_encoding(GimpDrawable *layer, const char **read_type, gsize *sample_size) {
+  const char *own_type = babl_get_name(babl_format_get_type(gimp_drawable_get_format(layer), 0));
+  if (strcmp(own_type, "u8") == 0)
+    return *read_type = "u8", *sample_size = 1, VM_PIXEL_U8;
+  if (strcmp(own_type, "u16") == 0)
+    return *read_type = "u16", *sample_size = 2, VM_PIXEL_U16;
+  return *read_type = "float", *sample_size = 4, VM_PIXEL_F32;
+}
+
+gsize vmp_decontaminate_host_bytes(GimpDrawable *layer) {
+  const char *read_type;
+  gsize sample_size;
+  (void)read_encoding(layer, &read_type, &sample_size);
+  const gsize n = (gsize)gimp_drawable_get_width(layer) * (gsize)gimp_drawable_get_height(layer);
+  const gsize channels = (gsize)babl_format_get_n_components(gimp_drawable_get_format(layer));
+  const gsize colours = channels >= 3 ? 3 : 1;
+  /* the samples as read, the foreground colours, the output pixels */
+  const gsize per_pixel = channels * sample_size + colours * sizeof(gfloat) + channels * sizeof(gfloat);
+  return n > G_MAXSIZE / per_pixel ? G_MAXSIZE : n * per_pixel;
+}
+
 gboolean vmp_decontaminate(GimpDrawable *layer, const gfloat *alpha, gdouble amount, vmp_device_choice device,
                            gdouble progress_from, gdouble progress_to, vmp_decontaminated *out, GError **error) {
   memset(out, 0, sizeof *out);
   const Babl *own = gimp_drawable_get_format(layer);
-  const char *own_type = babl_get_name(babl_format_get_type(own, 0));
-  /* 8- and 16-bit samples go to the engine as they are stored; every other precision as float. */
-  vm_pixel_type type = VM_PIXEL_F32;
-  const char *read_type = "float";
-  gsize sample_size = 4;
-  if (strcmp(own_type, "u8") == 0)
-    type = VM_PIXEL_U8, read_type = "u8", sample_size = 1;
-  else if (strcmp(own_type, "u16") == 0)
-    type = VM_PIXEL_U16, read_type = "u16", sample_size = 2;
+  const char *read_type;
+  gsize sample_size;
+  const vm_pixel_type type = read_encoding(layer, &read_type, &sample_size);
   const gint w = gimp_drawable_get_width(layer), h = gimp_drawable_get_height(layer);
   const gint channels = babl_format_get_n_components(own);
   const gint colours = channels >= 3 ? 3 : 1;

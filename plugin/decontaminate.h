@@ -24,6 +24,10 @@ typedef struct vmp_decontaminated {
 gboolean vmp_decontaminate(GimpDrawable *layer, const gfloat *alpha, gdouble amount, vmp_device_choice device,
                            gdouble progress_from, gdouble progress_to, vmp_decontaminated *out, GError **error);
 
+/* What vmp_decontaminate holds besides the alpha and the engine while it runs (the layer as read, the colours, the
+ * output), for the memory check made before the model runs. */
+gsize vmp_decontaminate_host_bytes(GimpDrawable *layer);
+
 void vmp_decontaminated_clear(vmp_decontaminated *d);
 
 #endif

@@ -149,13 +149,21 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
   if (!(model_path = vmp_resolve_model_path(a->model, error)))
     goto done;
 
+  /* The decontamination's memory first (it comes after the model, whose memory is given back by then): a refusal
+   * costs no model load. */
+  const gint lw = gimp_drawable_get_width(GIMP_DRAWABLE(layer)), lh = gimp_drawable_get_height(GIMP_DRAWABLE(layer));
+  if (decontaminate) {
+    const gsize colours = vmp_decontaminate_host_bytes(GIMP_DRAWABLE(layer)), alpha_bytes = (gsize)lw * lh * 4;
+    const gsize held = colours > G_MAXSIZE - alpha_bytes ? G_MAXSIZE : colours + alpha_bytes;
+    if (!vmp_engine_check_foreground_size(a->device, lw, lh, held, error))
+      goto done;
+  }
   gimp_progress_init("ViTMatte: loading the model");
   if (!vmp_engine_open(&session, model_path, a->device, a->precision, a->cpu_threads, NULL, NULL, error))
     goto done;
   gimp_progress_update(STAGE_LOADED);
   /* Before a pixel is read: the engine's limits and the memory the whole run needs. */
-  if (!vmp_engine_check_size(&session, gimp_drawable_get_width(GIMP_DRAWABLE(layer)),
-                             gimp_drawable_get_height(GIMP_DRAWABLE(layer)), host_bytes(a, layer), error))
+  if (!vmp_engine_check_size(&session, lw, lh, host_bytes(a, layer), error))
     goto done;
   gimp_progress_set_text("ViTMatte: reading the trimap");
   if (!(trimap = vmp_run_trimap(a, image, layer, selected_channel, error)))

@@ -366,13 +366,13 @@
 ; ---- layers too large: refused from their size alone, before a pixel is read ----------------------------------
 ; The layers are never filled, so GIMP keeps them sparse and they cost nothing; no trimap channel either, which
 ; an earlier plug-in reached (and reported) before anything else.
-(define (vmp-huge-case dir model name width height)
+(define (vmp-huge-case dir model name width height output)
   (let* ((image (car (gimp-image-new width height RGB)))
          (layer (car (gimp-layer-new image "huge" width height RGB-IMAGE 100 LAYER-MODE-NORMAL))))
     (gimp-image-insert-layer image layer 0 0)
     (vmp-record name
       (vmp-try (lambda () (plug-in-vitmatte #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer)
-                                            #:device "cpu" #:model model))))
+                                            #:device "cpu" #:output output #:model model))))
     (vmp-say "FACT " name " layers " (number->string (vector-length (car (gimp-image-get-layers image))))
              " channels " (number->string (vector-length (car (gimp-image-get-channels image))))
              " mask " (vmp-bool (car (gimp-item-id-is-valid (car (gimp-layer-get-mask layer))))))
@@ -380,9 +380,11 @@
 
 (define (vmp-huge-cases dir model)
   ; 2^30 pixels, the most the engine takes: far more memory than a test machine has (about 150 GiB on the CPU)
-  (vmp-huge-case dir model "huge-memory" 32768 32768)
+  (vmp-huge-case dir model "huge-memory" 32768 32768 "layer-mask")
+  ; the same with decontaminated colours: the foreground estimation's memory is checked first, before the model loads
+  (vmp-huge-case dir model "huge-memory-decon" 32768 32768 "layer-mask-decontaminated")
   ; wider than the engine's 65536 pixels
-  (vmp-huge-case dir model "huge-limits" 70000 16))
+  (vmp-huge-case dir model "huge-limits" 70000 16 "layer-mask"))
 
 ; ---- what a run adds ------------------------------------------------------------------------------------------
 ; The PDB has no "undo" call, so this headless case cannot undo (gui_session.scm presses Ctrl+Z under Xvfb: that is

@@ -722,6 +722,7 @@ huge_case() { # NAME EXPECTED_MESSAGE_PART
   check $? "$name: the image still has its one layer, no mask, no channel"
 }
 huge_case huge-memory "the image is 32768 x 32768: matting it needs about"
+huge_case huge-memory-decon "the image is 32768 x 32768: estimating its foreground colours needs about"
 huge_case huge-limits "image size 70000 x 16 is outside what the engine supports"
 
 # --- cancel -------------------------------------------------------------------------------------------------------
