@@ -291,8 +291,9 @@ static vm_status launch_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads
 }
 
 vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, int rm, vm_error *err) {
-  if (rm == 8) return launch_f32<8, false>(cu, a, n, heads, err);
-  if (rm == 4 && f32_pk(cu)) return launch_f32<4, true>(cu, a, n, heads, err);
-  if (rm == 4) return launch_f32<4, false>(cu, a, n, heads, err);
+  if (rm == 8) return cu->last_attention = "register-tiled, 8 rows", launch_f32<8, false>(cu, a, n, heads, err);
+  if (rm == 4 && f32_pk(cu))
+    return cu->last_attention = "register-tiled, 4 rows, P over K", launch_f32<4, true>(cu, a, n, heads, err);
+  if (rm == 4) return cu->last_attention = "register-tiled, 4 rows", launch_f32<4, false>(cu, a, n, heads, err);
   return vm_fail(err, VM_ERR_INTERNAL, "attention: the register-tiled fp32 kernel has no %d-row variant", rm);
 }

@@ -251,6 +251,7 @@ size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int 
 vm_status vm_cuda_attention_generic(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
   if (a.d > 128 || a.d % 8 != 0)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention: head dimension %d (supported: multiples of 8 up to 128)", a.d);
+  cu->last_attention = "generic";
   return vm_dispatch(cu->base.precision, [&](auto tag) -> vm_status {
     typedef typename decltype(tag)::type T;
     if (a.d <= 64) return launch_generic_d<T, 64>(cu, a, n, heads, err);

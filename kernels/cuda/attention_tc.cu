@@ -330,9 +330,9 @@ static vm_status launch_d(vm_cuda *cu, const vm_attn_args &in, int n, int heads,
   else
     a.bias_h_stride = a.bias_w_stride = 0;
   switch (tc_choose(cu, a)) {
-  case TC_WGMMA: return vm_cuda_attention_wgmma(cu, a, n, heads, err);
-  case TC_ROW: return launch<T, D, true>(cu, a, n, heads, err);
-  case TC_BLOCK: return launch<T, D, false>(cu, a, n, heads, err);
+  case TC_WGMMA: return cu->last_attention = "wgmma", vm_cuda_attention_wgmma(cu, a, n, heads, err);
+  case TC_ROW: return cu->last_attention = "mma.sync, row tiles", launch<T, D, true>(cu, a, n, heads, err);
+  case TC_BLOCK: return cu->last_attention = "mma.sync, block tiles", launch<T, D, false>(cu, a, n, heads, err);
   case TC_NONE: break;
   }
   return vm_cuda_attention_generic(cu, in, n, heads, err);

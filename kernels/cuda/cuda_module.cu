@@ -160,6 +160,9 @@ static vm_status no_gpu(vm_error *err, cudaError_t e) {
 
 VM_EXPORT int vm_cuda_backend_abi(void) { return VM_BACKEND_ABI_VERSION; }
 
+/* For the op suite (tests/gpu/test_cuda_ops.c): the kernel the context's last attention op ran, NULL before any. */
+VM_EXPORT const char *vm_cuda_debug_last_attention(vm_backend *be) { return be ? vm_cuda_of(be)->last_attention : NULL; }
+
 VM_EXPORT vm_status vm_cuda_backend_create(int device_ordinal, vm_precision precision, vm_backend **out,
                                            vm_error *err) {
   if (!out) return vm_fail(err, VM_ERR_INVALID_ARGUMENT, "vm_cuda_backend_create: out is NULL");

@@ -23,6 +23,7 @@ typedef struct suite {
   const char *pname;
   int passed, failed;
   uint64_t rng;
+  const char *(*last_attention)(vm_backend *); /* the module's vm_cuda_debug_last_attention, when it has one */
 } suite;
 
 /* ---- numbers ---- */
@@ -647,8 +648,11 @@ static void test_attention(suite *s) {
                                 &e),
           &e, "attention");
     float *got = get(s, &O);
-    char what[128];
-    snprintf(what, sizeof what, "attention %s", cases[t].what);
+    /* which kernel ran, in the line: a pass named for a kernel may see another take a case (too little shared
+     * memory, code for an older card) */
+    const char *kernel = s->last_attention ? s->last_attention(s->be) : NULL;
+    char what[192];
+    snprintf(what, sizeof what, "attention %s [%s]", cases[t].what, kernel ? kernel : "kernel not reported");
     check(s, what, got, ref, n * N * C, tolerance(s));
     free(got);
     free(ref);
@@ -866,6 +870,7 @@ int main(int argc, char **argv) {
   for (int p = 0; p < 3; p++) {
     if (!want[p]) continue;
     suite s = {0};
+    s.last_attention = (const char *(*)(vm_backend *))dlsym(h, "vm_cuda_debug_last_attention");
     s.prec = precs[p];
     s.pname = names[p];
     s.rng = 0x9E3779B97F4A7C15ull + (uint64_t)p;
