@@ -297,7 +297,7 @@ vm_status vm_cuda_download_alpha(vm_backend *be, const vm_tensor *alpha, float *
 /* Foreground estimation, Jacobi iterations (foreground.cu). */
 vm_status vm_cuda_foreground_jacobi(vm_backend *be, vm_fg_job *job, vm_error *err);
 
-/* The tensor-core 3x3 convolution for few output channels (conv_tc.cu). */
+/* The most output rows a convolution band takes (conv2d.cu; the scratch estimate sizes bands by it too). */
 int64_t vm_cuda_conv_band_rows(const vm_cuda *cu, size_t row_in, size_t row_out, int k, int stride, int64_t ho,
                                bool nchw);
 /* Whether cuDNN runs this fp32 3x3 convolution in NCHW (through a band; cu->conv_nchw). */
@@ -305,6 +305,8 @@ static inline bool vm_cuda_conv_nchw(const vm_cuda *cu, int k, int stride) {
   return cu->base.act_size == 4 && k == 3 &&
          (cu->conv_nchw == VM_CONV_NCHW_ALL || (cu->conv_nchw == VM_CONV_NCHW_STRIDE1 && stride == 1));
 }
+
+/* The tensor-core 3x3 convolution for few output channels (conv_tc.cu). */
 bool vm_cuda_conv_tc_takes(const vm_cuda *cu, int Cd, int Cl, int Cout, int k, int stride);
 vm_status vm_cuda_conv_tc(vm_cuda *cu, const vm_tensor *detail, const vm_tensor *low, const vm_param *w,
                           const vm_param *b, int stride, vm_act act, const vm_tensor *out, vm_error *err);

@@ -823,12 +823,27 @@ static void create_with_env(suite *s, vm_cuda_backend_create_fn create, int n, c
   if (st != VM_OK) die("vm_cuda_backend_create", &e);
 }
 
-/* The attention cases again on a context made with the environment variable var set to value (which kernel runs). */
-static void attention_with_env(suite *s, vm_cuda_backend_create_fn create, const char *var, const char *value,
-                               const char *label) {
-  create_with_env(s, create, 1, &var, &value);
+/* The attention cases again on a context made with the environment variables vars[i] = values[i] set (which
+ * kernel runs). */
+static void attention_with_envs(suite *s, vm_cuda_backend_create_fn create, int n, const char *const *vars,
+                                const char *const *values, const char *label) {
+  create_with_env(s, create, n, vars, values);
   printf("== %s, %s\n", s->pname, label);
   test_attention(s);
+  s->be->ops->destroy(s->be);
+}
+
+static void attention_with_env(suite *s, vm_cuda_backend_create_fn create, const char *var, const char *value,
+                               const char *label) {
+  attention_with_envs(s, create, 1, &var, &value, label);
+}
+
+/* The convolution cases again on a context made with the environment variables vars[i] = values[i] set (which
+ * layout and band size cuDNN gets); tag goes into every line. */
+static void conv_with_env(suite *s, vm_cuda_backend_create_fn create, int n, const char *const *vars,
+                          const char *const *values, const char *tag) {
+  create_with_env(s, create, n, vars, values);
+  test_conv(s, tag);
   s->be->ops->destroy(s->be);
 }
 
@@ -917,18 +932,11 @@ int main(int argc, char **argv) {
         /* the layouts beside fp32's default (stride-1 3x3 convolutions in NCHW through a band, the strided ones NHWC):
          * all NHWC, and every 3x3 convolution in NCHW (the strided ones through the band too), also in small bands */
         const char *lay[2] = {"VITMATTE_CUDA_CONV_LAYOUT", "VITMATTE_CUDA_BAND_BYTES"};
-        create_with_env(&s, create, 1, lay, (const char *const[]){"nhwc"});
-        test_conv(&s, " [cuDNN NHWC]");
-        s.be->ops->destroy(s.be);
-        create_with_env(&s, create, 2, lay, (const char *const[]){"nhwc", "12000"});
-        test_conv(&s, " [cuDNN NHWC, small bands]");
-        s.be->ops->destroy(s.be);
-        create_with_env(&s, create, 1, lay, (const char *const[]){"nchw-all"});
-        test_conv(&s, " [cuDNN NCHW, every 3x3]");
-        s.be->ops->destroy(s.be);
-        create_with_env(&s, create, 2, lay, (const char *const[]){"nchw-all", "12000"});
-        test_conv(&s, " [cuDNN NCHW, every 3x3, small bands]");
-        s.be->ops->destroy(s.be);
+        conv_with_env(&s, create, 1, lay, (const char *const[]){"nhwc"}, " [cuDNN NHWC]");
+        conv_with_env(&s, create, 2, lay, (const char *const[]){"nhwc", "12000"}, " [cuDNN NHWC, small bands]");
+        conv_with_env(&s, create, 1, lay, (const char *const[]){"nchw-all"}, " [cuDNN NCHW, every 3x3]");
+        conv_with_env(&s, create, 2, lay, (const char *const[]){"nchw-all", "12000"},
+                      " [cuDNN NCHW, every 3x3, small bands]");
       }
     }
     if (precs[p] != VM_PRECISION_FP32 && !(input_only && !attention_only)) {
@@ -945,10 +953,8 @@ int main(int argc, char **argv) {
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "8", "register-tiled fp32 kernel, 8 rows a thread");
       /* the 4-row kernel with P^T over its K buffer (two blocks an SM; opt-in) */
       const char *pk[2] = {"VITMATTE_CUDA_ATTN_ROWS", "VITMATTE_CUDA_ATTN_PK"};
-      create_with_env(&s, create, 2, pk, (const char *const[]){"4", "1"});
-      printf("== %s, register-tiled fp32 kernel, 4 rows a thread, P over K\n", s.pname);
-      test_attention(&s);
-      s.be->ops->destroy(s.be);
+      attention_with_envs(&s, create, 2, pk, (const char *const[]){"4", "1"},
+                          "register-tiled fp32 kernel, 4 rows a thread, P over K");
     }
     printf("== %s: %d passed, %d failed\n", names[p], s.passed, s.failed);
     passed += s.passed;
