@@ -1,7 +1,7 @@
 // The attention op: checks the shapes, then runs the tensor-core kernel (fp16/bf16, head dim 32/64/128, code for
-// sm_80 or newer, tiles that fit the card's shared memory), the register-tiled fp32 kernel (fp32 mode, head dim 64,
-// images at least 64 tokens wide: the global layers) or the fp32-arithmetic generic kernel (the rest: windows, other
-// head dims, Turing, and what does not fit).
+// sm_80 or newer, tiles that fit the card's shared memory); in fp32 mode for head dim 64 and images at least 64 tokens
+// wide (the global layers) the 3xTF32 tensor-core kernel (data-centre cards) or the register-tiled CUDA-core one
+// (the others); else the fp32-arithmetic generic kernel (windows, other head dims, Turing, what does not fit).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,9 @@ size_t vm_cuda_attention_generic_scratch(const vm_cuda *cu, int hh, int ww, int 
 int vm_cuda_attention_f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, int heads);
 size_t vm_cuda_attention_f32_scratch(const vm_cuda *cu, int hh, int ww, int d);
 vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, int rows, vm_error *err);
+bool vm_cuda_attention_f32tc_takes(const vm_cuda *cu, const vm_attn_args &a);
+size_t vm_cuda_attention_f32tc_scratch(const vm_cuda *cu, int hh, int ww, int d);
+vm_status vm_cuda_attention_f32tc(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 
 static bool tc_path(const vm_cuda *cu, int d) {
   return cu->base.precision != VM_PRECISION_FP32 && !cu->attention_generic_only && cu->mma &&
@@ -30,6 +33,8 @@ size_t vm_cuda_attention_scratch(const vm_cuda *cu, int hh, int ww, int d) {
     if (taken) return s;
   }
   size_t f = vm_cuda_attention_f32_scratch(cu, hh, ww, d), g = vm_cuda_attention_generic_scratch(cu, hh, ww, d);
+  const size_t t = vm_cuda_attention_f32tc_scratch(cu, hh, ww, d);
+  if (t > f) f = t;
   return f > g ? f : g;
 }
 
@@ -71,6 +76,7 @@ vm_status vm_cuda_attention(vm_backend *be, const vm_tensor *qkv, int heads, con
   a.scale = (float)(1.0 / sqrt((double)d));
   if (tc_path(cu, a.d))
     return vm_cuda_attention_tc(cu, a, (int)qkv->n, heads, err);
+  if (vm_cuda_attention_f32tc_takes(cu, a)) return vm_cuda_attention_f32tc(cu, a, (int)qkv->n, heads, err);
   const int rows = vm_cuda_attention_f32_rows(cu, a, (int)qkv->n, heads); /* 0: not this layer */
   if (rows) return vm_cuda_attention_f32(cu, a, (int)qkv->n, heads, rows, err);
   return vm_cuda_attention_generic(cu, a, (int)qkv->n, heads, err);

@@ -197,6 +197,21 @@ __device__ void vm_attn_bias_prologue(const vm_attn_args &a, int q0, BiasHT *bia
   }
 }
 
+/* q . R over 64 columns, q in shared memory, R a rel-pos table row (global memory): the fp32 kernels' exact bias dot
+ * (fmaf in column order). */
+__device__ __forceinline__ float vm_attn_dot64(const float *q, const float *R) {
+  float acc = 0.f;
+#pragma unroll
+  for (int c4 = 0; c4 < 16; c4++) {
+    float4 a = *(const float4 *)(q + 4 * c4), b = __ldg((const float4 *)R + c4);
+    acc = fmaf(a.x, b.x, acc);
+    acc = fmaf(a.y, b.y, acc);
+    acc = fmaf(a.z, b.z, acc);
+    acc = fmaf(a.w, b.w, acc);
+  }
+  return acc;
+}
+
 /* One query row's online-softmax step over a key tile whose scores 16 lanes hold 4 each (masked ones -inf, at least
  * one finite across the 16): the running max and sum updated, the row's output accumulators rescaled, s replaced by
  * exp(s - max). The fp32-arithmetic kernels' (attention_generic.cu, attention_f32.cu) exact step: expf. */

@@ -16,50 +16,34 @@
 #define F32_LD 68 /* row stride of the Q, K, V tiles in floats: adjacent rows 4 banks apart, so the 8 threads of a
                    * float4 phase (keys tx .. tx + 7 of one j) cover all 32 banks */
 
-/* PK: P^T is written over the tile's K buffer (read by then: one more barrier a tile) instead of its own 17 KB, so
- * that at 4 rows two blocks fit an SM (Nsight Compute, H100, S at 1024^2: one block of 122 KB, 2 warps a scheduler,
- * no eligible warp 52% of the cycles). Opt-in (VITMATTE_CUDA_ATTN_PK=1) until it has run on a GPU. */
-template <int RM, bool PK> struct f32_tiles {
+template <int RM> struct f32_tiles {
   static constexpr int BQ = 16 * RM;
   static constexpr int PLD = BQ + 4;      /* P^T rows (one per key) */
   static constexpr int BWLD = 64 + 16 / RM; /* bias chunk rows: the two half-warps' rows (RM apart) in other banks */
-  static_assert(!PK || PLD <= F32_LD, "P^T must fit a K buffer");
   static constexpr size_t floats =
-      (size_t)BQ * F32_LD + 4 + 4 * F32_BK * F32_LD + (PK ? 0 : (size_t)F32_BK * PLD) + (size_t)BQ * BWLD;
+      (size_t)BQ * F32_LD + 4 + 4 * F32_BK * F32_LD + (size_t)F32_BK * PLD + (size_t)BQ * BWLD;
 };
 
 /* Query row r's place in the Q tile: the two half-warps read rows RM apart, which at RM = 8 (8 x 68 floats) would
  * share banks; every other group of RM rows is shifted by 4 floats. */
 template <int RM> __device__ __forceinline__ int f32_qrow(int r) { return r * F32_LD + ((r / RM) & 1) * 4; }
 
-/* q_r . R[k] over the 64 columns, q_r in shared memory, R a rel-pos table row. */
-__device__ __forceinline__ float f32_dot64(const float *q, const float *R) {
-  float acc = 0.f;
-#pragma unroll
-  for (int c4 = 0; c4 < 16; c4++) {
-    float4 a = *(const float4 *)(q + 4 * c4), b = __ldg((const float4 *)R + c4);
-    acc = fmaf(a.x, b.x, acc);
-    acc = fmaf(a.y, b.y, acc);
-    acc = fmaf(a.z, b.z, acc);
-    acc = fmaf(a.w, b.w, acc);
-  }
-  return acc;
-}
-
-template <int RM, bool PK>
-__global__ void __launch_bounds__(256, PK ? 2 : 0) attention_f32_kernel(vm_attn_args a, int heads, int total,
+/* Launch bounds of one block an SM (its shared memory allows no more): ptxas then keeps the 4-row variant's 146
+ * registers without the spill it chose on its own (measured equal on the H100). */
+template <int RM>
+__global__ void __launch_bounds__(256, 1) attention_f32_kernel(vm_attn_args a, int heads, int total,
                                                                       float *bias_h_slots) {
 #ifdef VM_NO_SM80_MMA
   __trap(); /* cp.async: never launched from older code (f32_eligible) */
 #else
-  typedef f32_tiles<RM, PK> cfg;
+  typedef f32_tiles<RM> cfg;
   constexpr int BQ = cfg::BQ, PLD = cfg::PLD, BWLD = cfg::BWLD;
   extern __shared__ __align__(16) float fsm[];
   float *Qs = fsm;                    /* [BQ][LD] + 4 (f32_qrow) */
   float *Ks = Qs + BQ * F32_LD + 4;   /* [2][BK][LD] */
   float *Vs = Ks + 2 * F32_BK * F32_LD; /* [2][BK][LD] */
-  float *const Pt_own = Vs + 2 * F32_BK * F32_LD;   /* [BK][PLD] (PK: the tile's K buffer instead) */
-  float *Bw = PK ? Pt_own : Pt_own + F32_BK * PLD; /* [BQ][BWLD]: the current column chunk's x bias */
+  float *Pt = Vs + 2 * F32_BK * F32_LD;   /* [BK][PLD] */
+  float *Bw = Pt + F32_BK * PLD;          /* [BQ][BWLD]: the current column chunk's x bias */
   float *Bh = bias_h_slots + (int64_t)blockIdx.x * BQ * a.hh; /* [BQ][hh] */
   const bool has_bias = a.rel_h != NULL;
   const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
@@ -103,7 +87,7 @@ __global__ void __launch_bounds__(256, PK ? 2 : 0) attention_f32_kernel(vm_attn_
       for (int p = tid; p < BQ * a.hh; p += 256) {
         const int r = p / a.hh, y2 = p - r * a.hh;
         const int y1 = min(q0 + r, a.N - 1) / a.ww;
-        Bh[p] = f32_dot64(Qs + f32_qrow<RM>(r), a.rel_h + (int64_t)(y1 - y2 + a.hh - 1) * F32_D);
+        Bh[p] = vm_attn_dot64(Qs + f32_qrow<RM>(r), a.rel_h + (int64_t)(y1 - y2 + a.hh - 1) * F32_D);
       }
     /* (visible to the block after the first tile's barrier) */
 
@@ -125,7 +109,7 @@ __global__ void __launch_bounds__(256, PK ? 2 : 0) attention_f32_kernel(vm_attn_
           if (c < cnt) {
             const int tok = min(q0 + r, a.N - 1);
             const int x1 = tok - (tok / a.ww) * a.ww;
-            Bw[r * BWLD + c] = f32_dot64(Qs + f32_qrow<RM>(r), a.rel_w + (int64_t)(x1 - x0 - c + a.ww - 1) * F32_D);
+            Bw[r * BWLD + c] = vm_attn_dot64(Qs + f32_qrow<RM>(r), a.rel_w + (int64_t)(x1 - x0 - c + a.ww - 1) * F32_D);
           }
         }
       if (t + 1 < T) load_tile(t + 1, (t + 1) & 1);
@@ -169,9 +153,7 @@ __global__ void __launch_bounds__(256, PK ? 2 : 0) attention_f32_kernel(vm_attn_
         }
         vm_attn_softmax_step16(s[i], m_run[i], l_run[i], o[i]);
       }
-      /* P^T: the previous tile's P V reads ended at its closing barrier; over K, every warp's Q K^T reads end first */
-      float *Pt = PK ? Ks + (t & 1) * F32_BK * F32_LD : Pt_own;
-      if (PK) __syncthreads();
+      /* P^T: the previous tile's P V reads ended at its closing barrier */
 #pragma unroll
       for (int j = 0; j < 4; j++)
 #pragma unroll
@@ -215,19 +197,12 @@ __global__ void __launch_bounds__(256, PK ? 2 : 0) attention_f32_kernel(vm_attn_
 }
 
 /* Shared memory of the RM variant, and its resident blocks an SM on this card (0: does not fit). */
-template <int RM, bool PK = false> static size_t f32_smem() { return f32_tiles<RM, PK>::floats * sizeof(float); }
+template <int RM> static size_t f32_smem() { return f32_tiles<RM>::floats * sizeof(float); }
 
 static int f32_blocks_per_sm(const vm_cuda *cu, size_t smem) {
   if (smem > cu->smem_optin) return 0;
   return (int)(cu->smem_per_sm / (smem + cu->smem_reserved));
 }
-
-/* Whether the 4-row variant writes P^T over its K buffer on this context: asked for (VITMATTE_CUDA_ATTN_PK=1) and
- * two blocks then fit an SM (an A100's 164 KB do not: only the spills of its launch bounds would remain). */
-static bool f32_pk(const vm_cuda *cu) { return cu->attention_pk && f32_blocks_per_sm(cu, f32_smem<4, true>()) >= 2; }
-
-/* The 4-row variant's shared memory on this context. */
-static size_t f32_smem4(const vm_cuda *cu) { return f32_pk(cu) ? f32_smem<4, true>() : f32_smem<4>(); }
 
 /* Whether a layer of head dimension d and ww tokens a row is this kernel's kind on this context: fp32, d = 64,
  * images at least 64 tokens wide, sm_80 code (cp.async), not switched off (VITMATTE_CUDA_ATTN_ROWS=off). */
@@ -243,7 +218,7 @@ static bool f32_eligible(const vm_cuda *cu, int d, int ww) {
  * = 4 or 8 forces one (measurements), auto lets the waves decide. */
 int vm_cuda_attention_f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, int heads) {
   if (!f32_eligible(cu, a.d, a.ww) || a.C % 4 != 0 || ((uintptr_t)a.qkv | (uintptr_t)a.out) % 16 != 0) return 0;
-  const int per8 = f32_blocks_per_sm(cu, f32_smem<8>()), per4 = f32_blocks_per_sm(cu, f32_smem4(cu));
+  const int per8 = f32_blocks_per_sm(cu, f32_smem<8>()), per4 = f32_blocks_per_sm(cu, f32_smem<4>());
   if (cu->attention_rows == 8 && per8 > 0) return 8;
   if (cu->attention_rows == 4 && per4 > 0) return 4;
   if (per8 == 0) return per4 > 0 ? 4 : 0;
@@ -261,14 +236,14 @@ int vm_cuda_attention_f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, 
 size_t vm_cuda_attention_f32_scratch(const vm_cuda *cu, int hh, int ww, int d) {
   if (!f32_eligible(cu, d, ww)) return 0;
   /* either variant's bias_h slots, whichever is larger */
-  size_t s8 = (size_t)f32_blocks_per_sm(cu, f32_smem<8>()) * 128, s4 = (size_t)f32_blocks_per_sm(cu, f32_smem4(cu)) * 64;
+  size_t s8 = (size_t)f32_blocks_per_sm(cu, f32_smem<8>()) * 128, s4 = (size_t)f32_blocks_per_sm(cu, f32_smem<4>()) * 64;
   return (size_t)cu->sm_count * (s8 > s4 ? s8 : s4) * (size_t)hh * sizeof(float);
 }
 
-template <int RM, bool PK>
+template <int RM>
 static vm_status launch_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
-  auto kernel = attention_f32_kernel<RM, PK>;
-  const size_t smem = f32_smem<RM, PK>();
+  auto kernel = attention_f32_kernel<RM>;
+  const size_t smem = f32_smem<RM>();
   VM_CU(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
         "attention (fp32, register-tiled): cudaFuncSetAttribute");
   int per_sm = 0;
@@ -291,9 +266,7 @@ static vm_status launch_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads
 }
 
 vm_status vm_cuda_attention_f32(vm_cuda *cu, const vm_attn_args &a, int n, int heads, int rm, vm_error *err) {
-  if (rm == 8) return cu->last_attention = "register-tiled, 8 rows", launch_f32<8, false>(cu, a, n, heads, err);
-  if (rm == 4 && f32_pk(cu))
-    return cu->last_attention = "register-tiled, 4 rows, P over K", launch_f32<4, true>(cu, a, n, heads, err);
-  if (rm == 4) return cu->last_attention = "register-tiled, 4 rows", launch_f32<4, false>(cu, a, n, heads, err);
+  if (rm == 8) return cu->last_attention = "register-tiled, 8 rows", launch_f32<8>(cu, a, n, heads, err);
+  if (rm == 4) return cu->last_attention = "register-tiled, 4 rows", launch_f32<4>(cu, a, n, heads, err);
   return vm_fail(err, VM_ERR_INTERNAL, "attention: the register-tiled fp32 kernel has no %d-row variant", rm);
 }

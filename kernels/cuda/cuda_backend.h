@@ -134,7 +134,8 @@ struct vm_cuda {
   int attention_generic_only; /* VITMATTE_CUDA_ATTENTION=generic: the fp32-arithmetic kernel in every precision */
   int attention_no_wgmma;     /* VITMATTE_CUDA_ATTENTION=mma: the mma.sync kernel for the global layers too */
   const char *last_attention; /* the kernel the last attention op ran (the op suite prints it) */
-  int attention_pk;           /* VITMATTE_CUDA_ATTN_PK=1: the 4-row fp32 kernel writes P^T over its K buffer (2 blocks/SM) */
+  int attention_f32_tc;       /* VITMATTE_CUDA_ATTN_F32=ffma (0)|tc (1)|auto (-1, the default: the 3xTF32 tensor-core
+                               * kernel on data-centre cards, the CUDA-core kernels elsewhere) */
   int attention_rows;         /* VITMATTE_CUDA_ATTN_ROWS=off (0)|4|8|auto (-1, the default): the fp32 register-tiled
                                * kernel's rows a thread */
   int sm90;                   /* compute capability 9.0 and a build with sm_90a code: the wgmma kernels run */

@@ -60,8 +60,10 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
   /* the register-tiled fp32 kernel is the default where it applies (rows chosen by waves); 0 or "off" keeps the
    * generic kernel, 4 or 8 force a row count (measurements) */
   cu->attention_rows = !rows || strcmp(rows, "auto") == 0 ? -1 : strcmp(rows, "off") == 0 ? 0 : atoi(rows);
-  const char *pk = getenv("VITMATTE_CUDA_ATTN_PK");
-  cu->attention_pk = pk && pk[0] == '1';
+  const char *f32 = getenv("VITMATTE_CUDA_ATTN_F32");
+  /* fp32 global layers on the TF32 tensor cores in three products (attention_f32tc.cu) where the card's TF32 rate
+   * is several times its fp32 rate; "ffma" keeps the CUDA-core kernels, "tc" forces it on any sm_80+ card */
+  cu->attention_f32_tc = !f32 || strcmp(f32, "auto") == 0 ? -1 : strcmp(f32, "tc") == 0 ? 1 : 0;
   cu->mma = cu->code_arch >= 80;
 #ifdef VM_HAVE_SM90A
   cu->sm90 = cu->cc == 90 && cu->code_arch == 90;

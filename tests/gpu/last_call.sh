@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12|s13|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12|s14|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -139,16 +139,15 @@ case ${1:-checks} in
     part ops 50 tests/gpu/run_gpu.sh --stages env,fp32ops
     VM_FP32VAR_QUICK=1 part wide 40 tests/gpu/run_gpu.sh --stages fp32wide
     part prof 100 tests/gpu/run_gpu.sh --stages fp32prof ;;
-  s13) # next session, first call (about 6 minutes): the 4-row fp32 attention with P^T over K (two blocks an SM): op
-    # suite, wide parity, S and B timed with it beside the default and each row count, Nsight Compute on it; then
-    # the results refresh (s11) if time is left
-    part ops 50 tests/gpu/run_gpu.sh --stages env,fp32ops
+  s14) # the fp32 attention on the tensor cores in three TF32 products (3xTF32): op suite, wide parity (default and
+    # the CUDA-core kernel), S and B timed beside the CUDA-core kernel, Nsight Compute on it, PyTorch fp32 S and B
+    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
     VM_FP32VAR_QUICK=1 part wide 50 tests/gpu/run_gpu.sh --stages fp32wide
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_VARIANTS="default rows4 rows8 pk pk-rows4" \
-      part fp32var 90 tests/gpu/run_gpu.sh --stages fp32var
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default pk pk-rows4" \
-      part fp32b 60 tests/gpu/run_gpu.sh --stages fp32var
-    VM_PROF_ENV="VITMATTE_CUDA_ATTN_PK=1 VITMATTE_CUDA_ATTN_ROWS=4" part prof 60 tests/gpu/run_gpu.sh --stages fp32prof
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_VARIANTS="default ffma rows4 rows8" \
+      part fp32var 60 tests/gpu/run_gpu.sh --stages fp32var
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default ffma" \
+      part fp32b 50 tests/gpu/run_gpu.sh --stages fp32var
+    part prof 60 tests/gpu/run_gpu.sh --stages fp32prof
     part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
         --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
       python3 tests/reference/torch_bench.py --preset base --modes fp32 \

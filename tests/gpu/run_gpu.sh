@@ -199,7 +199,7 @@ if has fp32ops; then
 fi
 
 if has fp32var; then
-  # name and switches of each variant (default: the register-tiled attention kernel, stride-1 3x3 convolutions in
+  # name and switches of each variant (default: the 3xTF32 attention kernel on data-centre cards, stride-1 3x3 convolutions in
   # NCHW bands of up to 64 MB made equal, 256 MB workspaces); VM_FP32VAR_VARIANTS="default nhwc ..." picks some by name, VM_FP32VAR_PRESETS
   # the models (small; base adds ViTMatte-B)
   b256=268435456
@@ -210,9 +210,9 @@ if has fp32var; then
     for v in "default:" "nhwc:VITMATTE_CUDA_CONV_LAYOUT=nhwc" "rows-off:VITMATTE_CUDA_ATTN_ROWS=off" \
       "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws64:VITMATTE_CUDA_CONV_WORKSPACE_MB=64" \
       "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band64:VITMATTE_CUDA_BAND_BYTES=67108864" \
-      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "rows4:VITMATTE_CUDA_ATTN_ROWS=4" \
-      "rows8:VITMATTE_CUDA_ATTN_ROWS=8" "pk:VITMATTE_CUDA_ATTN_PK=1" \
-      "pk-rows4:VITMATTE_CUDA_ATTN_PK=1 VITMATTE_CUDA_ATTN_ROWS=4"; do
+      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "ffma:VITMATTE_CUDA_ATTN_F32=ffma" \
+      "rows4:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=4" \
+      "rows8:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=8"; do
       name=${v%%:*}
       case " ${VM_FP32VAR_VARIANTS:-$name} " in *" $name "*) ;; *) continue ;; esac
       [ "$preset" = small ] || name=$preset-$name
@@ -248,9 +248,8 @@ if has fp32wide; then
       --sizes 1040x1100,700x2100 --device cuda >"$OUT/fixtures-wide.log" 2>&1 && touch /tmp/fx-wide/.complete; } ||
     tail -n 5 "$OUT/fixtures-wide.log"
   parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
-  # the 4-row attention kernel with P^T over its K buffer (opt-in), at every layer it takes
-  VITMATTE_CUDA_ATTN_PK=1 VITMATTE_CUDA_ATTN_ROWS=4 path_suffix=-pk4 \
-    parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
+  # the register-tiled CUDA-core kernel where the default runs the 3xTF32 one (data-centre cards)
+  VITMATTE_CUDA_ATTN_F32=ffma path_suffix=-ffma parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
   if [ -z "${VM_FP32VAR_QUICK:-}" ]; then
     VITMATTE_CUDA_CONV_LAYOUT=nchw-all path_suffix=-nchwall parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
     VITMATTE_CUDA_ATTN_ROWS=off VITMATTE_CUDA_CONV_LAYOUT=nhwc path_suffix=-old \

@@ -945,16 +945,18 @@ int main(int argc, char **argv) {
       /* the mma.sync kernel for the global layers as well (on Hopper they otherwise take the wgmma kernel) */
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "mma", "mma.sync attention kernel only");
     } else if (!(input_only && !attention_only)) {
-      /* fp32: the default ran the register-tiled kernel where it takes the layer (head dim 64, 64+ tokens wide) with
-       * the rows the layer's work items choose; the generic kernel there, and the register-tiled one at each row
-       * count */
+      /* fp32: where a kernel of its own takes the layer (head dim 64, 64+ tokens wide) the default ran the 3xTF32
+       * tensor-core kernel (data-centre cards) or the register-tiled CUDA-core one (the others); each of them here
+       * on any sm_80+ card, the latter at each row count, and the generic kernel */
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "off", "generic attention kernel (register-tiled off)");
-      attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "4", "register-tiled fp32 kernel, 4 rows a thread");
-      attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "8", "register-tiled fp32 kernel, 8 rows a thread");
-      /* the 4-row kernel with P^T over its K buffer (two blocks an SM; opt-in) */
-      const char *pk[2] = {"VITMATTE_CUDA_ATTN_ROWS", "VITMATTE_CUDA_ATTN_PK"};
-      attention_with_envs(&s, create, 2, pk, (const char *const[]){"4", "1"},
-                          "register-tiled fp32 kernel, 4 rows a thread, P over K");
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_F32", "tc", "3xTF32 tensor-core fp32 kernel (forced)");
+      const char *ffma[2] = {"VITMATTE_CUDA_ATTN_F32", "VITMATTE_CUDA_ATTN_ROWS"};
+      attention_with_envs(&s, create, 2, ffma, (const char *const[]){"ffma", "auto"},
+                          "register-tiled CUDA-core fp32 kernel, rows by waves");
+      attention_with_envs(&s, create, 2, ffma, (const char *const[]){"ffma", "4"},
+                          "register-tiled CUDA-core fp32 kernel, 4 rows a thread");
+      attention_with_envs(&s, create, 2, ffma, (const char *const[]){"ffma", "8"},
+                          "register-tiled CUDA-core fp32 kernel, 8 rows a thread");
     }
     printf("== %s: %d passed, %d failed\n", names[p], s.passed, s.failed);
     passed += s.passed;
