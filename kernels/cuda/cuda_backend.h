@@ -207,6 +207,10 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
  * limits above; 0 when smem exceeds the per-block limit. Errors of the query are returned, never swallowed. */
 vm_status vm_cuda_blocks_per_sm(const vm_cuda *cu, const void *kernel, int threads, size_t smem, int *blocks,
                                 vm_error *err);
+/* Whether fp32 global attention runs on the TF32 tensor cores (attention_f32tc.cu) on this context: sm_80+ code on a
+ * data-centre card, or forced with VITMATTE_CUDA_ATTN_F32=tc; never with =ffma, ROWS=off or ATTENTION=generic. */
+bool vm_cuda_f32_attention_tc(const vm_cuda *cu);
+
 /* The kernels this backend runs, in words ("mma.sync attention and convolutions"). */
 const char *vm_cuda_path_name(const vm_cuda *cu);
 

@@ -87,8 +87,17 @@ vm_status vm_cuda_blocks_per_sm(const vm_cuda *cu, const void *kernel, int threa
   return VM_OK;
 }
 
+bool vm_cuda_f32_attention_tc(const vm_cuda *cu) {
+  if (cu->attention_generic_only || !cu->mma || cu->attention_rows == 0 || cu->attention_f32_tc == 0) return false;
+  /* TF32 tensor cores several times the fp32 rate: A100/A30 (8.0), H100/H200 (9.0), B200/B300 (10.x); a GeForce
+   * card's TF32 rate is its fp32 rate, where three products a product would be slower */
+  return cu->attention_f32_tc > 0 || cu->cc == 80 || cu->cc == 90 || (cu->cc >= 100 && cu->cc < 110);
+}
+
 const char *vm_cuda_path_name(const vm_cuda *cu) {
-  if (cu->base.precision == VM_PRECISION_FP32) return "fp32 CUDA-core attention, cuDNN/cuBLASLt fp32";
+  if (cu->base.precision == VM_PRECISION_FP32)
+    return vm_cuda_f32_attention_tc(cu) ? "fp32: 3xTF32 tensor-core global attention, cuDNN/cuBLASLt fp32"
+                                        : "fp32 CUDA-core attention, cuDNN/cuBLASLt fp32";
   if (cu->attention_generic_only || !cu->mma) return "fp32-arithmetic attention, cuDNN convolutions (no mma.sync)";
   if (cu->sm90 && !cu->attention_no_wgmma) return "wgmma attention (Hopper), mma.sync convolutions";
   return "mma.sync attention and convolutions";

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12|s14|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12|s14|s15|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -147,6 +147,22 @@ case ${1:-checks} in
       part fp32var 60 tests/gpu/run_gpu.sh --stages fp32var
     VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default ffma" \
       part fp32b 50 tests/gpu/run_gpu.sh --stages fp32var
+    part prof 60 tests/gpu/run_gpu.sh --stages fp32prof
+    part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
+      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json' ;;
+  s15) # the 3xTF32 attention, two builds: the default (its tile's P V in big and small accumulators) and .devdeps/alt
+    # (one accumulator, fewer registers), each through the op suite; S and B timed with both and the CUDA-core
+    # kernel; Nsight Compute; PyTorch fp32 S and B
+    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_OPS_MODULE=$PWD/.devdeps/alt/libvitmatte-cuda.so VM_OPS_ARGS=attention part opsalt 40 \
+      tests/gpu/run_gpu.sh --stages fp32ops
+    VM_FP32VAR_QUICK=1 part wide 50 tests/gpu/run_gpu.sh --stages fp32wide
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_VARIANTS="default alt ffma" \
+      part fp32var 50 tests/gpu/run_gpu.sh --stages fp32var
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default alt ffma" \
+      part fp32b 60 tests/gpu/run_gpu.sh --stages fp32var
     part prof 60 tests/gpu/run_gpu.sh --stages fp32prof
     part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
         --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json

@@ -192,7 +192,8 @@ fi
 
 if has fp32ops; then
   log=$OUT/ops-fp32var.log
-  "$bin/test_cuda_ops" "$bin/libvitmatte-cuda.so" fp32 >"$log" 2>&1
+  # VM_OPS_MODULE: another build of the module (a kernel variant staged beside the default one)
+  "$bin/test_cuda_ops" "${VM_OPS_MODULE:-$bin/libvitmatte-cuda.so}" fp32 ${VM_OPS_ARGS:-} >"$log" 2>&1
   rc=$?
   grep -E "^FAIL" "$log" | head -n 20
   status "ops fp32 (register-tiled attention, NCHW bands): $(tail -n 1 "$log") (rc $rc, $(elapsed) s)"
@@ -210,7 +211,7 @@ if has fp32var; then
     for v in "default:" "nhwc:VITMATTE_CUDA_CONV_LAYOUT=nhwc" "rows-off:VITMATTE_CUDA_ATTN_ROWS=off" \
       "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws64:VITMATTE_CUDA_CONV_WORKSPACE_MB=64" \
       "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band64:VITMATTE_CUDA_BAND_BYTES=67108864" \
-      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "ffma:VITMATTE_CUDA_ATTN_F32=ffma" \
+      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "ffma:VITMATTE_CUDA_ATTN_F32=ffma" "alt:VITMATTE_CUDA_MODULE=$root/.devdeps/alt/libvitmatte-cuda.so" \
       "rows4:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=4" \
       "rows8:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=8"; do
       name=${v%%:*}
