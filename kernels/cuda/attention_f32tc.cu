@@ -24,7 +24,10 @@
 #define TC3_LD 68   /* Q, K, V rows in floats: 68 = 4 mod 32, so the fragment reads (8 rows x 4 columns, or for V
                      * 2 x 4 rows x 8 columns) hit 32 different banks */
 #define TC3_BWLD 72 /* x-bias rows: a half-warp's float2 reads (4 rows x 4 column pairs) in 32 different banks */
-#define TC3_FLOATS (TC3_BQ * TC3_LD + 4 * TC3_BK * TC3_LD + TC3_BQ * TC3_BWLD)
+/* Q, two stages of K and V, the x-bias chunk (row tiles) or both bias tables (block tiles), then 64 column offsets */
+#define TC3_FLOATS (TC3_BQ * TC3_LD + 4 * TC3_BK * TC3_LD + TC3_BQ * TC3_BWLD + TC3_BK)
+/* block tiles: both bias tables ([BQ][hh] and [BQ][ww]) in the x-bias chunk's place */
+#define TC3_BLOCK_BIAS_MAX TC3_BWLD
 
 namespace {
 
@@ -63,6 +66,11 @@ __device__ __forceinline__ void mma_3xtf32(float (&d)[4], const uint32_t (&ab)[4
 
 } // namespace
 
+/* ROW: key tiles of up to 64 keys of one image row (ww >= 64, the global layers), the y bias in a global slot. Else
+ * block tiles of whole rows (64 / ww of them: windows, small images), both bias tables in shared memory (hh + ww <=
+ * 72), each key column's (dy, dx) in a table. (H100: block tiles make ViTMatte-S at 512^2 5.98 ms instead of 6.16;
+ * the windowed layers' time is the same either way, their GEMMs dominate.) */
+template <bool ROW>
 __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a, int heads, int total,
                                                                  float *bias_h_slots) {
 #ifdef VM_NO_SM80_MMA
@@ -72,8 +80,10 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
   float *Qs = tsm;                         /* [BQ][LD] */
   float *Ks = Qs + TC3_BQ * TC3_LD;        /* [2][BK][LD] */
   float *Vs = Ks + 2 * TC3_BK * TC3_LD;    /* [2][BK][LD] */
-  float *Bw = Vs + 2 * TC3_BK * TC3_LD;    /* [BQ][BWLD]: the current column chunk's x bias */
-  float *Bh = bias_h_slots + (int64_t)blockIdx.x * TC3_BQ * a.hh; /* [BQ][hh] */
+  float *Bw = Vs + 2 * TC3_BK * TC3_LD;    /* ROW: [BQ][BWLD], the current column chunk's x bias; else [BQ][ww] */
+  int *colmap = (int *)(Bw + TC3_BQ * TC3_BWLD); /* block tiles: column c's dy << 16 | dx */
+  float *Bh = ROW ? bias_h_slots + (int64_t)blockIdx.x * TC3_BQ * a.hh /* [BQ][hh] */
+                  : Bw + TC3_BQ * a.ww;
   const bool has_bias = a.rel_h != NULL;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;       /* the fragment's row group and column in it */
@@ -81,7 +91,24 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
   const int nqb = (a.N + TC3_BQ - 1) / TC3_BQ;
   const int64_t stride = 3 * (int64_t)a.C;
   const int nxc = (a.ww + TC3_BK - 1) / TC3_BK;
-  const int T = nxc * a.hh;
+  const int brows = ROW ? 1 : TC3_BK / a.ww; /* block tiles: image rows a tile */
+  const int T = ROW ? nxc * a.hh : (a.hh + brows - 1) / brows;
+  if (!ROW) /* (read after the first tile's barrier) */
+    for (int c = tid; c < TC3_BK; c += 128) colmap[c] = vm_attn_col_offset(c, a.ww);
+  /* tile t: its first token, keys, first key row y0 and column x0 */
+  auto tile_at = [&](int t, int &tok0, int &cnt, int &y0, int &x0) {
+    if (ROW) {
+      const int xc = t / a.hh;
+      y0 = t - xc * a.hh;
+      x0 = xc * TC3_BK;
+      cnt = min(TC3_BK, a.ww - x0);
+    } else {
+      y0 = t * brows;
+      x0 = 0;
+      cnt = min(brows, a.hh - y0) * a.ww;
+    }
+    tok0 = y0 * a.ww + x0;
+  };
 
   for (int work = blockIdx.x; work < total; work += gridDim.x) {
     const int q0 = (work % nqb) * TC3_BQ;
@@ -89,16 +116,15 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
     const int64_t img = work / (nqb * heads);
     const float *base = (const float *)a.qkv + img * a.N * stride + head * TC3_D;
 
-    /* tile t's K and V rows into buffer buf; keys past the row's end are zero-filled (P V adds exact zeros) */
+    /* tile t's K and V rows into buffer buf; keys past the tile's end are zero-filled (P V adds exact zeros) */
     auto load_tile = [&](int t, int buf) {
-      const int xc = t / a.hh, y2 = t - xc * a.hh;
-      const int x0 = xc * TC3_BK, cnt = min(TC3_BK, a.ww - x0);
-      const int64_t tok0 = (int64_t)y2 * a.ww + x0;
+      int tok0, cnt, y0, x0;
+      tile_at(t, tok0, cnt, y0, x0);
       float *kd = Ks + buf * TC3_BK * TC3_LD, *vd = Vs + buf * TC3_BK * TC3_LD;
       for (int i = tid; i < TC3_BK * 16; i += 128) {
         const int r = i >> 4, c4 = i & 15;
         const bool valid = r < cnt;
-        const float *src = base + (valid ? (tok0 + r) * stride : 0) + 4 * c4;
+        const float *src = base + (valid ? (int64_t)(tok0 + r) * stride : 0) + 4 * c4;
         cp_async16(smem_addr(kd + r * TC3_LD + 4 * c4), src + a.C, valid);
         cp_async16(smem_addr(vd + r * TC3_LD + 4 * c4), src + 2 * a.C, valid);
       }
@@ -119,6 +145,13 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
         const int y1 = min(q0 + r, a.N - 1) / a.ww;
         Bh[p] = vm_attn_dot64(Qs + r * TC3_LD, a.rel_h + (int64_t)(y1 - y2 + a.hh - 1) * TC3_D);
       }
+    if (!ROW && has_bias) /* block tiles: the whole x bias, Bw[r][x2] = q_r . Rw[x1 - x2 + ww - 1] */
+      for (int p = tid; p < TC3_BQ * a.ww; p += 128) {
+        const int r = p / a.ww, x2 = p - r * a.ww;
+        const int tok = min(q0 + r, a.N - 1);
+        const int x1 = tok - (tok / a.ww) * a.ww;
+        Bw[p] = vm_attn_dot64(Qs + r * TC3_LD, a.rel_w + (int64_t)(x1 - x2 + a.ww - 1) * TC3_D);
+      }
     /* this warp's Q as A fragments (rows g and g + 8, columns tq and tq + 4 of each 8-column step), split once */
     uint32_t qb[8][4], qs[8][4];
 #pragma unroll
@@ -135,9 +168,9 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
     for (int nd = 0; nd < 8; nd++) o[nd][0] = o[nd][1] = o[nd][2] = o[nd][3] = 0.f;
 
     for (int t = 0; t < T; t++) {
-      const int xc = t / a.hh, y2 = t - xc * a.hh;
-      const int x0 = xc * TC3_BK, cnt = min(TC3_BK, a.ww - x0);
-      if (has_bias && y2 == 0) /* a new column chunk: Bw[r][c] = q_r . Rw[x1 - (x0 + c) + ww - 1] */
+      int tok0, cnt, y2, x0;
+      tile_at(t, tok0, cnt, y2, x0);
+      if (ROW && has_bias && y2 == 0) /* a new column chunk: Bw[r][c] = q_r . Rw[x1 - (x0 + c) + ww - 1] */
         for (int p = tid; p < TC3_BQ * TC3_BK; p += 128) {
           const int r = p >> 6, c = p & 63;
           if (c < cnt) {
@@ -169,20 +202,36 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
       }
 
       /* scale, bias, mask (the exact kernel's s * scale + (bh + bw)); the online softmax of rows g and g + 8 */
-      const float bh0 = has_bias ? Bh[row0 * a.hh + y2] : 0.f, bh1 = has_bias ? Bh[row1 * a.hh + y2] : 0.f;
       float mx[2] = {-INFINITY, -INFINITY};
+      const float bh0 = ROW && has_bias ? Bh[row0 * a.hh + y2] : 0.f, bh1 = ROW && has_bias ? Bh[row1 * a.hh + y2] : 0.f;
 #pragma unroll
       for (int nb = 0; nb < 8; nb++) {
         const int c = 8 * nb + 2 * tq;
-        float2 w0 = make_float2(0.f, 0.f), w1 = w0;
-        if (has_bias) {
-          w0 = *(const float2 *)(Bw + row0 * TC3_BWLD + c);
-          w1 = *(const float2 *)(Bw + row1 * TC3_BWLD + c);
+        float2 b0 = make_float2(0.f, 0.f), b1 = b0; /* the bias of rows g, g + 8 at keys c, c + 1 */
+        if (ROW && has_bias) {
+          const float2 w0 = *(const float2 *)(Bw + row0 * TC3_BWLD + c), w1 = *(const float2 *)(Bw + row1 * TC3_BWLD + c);
+          b0 = make_float2(bh0 + w0.x, bh0 + w0.y);
+          b1 = make_float2(bh1 + w1.x, bh1 + w1.y);
+        } else if (!ROW && has_bias) {
+#pragma unroll
+          for (int e = 0; e < 2; e++) {
+            if (c + e >= cnt) continue;
+            const int cm = colmap[c + e], yk = y2 + (cm >> 16), xk = cm & 0xffff;
+            const float v0 = Bh[row0 * a.hh + yk] + Bw[row0 * a.ww + xk];
+            const float v1 = Bh[row1 * a.hh + yk] + Bw[row1 * a.ww + xk];
+            if (e) {
+              b0.y = v0;
+              b1.y = v1;
+            } else {
+              b0.x = v0;
+              b1.x = v1;
+            }
+          }
         }
-        s[nb][0] = c < cnt ? s[nb][0] * a.scale + (bh0 + w0.x) : -INFINITY;
-        s[nb][1] = c + 1 < cnt ? s[nb][1] * a.scale + (bh0 + w0.y) : -INFINITY;
-        s[nb][2] = c < cnt ? s[nb][2] * a.scale + (bh1 + w1.x) : -INFINITY;
-        s[nb][3] = c + 1 < cnt ? s[nb][3] * a.scale + (bh1 + w1.y) : -INFINITY;
+        s[nb][0] = c < cnt ? s[nb][0] * a.scale + b0.x : -INFINITY;
+        s[nb][1] = c + 1 < cnt ? s[nb][1] * a.scale + b0.y : -INFINITY;
+        s[nb][2] = c < cnt ? s[nb][2] * a.scale + b1.x : -INFINITY;
+        s[nb][3] = c + 1 < cnt ? s[nb][3] * a.scale + b1.y : -INFINITY;
         mx[0] = fmaxf(mx[0], fmaxf(s[nb][0], s[nb][1]));
         mx[1] = fmaxf(mx[1], fmaxf(s[nb][2], s[nb][3]));
       }
@@ -241,7 +290,7 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
 #pragma unroll
           for (int e = 0; e < 4; e++) o[4 * half + j][e] += acc[j][e];
       }
-      __syncthreads(); /* the buffers of tile t are refilled for tile t + 2; (next chunk) Bw is rewritten */
+      __syncthreads(); /* the buffers of tile t are refilled for tile t + 2; (row tiles, next chunk) Bw is rewritten */
     }
 
     /* O / l: the quad's four lanes hold partial sums of each row */
@@ -262,14 +311,16 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
 #endif
 }
 
-/* Whether the 3xTF32 kernel takes a layer of head dimension d and ww tokens a row on this context: fp32, d = 64, at
- * least 64 tokens wide, sm_80 code, a card whose TF32 tensor cores outrun its fp32 cores several times (compute
- * capability 8.0, 9.0, 10.x: A100/A30, H100/H200, B200/B300) unless VITMATTE_CUDA_ATTN_F32=ffma, or any sm_80+ card
- * with =tc (measurements), never with VITMATTE_CUDA_ATTN_ROWS=off or VITMATTE_CUDA_ATTENTION=generic. */
+/* Whether the 3xTF32 kernel takes a layer of head dimension d and hh x ww tokens on this context: fp32, d = 64, sm_80
+ * code, a card whose TF32 tensor cores outrun its fp32 cores several times (vm_cuda_f32_attention_tc); row tiles
+ * for images at least 64 tokens wide, block tiles (windows, small images) where both bias tables fit (hh + ww <= 72)
+ * unless VITMATTE_CUDA_ATTN_F32_BLOCKS=0. */
 bool vm_cuda_attention_f32tc_takes(const vm_cuda *cu, const vm_attn_args &a) {
-  return cu->base.precision == VM_PRECISION_FP32 && vm_cuda_f32_attention_tc(cu) && a.d == TC3_D &&
-         a.ww >= TC3_BK && a.C % 4 == 0 && ((uintptr_t)a.qkv | (uintptr_t)a.out) % 16 == 0 &&
-         TC3_FLOATS * sizeof(float) <= cu->smem_optin;
+  if (cu->base.precision != VM_PRECISION_FP32 || !vm_cuda_f32_attention_tc(cu) || a.d != TC3_D || a.C % 4 != 0 ||
+      ((uintptr_t)a.qkv | (uintptr_t)a.out) % 16 != 0 || TC3_FLOATS * sizeof(float) > cu->smem_optin)
+    return false;
+  if (a.ww >= TC3_BK) return true;
+  return !cu->attention_f32_tc_no_blocks && (!a.rel_h || a.hh + a.ww <= TC3_BLOCK_BIAS_MAX);
 }
 
 size_t vm_cuda_attention_f32tc_scratch(const vm_cuda *cu, int hh, int ww, int d) {
@@ -279,17 +330,18 @@ size_t vm_cuda_attention_f32tc_scratch(const vm_cuda *cu, int hh, int ww, int d)
   a.ww = ww;
   a.d = d;
   a.C = d;
-  if (!vm_cuda_attention_f32tc_takes(cu, a)) return 0;
+  if (ww < TC3_BK || !vm_cuda_attention_f32tc_takes(cu, a)) return 0; /* block tiles: no slots */
   /* launch bounds: at most two blocks an SM */
   return (size_t)cu->sm_count * 2 * TC3_BQ * (size_t)hh * sizeof(float);
 }
 
-vm_status vm_cuda_attention_f32tc(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
+template <bool ROW> static vm_status launch_tc3(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
+  auto kernel = attention_f32tc_kernel<ROW>;
   const size_t smem = TC3_FLOATS * sizeof(float);
-  VM_CU(cudaFuncSetAttribute(attention_f32tc_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+  VM_CU(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
         "attention (fp32, 3xTF32): cudaFuncSetAttribute");
   int per_sm = 0;
-  VM_TRY(vm_cuda_blocks_per_sm(cu, (const void *)attention_f32tc_kernel, 128, smem, &per_sm, err));
+  VM_TRY(vm_cuda_blocks_per_sm(cu, (const void *)kernel, 128, smem, &per_sm, err));
   if (per_sm < 1)
     return vm_fail(err, VM_ERR_UNSUPPORTED, "attention (fp32, 3xTF32): no block of %zu bytes fits on %s", smem,
                    cu->base.name);
@@ -299,12 +351,16 @@ vm_status vm_cuda_attention_f32tc(vm_cuda *cu, const vm_attn_args &a, int n, int
   int64_t grid = (int64_t)cu->sm_count * per_sm;
   if (grid > total) grid = total;
   float *slots = NULL;
-  if (a.rel_h) {
+  if (ROW && a.rel_h) {
     VM_TRY(vm_cuda_scratch_reserve(cu, &cu->attn_bias, (size_t)grid * TC3_BQ * a.hh * sizeof(float),
                                    "the attention bias scratch", err));
     slots = (float *)cu->attn_bias.ptr;
   }
-  cu->last_attention = "3xTF32 tensor cores (fp32)";
-  attention_f32tc_kernel<<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total, slots);
+  kernel<<<(unsigned)grid, 128, smem, cu->stream>>>(a, heads, (int)total, slots);
   return vm_cuda_launch_check(err, "attention (fp32, 3xTF32)");
+}
+
+vm_status vm_cuda_attention_f32tc(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err) {
+  if (a.ww >= TC3_BK) return cu->last_attention = "3xTF32 tensor cores, row tiles", launch_tc3<true>(cu, a, n, heads, err);
+  return cu->last_attention = "3xTF32 tensor cores, block tiles", launch_tc3<false>(cu, a, n, heads, err);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12|s14|s15|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12|s14|s15|s16|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -164,6 +164,18 @@ case ${1:-checks} in
     VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default alt ffma" \
       part fp32b 60 tests/gpu/run_gpu.sh --stages fp32var
     part prof 60 tests/gpu/run_gpu.sh --stages fp32prof
+    part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
+      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json' ;;
+  s16) # the 3xTF32 attention for windows and small images too (block tiles): op suite, wide parity (default and the
+    # CUDA-core kernels), S and B timed with it, without it (blocks0) and with the CUDA-core kernels; PyTorch fp32
+    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_FP32VAR_QUICK=1 part wide 50 tests/gpu/run_gpu.sh --stages fp32wide
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_VARIANTS="default blocks0 ffma" \
+      part fp32var 50 tests/gpu/run_gpu.sh --stages fp32var
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default blocks0 ffma" \
+      part fp32b 60 tests/gpu/run_gpu.sh --stages fp32var
     part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
         --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
       python3 tests/reference/torch_bench.py --preset base --modes fp32 \

@@ -211,7 +211,7 @@ if has fp32var; then
     for v in "default:" "nhwc:VITMATTE_CUDA_CONV_LAYOUT=nhwc" "rows-off:VITMATTE_CUDA_ATTN_ROWS=off" \
       "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws64:VITMATTE_CUDA_CONV_WORKSPACE_MB=64" \
       "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band64:VITMATTE_CUDA_BAND_BYTES=67108864" \
-      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "ffma:VITMATTE_CUDA_ATTN_F32=ffma" "alt:VITMATTE_CUDA_MODULE=$root/.devdeps/alt/libvitmatte-cuda.so" \
+      "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "ffma:VITMATTE_CUDA_ATTN_F32=ffma" "blocks0:VITMATTE_CUDA_ATTN_F32_BLOCKS=0" "alt:VITMATTE_CUDA_MODULE=$root/.devdeps/alt/libvitmatte-cuda.so" \
       "rows4:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=4" \
       "rows8:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=8"; do
       name=${v%%:*}
