@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s7|s8|s8short|s8min|s9|s10|s11|s12|s14|s15|s16|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -66,62 +66,6 @@ case ${1:-checks} in
     part bf16 100 bash -c 'tests/gpu/run_gpu.sh --stages parity
       VM_PATHS=ampere-99k VM_PATH_PRESETS=" " VM_OPS_ARGS=input tests/gpu/run_gpu.sh --stages paths'
     CPU_STAGE_SECONDS=440 CPU_ISA_RUNS=0 part cpu 455 tests/gpu/run_gpu.sh --stages cpu ;;
-  s7) # session of 2026-12-07b, first call: fp32 convolutions with Winograd/FFT allowed, cuDNN's fp32 layouts and
-    # methods in PyTorch (why is its fusion 1 three times faster?), ours and PyTorch eager in the same call with the
-    # per-module tables at 1024^2 and 2048^2; the 8-bit input ops (host buffers changed after the last call)
-    part input 60 tests/gpu/run_gpu.sh --stages env,input
-    part convs 90 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json
-    part parity 130 tests/gpu/run_gpu.sh --stages parity,fp32conv
-    VM_BENCH_PRESETS=small part bench 110 tests/gpu/run_gpu.sh --stages bench
-    part torch 170 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 \
-        --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
-      python3 tests/reference/torch_bench.py --preset small --modes fp32 --sizes 2048x2048 --modules-at 2048x2048 \
-        --iters 3 --json /tmp/r/torch/torch-small-modules2048.json' ;;
-  s8) # session of 2026-12-07b (s7 found no machine): the fp32 register-tiled attention and NCHW bands (ops, bench
-    # variants, parity on images over 1024 px wide), then PyTorch's fp32 convolutions by layout and PyTorch eager
-    part fp32var 300 tests/gpu/run_gpu.sh --stages env,fp32ops,fp32var,fp32wide
-    part convs 60 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json
-    part torch 130 python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16 \
-      --sizes 1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
-    part input 40 tests/gpu/run_gpu.sh --stages input ;;
-  s8short) # s8 within about 5 minutes: the fp32 switches' checks and four of their benchmark variants, PyTorch's
-    # fp32 convolutions by layout
-    VM_FP32VAR_VARIANTS="default rows-auto nchw both" part fp32var 240 tests/gpu/run_gpu.sh --stages env,fp32ops,fp32var
-    part convs 60 python3 tests/reference/torch_conv_layouts.py --json /tmp/r/convs/torch-convs.json ;;
-  s8min) # the least of s8 (about 4 minutes): the fp32 op suite (every attention kernel, NCHW bands), fp32 benchmark with and
-    # without the switches, parity on the wide images with them
-    VM_FP32VAR_VARIANTS="default both" part fp32var 220 tests/gpu/run_gpu.sh --stages env,fp32ops,fp32var,fp32wide ;;
-  s9) # session of 2026-12-07c: fp32's new defaults (register-tiled attention, the fusion bands in NCHW written
-    # directly, the output rows read back with the epilogue): the op suite, S's variants (layouts, workspaces, band
-    # sizes, timed algorithms), B's, S's per-module times at 2048^2; PyTorch fp32 for S and B in the same call;
-    # wide-image parity
-    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
-    VM_FP32VAR_QUICK=1 part wide 100 tests/gpu/run_gpu.sh --stages fp32wide
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 part fp32var 150 tests/gpu/run_gpu.sh --stages fp32var
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base \
-      VM_FP32VAR_VARIANTS="default nhwc rows-off nchw-all band256-ws2g" part fp32b 120 tests/gpu/run_gpu.sh --stages fp32var
-    part torch 170 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
-      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --json /tmp/r/torch/torch-base.json
-      python3 tests/reference/torch_bench.py --preset small --modes fp32 --sizes 2048x2048 --modules-at 2048x2048 \
-        --iters 3 --json /tmp/r/torch/torch-small-modules2048.json'
-    VM_FP32VAR_VARIANTS=default VM_FP32VAR_SIZES=2048x2048 VM_FP32VAR_MODULES_AT=2048x2048 \
-      part mod2048 40 tests/gpu/run_gpu.sh --stages fp32var ;;
-  s10) # session of 2026-12-07c, second call: fp32's conv defaults (stride-1 3x3 in NCHW, bands of up to 256 MB and
-    # 2^18 pixels made equal, 256 MB workspaces) checked and timed beside their variants, S and B with PyTorch fp32 in
-    # the same call; then torch.compile fp16 for S at every size (issue 14 item 1) in the time left
-    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
-    VM_FP32VAR_QUICK=1 part wide 60 tests/gpu/run_gpu.sh --stages fp32wide
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 part fp32var 120 tests/gpu/run_gpu.sh --stages fp32var
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default nhwc" \
-      part fp32b 60 tests/gpu/run_gpu.sh --stages fp32var
-    part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --json /tmp/r/torch/torch-small.json
-      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json'
-    part compile 250 python3 tests/reference/torch_bench.py --preset small --modes compile-fp16 --modules-at none \
-        --json /tmp/r/compile/torch-small-compile.json ;;
   s11) # session of 2026-12-07c, last call (about 6 minutes): RESULTS.md in one call (ours in every precision, S and B
     # at every size; PyTorch eager fp32/fp16 for both, torch.compile fp16 for S at every size)
     part bench 170 tests/gpu/run_gpu.sh --stages env,bench
@@ -139,35 +83,6 @@ case ${1:-checks} in
     part ops 50 tests/gpu/run_gpu.sh --stages env,fp32ops
     VM_FP32VAR_QUICK=1 part wide 40 tests/gpu/run_gpu.sh --stages fp32wide
     part prof 100 tests/gpu/run_gpu.sh --stages fp32prof ;;
-  s14) # the fp32 attention on the tensor cores in three TF32 products (3xTF32): op suite, wide parity (default and
-    # the CUDA-core kernel), S and B timed beside the CUDA-core kernel, Nsight Compute on it, PyTorch fp32 S and B
-    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
-    VM_FP32VAR_QUICK=1 part wide 50 tests/gpu/run_gpu.sh --stages fp32wide
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_VARIANTS="default ffma rows4 rows8" \
-      part fp32var 60 tests/gpu/run_gpu.sh --stages fp32var
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default ffma" \
-      part fp32b 50 tests/gpu/run_gpu.sh --stages fp32var
-    part prof 60 tests/gpu/run_gpu.sh --stages fp32prof
-    part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
-      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json' ;;
-  s15) # the 3xTF32 attention, two builds: the default (its tile's P V in big and small accumulators) and .devdeps/alt
-    # (one accumulator, fewer registers), each through the op suite; S and B timed with both and the CUDA-core
-    # kernel; Nsight Compute; PyTorch fp32 S and B
-    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
-    VM_OPS_MODULE=$PWD/.devdeps/alt/libvitmatte-cuda.so VM_OPS_ARGS=attention part opsalt 40 \
-      tests/gpu/run_gpu.sh --stages fp32ops
-    VM_FP32VAR_QUICK=1 part wide 50 tests/gpu/run_gpu.sh --stages fp32wide
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_VARIANTS="default alt ffma" \
-      part fp32var 50 tests/gpu/run_gpu.sh --stages fp32var
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default alt ffma" \
-      part fp32b 60 tests/gpu/run_gpu.sh --stages fp32var
-    part prof 60 tests/gpu/run_gpu.sh --stages fp32prof
-    part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
-      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json' ;;
   s16) # the 3xTF32 attention for windows and small images too (block tiles): op suite, wide parity (default and the
     # CUDA-core kernels), S and B timed with it, without it (blocks0) and with the CUDA-core kernels; PyTorch fp32
     part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
