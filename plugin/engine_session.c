@@ -145,16 +145,21 @@ gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_dev
   return TRUE;
 }
 
+/* A host-memory refusal (err) as the plug-in's message. */
+static void set_memory_error(GError **error, const vm_error *err) {
+  if (err->status == VM_ERR_OUT_OF_MEMORY)
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory: %s. Matte a smaller layer (Image > Scale Image), "
+                "or close other programs.", err->message);
+  else
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "The layer is too large for ViTMatte: %s", err->message);
+}
+
 /* vm_context_check_host_memory on `ctx`, its refusal as the plug-in's message. */
 static gboolean check_size(vm_context *ctx, gint width, gint height, gsize host_bytes, GError **error) {
   vm_error err = {VM_OK, ""};
   if (vm_context_check_host_memory(ctx, width, height, host_bytes, &err) == VM_OK)
     return TRUE;
-  if (err.status == VM_ERR_OUT_OF_MEMORY)
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "Not enough memory: %s. Matte a smaller layer (Image > Scale Image), "
-                "or close other programs.", err.message);
-  else
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "The layer is too large for ViTMatte: %s", err.message);
+  set_memory_error(error, &err);
   return FALSE;
 }
 
@@ -162,20 +167,12 @@ gboolean vmp_engine_check_size(vmp_engine_session *s, gint width, gint height, g
   return check_size(s->ctx, width, height, host_bytes, error);
 }
 
-gboolean vmp_engine_check_foreground_size(vmp_device_choice device, gint width, gint height, gsize host_bytes,
-                                          GError **error) {
+gboolean vmp_engine_check_foreground_size(gint width, gint height, gsize host_bytes, GError **error) {
   vm_error err = {VM_OK, ""};
-  vm_context *ctx = NULL;
-  vm_context_options options;
-  vm_context_options_default(&options);
-  options.device = vmp_engine_device(device);
-  if (vm_context_create(NULL, &options, &ctx, &err) != VM_OK) {
-    set_engine_error(error, &err, "");
-    return FALSE;
-  }
-  const gboolean ok = check_size(ctx, width, height, host_bytes, error);
-  vm_context_free(ctx);
-  return ok;
+  if (vm_check_foreground_host_memory(width, height, host_bytes, &err) == VM_OK)
+    return TRUE;
+  set_memory_error(error, &err);
+  return FALSE;
 }
 
 gfloat *vmp_engine_predict(vmp_engine_session *s, const vm_image *rgb, const vm_image *trimap, gdouble progress_from,

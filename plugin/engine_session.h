@@ -43,10 +43,9 @@ gboolean vmp_engine_open(vmp_engine_session *s, const gchar *model_path, vmp_dev
 gboolean vmp_engine_check_size(vmp_engine_session *s, gint width, gint height, gsize host_bytes, GError **error);
 
 /* The same for the foreground estimation of the decontamination (a later phase, the model's memory given back by
- * then) on the chosen device: the engine's host memory for it plus the plug-in's `host_bytes` (the layer as read,
- * the colours, the output, the alpha). */
-gboolean vmp_engine_check_foreground_size(vmp_device_choice device, gint width, gint height, gsize host_bytes,
-                                          GError **error);
+ * then): the engine's host memory for it, the same on every device, plus the plug-in's `host_bytes` (the layer as
+ * read, the colours, the output, the alpha). Needs no engine context, so no GPU is set up for the question. */
+gboolean vmp_engine_check_foreground_size(gint width, gint height, gsize host_bytes, GError **error);
 
 /* Runs the model on `rgb` + `trimap` and returns width x height alpha values in 0..1 (g_free them), or NULL with
  * `error` set. Progress goes to the GIMP progress bar between `progress_from` and `progress_to`, from this (the

@@ -155,7 +155,7 @@ static GimpDrawable *matte(GimpImage *image, GimpLayer *layer, GimpChannel *sele
   if (decontaminate) {
     const gsize colours = vmp_decontaminate_host_bytes(GIMP_DRAWABLE(layer)), alpha_bytes = (gsize)lw * lh * 4;
     const gsize held = colours > G_MAXSIZE - alpha_bytes ? G_MAXSIZE : colours + alpha_bytes;
-    if (!vmp_engine_check_foreground_size(a->device, lw, lh, held, error))
+    if (!vmp_engine_check_foreground_size(lw, lh, held, error))
       goto done;
   }
   gimp_progress_init("ViTMatte: loading the model");

@@ -201,6 +201,13 @@ typedef struct vm_foreground_options {
 
 void vm_foreground_options_default(vm_foreground_options *options);
 
+/* Whether vm_estimate_foreground on a width x height image fits in the host's memory now, without a context (the
+ * host memory it takes does not depend on the device): what vm_context_check_host_memory answers on a context made
+ * without a model, with `caller_bytes` the caller holds meanwhile. Lets a caller refuse a too-large cut-out before it
+ * loads a model or starts a GPU. Fails with VM_ERR_INVALID_ARGUMENT beyond the engine's limits and VM_ERR_OUT_OF_MEMORY
+ * otherwise, with a message giving the size and the memory needed. */
+vm_status vm_check_foreground_host_memory(int width, int height, size_t caller_bytes, vm_error *err);
+
 /* Estimate the foreground colours F of `image` given its `alpha` (Germer et al., "Fast Multi-Level Foreground
  * Estimation", 2020), so that alpha F + (1 - alpha) B = image with smooth F and B: F is what a cut-out shows where
  * the image mixes the subject with the old background (hair, soft edges).

@@ -11,8 +11,11 @@
  * missing or malformed: then nobody can tell, and callers do not refuse. */
 vm_status vm_host_memory_available(const char *meminfo_path, size_t *bytes);
 
-/* vm_context_check_host_memory against the MemAvailable of `meminfo_path` instead of /proc/meminfo. */
+/* vm_context_check_host_memory and vm_check_foreground_host_memory against the MemAvailable of `meminfo_path`
+ * instead of /proc/meminfo. */
 vm_status vm_context_check_host_memory_at(vm_context *ctx, int width, int height, size_t caller_bytes,
                                           const char *meminfo_path, vm_error *err);
+vm_status vm_check_foreground_host_memory_at(int width, int height, size_t caller_bytes, const char *meminfo_path,
+                                             vm_error *err);
 
 #endif

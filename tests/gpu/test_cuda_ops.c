@@ -621,6 +621,10 @@ static void test_attention(suite *s) {
       /* one key tile a query block (T = 1: every tile's P^T in buffer 0, then the next item's first load), and T = 2 */
       {300, 1, 64, 128, 2, 1, "300 images 1x64 (one key tile, several items per block)"},
       {3, 1, 100, 128, 2, 1, "3 images 1x100 (two key tiles: two column chunks)"},
+      /* the fp32 3xTF32 kernel's block tiles keep both bias tables in shared memory up to hh + ww = 72 (then the
+       * generic kernel takes the layer) */
+      {1, 52, 20, 128, 2, 1, "global 52x20 (hh + ww = 72: block tiles' largest tables)"},
+      {1, 53, 20, 128, 2, 1, "global 53x20 (hh + ww = 73)"},
       /* bias tables too large for a consumer card's shared memory (VITMATTE_CUDA_SMEM_LIMIT=99K / 64K): the
        * tensor-core kernel hands over to the generic one, which keeps its tables in global memory */
       {1, 3, 470, 64, 1, 1, "global 3x470 (wide: bias tables over 99 KB)"},
@@ -950,6 +954,13 @@ int main(int argc, char **argv) {
        * on any sm_80+ card, the latter at each row count, and the generic kernel */
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_ROWS", "off", "generic attention kernel (register-tiled off)");
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTN_F32", "tc", "3xTF32 tensor-core fp32 kernel (forced)");
+      const char *tc_rows[2] = {"VITMATTE_CUDA_ATTN_F32", "VITMATTE_CUDA_ATTN_F32_BLOCKS"};
+      attention_with_envs(&s, create, 2, tc_rows, (const char *const[]){"tc", "0"},
+                          "3xTF32 tensor-core fp32 kernel for row tiles only");
+      /* one block an SM, as on an A100 (164 KB): the grid and the bias slots of a single resident block */
+      const char *tc_one[2] = {"VITMATTE_CUDA_ATTN_F32", "VITMATTE_CUDA_SMEM_LIMIT"};
+      attention_with_envs(&s, create, 2, tc_one, (const char *const[]){"tc", "150K"},
+                          "3xTF32 tensor-core fp32 kernel, one block an SM (150 KB)");
       const char *ffma[2] = {"VITMATTE_CUDA_ATTN_F32", "VITMATTE_CUDA_ATTN_ROWS"};
       attention_with_envs(&s, create, 2, ffma, (const char *const[]){"ffma", "auto"},
                           "register-tiled CUDA-core fp32 kernel, rows by waves");

@@ -1,5 +1,6 @@
-/* test_host_memory.c - vm_context_check_host_memory: MemAvailable parsing, the exact boundary of the check, the
- * engine's size limits, and that an unreadable meminfo never refuses. Uses the tiny model of data/tiny. */
+/* test_host_memory.c - vm_context_check_host_memory and vm_check_foreground_host_memory: MemAvailable parsing, the
+ * exact boundary of the check, the engine's size limits, and that an unreadable meminfo never refuses. Uses the tiny
+ * model of data/tiny. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,54 @@ static void test_check(vm_context *ctx, const char *path) {
   }
 }
 
+/* The cut-out's check without a context: the same decision as a context made without a model, at the boundary, and
+ * the same limits. */
+static void test_foreground_check(const char *path) {
+  vm_error err;
+  const int w = 640, h = 480;
+  const size_t caller = 4321;
+  vm_context *ctx = NULL;
+  vm_context_options options;
+  vm_context_options_default(&options);
+  options.device = VM_DEVICE_CPU;
+  options.cpu_threads = 1;
+  if (vm_context_create(NULL, &options, &ctx, &err) != VM_OK) {
+    check_true(&checks, false, "a context without a model: %s", err.message);
+    return;
+  }
+  /* the boundary: find the least whole-KiB MemAvailable the context check accepts */
+  size_t lo = 0, hi = (size_t)1 << 34;
+  while (hi - lo > 1024) {
+    const size_t mid = (lo + hi) / 2 / 1024 * 1024;
+    write_available(path, mid);
+    if (vm_context_check_host_memory_at(ctx, w, h, caller, path, &err) == VM_OK)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  check_true(&checks, lo > caller, "a foreground estimation of 640 x 480 needs memory: boundary at %zu bytes", hi);
+  write_available(path, hi);
+  vm_status st = vm_check_foreground_host_memory_at(w, h, caller, path, &err);
+  check_status(&checks, "fits where a context without a model says it fits", st, &err, VM_OK, NULL, NULL);
+  write_available(path, lo);
+  st = vm_check_foreground_host_memory_at(w, h, caller, path, &err);
+  check_status(&checks, "refused where a context without a model refuses, with the size and the work", st, &err,
+               VM_ERR_OUT_OF_MEMORY, "the image is 640 x 480: estimating its foreground colours needs about",
+               "MiB available");
+  check_true(&checks, strstr(err.message, "CPU") == NULL, "the message names no device (none was asked): %s",
+             err.message);
+  st = vm_check_foreground_host_memory_at(w, h, caller, "/nonexistent/meminfo", &err);
+  check_status(&checks, "foreground: where the memory available cannot be read, nothing is refused", st, &err, VM_OK,
+               NULL, NULL);
+  st = vm_check_foreground_host_memory_at(70000, 10, caller, path, &err);
+  check_status(&checks, "foreground: beyond the engine's limits, invalid argument", st, &err, VM_ERR_INVALID_ARGUMENT,
+               "outside what the engine supports", NULL);
+  write_available(path, (size_t)1 << 40);
+  st = vm_check_foreground_host_memory_at(w, h, (size_t)-1, path, &err);
+  check_status(&checks, "foreground: caller bytes near SIZE_MAX saturate", st, &err, VM_ERR_OUT_OF_MEMORY, NULL, NULL);
+  vm_context_free(ctx);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: test_host_memory MODEL_DIR\n");
@@ -96,6 +145,7 @@ int main(int argc, char **argv) {
   if (fd < 0) return 1;
   close(fd);
   test_parsing(path);
+  test_foreground_check(path);
   vm_model *model = NULL;
   vm_context *ctx = NULL;
   vm_error err;
