@@ -136,6 +136,8 @@ struct vm_cuda {
   const char *last_attention; /* the kernel the last attention op ran (the op suite prints it) */
   int attention_f32_tc;       /* VITMATTE_CUDA_ATTN_F32=ffma (0)|tc (1)|auto (-1, the default: the 3xTF32 tensor-core
                                * kernel on data-centre cards, the CUDA-core kernels elsewhere) */
+  int gemm_f32_tc;            /* VITMATTE_CUDA_GEMM_F32=tc: fp32 linear layers on the TF32 tensor cores in three
+                               * products (gemm_f32tc.cu; opt-in until measured) */
   int attention_f32_tc_no_blocks; /* VITMATTE_CUDA_ATTN_F32_BLOCKS=0: the 3xTF32 kernel for the global layers of
                                    * images 64+ tokens wide only (windows and small images: the generic kernel) */
   int attention_rows;         /* VITMATTE_CUDA_ATTN_ROWS=off (0)|4|8|auto (-1, the default): the fp32 register-tiled

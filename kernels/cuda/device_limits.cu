@@ -64,6 +64,8 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
   /* fp32 global layers on the TF32 tensor cores in three products (attention_f32tc.cu) where the card's TF32 rate
    * is several times its fp32 rate; "ffma" keeps the CUDA-core kernels, "tc" forces it on any sm_80+ card */
   cu->attention_f32_tc = !f32 || strcmp(f32, "auto") == 0 ? -1 : strcmp(f32, "tc") == 0 ? 1 : 0;
+  const char *gf = getenv("VITMATTE_CUDA_GEMM_F32");
+  cu->gemm_f32_tc = gf && strcmp(gf, "tc") == 0;
   const char *blk = getenv("VITMATTE_CUDA_ATTN_F32_BLOCKS");
   cu->attention_f32_tc_no_blocks = blk && strcmp(blk, "0") == 0;
   cu->mma = cu->code_arch >= 80;

@@ -85,10 +85,15 @@ vm_status vm_cuda_gemm(vm_cuda *cu, const void *a, const void *w, const void *bi
   return vm_cuda_gemm_typed(cu, a, w, bias, c, out, 0, rows, n, k, err);
 }
 
+bool vm_cuda_gemm_f32tc_takes(const vm_cuda *cu, const void *x, const void *w, int64_t rows, int64_t n, int64_t k);
+vm_status vm_cuda_gemm_f32tc(vm_cuda *cu, const void *x, const void *w, const void *bias, const void *c, void *out,
+                             int64_t rows, int64_t n, int64_t k, vm_error *err);
+
 vm_status vm_cuda_gemm_typed(vm_cuda *cu, const void *a, const void *w, const void *bias, const void *c, void *out,
                              int cd_f32, int64_t rows, int64_t n, int64_t k, vm_error *err) {
   if (cu->base.act_size == 4) cd_f32 = 0; /* f32 is the activation type: the same plans */
   if (rows == 0) return VM_OK;
+  if (vm_cuda_gemm_f32tc_takes(cu, a, w, rows, n, k)) return vm_cuda_gemm_f32tc(cu, a, w, bias, c, out, rows, n, k, err);
   int epilogue = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
   int with_c = c != NULL;
   int al_a = alignment_of(w), al_b = alignment_of(a), al_cd = alignment_of(out);

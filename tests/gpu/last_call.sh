@@ -83,13 +83,14 @@ case ${1:-checks} in
     part ops 50 tests/gpu/run_gpu.sh --stages env,fp32ops
     VM_FP32VAR_QUICK=1 part wide 40 tests/gpu/run_gpu.sh --stages fp32wide
     part prof 100 tests/gpu/run_gpu.sh --stages fp32prof ;;
-  s16) # the 3xTF32 attention for windows and small images too (block tiles): op suite, wide parity (default and the
-    # CUDA-core kernels), S and B timed with it, without it (blocks0) and with the CUDA-core kernels; PyTorch fp32
-    part ops 60 tests/gpu/run_gpu.sh --stages env,fp32ops
-    VM_FP32VAR_QUICK=1 part wide 50 tests/gpu/run_gpu.sh --stages fp32wide
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_VARIANTS="default blocks0 ffma" \
-      part fp32var 50 tests/gpu/run_gpu.sh --stages fp32var
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default blocks0 ffma" \
+  s16) # fp32 check and time (about 5 minutes): op suite (every attention kernel, the opt-in 3xTF32 linear layers),
+    # wide parity (default, CUDA-core attention, 3xTF32 linears), S and B timed with the defaults, the 3xTF32 linears
+    # (gemmtc), without block tiles and with the CUDA-core attention; PyTorch fp32
+    part ops 80 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_FP32VAR_QUICK=1 part wide 80 tests/gpu/run_gpu.sh --stages fp32wide
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_VARIANTS="default gemmtc blocks0 ffma" \
+      part fp32var 60 tests/gpu/run_gpu.sh --stages fp32var
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS=base VM_FP32VAR_VARIANTS="default gemmtc ffma" \
       part fp32b 60 tests/gpu/run_gpu.sh --stages fp32var
     part torch 100 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
         --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json

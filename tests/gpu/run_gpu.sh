@@ -212,6 +212,7 @@ if has fp32var; then
       "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws64:VITMATTE_CUDA_CONV_WORKSPACE_MB=64" \
       "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band64:VITMATTE_CUDA_BAND_BYTES=67108864" \
       "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "ffma:VITMATTE_CUDA_ATTN_F32=ffma" "blocks0:VITMATTE_CUDA_ATTN_F32_BLOCKS=0" \
+      "gemmtc:VITMATTE_CUDA_GEMM_F32=tc" \
       "rows4:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=4" \
       "rows8:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=8"; do
       name=${v%%:*}
@@ -251,6 +252,8 @@ if has fp32wide; then
   parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
   # the register-tiled CUDA-core kernel where the default runs the 3xTF32 one (data-centre cards)
   VITMATTE_CUDA_ATTN_F32=ffma path_suffix=-ffma parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
+  # the linear layers on the tensor cores in three TF32 products (opt-in)
+  VITMATTE_CUDA_GEMM_F32=tc path_suffix=-gemmtc parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
   if [ -z "${VM_FP32VAR_QUICK:-}" ]; then
     VITMATTE_CUDA_CONV_LAYOUT=nchw-all path_suffix=-nchwall parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
     VITMATTE_CUDA_ATTN_ROWS=off VITMATTE_CUDA_CONV_LAYOUT=nhwc path_suffix=-old \

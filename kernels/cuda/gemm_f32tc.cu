@@ -1,0 +1,135 @@
+// The fp32 linear layers' product out = x W^T (+ bias) (+ c) on the TF32 tensor cores in three products (3xTF32,
+// tf32x3.cuh), for data-centre cards where TF32 runs several times the fp32 rate. Opt-in (VITMATTE_CUDA_GEMM_F32=tc)
+// until it has run on a GPU: cuBLAS's fp32 GEMMs are most of ViTMatte-B's fp32 time (issue 14), and cuBLAS has no
+// 3xTF32 mode on Hopper.
+//
+// Block: 256 threads over a 128 x 128 tile of out, 8 warps as 2 x 4 of 64 x 32 (4 x 4 mma.sync m16n8k8 tiles a
+// warp); K in steps of 32 through double-buffered cp.async tiles of x and W (both K-contiguous: W's rows are the B
+// operand's columns as they are). Each step's products go to an accumulator of their own (12 tensor-core additions,
+// which truncate) and then into the fp32 sum with a rounded add: the attention kernel measured a single long
+// tensor-core accumulation drifting to 1e-5 (bench/NOTES.md).
+#include "cuda_backend.h"
+#include "mma_sync.cuh"
+#include "tf32x3.cuh"
+
+#define G3_BM 128
+#define G3_BN 128
+#define G3_BK 32
+#define G3_LD 36 /* tile rows in floats: 36 = 4 mod 32, so a fragment's 8 rows x 4 columns hit 32 different banks */
+#define G3_FLOATS (2 * (G3_BM + G3_BN) * G3_LD)
+
+__global__ void __launch_bounds__(256, 1) gemm_f32tc_kernel(const float *__restrict__ x, const float *__restrict__ w,
+                                                            const float *__restrict__ bias, const float *c, float *out,
+                                                            int M, int N, int K) {
+#ifdef VM_NO_SM80_MMA
+  __trap(); /* cp.async, TF32 mma.sync: never launched from older code (vm_cuda_gemm_f32tc_takes) */
+#else
+  extern __shared__ __align__(16) float gsm[];
+  float *As = gsm;                        /* [2][BM][LD] */
+  float *Bs = As + 2 * G3_BM * G3_LD;     /* [2][BN][LD] */
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, tq = lane & 3;
+  const int wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
+  const int bm = blockIdx.y * G3_BM, bn = blockIdx.x * G3_BN;
+  const int nkb = (K + G3_BK - 1) / G3_BK;
+
+  /* step kb's 32 columns of the block's x rows and W rows into buffer buf; rows past M or N and columns past K
+   * (K % 4 == 0: whole 16-byte chunks) are zero-filled */
+  auto load = [&](int kb, int buf) {
+    float *ad = As + buf * G3_BM * G3_LD, *bd = Bs + buf * G3_BN * G3_LD;
+    for (int i = tid; i < G3_BM * (G3_BK / 4); i += 256) {
+      const int r = i >> 3, c4 = i & 7, k = kb * G3_BK + 4 * c4;
+      const bool va = bm + r < M && k < K, vb = bn + r < N && k < K;
+      cp_async16(smem_addr(ad + r * G3_LD + 4 * c4), va ? x + (int64_t)(bm + r) * K + k : x, va);
+      cp_async16(smem_addr(bd + r * G3_LD + 4 * c4), vb ? w + (int64_t)(bn + r) * K + k : w, vb);
+    }
+  };
+
+  float acc[4][4][4];
+#pragma unroll
+  for (int mi = 0; mi < 4; mi++)
+#pragma unroll
+    for (int ni = 0; ni < 4; ni++) acc[mi][ni][0] = acc[mi][ni][1] = acc[mi][ni][2] = acc[mi][ni][3] = 0.f;
+
+  load(0, 0);
+  cp_async_commit();
+  for (int kb = 0; kb < nkb; kb++) {
+    if (kb + 1 < nkb) load(kb + 1, (kb + 1) & 1);
+    cp_async_commit(); /* possibly empty: the wait leaves exactly the next step in flight */
+    cp_async_wait<1>();
+    __syncthreads();
+    const float *A = As + (kb & 1) * G3_BM * G3_LD, *B = Bs + (kb & 1) * G3_BN * G3_LD;
+    float part[4][4][4];
+#pragma unroll
+    for (int mi = 0; mi < 4; mi++)
+#pragma unroll
+      for (int ni = 0; ni < 4; ni++) part[mi][ni][0] = part[mi][ni][1] = part[mi][ni][2] = part[mi][ni][3] = 0.f;
+#pragma unroll
+    for (int ks = 0; ks < G3_BK / 8; ks++) {
+      /* A fragments: rows g, g + 8 of each 16, columns tq, tq + 4 of the 8 */
+      uint32_t ab[4][4], as[4][4];
+#pragma unroll
+      for (int mi = 0; mi < 4; mi++) {
+        const float *ar = A + (wm + 16 * mi + g) * G3_LD + 8 * ks + tq;
+        tf32_split(ar[0], ab[mi][0], as[mi][0]);
+        tf32_split(ar[8 * G3_LD], ab[mi][1], as[mi][1]);
+        tf32_split(ar[4], ab[mi][2], as[mi][2]);
+        tf32_split(ar[8 * G3_LD + 4], ab[mi][3], as[mi][3]);
+      }
+      /* B fragments: column (W row) g of each 8, k = tq and tq + 4 */
+#pragma unroll
+      for (int ni = 0; ni < 4; ni++) {
+        const float *br = B + (wn + 8 * ni + g) * G3_LD + 8 * ks + tq;
+        uint32_t bb0, bs0, bb1, bs1;
+        tf32_split(br[0], bb0, bs0);
+        tf32_split(br[4], bb1, bs1);
+#pragma unroll
+        for (int mi = 0; mi < 4; mi++) {
+          mma_tf32(part[mi][ni], as[mi], bb0, bb1);
+          mma_tf32(part[mi][ni], ab[mi], bs0, bs1);
+          mma_tf32(part[mi][ni], ab[mi], bb0, bb1);
+        }
+      }
+    }
+#pragma unroll
+    for (int mi = 0; mi < 4; mi++)
+#pragma unroll
+      for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) acc[mi][ni][e] += part[mi][ni][e];
+    __syncthreads(); /* buffer kb & 1 is refilled for step kb + 2 */
+  }
+
+  /* out = acc + bias + c, each element read and written by the same thread (c may be out) */
+#pragma unroll
+  for (int mi = 0; mi < 4; mi++)
+#pragma unroll
+    for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int row = bm + wm + 16 * mi + g + (e >= 2 ? 8 : 0), col = bn + wn + 8 * ni + 2 * tq + (e & 1);
+        if (row >= M || col >= N) continue;
+        float v = acc[mi][ni][e];
+        if (bias) v += bias[col];
+        if (c) v += c[(int64_t)row * N + col];
+        out[(int64_t)row * N + col] = v;
+      }
+#endif
+}
+
+bool vm_cuda_gemm_f32tc_takes(const vm_cuda *cu, const void *x, const void *w, int64_t rows, int64_t n, int64_t k) {
+  return cu->gemm_f32_tc && cu->base.act_size == 4 && cu->mma && k % 4 == 0 && k > 0 &&
+         ((uintptr_t)x | (uintptr_t)w) % 16 == 0 && rows <= 65535LL * G3_BM && n <= 0x7fffffffLL - G3_BN &&
+         rows <= 0x7fffffffLL && k <= 0x7fffffffLL && G3_FLOATS * sizeof(float) <= cu->smem_optin;
+}
+
+vm_status vm_cuda_gemm_f32tc(vm_cuda *cu, const void *x, const void *w, const void *bias, const void *c, void *out,
+                             int64_t rows, int64_t n, int64_t k, vm_error *err) {
+  const size_t smem = G3_FLOATS * sizeof(float);
+  VM_CU(cudaFuncSetAttribute(gemm_f32tc_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+        "linear (fp32, 3xTF32): cudaFuncSetAttribute");
+  const dim3 grid((unsigned)((n + G3_BN - 1) / G3_BN), (unsigned)((rows + G3_BM - 1) / G3_BM));
+  gemm_f32tc_kernel<<<grid, 256, smem, cu->stream>>>((const float *)x, (const float *)w, (const float *)bias,
+                                                      (const float *)c, (float *)out, (int)rows, (int)n, (int)k);
+  return vm_cuda_launch_check(err, "linear (fp32, 3xTF32)");
+}
