@@ -118,9 +118,9 @@ __global__ void __launch_bounds__(256, 1) gemm_f32tc_kernel(const float *__restr
 }
 
 bool vm_cuda_gemm_f32tc_takes(const vm_cuda *cu, const void *x, const void *w, int64_t rows, int64_t n, int64_t k) {
-  return cu->gemm_f32_tc && cu->base.act_size == 4 && cu->mma && k % 4 == 0 && k > 0 &&
+  return cu->gemm_f32_tc && cu->base.act_size == 4 && cu->mma && k % 4 == 0 && k > 0 && n > 0 &&
          ((uintptr_t)x | (uintptr_t)w) % 16 == 0 && rows <= 65535LL * G3_BM && n <= 0x7fffffffLL - G3_BN &&
-         rows <= 0x7fffffffLL && k <= 0x7fffffffLL && G3_FLOATS * sizeof(float) <= cu->smem_optin;
+         k <= 0x7fffffffLL - G3_BK && G3_FLOATS * sizeof(float) <= cu->smem_optin;
 }
 
 vm_status vm_cuda_gemm_f32tc(vm_cuda *cu, const void *x, const void *w, const void *bias, const void *c, void *out,

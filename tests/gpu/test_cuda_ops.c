@@ -939,12 +939,15 @@ int main(int argc, char **argv) {
         conv_with_env(&s, create, 1, lay, (const char *const[]){"nhwc"}, " [cuDNN NHWC]");
         conv_with_env(&s, create, 2, lay, (const char *const[]){"nhwc", "12000"}, " [cuDNN NHWC, small bands]");
         conv_with_env(&s, create, 1, lay, (const char *const[]){"nchw-all"}, " [cuDNN NCHW, every 3x3]");
-        /* the linear layers on the TF32 tensor cores in three products (opt-in): every shape, the residual aliasing
-         * the output, rows, columns and K not multiples of the tile */
+        /* the products on the TF32 tensor cores in three products (opt-in): every linear shape, the residual
+         * aliasing the output, rows, columns and K not multiples of the tile; the 1x1 convolutions and the patch
+         * embedding (its position table as the product's c), which take the same product */
         const char *gemm = "VITMATTE_CUDA_GEMM_F32";
         create_with_env(&s, create, 1, &gemm, (const char *const[]){"tc"});
-        printf("== %s, linear layers in 3xTF32 (VITMATTE_CUDA_GEMM_F32=tc)\n", s.pname);
+        printf("== %s, products in 3xTF32 (VITMATTE_CUDA_GEMM_F32=tc)\n", s.pname);
         test_linear(&s);
+        test_conv(&s, " [products in 3xTF32]");
+        test_patch_embed(&s);
         s.be->ops->destroy(s.be);
         conv_with_env(&s, create, 2, lay, (const char *const[]){"nchw-all", "12000"},
                       " [cuDNN NCHW, every 3x3, small bands]");
