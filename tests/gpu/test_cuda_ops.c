@@ -440,6 +440,8 @@ static void test_linear(suite *s) {
       {1001, 16, 1, VM_ACT_SIGMOID, 1, 0, 1}, {513, 16, 1, VM_ACT_NONE, 1, 1, 1},
       {300, 384, 96, VM_ACT_NONE, 1, 2, 1},   {129, 64, 72, VM_ACT_GELU, 1, 1, 1},
       {77, 192, 40, VM_ACT_SIGMOID, 0, 0, 1},
+      /* enough 128 x 128 tiles for two waves on a 132-SM card: the fp32 3xTF32 product's 128-row variant */
+      {4100, 384, 1160, VM_ACT_NONE, 1, 2, 0},
   };
   for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
     int64_t rows = cases[t].rows, K = cases[t].K, N = cases[t].N;
