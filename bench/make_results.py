@@ -24,6 +24,7 @@ GFLOP = {("small", "512x512"): 119.5, ("small", "1024x1024"): 530.1, ("small", "
          ("small", "3008x4000"): 18400.0, ("base", "512x512"): 302.0, ("base", "1024x1024"): 1271.0,
          ("base", "2048x2048"): 7572.0}
 PEAK_TFLOPS = 800.0  # measured bf16/fp16 dense rate of the card (KINDS.md)
+FP32_TARGET = 1.5  # the issue's GPU fp32 goal: at least 1.5x PyTorch fp32 (TF32 off on both sides) at every size
 TORCH_MODES = [("fp32", "PyTorch fp32"), ("fp16", "PyTorch fp16"), ("bf16", "PyTorch bf16"),
                ("compile-fp16", "torch.compile fp16")]
 
@@ -76,6 +77,26 @@ def fmt_torch(r):
     if r["status"] != "ok":
         return r["status"]
     return f"{r['median_ms']:.2f} ms, {r['peak_gib']:.2f} GiB"
+
+
+def fp32_table(bench, torch_runs, sizes):
+    """Ours fp32 against PyTorch fp32 at each size, with the issue's 1.5x goal; empty without both."""
+    rows = []
+    for size in sizes:
+        o, t = ours_row(bench, size, "fp32"), torch_row(torch_runs, size, "fp32")
+        if o is None or t is None:
+            continue
+        if o["status"] != "ok" or t["status"] != "ok":
+            met = "yes (PyTorch: out of memory)" if o["status"] == "ok" and "memory" in t["status"] else "-"
+            rows.append(f"| {size} | {fmt_ours(o)} | {fmt_torch(t)} | - | {met} |")
+            continue
+        ratio = t["median_ms"] / o["forward_ms"]
+        met = "yes" if ratio >= FP32_TARGET else f"no ({FP32_TARGET * o['forward_ms'] / t['median_ms']:.2f}x the time)"
+        rows.append(f"| {size} | {fmt_ours(o)} | {fmt_torch(t)} | {ratio:.2f}x | {met} |")
+    if not rows:
+        return []
+    return [f"fp32 (the exact mode) against PyTorch fp32, TF32 off on both sides (goal: at least {FP32_TARGET}x)", "",
+            "| input | ours fp32 | PyTorch fp32 | speed-up | met? |", "|---|---|---|---|---|"] + rows + [""]
 
 
 CPU_TARGET = 1.3  # the issue's CPU goal: at least 1.3x ONNX Runtime from 2 to 16 threads
@@ -234,6 +255,7 @@ def main():
             lines.append(f"| {size} | {g / 1000:.2f} TFLOP | {floor:.2f} ms | " if g else f"| {size} | - | - | ")
             lines[-1] += f"{fmt_ours(o16)} | {frac} | {target} | {met} |"
         lines.append("")
+        lines += fp32_table(bench, torch_runs, sizes)
         mods = (bench or {}).get("modules")
         tmods = next((t["modules"] for t in torch_runs if "modules" in t), None)
         if mods:

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""test_make_results.py - bench/make_results.py on made-up JSON files of one run: the fp32 table against PyTorch fp32
+(the issue's 1.5x goal met, missed, PyTorch out of memory) and the fp16 targets, so a RESULTS.md written from a GPU run
+says "met" only where the numbers do.
+
+    test_make_results.py SOURCE_ROOT
+"""
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def ours(size, prec, ms, gib=0.5, status="ok"):
+    return {"precision": prec, "size": size, "status": status, "forward_ms": ms, "forward_min_ms": ms,
+            "predict_ms": ms + 1.0, "peak_gib": gib, "estimate_gib": gib, "iters": 5}
+
+
+def theirs(size, mode, ms, gib=1.0, status="ok"):
+    return {"mode": mode, "size": size, "input": [1, 4, 1, 1], "median_ms": ms, "min_ms": ms, "max_ms": ms,
+            "peak_gib": gib, "status": status}
+
+
+def main():
+    root = Path(sys.argv[1])
+    passed = failed = 0
+
+    def check(cond, what):
+        nonlocal passed, failed
+        print(("ok   " if cond else "FAIL ") + what)
+        passed += 1 if cond else 0
+        failed += 0 if cond else 1
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        bench = {"label": "t", "device": "test card", "params": 1, "iters": 5, "warmup": 3,
+                 "full": [ours("512x512", "fp32", 10.0), ours("1024x1024", "fp32", 20.0),
+                          ours("2048x2048", "fp32", 100.0), ours("3008x4000", "fp32", 900.0),
+                          ours("1024x1024", "fp16", 2.4, 0.3), ours("2048x2048", "fp16", 12.0, 0.7)]}
+        torch = {"device": "test card", "full": [theirs("512x512", "fp32", 16.0), theirs("1024x1024", "fp32", 30.0),
+                                                 theirs("2048x2048", "fp32", 160.0),
+                                                 theirs("3008x4000", "fp32", 0, status="out of memory")]}
+        (d / "bench-small.json").write_text(json.dumps(bench))
+        (d / "torch-small.json").write_text(json.dumps(torch))
+        out = d / "RESULTS.md"
+        r = subprocess.run([sys.executable, str(root / "bench" / "make_results.py"), "--out", str(out), str(d)],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, f"make_results.py runs (exit {r.returncode}) {r.stderr.strip()[-300:]}")
+        text = out.read_text() if out.exists() else ""
+        check("against PyTorch fp32" in text and "at least 1.5x" in text, "the fp32 table is written with its goal")
+        check("| 512x512 | 10.00 ms, 0.50 GiB | 16.00 ms, 1.00 GiB | 1.60x | yes |" in text, "1.6x: met")
+        check("| 1024x1024 | 20.00 ms, 0.50 GiB | 30.00 ms, 1.00 GiB | 1.50x | yes |" in text, "exactly 1.5x: met")
+        check("| 2048x2048 | 100.00 ms, 0.50 GiB | 160.00 ms, 1.00 GiB | 1.60x | yes |" in text, "2048^2: 1.6x, met")
+        check("| 3008x4000 | 900.00 ms, 0.50 GiB | out of memory | - | yes (PyTorch: out of memory) |" in text,
+              "PyTorch out of memory: said so")
+        check("| 1024x1024 | 0.53 TFLOP | 0.66 ms | 2.40 ms, 0.30 GiB | 28% | <= 2.5 ms | yes |" in text,
+              "fp16 1024^2 target met at 2.4 ms")
+        check("<= 10.0 ms, <= 2.0 GiB | no (1.20x the time, 0.70 GiB) |" in text, "fp16 2048^2 target missed by 1.2x")
+        # a miss of the fp32 goal names how far
+        torch["full"][1] = theirs("1024x1024", "fp32", 25.0)
+        (d / "torch-small.json").write_text(json.dumps(torch))
+        subprocess.run([sys.executable, str(root / "bench" / "make_results.py"), "--out", str(out), str(d)],
+                       capture_output=True, text=True)
+        text = out.read_text()
+        check("| 1024x1024 | 20.00 ms, 0.50 GiB | 25.00 ms, 1.00 GiB | 1.25x | no (1.20x the time) |" in text,
+              "1.25x: not met, 1.2x the time the goal allows")
+    print(f"make_results: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
