@@ -428,7 +428,8 @@ int main(int argc, char **argv) {
   vm_model_info info;
   vm_model_get_info(model, &info);
   forward_ms_fn timer = find_timer();
-  vm_context *probe = make_ctx(model, VM_PRECISION_FP16, &e);
+  /* the card's name with the kernels of the first precision timed (an fp32-only run names the fp32 path) */
+  vm_context *probe = make_ctx(model, o.precs[0], &e);
   if (!probe) {
     fprintf(stderr, "bench: no GPU context: %s\n", e.message);
     vm_model_free(model);
