@@ -1,5 +1,6 @@
-/* attention_common.cuh - what the two attention kernels share: their arguments, the key-tile schedule, and the
- * prologue that computes one query block's decomposed relative-position bias into shared memory. */
+/* attention_common.cuh - what the attention kernels share: their arguments, the key-tile schedule, the prologue that
+ * computes one query block's decomposed relative-position bias into shared memory, and the fp32 kernels' tile loads
+ * and bias tables. */
 #ifndef VM_ATTENTION_COMMON_CUH
 #define VM_ATTENTION_COMMON_CUH
 
@@ -7,6 +8,7 @@
 
 #include "act_types.cuh"
 #include "cuda_backend.h"
+#include "mma_sync.cuh"
 
 /* Queries per block, keys per tile. */
 #define VM_ATTN_BQ 64
@@ -210,6 +212,61 @@ __device__ __forceinline__ float vm_attn_dot64(const float *q, const float *R) {
     acc = fmaf(a.w, b.w, acc);
   }
   return acc;
+}
+
+/* ---- The fp32 kernels' shared steps (attention_f32.cu, attention_f32tc.cu): head dimension 64, 64-key tiles, the
+ * decomposed rel-pos bias with the unscaled q of rows clamped to the last token. NT: the block's threads; qrow(r):
+ * query row r's offset in the kernel's Q tile. ---- */
+
+/* K and V rows tok0 .. tok0 + 63 of one head (base: the image's qkv at the head's q columns, rows `stride` floats
+ * apart) into kd and vd (rows ld floats apart) through cp.async; rows past cnt are zero-filled. */
+template <int NT>
+__device__ __forceinline__ void vm_attn_f32_load_kv(float *kd, float *vd, int ld, const float *base, int64_t stride,
+                                                    int C, int64_t tok0, int cnt) {
+  for (int i = threadIdx.x; i < 64 * 16; i += NT) {
+    const int r = i >> 4, c4 = i & 15;
+    const bool valid = r < cnt;
+    const float *src = base + (valid ? (tok0 + r) * stride : 0) + 4 * c4;
+    cp_async16(smem_addr(kd + r * ld + 4 * c4), src + C, valid);
+    cp_async16(smem_addr(vd + r * ld + 4 * c4), src + 2 * C, valid);
+  }
+}
+
+/* Query rows q0 .. q0 + nq - 1 into Qs at qrow(r); rows past the last token are zeros. */
+template <int NT, typename QRow>
+__device__ __forceinline__ void vm_attn_f32_load_q(float *Qs, QRow qrow, const float *base, int64_t stride, int q0,
+                                                   int nq, int N) {
+  for (int i = threadIdx.x; i < nq * 16; i += NT) {
+    const int r = i >> 4, c4 = i & 15;
+    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (q0 + r < N) v = *(const float4 *)(base + (int64_t)(q0 + r) * stride + 4 * c4);
+    *(float4 *)(Qs + qrow(r) + 4 * c4) = v;
+  }
+}
+
+/* Bh[r][y2] = q_r . Rh[y1 - y2 + hh - 1] for the nq rows and every key row y2. */
+template <int NT, typename QRow>
+__device__ __forceinline__ void vm_attn_f32_bias_h(float *Bh, const float *Qs, QRow qrow, const vm_attn_args &a, int q0,
+                                                   int nq) {
+  for (int p = threadIdx.x; p < nq * a.hh; p += NT) {
+    const int r = p / a.hh, y2 = p - r * a.hh;
+    const int y1 = min(q0 + r, a.N - 1) / a.ww;
+    Bh[p] = vm_attn_dot64(Qs + qrow(r), a.rel_h + (int64_t)(y1 - y2 + a.hh - 1) * 64);
+  }
+}
+
+/* One 64-column chunk of the x bias: Bw[r][c] (rows ldw floats apart) = q_r . Rw[x1 - (x0 + c) + ww - 1], c < cnt. */
+template <int NT, typename QRow>
+__device__ __forceinline__ void vm_attn_f32_bias_w_chunk(float *Bw, int ldw, const float *Qs, QRow qrow,
+                                                         const vm_attn_args &a, int q0, int nq, int x0, int cnt) {
+  for (int p = threadIdx.x; p < nq * 64; p += NT) {
+    const int r = p >> 6, c = p & 63;
+    if (c < cnt) {
+      const int tok = min(q0 + r, a.N - 1);
+      const int x1 = tok - (tok / a.ww) * a.ww;
+      Bw[r * ldw + c] = vm_attn_dot64(Qs + qrow(r), a.rel_w + (int64_t)(x1 - x0 - c + a.ww - 1) * 64);
+    }
+  }
 }
 
 /* One query row's online-softmax step over a key tile whose scores 16 lanes hold 4 each (masked ones -inf, at least

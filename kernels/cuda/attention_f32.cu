@@ -62,33 +62,17 @@ __global__ void __launch_bounds__(256, 1) attention_f32_kernel(vm_attn_args a, i
     auto load_tile = [&](int t, int buf) {
       const int xc = t / a.hh, y2 = t - xc * a.hh;
       const int x0 = xc * F32_BK, cnt = min(F32_BK, a.ww - x0);
-      const int64_t tok0 = (int64_t)y2 * a.ww + x0;
-      float *kd = Ks + buf * F32_BK * F32_LD, *vd = Vs + buf * F32_BK * F32_LD;
-      for (int i = tid; i < F32_BK * 16; i += 256) {
-        const int r = i >> 4, c4 = i & 15;
-        const bool valid = r < cnt;
-        const float *src = base + (valid ? (tok0 + r) * stride : 0) + 4 * c4;
-        cp_async16(smem_addr(kd + r * F32_LD + 4 * c4), src + a.C, valid);
-        cp_async16(smem_addr(vd + r * F32_LD + 4 * c4), src + 2 * a.C, valid);
-      }
+      vm_attn_f32_load_kv<256>(Ks + buf * F32_BK * F32_LD, Vs + buf * F32_BK * F32_LD, F32_LD, base, stride, a.C,
+                               (int64_t)y2 * a.ww + x0, cnt);
     };
+    const auto qrow = [](int r) { return f32_qrow<RM>(r); };
     /* the previous item's last reads of Q, the buffers, P, and both bias tables ended at its last tile's closing
      * barrier */
     load_tile(0, 0);
     cp_async_commit();
-    for (int i = tid; i < BQ * 16; i += 256) {
-      const int r = i >> 4, c4 = i & 15;
-      float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (q0 + r < a.N) v = *(const float4 *)(base + (int64_t)(q0 + r) * stride + 4 * c4);
-      *(float4 *)(Qs + f32_qrow<RM>(r) + 4 * c4) = v;
-    }
+    vm_attn_f32_load_q<256>(Qs, qrow, base, stride, q0, BQ, a.N);
     __syncthreads();
-    if (has_bias) /* Bh[r][y2] = q_r . Rh[y1 - y2 + hh - 1] with the unscaled q (rows past the last token: q = 0) */
-      for (int p = tid; p < BQ * a.hh; p += 256) {
-        const int r = p / a.hh, y2 = p - r * a.hh;
-        const int y1 = min(q0 + r, a.N - 1) / a.ww;
-        Bh[p] = vm_attn_dot64(Qs + f32_qrow<RM>(r), a.rel_h + (int64_t)(y1 - y2 + a.hh - 1) * F32_D);
-      }
+    if (has_bias) vm_attn_f32_bias_h<256>(Bh, Qs, qrow, a, q0, BQ); /* Bh[r][y2] = q_r . Rh[y1 - y2 + hh - 1] */
     /* (visible to the block after the first tile's barrier) */
 
     float m_run[RM], l_run[RM], o[RM][4];
@@ -103,15 +87,8 @@ __global__ void __launch_bounds__(256, 1) attention_f32_kernel(vm_attn_args a, i
     for (int t = 0; t < T; t++) {
       const int xc = t / a.hh, y2 = t - xc * a.hh;
       const int x0 = xc * F32_BK, cnt = min(F32_BK, a.ww - x0);
-      if (has_bias && y2 == 0) /* a new column chunk: Bw[r][c] = q_r . Rw[x1 - (x0 + c) + ww - 1] */
-        for (int p = tid; p < BQ * F32_BK; p += 256) {
-          const int r = p >> 6, c = p & 63;
-          if (c < cnt) {
-            const int tok = min(q0 + r, a.N - 1);
-            const int x1 = tok - (tok / a.ww) * a.ww;
-            Bw[r * BWLD + c] = vm_attn_dot64(Qs + f32_qrow<RM>(r), a.rel_w + (int64_t)(x1 - x0 - c + a.ww - 1) * F32_D);
-          }
-        }
+      if (has_bias && y2 == 0) /* a new column chunk */
+        vm_attn_f32_bias_w_chunk<256>(Bw, BWLD, Qs, qrow, a, q0, BQ, x0, cnt);
       if (t + 1 < T) load_tile(t + 1, (t + 1) & 1);
       cp_async_commit(); /* possibly empty: the wait below always leaves exactly the next tile in flight */
       cp_async_wait<1>();
@@ -227,7 +204,7 @@ int vm_cuda_attention_f32_rows(const vm_cuda *cu, const vm_attn_args &a, int n, 
   const int64_t items8 = (int64_t)((a.N + 127) / 128) * heads * n, items4 = (int64_t)((a.N + 63) / 64) * heads * n;
   const int64_t slots8 = (int64_t)cu->sm_count * per8, slots4 = (int64_t)cu->sm_count * per4;
   /* blocks sharing an SM share its time: a wave of per4 blocks an SM takes per4 times as long (no gain counted from
-   * their overlap, which is what two blocks an SM are for: VITMATTE_CUDA_ATTN_ROWS=4 measures it) */
+   * their overlap) */
   const double cost8 = 2.0 * per8 * (double)((items8 + slots8 - 1) / slots8);
   const double cost4 = 1.15 * per4 * (double)((items4 + slots4 - 1) / slots4);
   return cost4 < cost8 ? 4 : 8;

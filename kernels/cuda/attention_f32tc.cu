@@ -1,7 +1,7 @@
 // The fp32 global attention for head dimension 64 on the tensor cores of data-centre cards (A100, H100/H200, B200),
 // with fp32 accuracy: every product runs as three TF32 products (3xTF32: x = big + small, both TF32; a b is
 // a_big b_big + a_big b_small + a_small b_big; the small x small term left out is at most 2^-20 |a b|), accumulated in
-// fp32. Measured errors against float64: 0.2-3.6e-6, the CUDA-core kernel's 2-6e-6.
+// fp32. Measured errors against float64: 0.2-3.6e-6, the CUDA-core kernel's 0.7-5.8e-6.
 //
 // Why: their fp32 CUDA cores run the exact kernel (attention_f32.cu) at 18-26 TFLOP/s on an H100, its TF32 tensor
 // cores at up to 495; three products each still leave several times the CUDA cores' rate. A GeForce card's TF32 rate
@@ -86,31 +86,16 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
     auto load_tile = [&](int t, int buf) {
       int tok0, cnt, y0, x0;
       tile_at(t, tok0, cnt, y0, x0);
-      float *kd = Ks + buf * TC3_BK * TC3_LD, *vd = Vs + buf * TC3_BK * TC3_LD;
-      for (int i = tid; i < TC3_BK * 16; i += 128) {
-        const int r = i >> 4, c4 = i & 15;
-        const bool valid = r < cnt;
-        const float *src = base + (valid ? (int64_t)(tok0 + r) * stride : 0) + 4 * c4;
-        cp_async16(smem_addr(kd + r * TC3_LD + 4 * c4), src + a.C, valid);
-        cp_async16(smem_addr(vd + r * TC3_LD + 4 * c4), src + 2 * a.C, valid);
-      }
+      vm_attn_f32_load_kv<128>(Ks + buf * TC3_BK * TC3_LD, Vs + buf * TC3_BK * TC3_LD, TC3_LD, base, stride, a.C,
+                               tok0, cnt);
     };
+    const auto qrow = [](int r) { return r * TC3_LD; };
     /* the previous item's last reads of Q, the buffers and the bias tables ended at its last tile's barrier */
     load_tile(0, 0);
     cp_async_commit();
-    for (int i = tid; i < TC3_BQ * 16; i += 128) {
-      const int r = i >> 4, c4 = i & 15;
-      float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (q0 + r < a.N) v = *(const float4 *)(base + (int64_t)(q0 + r) * stride + 4 * c4);
-      *(float4 *)(Qs + r * TC3_LD + 4 * c4) = v;
-    }
+    vm_attn_f32_load_q<128>(Qs, qrow, base, stride, q0, TC3_BQ, a.N);
     __syncthreads();
-    if (has_bias) /* Bh[r][y2] = q_r . Rh[y1 - y2 + hh - 1] with the unscaled q (rows past the last token: q = 0) */
-      for (int p = tid; p < TC3_BQ * a.hh; p += 128) {
-        const int r = p / a.hh, y2 = p - r * a.hh;
-        const int y1 = min(q0 + r, a.N - 1) / a.ww;
-        Bh[p] = vm_attn_dot64(Qs + r * TC3_LD, a.rel_h + (int64_t)(y1 - y2 + a.hh - 1) * TC3_D);
-      }
+    if (has_bias) vm_attn_f32_bias_h<128>(Bh, Qs, qrow, a, q0, TC3_BQ); /* Bh[r][y2] = q_r . Rh[y1 - y2 + hh - 1] */
     if (!ROW && has_bias) /* block tiles: the whole x bias, Bw[r][x2] = q_r . Rw[x1 - x2 + ww - 1] */
       for (int p = tid; p < TC3_BQ * a.ww; p += 128) {
         const int r = p / a.ww, x2 = p - r * a.ww;
@@ -136,15 +121,8 @@ __global__ void __launch_bounds__(128, 2) attention_f32tc_kernel(vm_attn_args a,
     for (int t = 0; t < T; t++) {
       int tok0, cnt, y2, x0;
       tile_at(t, tok0, cnt, y2, x0);
-      if (ROW && has_bias && y2 == 0) /* a new column chunk: Bw[r][c] = q_r . Rw[x1 - (x0 + c) + ww - 1] */
-        for (int p = tid; p < TC3_BQ * TC3_BK; p += 128) {
-          const int r = p >> 6, c = p & 63;
-          if (c < cnt) {
-            const int tok = min(q0 + r, a.N - 1);
-            const int x1 = tok - (tok / a.ww) * a.ww;
-            Bw[r * TC3_BWLD + c] = vm_attn_dot64(Qs + r * TC3_LD, a.rel_w + (int64_t)(x1 - x0 - c + a.ww - 1) * TC3_D);
-          }
-        }
+      if (ROW && has_bias && y2 == 0) /* a new column chunk */
+        vm_attn_f32_bias_w_chunk<128>(Bw, TC3_BWLD, Qs, qrow, a, q0, TC3_BQ, x0, cnt);
       if (t + 1 < T) load_tile(t + 1, (t + 1) & 1);
       cp_async_commit(); /* possibly empty: the wait below always leaves exactly the next tile in flight */
       cp_async_wait<1>();
