@@ -154,17 +154,12 @@ static void set_memory_error(GError **error, const vm_error *err) {
     g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "The layer is too large for ViTMatte: %s", err->message);
 }
 
-/* vm_context_check_host_memory on `ctx`, its refusal as the plug-in's message. */
-static gboolean check_size(vm_context *ctx, gint width, gint height, gsize host_bytes, GError **error) {
+gboolean vmp_engine_check_size(vmp_engine_session *s, gint width, gint height, gsize host_bytes, GError **error) {
   vm_error err = {VM_OK, ""};
-  if (vm_context_check_host_memory(ctx, width, height, host_bytes, &err) == VM_OK)
+  if (vm_context_check_host_memory(s->ctx, width, height, host_bytes, &err) == VM_OK)
     return TRUE;
   set_memory_error(error, &err);
   return FALSE;
-}
-
-gboolean vmp_engine_check_size(vmp_engine_session *s, gint width, gint height, gsize host_bytes, GError **error) {
-  return check_size(s->ctx, width, height, host_bytes, error);
 }
 
 gboolean vmp_engine_check_foreground_size(gint width, gint height, gsize host_bytes, GError **error) {

@@ -196,7 +196,7 @@ if has fp32ops; then
   "$bin/test_cuda_ops" "${VM_OPS_MODULE:-$bin/libvitmatte-cuda.so}" fp32 ${VM_OPS_ARGS:-} >"$log" 2>&1
   rc=$?
   grep -E "^FAIL" "$log" | head -n 20
-  status "ops fp32 (register-tiled attention, NCHW bands): $(tail -n 1 "$log") (rc $rc, $(elapsed) s)"
+  status "ops fp32 (every fp32 attention kernel, NCHW bands, 3xTF32 products): $(tail -n 1 "$log") (rc $rc, $(elapsed) s)"
 fi
 
 if has fp32var; then
