@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -96,5 +96,24 @@ case ${1:-checks} in
         --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
       python3 tests/reference/torch_bench.py --preset base --modes fp32 \
         --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json' ;;
+  s17a) # session of 2026-12-07e, first call (about 8 minutes): the fp32 checks of what no GPU has run yet (the shared
+    # attention steps, the 3xTF32 linears, the new op cases), the 3xTF32 linears timed beside the default, then the
+    # consolidated run's first half: ours in every precision (S and B, 512^2 to 12 MP) and PyTorch eager
+    part ops 80 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_FP32VAR_QUICK=1 part wide 80 tests/gpu/run_gpu.sh --stages fp32wide
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS="small base" VM_FP32VAR_VARIANTS="default gemmtc" \
+      part fp32var 80 tests/gpu/run_gpu.sh --stages fp32var
+    part bench 120 tests/gpu/run_gpu.sh --stages bench
+    part torch 200 bash -c 'python3 tests/reference/torch_bench.py --preset base --sizes 512x512,1024x1024,2048x2048 \
+        --modes fp32,fp16 --modules-at none --json /tmp/r/torch/torch-base.json >/tmp/r/torch/torch-base.log 2>&1
+      python3 tests/reference/torch_bench.py --preset small --modes fp32,fp16,bf16 \
+        --json /tmp/r/torch/torch-small.json >/tmp/r/torch/torch-small.log 2>&1; tail -n 14 /tmp/r/torch/*.log' ;;
+  s17b) # second call (about 7 minutes): torch.compile fp16 for S and B at every size, then every path's fp16
+    # benchmark (the Hopper module beside the consumer cards' code) for item 4
+    part compile 280 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes compile-fp16 \
+        --modules-at none --json $OUT/torch-small-compile.json >$OUT/torch-small-compile.log 2>&1
+      python3 tests/reference/torch_bench.py --preset base --modes compile-fp16 --sizes 512x512,1024x1024,2048x2048 \
+        --modules-at none --json $OUT/torch-base-compile.json >$OUT/torch-base-compile.log 2>&1; tail -n 3 $OUT/*.log'
+    VM_BENCH_PRESETS=small part pathbench 170 tests/gpu/run_gpu.sh --stages pathbench ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
