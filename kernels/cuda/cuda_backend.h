@@ -136,8 +136,9 @@ struct vm_cuda {
   const char *last_attention; /* the kernel the last attention op ran (the op suite prints it) */
   int attention_f32_tc;       /* VITMATTE_CUDA_ATTN_F32=ffma (0)|tc (1)|auto (-1, the default: the 3xTF32 tensor-core
                                * kernel on data-centre cards, the CUDA-core kernels elsewhere) */
-  int gemm_f32_tc;            /* VITMATTE_CUDA_GEMM_F32=tc: fp32 linear layers on the TF32 tensor cores in three
-                               * products (gemm_f32tc.cu; opt-in until measured) */
+  int gemm_f32_tc;            /* VITMATTE_CUDA_GEMM_F32=cublas (0)|tc (1)|auto (-1, the default): fp32 products on the
+                               * TF32 tensor cores in three products (gemm_f32tc.cu), by default those of at least
+                               * VM_GEMM_F32TC_MIN_ROWS rows on data-centre cards */
   int attention_f32_tc_no_blocks; /* VITMATTE_CUDA_ATTN_F32_BLOCKS=0: the 3xTF32 kernel for the global layers of
                                    * images 64+ tokens wide only (windows and small images: the generic kernel) */
   int attention_rows;         /* VITMATTE_CUDA_ATTN_ROWS=off (0)|4|8|auto (-1, the default): the fp32 register-tiled
@@ -214,6 +215,7 @@ vm_status vm_cuda_blocks_per_sm(const vm_cuda *cu, const void *kernel, int threa
 /* Whether fp32 global attention runs on the TF32 tensor cores (attention_f32tc.cu) on this context: sm_80+ code on a
  * data-centre card, or forced with VITMATTE_CUDA_ATTN_F32=tc; never with =ffma, ROWS=off or ATTENTION=generic. */
 bool vm_cuda_f32_attention_tc(const vm_cuda *cu);
+bool vm_cuda_tf32_fast(const vm_cuda *cu); /* a data-centre card: TF32 tensor cores several times the fp32 rate */
 
 /* The kernels this backend runs, in words ("mma.sync attention and convolutions"). */
 const char *vm_cuda_path_name(const vm_cuda *cu);

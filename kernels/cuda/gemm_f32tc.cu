@@ -1,7 +1,7 @@
 // The fp32 linear layers' product out = x W^T (+ bias) (+ c) on the TF32 tensor cores in three products (3xTF32,
-// tf32x3.cuh), for data-centre cards where TF32 runs several times the fp32 rate. Opt-in (VITMATTE_CUDA_GEMM_F32=tc)
-// until it has run on a GPU: cuBLAS's fp32 GEMMs are most of ViTMatte-B's fp32 time (issue 14), and cuBLAS has no
-// 3xTF32 mode on Hopper.
+// tf32x3.cuh), for data-centre cards where TF32 runs several times the fp32 rate: cuBLAS's fp32 GEMMs are most of
+// ViTMatte-B's fp32 time (issue 14), and cuBLAS has no 3xTF32 mode on Hopper. By default for products of at least
+// 4096 rows (the 1024^2 layers on: 3-4% faster than cuBLAS on an H100); at 512^2 (1024-1225 rows) cuBLAS was faster.
 //
 // Block: 256 threads over a BM x 128 tile of out (BM = 128, or 64 where 128-row tiles would leave SMs idle: ViTMatte-S's
 // 384-column products at 1024^2 make 96 of them), 8 warps as 2 x 4 of BM/2 x 32 (MI x 4 mma.sync m16n8k8 tiles a
@@ -123,8 +123,14 @@ __global__ void __launch_bounds__(256, MI == 4 ? 1 : 2) gemm_f32tc_kernel(const 
 #endif
 }
 
+/* measured on an H100 (2026-12-07, last_call.sh s17a): ViTMatte-B's windowed layer at 1024^2 (4900 rows) 1.768 ->
+ * 1.695 ms and its global layer (4096) 3.537 -> 3.384; at 512^2 (1024 and 1225 rows) the whole of S 5.95 -> 6.59 ms */
+#define VM_GEMM_F32TC_MIN_ROWS 4096
+
 bool vm_cuda_gemm_f32tc_takes(const vm_cuda *cu, const void *x, const void *w, int64_t rows, int64_t n, int64_t k) {
-  return cu->gemm_f32_tc && cu->base.act_size == 4 && cu->mma && k % 4 == 0 && k > 0 && n > 0 &&
+  const bool wanted = cu->gemm_f32_tc > 0 || (cu->gemm_f32_tc < 0 && rows >= VM_GEMM_F32TC_MIN_ROWS &&
+                                              vm_cuda_tf32_fast(cu));
+  return wanted && cu->base.act_size == 4 && cu->mma && k % 4 == 0 && k > 0 && n > 0 &&
          ((uintptr_t)x | (uintptr_t)w) % 16 == 0 && rows <= 65535LL * 64 && n <= 0x7fffffffLL - G3_BN &&
          k <= 0x7fffffffLL - G3_BK && G3_FLOATS(4) * sizeof(float) <= cu->smem_optin;
 }

@@ -941,7 +941,8 @@ int main(int argc, char **argv) {
         conv_with_env(&s, create, 1, lay, (const char *const[]){"nhwc"}, " [cuDNN NHWC]");
         conv_with_env(&s, create, 2, lay, (const char *const[]){"nhwc", "12000"}, " [cuDNN NHWC, small bands]");
         conv_with_env(&s, create, 1, lay, (const char *const[]){"nchw-all"}, " [cuDNN NCHW, every 3x3]");
-        /* the products on the TF32 tensor cores in three products (opt-in): every linear shape, the residual
+        /* the products on the TF32 tensor cores in three products, forced for every product (by default only those
+         * of 4096+ rows on data-centre cards take them): every linear shape, the residual
          * aliasing the output, rows, columns and K not multiples of the tile; the 1x1 convolutions and the patch
          * embedding (its position table as the product's c), which take the same product */
         const char *gemm = "VITMATTE_CUDA_GEMM_F32";
