@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|s18|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -115,5 +115,17 @@ case ${1:-checks} in
       python3 tests/reference/torch_bench.py --preset base --modes compile-fp16 --sizes 512x512,1024x1024,2048x2048 \
         --modules-at none --json $OUT/torch-base-compile.json >$OUT/torch-base-compile.log 2>&1; tail -n 3 $OUT/*.log'
     VM_BENCH_PRESETS=small part pathbench 170 tests/gpu/run_gpu.sh --stages pathbench ;;
+  s18) # session of 2026-12-07e, last call (about 5 minutes): the fp32 default with the 3xTF32 products of 4096+ rows
+    # checked (op suite, wide parity) and timed beside cuBLAS's for S and B, PyTorch fp32 in the same call; then ours
+    # against ONNX Runtime on two pinned CPUs in alternating rounds at 1024^2 (the CPU target's thinnest margin)
+    part ops 70 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_FP32VAR_QUICK=1 part wide 70 tests/gpu/run_gpu.sh --stages fp32wide
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS="small base" VM_FP32VAR_VARIANTS="default cublas" \
+      part fp32var 70 tests/gpu/run_gpu.sh --stages fp32var
+    part torch 60 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
+      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json'
+    part cpupair 200 tests/gpu/run_gpu.sh --stages cpupair ;;
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac

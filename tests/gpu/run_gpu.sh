@@ -12,7 +12,7 @@
 #   staged in .devdeps/bundle.
 #   `foreground` tests the GPU's foreground estimation and times it against the CPU at 12 and 24 MP.
 #   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
-#   8 minutes).
+#   8 minutes). `cpupair` times ours and ONNX Runtime at 1024^2 on two CPUs in alternating rounds (about 3 minutes).
 #   `fp32conv` times fp32 with Winograd/FFT allowed in cuDNN (VITMATTE_CUDA_CONV_ALGO=any) and checks its parity.
 #   Issue 14, GPU fp32: `fp32ops` the fp32 op suite (the register-tiled attention kernel, every convolution layout);
 #   `fp32var` S's (and with VM_FP32VAR_PRESETS B's) fp32 benchmark under each switch (VITMATTE_CUDA_ATTN_ROWS,
@@ -212,7 +212,7 @@ if has fp32var; then
       "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws64:VITMATTE_CUDA_CONV_WORKSPACE_MB=64" \
       "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band64:VITMATTE_CUDA_BAND_BYTES=67108864" \
       "band256:VITMATTE_CUDA_BAND_BYTES=$b256" "find:VITMATTE_CUDA_CONV_ALGO=find" "ffma:VITMATTE_CUDA_ATTN_F32=ffma" "blocks0:VITMATTE_CUDA_ATTN_F32_BLOCKS=0" \
-      "gemmtc:VITMATTE_CUDA_GEMM_F32=tc" \
+      "gemmtc:VITMATTE_CUDA_GEMM_F32=tc" "cublas:VITMATTE_CUDA_GEMM_F32=cublas" \
       "rows4:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=4" \
       "rows8:VITMATTE_CUDA_ATTN_F32=ffma VITMATTE_CUDA_ATTN_ROWS=8"; do
       name=${v%%:*}
@@ -512,6 +512,41 @@ if has cpu; then
   grep -E "vs PyTorch|threads:|exported|Error|error" "$OUT/cpu-peers.log" | head -n 40
   status "cpu: peers rc $rc ($(( $(date +%s) - cpu_t0 )) s for the stage, $(elapsed) s in all)"
   rm -rf "$OUT/cpu-inputs" # 80 MB of raw inputs and alphas: only the comparison above needs them
+fi
+
+if has cpupair; then
+  # Ours against ONNX Runtime where the margin is thinnest (1024^2, 2 threads), paired: both pinned to the same two
+  # CPUs (the guest cannot see which of its CPUs share a core, and the scheduler may place two threads differently
+  # from one run to the next), in alternating rounds, so that a neighbour's load or a clock change between two runs
+  # falls on both. VM_PAIR_ROUNDS rounds (default 3), VM_PAIR_CPUS the CPU list (default 0-1).
+  cpus=${VM_PAIR_CPUS:-0-1}
+  nthreads=$(( $(taskset -c "$cpus" nproc) ))
+  model=/tmp/fx-small/model
+  [ -d "$model" ] ||
+    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
+      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
+  grep -m1 -E "Model name" /proc/cpuinfo; grep -m1 -E "^model\s" /proc/cpuinfo
+  mkdir -p /tmp/pair-inputs
+  taskset -c "$cpus" "$bin/bench_cpu" --model "$model" --sizes 1024x1024 --threads "$nthreads" --iters 1 --warmup 0 \
+    --dump /tmp/pair-inputs >"$OUT/pair-dump.log" 2>&1
+  ours() {
+    taskset -c "$cpus" "$bin/bench_cpu" --model "$model" --label ViTMatte-S --sizes 1024x1024 --threads "$nthreads" \
+      --iters 3 --warmup 1 --json "$OUT/pair-ours-$1.json" >"$OUT/pair-ours-$1.log" 2>&1
+    grep -E "forward .* s " "$OUT/pair-ours-$1.log" | sed -E 's/.*forward +([0-9.]+) s.*/\1/'
+  }
+  onnx() {
+    taskset -c "$cpus" python3 tests/reference/cpu_bench.py --model "$model" --peers onnxruntime --sizes 1024x1024 \
+      --threads "$nthreads" --iters 3 --inputs /tmp/pair-inputs --onnx-dir /tmp/vitmatte-onnx \
+      --json "$OUT/pair-onnx-$1.json" >"$OUT/pair-onnx-$1.log" 2>&1
+    grep -E "ONNX Runtime 1024x1024 .*forward" "$OUT/pair-onnx-$1.log" | sed -E 's/.*forward +([0-9.]+) s.*/\1/'
+  }
+  for r in $(seq 1 "${VM_PAIR_ROUNDS:-3}"); do
+    if [ $((r % 2)) = 1 ]; then o=$(ours $r); x=$(onnx $r); else x=$(onnx $r); o=$(ours $r); fi
+    status "cpu pair round $r (CPUs $cpus, $nthreads threads, 1024^2): ours ${o:-?} s, ONNX Runtime ${x:-?} s$(
+      [ -n "$o" ] && [ -n "$x" ] && awk -v o="$o" -v x="$x" 'BEGIN { printf ", %.2fx", x / o }')"
+  done
+  grep -h -E "vs PyTorch|Error|error" "$OUT"/pair-onnx-*.log | sort | uniq -c | head -n 6
+  rm -rf /tmp/pair-inputs
 fi
 
 # One CUDA context used by several threads one after the other, as the GIMP plug-in's preview uses it (made in one
