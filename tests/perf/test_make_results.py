@@ -65,6 +65,13 @@ def main():
         text = out.read_text()
         check("| 1024x1024 | 20.00 ms, 0.50 GiB | 25.00 ms, 1.00 GiB | 1.25x | no (1.20x the time) |" in text,
               "1.25x: not met, 1.2x the time the goal allows")
+        # a miss by less than the two decimals show: three decimals, so "1.50x" never reads as the goal missed
+        torch["full"][1] = theirs("1024x1024", "fp32", 29.94)
+        (d / "torch-small.json").write_text(json.dumps(torch))
+        subprocess.run([sys.executable, str(root / "bench" / "make_results.py"), "--out", str(out), str(d)],
+                       capture_output=True, text=True)
+        text = out.read_text()
+        check("| 1.497x | no (1.002x the time) |" in text, "1.497x: three decimals where two would print 1.50x")
     print(f"make_results: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
