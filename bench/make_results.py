@@ -115,15 +115,22 @@ def cpu_section(d):
     for path in sorted(d.glob("cpu-ours-*.json")):
         run = load(path) or {}
         ours += [dict(r, warmup=run.get("warmup", 1)) for r in run.get("rows", [])]
-    peers = load(d / "cpu-peers.json") or {}
+    # cpu-peers.json from the cpu stage, and cpu-peers-1.json from cpu1 (the peers at 1 thread, which the cpu stage
+    # leaves for last and its time limit usually skips): rows of both, a timed row before a skipped one
+    peers = {}
+    for path in sorted(d.glob("cpu-peers*.json")):
+        run = load(path) or {}
+        rows = peers.get("rows", []) + run.get("rows", [])
+        checks = peers.get("checks", []) + [c for c in run.get("checks", [])
+                                            if c.get("size") not in {k.get("size") for k in peers.get("checks", [])}]
+        peers = {**run, **peers, "rows": rows, "checks": checks}
     if not ours and not peers:
         return []
 
     def pick(rows, size, threads, peer=None):
-        for r in rows:
-            if r.get("size") == size and r.get("threads") == threads and (peer is None or r.get("peer") == peer):
-                return r
-        return None
+        found = [r for r in rows
+                 if r.get("size") == size and r.get("threads") == threads and (peer is None or r.get("peer") == peer)]
+        return next((r for r in found if r.get("status") == "ok"), found[0] if found else None)
 
     def secs(r, key):
         if r is None:

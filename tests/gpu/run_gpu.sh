@@ -12,7 +12,8 @@
 #   staged in .devdeps/bundle.
 #   `foreground` tests the GPU's foreground estimation and times it against the CPU at 12 and 24 MP.
 #   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
-#   8 minutes). `cpupair` times ours and ONNX Runtime at 1024^2 on two CPUs in alternating rounds (about 3 minutes).
+#   8 minutes). `cpu1` times the peers at 1 thread (which
+#   `cpu` leaves for last); `cpupair` times ours and ONNX Runtime at 1024^2 on two CPUs in alternating rounds (about 3 minutes).
 #   `fp32conv` times fp32 with Winograd/FFT allowed in cuDNN (VITMATTE_CUDA_CONV_ALGO=any) and checks its parity.
 #   Issue 14, GPU fp32: `fp32ops` the fp32 op suite (the register-tiled attention kernel, every convolution layout);
 #   `fp32var` S's (and with VM_FP32VAR_PRESETS B's) fp32 benchmark under each switch (VITMATTE_CUDA_ATTN_ROWS,
@@ -512,6 +513,24 @@ if has cpu; then
   grep -E "vs PyTorch|threads:|exported|Error|error" "$OUT/cpu-peers.log" | head -n 40
   status "cpu: peers rc $rc ($(( $(date +%s) - cpu_t0 )) s for the stage, $(elapsed) s in all)"
   rm -rf "$OUT/cpu-inputs" # 80 MB of raw inputs and alphas: only the comparison above needs them
+fi
+
+if has cpu1; then
+  # the peers at 1 thread, which the cpu stage times last and its limit usually cuts (about 8 minutes: PyTorch takes
+  # ~100 s a call at 2048^2 there); the alpha checks on all cores. make_results.py merges cpu-peers-1.json.
+  model=/tmp/fx-small/model
+  [ -d "$model" ] ||
+    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
+      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
+  mkdir -p /tmp/cpu1-inputs
+  "$bin/bench_cpu" --model "$model" --sizes 1024x1024,2048x2048 --threads "$(nproc)" --iters 1 --warmup 0 \
+    --dump /tmp/cpu1-inputs >"$OUT/cpu1-dump.log" 2>&1
+  python3 tests/reference/cpu_bench.py --model "$model" --sizes 1024x1024,2048x2048 --threads 1 \
+    --check-threads "$(nproc)" --inputs /tmp/cpu1-inputs --onnx-dir /tmp/vitmatte-onnx \
+    --deadline "${CPU1_SECONDS:-420}" --json "$OUT/cpu-peers-1.json" >"$OUT/cpu-peers-1.log" 2>&1
+  status "cpu1: peers at 1 thread rc $? ($(elapsed) s in all)"
+  grep -E "vs PyTorch|threads:|Error|error" "$OUT/cpu-peers-1.log" | head -n 12
+  rm -rf /tmp/cpu1-inputs
 fi
 
 if has cpupair; then

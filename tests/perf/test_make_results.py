@@ -72,6 +72,26 @@ def main():
                        capture_output=True, text=True)
         text = out.read_text()
         check("| 1.497x | no (1.002x the time) |" in text, "1.497x: three decimals where two would print 1.50x")
+        # the CPU table: the peers' 1-thread rows skipped by the cpu stage and timed by cpu1 (cpu-peers-1.json)
+        def cpu_row(peer, threads, fwd, status="ok"):
+            r = {"peer": peer, "size": "1024x1024", "threads": threads, "status": status}
+            return r if status != "ok" else dict(r, warmup=1, forward_s=fwd, predict_s=fwd + 0.01, iters=3)
+        (d / "cpu-ours-1024x1024.json").write_text(json.dumps({"iters": 3, "warmup": 1, "rows": [
+            {"size": "1024x1024", "threads": t, "isa": "AVX-512", "status": "ok", "forward_s": f, "predict_s": f}
+            for t, f in ((2, 2.0), (1, 4.0))]}))
+        (d / "cpu-peers.json").write_text(json.dumps({"cpu": "test CPU", "rows": [
+            cpu_row("ONNX Runtime", 2, 2.5), cpu_row("ONNX Runtime", 1, 0, "skipped (time)")],
+            "checks": [{"size": "1024x1024", "onnxruntime_vs_pytorch": 5e-7}]}))
+        (d / "cpu-peers-1.json").write_text(json.dumps({"cpu": "test CPU", "rows": [
+            cpu_row("ONNX Runtime", 1, 6.0)], "checks": [{"size": "1024x1024", "onnxruntime_vs_pytorch": 5e-7}]}))
+        subprocess.run([sys.executable, str(root / "bench" / "make_results.py"), "--out", str(out), str(d)],
+                       capture_output=True, text=True)
+        text = out.read_text()
+        check("| 1024x1024 | 2 | 2.00 s | 2.00 s | 2.50 s | 2.51 s | not run | not run | 1.25x | - | no (0.96x of the goal) |"
+              in text, "CPU: 1.25x ONNX Runtime on 2 threads, not met")
+        check("| 1024x1024 | 1 | 4.00 s | 4.00 s | 6.00 s | 6.01 s |" in text and "skipped" not in text,
+              "CPU: the peers' 1-thread row from cpu-peers-1.json replaces the stage's skipped one")
+        check(text.count("1024x1024: ONNX Runtime vs PyTorch") == 1, "CPU: one alpha check per size")
     print(f"make_results: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -230,6 +230,8 @@ def main():
     ap.add_argument("--budget", type=float, default=10.0, help="seconds of timed calls per configuration")
     ap.add_argument("--cold-over", type=float, default=30.0,
                     help="no warm-up call where a call is predicted to take longer than this (seconds)")
+    ap.add_argument("--check-threads", type=int, default=0,
+                    help="threads of the alpha checks before timing (default: the most of --threads)")
     ap.add_argument("--deadline", type=float, default=1e9, help="seconds after which no configuration starts")
     ap.add_argument("--inputs", default=None, help="folder of tests/perf/bench_cpu --dump")
     ap.add_argument("--onnx-dir", default=None, help="where the exported models go (default: a temporary folder)")
@@ -260,7 +262,7 @@ def main():
         rgb, tri, ours_alpha, where = load_input(args.inputs, h, w)
         inputs[size] = (rgb, tri)
         log(f"\n== {size} ({where})")
-        torch_peer.set_threads(max(threads))
+        torch_peer.set_threads(args.check_threads or max(threads))
         ref_alpha, _, _ = torch_peer.predict(rgb, tri)
         check = {"size": size, "input": where}
         info["checks"].append(check)
@@ -275,7 +277,7 @@ def main():
                 check["export_s"] = export_onnx(model, hp, wp, path)
                 log(f"  exported {path.name} in {check['export_s']:.1f} s")
             ort_peer = OrtPeer(path, processor)
-            ort_peer.set_threads(max(threads))
+            ort_peer.set_threads(args.check_threads or max(threads))
             ort_alpha, _, _ = ort_peer.predict(rgb, tri)
             ort_peer.session = None
             diff = float(np.abs(ort_alpha.astype(np.float64) - ref_alpha).max())
