@@ -216,6 +216,8 @@ vm_status vm_cuda_blocks_per_sm(const vm_cuda *cu, const void *kernel, int threa
  * data-centre card, or forced with VITMATTE_CUDA_ATTN_F32=tc; never with =ffma, ROWS=off or ATTENTION=generic. */
 bool vm_cuda_f32_attention_tc(const vm_cuda *cu);
 bool vm_cuda_tf32_fast(const vm_cuda *cu); /* a data-centre card: TF32 tensor cores several times the fp32 rate */
+/* fp32 products may take the 3xTF32 kernel (gemm_f32tc.cu; by default those of VM_GEMM_F32TC_MIN_ROWS+ rows) */
+bool vm_cuda_f32_gemm_tc(const vm_cuda *cu);
 
 /* The kernels this backend runs, in words ("mma.sync attention and convolutions"). */
 const char *vm_cuda_path_name(const vm_cuda *cu);

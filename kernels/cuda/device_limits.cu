@@ -66,8 +66,8 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
   cu->attention_f32_tc = !f32 || strcmp(f32, "auto") == 0 ? -1 : strcmp(f32, "tc") == 0 ? 1 : 0;
   const char *gf = getenv("VITMATTE_CUDA_GEMM_F32");
   /* fp32 products of many rows on the TF32 tensor cores in three products (gemm_f32tc.cu) on the same cards;
-   * "cublas" keeps cuBLAS for all, "tc" takes every product on any sm_80+ card */
-  cu->gemm_f32_tc = !gf || strcmp(gf, "auto") == 0 ? -1 : strcmp(gf, "tc") == 0 ? 1 : 0;
+   * "cublas" keeps cuBLAS for all, "tc" takes every product on any sm_80+ card, anything else is "auto" */
+  cu->gemm_f32_tc = gf && strcmp(gf, "tc") == 0 ? 1 : gf && strcmp(gf, "cublas") == 0 ? 0 : -1;
   const char *blk = getenv("VITMATTE_CUDA_ATTN_F32_BLOCKS");
   cu->attention_f32_tc_no_blocks = blk && strcmp(blk, "0") == 0;
   cu->mma = cu->code_arch >= 80;
@@ -99,6 +99,10 @@ bool vm_cuda_tf32_fast(const vm_cuda *cu) {
   return cu->cc == 80 || cu->cc == 90 || (cu->cc >= 100 && cu->cc < 110);
 }
 
+bool vm_cuda_f32_gemm_tc(const vm_cuda *cu) {
+  return cu->mma && (cu->gemm_f32_tc > 0 || (cu->gemm_f32_tc < 0 && vm_cuda_tf32_fast(cu)));
+}
+
 bool vm_cuda_f32_attention_tc(const vm_cuda *cu) {
   if (cu->attention_generic_only || !cu->mma || cu->attention_rows == 0 || cu->attention_f32_tc == 0) return false;
   return cu->attention_f32_tc > 0 || vm_cuda_tf32_fast(cu);
@@ -107,10 +111,10 @@ bool vm_cuda_f32_attention_tc(const vm_cuda *cu) {
 const char *vm_cuda_path_name(const vm_cuda *cu) {
   if (cu->base.precision == VM_PRECISION_FP32)
     return vm_cuda_f32_attention_tc(cu)
-               ? (cu->gemm_f32_tc != 0 && cu->mma && (cu->gemm_f32_tc > 0 || vm_cuda_tf32_fast(cu))
-                      ? "fp32: 3xTF32 tensor-core attention and large products, cuDNN fp32"
-                      : "fp32: 3xTF32 tensor-core global attention, cuDNN/cuBLASLt fp32")
-               : "fp32 CUDA-core attention, cuDNN/cuBLASLt fp32";
+               ? (vm_cuda_f32_gemm_tc(cu) ? "fp32: 3xTF32 tensor-core attention and products, cuDNN fp32"
+                                          : "fp32: 3xTF32 tensor-core attention, cuDNN/cuBLASLt fp32")
+               : (vm_cuda_f32_gemm_tc(cu) ? "fp32: CUDA-core attention, 3xTF32 tensor-core products, cuDNN fp32"
+                                          : "fp32: CUDA-core attention, cuDNN/cuBLASLt fp32");
   if (cu->attention_generic_only || !cu->mma) return "fp32-arithmetic attention, cuDNN convolutions (no mma.sync)";
   if (cu->sm90 && !cu->attention_no_wgmma) return "wgmma attention (Hopper), mma.sync convolutions";
   return "mma.sync attention and convolutions";

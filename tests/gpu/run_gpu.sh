@@ -253,7 +253,9 @@ if has fp32wide; then
   parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
   # the register-tiled CUDA-core kernel where the default runs the 3xTF32 one (data-centre cards)
   VITMATTE_CUDA_ATTN_F32=ffma path_suffix=-ffma parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
-  # the linear layers on the tensor cores in three TF32 products (opt-in)
+  # every product on cuBLAS (the default takes the 3xTF32 products from 4096 rows on data-centre cards: all of the
+  # encoder's here), and every product in 3xTF32 (the smaller ones too)
+  VITMATTE_CUDA_GEMM_F32=cublas path_suffix=-cublas parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
   VITMATTE_CUDA_GEMM_F32=tc path_suffix=-gemmtc parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
   if [ -z "${VM_FP32VAR_QUICK:-}" ]; then
     VITMATTE_CUDA_CONV_LAYOUT=nchw-all path_suffix=-nchwall parity wide /tmp/fx-wide/model /tmp/fx-wide fp32 --no-dtype
@@ -539,7 +541,10 @@ if has cpupair; then
   # from one run to the next), in alternating rounds, so that a neighbour's load or a clock change between two runs
   # falls on both. VM_PAIR_ROUNDS rounds (default 3), VM_PAIR_CPUS the CPU list (default 0-1).
   cpus=${VM_PAIR_CPUS:-0-1}
-  nthreads=$(( $(taskset -c "$cpus" nproc) ))
+  # nproc follows OMP_NUM_THREADS / OMP_THREAD_LIMIT where set: the CPUs of the list alone
+  nthreads=$(taskset -c "$cpus" env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 0)
+  rounds=${VM_PAIR_ROUNDS:-3}
+  [ "$nthreads" -ge 1 ] 2>/dev/null || { status "cpupair: taskset -c $cpus gave no CPUs"; nthreads=1; rounds=0; }
   model=/tmp/fx-small/model
   [ -d "$model" ] ||
     python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
@@ -559,7 +564,7 @@ if has cpupair; then
       --json "$OUT/pair-onnx-$1.json" >"$OUT/pair-onnx-$1.log" 2>&1
     grep -E "ONNX Runtime 1024x1024 .*forward" "$OUT/pair-onnx-$1.log" | sed -E 's/.*forward +([0-9.]+) s.*/\1/'
   }
-  for r in $(seq 1 "${VM_PAIR_ROUNDS:-3}"); do
+  for r in $(seq 1 "$rounds"); do
     if [ $((r % 2)) = 1 ]; then o=$(ours $r); x=$(onnx $r); else x=$(onnx $r); o=$(ours $r); fi
     status "cpu pair round $r (CPUs $cpus, $nthreads threads, 1024^2): ours ${o:-?} s, ONNX Runtime ${x:-?} s$(
       [ -n "$o" ] && [ -n "$x" ] && awk -v o="$o" -v x="$x" 'BEGIN { printf ", %.2fx", x / o }')"

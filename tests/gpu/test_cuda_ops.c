@@ -952,6 +952,11 @@ int main(int argc, char **argv) {
         test_conv(&s, " [products in 3xTF32]");
         test_patch_embed(&s);
         s.be->ops->destroy(s.be);
+        /* and every product on cuBLAS (the default's choice below 4096 rows, and everywhere off data-centre cards) */
+        create_with_env(&s, create, 1, &gemm, (const char *const[]){"cublas"});
+        printf("== %s, products on cuBLAS (VITMATTE_CUDA_GEMM_F32=cublas)\n", s.pname);
+        test_linear(&s);
+        s.be->ops->destroy(s.be);
         conv_with_env(&s, create, 2, lay, (const char *const[]){"nchw-all", "12000"},
                       " [cuDNN NCHW, every 3x3, small bands]");
       }

@@ -72,6 +72,12 @@ def main():
                        capture_output=True, text=True)
         text = out.read_text()
         check("| 1.497x | no (1.002x the time) |" in text, "1.497x: three decimals where two would print 1.50x")
+        torch["full"][1] = theirs("1024x1024", "fp32", 29.999)
+        (d / "torch-small.json").write_text(json.dumps(torch))
+        subprocess.run([sys.executable, str(root / "bench" / "make_results.py"), "--out", str(out), str(d)],
+                       capture_output=True, text=True)
+        text = out.read_text()
+        check("| 1.499x | no (" in text, "1.49995x: rounded down, never printed as the goal")
         # the CPU table: the peers' 1-thread rows skipped by the cpu stage and timed by cpu1 (cpu-peers-1.json)
         def cpu_row(peer, threads, fwd, status="ok"):
             r = {"peer": peer, "size": "1024x1024", "threads": threads, "status": status}
