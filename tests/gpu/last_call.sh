@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|s18|s18b|cpu1|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|s18|s18b|s18c|cpu1|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -136,6 +136,11 @@ case ${1:-checks} in
       python3 tests/reference/torch_bench.py --preset base --modes fp32 \
         --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json'
     VM_PAIR_ROUNDS=2 part cpupair 140 tests/gpu/run_gpu.sh --stages cpupair ;;
+  s18c) # under 2 minutes (what a session's last 4 device minutes allow after a start): the fp32 op suite on the
+    # default build (3xTF32 products from 4096 rows, the cuBLAS pass), then that default beside cuBLAS at 1024^2
+    part ops 55 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_FP32VAR_SIZES=1024x1024 VM_FP32VAR_MODULES_AT=none VM_FP32VAR_PRESETS="small base" \
+      VM_FP32VAR_VARIANTS="default cublas" part fp32var 60 tests/gpu/run_gpu.sh --stages fp32var ;;
   cpu1) part cpu1 560 tests/gpu/run_gpu.sh --stages cpu1 ;; # the peers at 1 thread (the cpu stage's last, cut)
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
