@@ -129,7 +129,7 @@ __global__ void __launch_bounds__(256, MI == 4 ? 1 : 2) gemm_f32tc_kernel(const 
 
 bool vm_cuda_gemm_f32tc_takes(const vm_cuda *cu, const void *x, const void *w, int64_t rows, int64_t n, int64_t k) {
   const bool wanted = vm_cuda_f32_gemm_tc(cu) && (cu->gemm_f32_tc > 0 || rows >= VM_GEMM_F32TC_MIN_ROWS);
-  return wanted && cu->base.act_size == 4 && cu->mma && k % 4 == 0 && k > 0 && n > 0 &&
+  return wanted && cu->base.act_size == 4 && k % 4 == 0 && k > 0 && n > 0 &&
          ((uintptr_t)x | (uintptr_t)w) % 16 == 0 && rows <= 65535LL * 64 && n <= 0x7fffffffLL - G3_BN &&
          k <= 0x7fffffffLL - G3_BK && G3_FLOATS(4) * sizeof(float) <= cu->smem_optin;
 }

@@ -132,6 +132,11 @@ with_path() {
     env VITMATTE_CUDA_MODULE="$module" VITMATTE_CUDA_SMEM_LIMIT="$smem" "$@"
   fi
 }
+bench_model() { # preset: a checkpoint of that size with random weights (timings), made once per machine
+  [ -d "/tmp/fx-$1/model" ] ||
+    python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$1" --preset "$1" --e2e --sizes 64x64 \
+      --device cuda >"$OUT/model-$1.log" 2>&1 || tail -n 5 "$OUT/model-$1.log"
+}
 fixtures_for() { # preset: ViTMatte-S/-B references (modules, odd-size end-to-end cases) made once per machine
   [ -f "/tmp/fx-$1/.complete" ] && return 0
   python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$1" --preset "$1" --modules --e2e \
@@ -180,9 +185,7 @@ if has bench; then
   presets=${VM_BENCH_PRESETS:-small base}
   [ $quick -eq 1 ] && { iters=5; sizes=1024x1024,2048x2048,3008x4000; presets=small; }
   for preset in $presets; do
-    [ -d "/tmp/fx-$preset/model" ] ||
-      python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$preset" --preset "$preset" --e2e --sizes 64x64 \
-        --device cuda >"$OUT/model-$preset.log" 2>&1 || tail -n 5 "$OUT/model-$preset.log"
+    bench_model "$preset"
     "$bin/bench" --model "/tmp/fx-$preset/model" --label "$preset" --sizes "$sizes" --iters $iters \
       --precisions fp16,bf16,fp32 --modules-at 1024x1024 --json "$OUT/bench-$preset.json" \
       >"$OUT/bench-$preset.log" 2>&1
@@ -206,9 +209,7 @@ if has fp32var; then
   # the models (small; base adds ViTMatte-B)
   b256=268435456
   for preset in ${VM_FP32VAR_PRESETS:-small}; do
-    [ -d "/tmp/fx-$preset/model" ] ||
-      python3 tests/reference/gen_fixtures.py --out "/tmp/fx-$preset" --preset "$preset" --e2e --sizes 64x64 \
-        --device cuda >"$OUT/model-$preset.log" 2>&1 || tail -n 5 "$OUT/model-$preset.log"
+    bench_model "$preset"
     for v in "default:" "nhwc:VITMATTE_CUDA_CONV_LAYOUT=nhwc" "rows-off:VITMATTE_CUDA_ATTN_ROWS=off" \
       "nchw-all:VITMATTE_CUDA_CONV_LAYOUT=nchw-all" "ws64:VITMATTE_CUDA_CONV_WORKSPACE_MB=64" \
       "ws2g:VITMATTE_CUDA_CONV_WORKSPACE_MB=2048" "band64:VITMATTE_CUDA_BAND_BYTES=67108864" \
@@ -230,9 +231,7 @@ fi
 if has fp32prof; then
   # Nsight Compute on the register-tiled fp32 attention kernel (S: 4 rows a thread at 1024^2, 8 at 2048^2): where its
   # cycles stall (issue 14: ~18 TFLOP/s at 1024^2, ~26 at 2048^2); one launch each, clocks left alone (METHOD.md)
-  [ -d /tmp/fx-small/model ] ||
-    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
-      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
+  bench_model small
   for sz in ${VM_PROF_SIZES:-1024x1024 2048x2048}; do
     VITMATTE_CUDA_GRAPHS=0 env ${VM_PROF_ENV:-} ncu --clock-control none -k regex:attention_f32 -c 1 --section SpeedOfLight \
       --section WarpStateStats --section SchedulerStats --section Occupancy --section ComputeWorkloadAnalysis \
@@ -477,10 +476,8 @@ if has cpu; then
   grep -E "Model name|^CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket" "$OUT/cpu-env.log"
   flags=$(grep -E "^Flags" "$OUT/cpu-env.log" | grep -o -w -E "fma|avx2|avx512f|avx512_bf16|amx_tile" | sort -u)
   echo "vector flags: ${flags//$'\n'/ }"
+  bench_model small
   model=/tmp/fx-small/model
-  [ -d "$model" ] ||
-    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
-      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
   mkdir -p "$OUT/cpu-inputs"
   # ours: each thread count in a context of its own; 1 thread (the slowest) once, without a warm-up call
   for size in 1024x1024 2048x2048; do
@@ -520,10 +517,8 @@ fi
 if has cpu1; then
   # the peers at 1 thread, which the cpu stage times last and its limit usually cuts (about 8 minutes: PyTorch takes
   # ~100 s a call at 2048^2 there); the alpha checks on all cores. make_results.py merges cpu-peers-1.json.
+  bench_model small
   model=/tmp/fx-small/model
-  [ -d "$model" ] ||
-    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
-      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
   mkdir -p /tmp/cpu1-inputs
   "$bin/bench_cpu" --model "$model" --sizes 1024x1024,2048x2048 --threads "$(nproc)" --iters 1 --warmup 0 \
     --dump /tmp/cpu1-inputs >"$OUT/cpu1-dump.log" 2>&1
@@ -545,10 +540,8 @@ if has cpupair; then
   nthreads=$(taskset -c "$cpus" env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 0)
   rounds=${VM_PAIR_ROUNDS:-3}
   [ "$nthreads" -ge 1 ] 2>/dev/null || { status "cpupair: taskset -c $cpus gave no CPUs"; nthreads=1; rounds=0; }
+  bench_model small
   model=/tmp/fx-small/model
-  [ -d "$model" ] ||
-    python3 tests/reference/gen_fixtures.py --out /tmp/fx-small --preset small --e2e --sizes 64x64 \
-      --device cuda >"$OUT/model-small.log" 2>&1 || tail -n 5 "$OUT/model-small.log"
   grep -m1 -E "Model name" /proc/cpuinfo; grep -m1 -E "^model\s" /proc/cpuinfo
   mkdir -p /tmp/pair-inputs
   taskset -c "$cpus" "$bin/bench_cpu" --model "$model" --sizes 1024x1024 --threads "$nthreads" --iters 1 --warmup 0 \
