@@ -543,6 +543,10 @@ if has cpupair; then
   bench_model small
   model=/tmp/fx-small/model
   grep -m1 -E "Model name" /proc/cpuinfo; grep -m1 -E "^model\s" /proc/cpuinfo
+  # the AVX-512 multiply-add peak of one CPU, of the pair at once (each halves if they share a core) and of all
+  { for set in 0 1 0,1 0,8 "$(seq -s, 0 $(($(nproc) - 1)))"; do "$bin/fma_peak" "$set" 1 | tail -n 1; done; } \
+    >"$OUT/pair-fma-peak.log" 2>&1
+  cat "$OUT/pair-fma-peak.log"
   mkdir -p /tmp/pair-inputs
   taskset -c "$cpus" "$bin/bench_cpu" --model "$model" --sizes 1024x1024 --threads "$nthreads" --iters 1 --warmup 0 \
     --dump /tmp/pair-inputs >"$OUT/pair-dump.log" 2>&1

@@ -1,6 +1,7 @@
 /* Timings that guide the CPU backend's choices (not a test): how BLAS and OpenMP should share the cores, and how
  * fast the attention and a decoder convolution run. Usage: bench_cpu_ops [threads] (default: all cores).
- * Also: `bench_cpu_ops T blas` or `bench_cpu_ops T ops` for one half only.
+ * Also: `bench_cpu_ops T blas` or `bench_cpu_ops T ops` for one half only, `bench_cpu_ops T attention` for the
+ * global attention case alone.
  * The BLAS policy numbers it gave on the 2-core development VM are quoted in kernels/cpu/cpu_blas.h. That VM is
  * shared with other builds: compare the "CPU time" column (process CPU seconds, not counting time slices lost to
  * other processes) rather than wall time when the machine is busy. */
@@ -159,7 +160,7 @@ static void report(const char *what, double *t, double *c, double gflop) {
          t[REPEATS / 2] * 1e3, t[0] * 1e3, gflop / t[REPEATS / 2], c[REPEATS / 2] * 1e3);
 }
 
-static void bench_ops(int threads) {
+static void bench_ops(int threads, int global_only) {
   let_blas_workers_sleep();
   vm_backend *be;
   vm_error err = {0};
@@ -182,6 +183,10 @@ static void bench_ops(int threads) {
     report("attention N=4096 (64x64), C=384, 6 heads, rel-pos", t, cpu_t, gflop);
     be->ops->free(be, qkv.data), be->ops->free(be, out.data);
     be->ops->param_free(be, rh.data), be->ops->param_free(be, rw.data);
+  }
+  if (global_only) {
+    be->ops->destroy(be);
+    return;
   }
   { /* one head of a global layer at 2048 x 2048: 128 x 128 = 16384 tokens, rel-pos */
     const int64_t hh = 128, ww = 128, d = 64, n = hh * ww;
@@ -271,6 +276,7 @@ int main(int argc, char **argv) {
     bench_gemm_policies("conv band (im2col of [4 + 64] x 9 at 512 wide, 8 rows)", 4096, 32, 612, threads);
     bench_gemm_policies("conv band (im2col of [192 + 384] x 9 at 128 wide, 32 rows)", 4096, 256, 5184, threads);
   }
-  if (!strcmp(only, "all") || !strcmp(only, "ops")) bench_ops(threads);
+  if (!strcmp(only, "all") || !strcmp(only, "ops")) bench_ops(threads, 0);
+  if (!strcmp(only, "attention")) bench_ops(threads, 1); /* the global attention case alone (for a profiler) */
   return 0;
 }
