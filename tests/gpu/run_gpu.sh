@@ -547,6 +547,9 @@ if has cpupair; then
   { for set in 0 1 0,1 0,8 "$(seq -s, 0 $(($(nproc) - 1)))"; do "$bin/fma_peak" "$set" 1 | tail -n 1; done; } \
     >"$OUT/pair-fma-peak.log" 2>&1
   cat "$OUT/pair-fma-peak.log"
+  # the products and the attention alone on one CPU of the pair: their rate against that peak
+  taskset -c "${cpus%%[-,]*}" "$bin/bench_cpu_ops" 1 ops >"$OUT/pair-ops.log" 2>&1
+  grep -E "attention N=4096|linear" "$OUT/pair-ops.log"
   mkdir -p /tmp/pair-inputs
   taskset -c "$cpus" "$bin/bench_cpu" --model "$model" --sizes 1024x1024 --threads "$nthreads" --iters 1 --warmup 0 \
     --dump /tmp/pair-inputs >"$OUT/pair-dump.log" 2>&1

@@ -29,7 +29,7 @@ touch "$stamp.new"
 ninja -C "$build" kernels/cuda/libvitmatte-cuda.so tests/gpu/test_cuda_ops tests/gpu/test_fallback \
   tests/parity/test_parity tests/gpu/bench tests/gpu/test_memory_fit tests/gpu/fit_probe tools/vitmatte \
   tests/gpu/test_cuda_foreground tests/foreground/bench_foreground tests/perf/bench_cpu \
-  tests/perf/fma_peak tests/hardening/test_context_threads
+  tests/perf/fma_peak tests/ops/bench_cpu_ops tests/hardening/test_context_threads
 for t in 80 75; do ninja -C "$build-ptx$t" kernels/cuda/libvitmatte-cuda.so; done
 mv "$stamp.new" "$stamp"
 rm -rf .devdeps/bin .devdeps/lib
@@ -37,7 +37,7 @@ mkdir -p .devdeps/bin .devdeps/lib
 cp "$build/kernels/cuda/libvitmatte-cuda.so" "$build/tests/gpu/test_cuda_ops" "$build/tests/gpu/test_fallback" \
   "$build/tests/parity/test_parity" .devdeps/bin/
 cp "$build/tests/gpu/bench" "$build/tests/gpu/test_memory_fit" "$build/tests/gpu/fit_probe" "$build/tools/vitmatte" \
-  "$build/tests/gpu/test_cuda_foreground" "$build/tests/foreground/bench_foreground" "$build/tests/perf/bench_cpu" "$build/tests/perf/fma_peak" \
+  "$build/tests/gpu/test_cuda_foreground" "$build/tests/foreground/bench_foreground" "$build/tests/perf/bench_cpu" "$build/tests/perf/fma_peak" "$build/tests/ops/bench_cpu_ops" \
   "$build/tests/hardening/test_context_threads" .devdeps/bin/
 for t in 80 75; do
   mkdir -p ".devdeps/bin/ptx$t"
