@@ -28,6 +28,13 @@ enum { ATTN_ROWS = CPU_ATTN_ROWS, ATTN_KEYS = CPU_ATTN_KEYS };
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* Query rows of a tile: at most ATTN_ROWS, a whole number of micro-tiles (256 rows are 18 micro-tiles of 14 and 4
+ * rows, whose last micro-tile the driver computes over again: 252 made global attention ~3% faster). */
+static int64_t tile_rows(const cpu_gemm_isa *isa, int64_t rows) {
+  rows = min64(rows, ATTN_ROWS);
+  return rows >= isa->mr ? rows / isa->mr * isa->mr : rows;
+}
+
 typedef struct attention_shape {
   int64_t tokens, hh, ww, c, d, ld; /* ld = 3C: row stride of q, k and v inside qkv */
   float scale;
@@ -260,7 +267,7 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
 /* Per-thread floats of a small group (a window: one task packs its own keys and values), or of a tile of a large
  * group's query block of `rows` queries. */
 static size_t task_floats(const cpu_gemm_isa *isa, const attention_shape *s, int64_t rows) {
-  if (s->tokens <= ATTN_KEYS) return packed_kv_floats(s) + 16 + tile_floats(isa, s, min64(ATTN_ROWS, s->tokens));
+  if (s->tokens <= ATTN_KEYS) return packed_kv_floats(s) + 16 + tile_floats(isa, s, tile_rows(isa, s->tokens));
   return tile_floats(isa, s, rows);
 }
 
@@ -273,7 +280,7 @@ static size_t shared_floats(const cpu_gemm_isa *isa, const attention_shape *s) {
 
 cpu_need cpu_attention_need(const cpu_runtime *rt, int64_t tokens, int64_t head_dim, int64_t hh, int64_t ww) {
   attention_shape s = {.tokens = tokens, .hh = hh, .ww = ww, .d = head_dim};
-  return (cpu_need){task_floats(rt->gemm, &s, min64(ATTN_ROWS, tokens)), shared_floats(rt->gemm, &s)};
+  return (cpu_need){task_floats(rt->gemm, &s, tile_rows(rt->gemm, tokens)), shared_floats(rt->gemm, &s)};
 }
 
 vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const vm_param *rel_h,
@@ -333,6 +340,7 @@ vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const 
     st = cpu_scratch_reserve(rt, team, task_floats(isa, &s, 0), err);
     if (st != VM_OK) return st;
     const size_t kv = packed_kv_floats(&s) + 16;
+    const int64_t tile = tile_rows(isa, s.tokens);
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
     for (int64_t g = 0; g < groups; g++) {
       const int64_t img = g / heads, head = g % heads;
@@ -340,8 +348,8 @@ vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const 
       float *ws = scratch[omp_get_thread_num()];
       head_operands h = base;
       pack_kv(isa, &s, qkv_img, head, 0, kv_panels(&s), ws, &h);
-      for (int64_t r0 = 0; r0 < s.tokens; r0 += ATTN_ROWS)
-        attention_tile(isa, &s, qkv_img, head, r0, min64(ATTN_ROWS, s.tokens - r0), &h, rel,
+      for (int64_t r0 = 0; r0 < s.tokens; r0 += tile)
+        attention_tile(isa, &s, qkv_img, head, r0, min64(tile, s.tokens - r0), &h, rel,
                        out_data + img * s.tokens * s.c, ws + kv);
     }
     return VM_OK;
@@ -350,7 +358,7 @@ vm_status cpu_attention(cpu_runtime *rt, const vm_tensor *qkv, int heads, const 
   /* Large groups (global attention): per (image, head), the keys and values are packed once by all threads, then
    * the query blocks are spread over them; blocks shrink when there are many threads so that each gets several. */
   int64_t rows = (s.tokens + 4 * rt->threads - 1) / (4 * rt->threads);
-  rows = rows < 64 ? 64 : rows > ATTN_ROWS ? ATTN_ROWS : rows;
+  rows = tile_rows(isa, rows < 64 ? 64 : rows);
   const int64_t blocks = (s.tokens + rows - 1) / rows;
   const int team = cpu_team(rt, blocks);
   st = cpu_scratch_reserve(rt, team, task_floats(isa, &s, rows), err);

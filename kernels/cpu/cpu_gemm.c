@@ -42,40 +42,37 @@ size_t cpu_gemm_work_floats(const cpu_gemm_isa *isa, int64_t m, int64_t n, int64
   return (size_t)(2 * (int64_t)isa->mr * CPU_GEMM_NR + round_up((int64_t)isa->mr * k, 16));
 }
 
-/* t[i][j] += u[i][j], mr rows of 32 (t rows ldt apart, u packed). */
-CPU_VECTOR_CLONES
-static void add_tile(float *t, int64_t ldt, const float *u, int64_t mr) {
-  for (int64_t i = 0; i < mr; i++)
-    for (int64_t j = 0; j < CPU_GEMM_NR; j++) t[i * ldt + j] += u[i * CPU_GEMM_NR + j];
+/* One chunk of k of a micro-tile: the first starts the partial sums, later ones add theirs (acc), and the last also
+ * applies the epilogue and stores into dst; the partial sums stay in u (32 floats a row). */
+static void chunk(const cpu_gemm_isa *isa, const float *a, int64_t lda, const int64_t *off, int nseg, int64_t kseg,
+                  const float *b, int first, int last, const cpu_tile_ep *ep, float *dst, int64_t ldd, float *u) {
+  cpu_tile_ep e = {.alpha = ep->alpha};
+  if (last) e = *ep;
+  e.acc = first ? NULL : u;
+  isa->kernel(a, lda, off, nseg, kseg, b, &e, last ? dst : u, last ? ldd : CPU_GEMM_NR);
 }
 
-/* The micro-kernel over all of k, in chunks of at most CHUNK_K (whole segments when they fit, else parts of one),
- * the later chunks' tiles (in u) added to the first's. */
+/* The micro-kernel over all of k, in chunks of at most CHUNK_K (whole segments when they fit, else parts of one):
+ * ((c1 + c2) + c3) ..., then the epilogue, into dst. */
 static void kernel_chunked(const cpu_gemm_isa *isa, const float *a, int64_t lda, const int64_t *off, int nseg,
-                           int64_t kseg, const float *b, float alpha, float *t, int64_t ldt, float *u) {
+                           int64_t kseg, const float *b, const cpu_tile_ep *ep, float *dst, int64_t ldd, float *u) {
   if (nseg * kseg <= CHUNK_K) {
-    isa->kernel(a, lda, off, nseg, kseg, b, alpha, t, ldt);
+    isa->kernel(a, lda, off, nseg, kseg, b, ep, dst, ldd);
     return;
   }
-  int first = 1;
   if (kseg <= CHUNK_K) {
     const int per = (int)(CHUNK_K / kseg);
     for (int s0 = 0; s0 < nseg; s0 += per) {
       const int ns = nseg - s0 < per ? nseg - s0 : per;
-      isa->kernel(a, lda, off + s0, ns, kseg, b + s0 * kseg * CPU_GEMM_NR, alpha, first ? t : u,
-                  first ? ldt : CPU_GEMM_NR);
-      if (!first) add_tile(t, ldt, u, isa->mr);
-      first = 0;
+      chunk(isa, a, lda, off + s0, ns, kseg, b + s0 * kseg * CPU_GEMM_NR, s0 == 0, s0 + ns == nseg, ep, dst, ldd, u);
     }
     return;
   }
   for (int s = 0; s < nseg; s++)
     for (int64_t q0 = 0; q0 < kseg; q0 += CHUNK_K) {
       const int64_t o = off[s] + q0, len = kseg - q0 < CHUNK_K ? kseg - q0 : CHUNK_K;
-      isa->kernel(a, lda, &o, 1, len, b + (s * kseg + q0) * CPU_GEMM_NR, alpha, first ? t : u,
-                  first ? ldt : CPU_GEMM_NR);
-      if (!first) add_tile(t, ldt, u, isa->mr);
-      first = 0;
+      chunk(isa, a, lda, &o, 1, len, b + (s * kseg + q0) * CPU_GEMM_NR, s == 0 && q0 == 0,
+            s == nseg - 1 && q0 + len == kseg, ep, dst, ldd, u);
     }
 }
 
@@ -182,36 +179,55 @@ void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines,
   float *t = work, *u = work + mr * CPU_GEMM_NR, *edge = u + mr * CPU_GEMM_NR;
   /* A line shorter than a micro-tile is gathered into zero-padded rows (one segment); in longer lines the last
    * micro-tile is moved back to end at the line's end, so it overlaps the one before: those rows are computed
-   * twice, but stored once. */
+   * twice, but stored once where a residual is read (it may be C itself). */
   const int short_line = m < mr;
-  /* with nothing but a scale to apply, the kernel stores into C itself */
-  const int plain = !ep || (!ep->bias && ep->act == VM_ACT_NONE && !ep->residual);
-  const float alpha = ep && ep->alpha != 0.0f ? ep->alpha : 1.0f;
+  /* The kernel applies the scale, bias and ReLU on its registers, and the residual where it stores straight into C
+   * (a whole panel of columns); GELU and sigmoid, and the tiles it stores into t, get the rest in tile_epilogue. */
+  const vm_act act = ep ? ep->act : VM_ACT_NONE;
+  const int act_in_kernel = act == VM_ACT_NONE || act == VM_ACT_RELU;
   cpu_gemm_epilogue rest = ep ? *ep : (cpu_gemm_epilogue){0};
-  rest.alpha = 1.0f; /* applied by the kernel */
+  rest.alpha = 1.0f;
+  rest.bias = NULL;
+  if (act_in_kernel) rest.act = VM_ACT_NONE;
+  const cpu_tile_ep base = {.alpha = ep && ep->alpha != 0.0f ? ep->alpha : 1.0f, .relu = act == VM_ACT_RELU};
+  float bias_pad[CPU_GEMM_NR]; /* the bias of a panel past n, zero-padded: the kernel reads 32 */
   if (short_line) memset(edge, 0, (size_t)(mr * k) * sizeof(float));
   /* B panel outer: it stays in L1/L2 while every micro-tile of the block passes it */
   for (int64_t j0 = n0; j0 < n1; j0 += CPU_GEMM_NR) {
     const float *bp = b->data + (j0 / CPU_GEMM_NR) * b->panel_stride;
     const int64_t cols = n1 - j0 < CPU_GEMM_NR ? n1 - j0 : CPU_GEMM_NR;
+    cpu_tile_ep pe = base;
+    if (ep && ep->bias && cols == CPU_GEMM_NR) {
+      pe.bias = ep->bias + j0;
+    } else if (ep && ep->bias) {
+      memset(bias_pad, 0, sizeof bias_pad);
+      memcpy(bias_pad, ep->bias + j0, (size_t)cols * sizeof(float));
+      pe.bias = bias_pad;
+    }
     for (int64_t l = 0; l < lines; l++) {
       const float *line = a->data + l * a->line;
       float *cl = c + l * c_line + j0;
       if (short_line) {
         gather_rows(a, line, m, edge); /* rows past m stay zero */
-        kernel_chunked(isa, edge, k, &no_offset, 1, k, bp, alpha, t, CPU_GEMM_NR, u);
+        kernel_chunked(isa, edge, k, &no_offset, 1, k, bp, &pe, t, CPU_GEMM_NR, u);
         const cpu_gemm_epilogue e = ep_at(&rest, 0, j0);
         tile_epilogue(t, CPU_GEMM_NR, m, cols, cl, ldc, &e);
         continue;
       }
       for (int64_t i0 = 0; i0 < m; i0 += mr) {
         const int64_t start = i0 + mr <= m ? i0 : m - mr, skip = i0 - start;
-        if (plain && cols == CPU_GEMM_NR) { /* nothing to add: the kernel stores into C (again where tiles overlap) */
-          kernel_chunked(isa, line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, alpha, cl + start * ldc,
+        if (cols == CPU_GEMM_NR && act_in_kernel && (!rest.residual || skip == 0)) { /* all of it in the kernel */
+          cpu_tile_ep full = pe;
+          if (rest.residual) {
+            full.residual = rest.residual + start * rest.ldr + j0;
+            full.ldr = rest.ldr;
+            full.row_scale = rest.row_scale ? rest.row_scale + start : NULL;
+          }
+          kernel_chunked(isa, line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, &full, cl + start * ldc,
                          ldc, u);
           continue;
         }
-        kernel_chunked(isa, line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, alpha, t, CPU_GEMM_NR, u);
+        kernel_chunked(isa, line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, &pe, t, CPU_GEMM_NR, u);
         const cpu_gemm_epilogue e = ep_at(&rest, i0, j0);
         tile_epilogue(t + skip * CPU_GEMM_NR, CPU_GEMM_NR, mr - skip, cols, cl + i0 * ldc, ldc, &e);
       }

@@ -29,10 +29,23 @@ typedef struct cpu_gemm_a {
   int64_t off[CPU_GEMM_MAX_SEG];
 } cpu_gemm_a;
 
-/* A micro-kernel: t[MR][32] (row i at t + i * ldt) = alpha * (A rows [0, MR) (row i at a + i * lda, segments as
- * above) times one packed B panel of nseg * kseg rows). Every element of the tile is written. */
+/* What a micro-kernel does to its tile of sums p (A rows times one B panel) in registers before storing it, in this
+ * order: p *= alpha; p = acc + p (the partial sums of earlier k chunks); p += bias; ReLU; p = row_scale[i] *
+ * residual + p (or residual + p). The residual is read before the tile is stored, so it may be the destination. */
+typedef struct cpu_tile_ep {
+  float alpha;
+  const float *acc; /* MR x 32, row i at acc + i * 32; NULL: none */
+  const float *bias; /* 32 values; NULL: none */
+  int relu;
+  const float *residual; /* MR x 32, row i at residual + i * ldr; NULL: none */
+  int64_t ldr;
+  const float *row_scale; /* MR values; NULL: 1 */
+} cpu_tile_ep;
+
+/* A micro-kernel: t[MR][32] (row i at t + i * ldt) = ep(A rows [0, MR) (row i at a + i * lda, segments as above)
+ * times one packed B panel of nseg * kseg rows). Every element of the tile is written. */
 typedef void (*cpu_gemm_ukernel)(const float *a, int64_t lda, const int64_t *off, int nseg, int64_t kseg,
-                                 const float *b, float alpha, float *t, int64_t ldt);
+                                 const float *b, const cpu_tile_ep *ep, float *t, int64_t ldt);
 
 typedef struct cpu_gemm_isa {
   const char *name; /* "AVX-512", "AVX2", "BLAS" */

@@ -1,14 +1,14 @@
 /* The AVX2 + FMA micro-kernel: a 6 x 32 tile of C as two 6 x 16 halves, each in 12 ymm accumulators (16 registers in
- * all), one pass over A per half, A read in place (row i at a + i * lda). Compiled for AVX2 by a function attribute
- * and only called where the CPU has it (cpu_gemm_isa.c). */
+ * all), one pass over A per half, A read in place (row i at a + i * lda), the epilogue on the registers. Compiled
+ * for AVX2 by a function attribute and only called where the CPU has it (cpu_gemm_isa.c). */
 #include "cpu_gemm.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, int64_t lda, const int64_t *off,
-                                                              int nseg, int64_t kseg, const float *b, float alpha,
-                                                              float *t, int64_t ldt) {
+                                                              int nseg, int64_t kseg, const float *b,
+                                                              const cpu_tile_ep *ep, float *t, int64_t ldt) {
   const int64_t l2 = 2 * lda;
   for (int half = 0; half < 2; half++) {
     const float *bp = b + 16 * half;
@@ -30,18 +30,40 @@ __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, in
         bp += CPU_GEMM_NR;
       }
     }
-    if (alpha != 1.0f) {
-      const __m256 f = _mm256_set1_ps(alpha);
-#define SCALE(i) c##i##0 = _mm256_mul_ps(c##i##0, f), c##i##1 = _mm256_mul_ps(c##i##1, f);
-      SCALE(0) SCALE(1) SCALE(2) SCALE(3) SCALE(4) SCALE(5)
-#undef SCALE
-    }
-    float *tt = t + 16 * half;
-#define STORE(i)                                                                                                    \
-  _mm256_storeu_ps(tt + (i) * ldt, c##i##0);                                                                        \
-  _mm256_storeu_ps(tt + (i) * ldt + 8, c##i##1);
-    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
-#undef STORE
+    /* the epilogue on the registers (cpu_tile_ep's order, each step only where asked), as the AVX-512 kernel */
+    const int64_t h = 16 * half;
+#define ROW_OUT(i)                                                                                                  \
+  {                                                                                                                 \
+    if (ep->alpha != 1.0f)                                                                                          \
+      c##i##0 = _mm256_mul_ps(c##i##0, _mm256_set1_ps(ep->alpha)),                                                  \
+      c##i##1 = _mm256_mul_ps(c##i##1, _mm256_set1_ps(ep->alpha));                                                  \
+    if (ep->acc)                                                                                                    \
+      c##i##0 = _mm256_add_ps(_mm256_loadu_ps(ep->acc + (i) * CPU_GEMM_NR + h), c##i##0),                           \
+      c##i##1 = _mm256_add_ps(_mm256_loadu_ps(ep->acc + (i) * CPU_GEMM_NR + h + 8), c##i##1);                       \
+    if (ep->bias)                                                                                                   \
+      c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(ep->bias + h)),                                              \
+      c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(ep->bias + h + 8));                                          \
+    if (ep->relu) /* negative (and -0) to +0 by the sign bit, as cpu_relu */                                        \
+      c##i##0 = _mm256_castsi256_ps(_mm256_andnot_si256(_mm256_srai_epi32(_mm256_castps_si256(c##i##0), 31),        \
+                                                        _mm256_castps_si256(c##i##0))),                             \
+      c##i##1 = _mm256_castsi256_ps(_mm256_andnot_si256(_mm256_srai_epi32(_mm256_castps_si256(c##i##1), 31),        \
+                                                        _mm256_castps_si256(c##i##1)));                             \
+    if (ep->residual) {                                                                                             \
+      const float *r = ep->residual + (i) * ep->ldr + h;                                                            \
+      if (ep->row_scale) {                                                                                          \
+        const __m256 g = _mm256_set1_ps(ep->row_scale[i]);                                                          \
+        c##i##0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(r), c##i##0);                                                  \
+        c##i##1 = _mm256_fmadd_ps(g, _mm256_loadu_ps(r + 8), c##i##1);                                              \
+      } else {                                                                                                      \
+        c##i##0 = _mm256_add_ps(_mm256_loadu_ps(r), c##i##0);                                                       \
+        c##i##1 = _mm256_add_ps(_mm256_loadu_ps(r + 8), c##i##1);                                                   \
+      }                                                                                                             \
+    }                                                                                                               \
+    _mm256_storeu_ps(t + (i) * ldt + h, c##i##0);                                                                   \
+    _mm256_storeu_ps(t + (i) * ldt + h + 8, c##i##1);                                                               \
+  }
+    ROW_OUT(0) ROW_OUT(1) ROW_OUT(2) ROW_OUT(3) ROW_OUT(4) ROW_OUT(5)
+#undef ROW_OUT
   }
 }
 #endif

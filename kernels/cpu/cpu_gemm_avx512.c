@@ -1,5 +1,6 @@
 /* The AVX-512 micro-kernel: a 14 x 32 tile of C in 28 zmm accumulators, two loads of B and 14 broadcasts of A per
- * step of k, A read in place (row i at a + i * lda, addressed from 5 pointers as p + {0, 1, 2} * lda). Compiled
+ * step of k, A read in place (row i at a + i * lda, addressed from 5 pointers as p + {0, 1, 2} * lda); the
+ * epilogue (scale, earlier chunks, bias, ReLU, residual) on the registers before the one store. Compiled
  * for AVX-512 by a function attribute (the rest of the engine stays baseline x86-64) and only called where the CPU
  * has it (cpu_gemm_isa.c). */
 #include "cpu_gemm.h"
@@ -8,8 +9,8 @@
 #include <immintrin.h>
 
 __attribute__((target("avx512f,fma"))) void cpu_gemm_kernel_avx512(const float *a, int64_t lda, const int64_t *off,
-                                                                   int nseg, int64_t kseg, const float *b, float alpha,
-                                                                   float *t, int64_t ldt) {
+                                                                   int nseg, int64_t kseg, const float *b,
+                                                                   const cpu_tile_ep *ep, float *t, int64_t ldt) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
   __m512 c80 = c00, c81 = c00, c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
@@ -33,18 +34,41 @@ __attribute__((target("avx512f,fma"))) void cpu_gemm_kernel_avx512(const float *
       b += CPU_GEMM_NR;
     }
   }
-  if (alpha != 1.0f) {
-    const __m512 f = _mm512_set1_ps(alpha);
-#define SCALE(x) c##x##0 = _mm512_mul_ps(c##x##0, f), c##x##1 = _mm512_mul_ps(c##x##1, f);
-    SCALE(0) SCALE(1) SCALE(2) SCALE(3) SCALE(4) SCALE(5) SCALE(6) SCALE(7) SCALE(8) SCALE(9) SCALE(a) SCALE(b)
-    SCALE(c) SCALE(d)
-#undef SCALE
+  /* one row of the tile through the epilogue (cpu_tile_ep's order; each step only where asked, so that results
+   * are those of the steps taken one by one) and stored; the operands are read from memory in each step: the 28
+   * accumulators leave no registers to hold them */
+#define ROW_OUT(i, x)                                                                                               \
+  {                                                                                                                 \
+    if (ep->alpha != 1.0f)                                                                                          \
+      c##x##0 = _mm512_mul_ps(c##x##0, _mm512_set1_ps(ep->alpha)),                                                  \
+      c##x##1 = _mm512_mul_ps(c##x##1, _mm512_set1_ps(ep->alpha));                                                  \
+    if (ep->acc)                                                                                                    \
+      c##x##0 = _mm512_add_ps(_mm512_loadu_ps(ep->acc + (i) * CPU_GEMM_NR), c##x##0),                               \
+      c##x##1 = _mm512_add_ps(_mm512_loadu_ps(ep->acc + (i) * CPU_GEMM_NR + 16), c##x##1);                          \
+    if (ep->bias)                                                                                                   \
+      c##x##0 = _mm512_add_ps(c##x##0, _mm512_loadu_ps(ep->bias)),                                                  \
+      c##x##1 = _mm512_add_ps(c##x##1, _mm512_loadu_ps(ep->bias + 16));                                             \
+    if (ep->relu) /* negative (and -0) to +0 by the sign bit, as cpu_relu */                                        \
+      c##x##0 = _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_srai_epi32(_mm512_castps_si512(c##x##0), 31),        \
+                                                        _mm512_castps_si512(c##x##0))),                             \
+      c##x##1 = _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_srai_epi32(_mm512_castps_si512(c##x##1), 31),        \
+                                                        _mm512_castps_si512(c##x##1)));                             \
+    if (ep->residual) {                                                                                             \
+      const float *r = ep->residual + (i) * ep->ldr;                                                                \
+      if (ep->row_scale) {                                                                                          \
+        const __m512 g = _mm512_set1_ps(ep->row_scale[i]);                                                          \
+        c##x##0 = _mm512_fmadd_ps(g, _mm512_loadu_ps(r), c##x##0);                                                  \
+        c##x##1 = _mm512_fmadd_ps(g, _mm512_loadu_ps(r + 16), c##x##1);                                             \
+      } else {                                                                                                      \
+        c##x##0 = _mm512_add_ps(_mm512_loadu_ps(r), c##x##0);                                                       \
+        c##x##1 = _mm512_add_ps(_mm512_loadu_ps(r + 16), c##x##1);                                                  \
+      }                                                                                                             \
+    }                                                                                                               \
+    _mm512_storeu_ps(t + (i) * ldt, c##x##0);                                                                       \
+    _mm512_storeu_ps(t + (i) * ldt + 16, c##x##1);                                                                  \
   }
-#define STORE(i, x)                                                                                                 \
-  _mm512_storeu_ps(t + (i) * ldt, c##x##0);                                                                         \
-  _mm512_storeu_ps(t + (i) * ldt + 16, c##x##1);
-  STORE(0, 0) STORE(1, 1) STORE(2, 2) STORE(3, 3) STORE(4, 4) STORE(5, 5) STORE(6, 6)
-  STORE(7, 7) STORE(8, 8) STORE(9, 9) STORE(10, a) STORE(11, b) STORE(12, c) STORE(13, d)
-#undef STORE
+  ROW_OUT(0, 0) ROW_OUT(1, 1) ROW_OUT(2, 2) ROW_OUT(3, 3) ROW_OUT(4, 4) ROW_OUT(5, 5) ROW_OUT(6, 6)
+  ROW_OUT(7, 7) ROW_OUT(8, 8) ROW_OUT(9, 9) ROW_OUT(10, a) ROW_OUT(11, b) ROW_OUT(12, c) ROW_OUT(13, d)
+#undef ROW_OUT
 }
 #endif

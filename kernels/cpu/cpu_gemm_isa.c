@@ -7,9 +7,9 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 void cpu_gemm_kernel_avx512(const float *a, int64_t lda, const int64_t *off, int nseg, int64_t kseg, const float *b,
-                            float alpha, float *t, int64_t ldt);
+                            const cpu_tile_ep *ep, float *t, int64_t ldt);
 void cpu_gemm_kernel_avx2(const float *a, int64_t lda, const int64_t *off, int nseg, int64_t kseg, const float *b,
-                          float alpha, float *t, int64_t ldt);
+                          const cpu_tile_ep *ep, float *t, int64_t ldt);
 double cpu_softmax_exp_avx512(float *row, int64_t n, float mx);
 static const cpu_gemm_isa isa_avx512 = {"AVX-512", 14, cpu_gemm_kernel_avx512, cpu_softmax_exp_avx512};
 static const cpu_gemm_isa isa_avx2 = {"AVX2", 6, cpu_gemm_kernel_avx2, NULL};
