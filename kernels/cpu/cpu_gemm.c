@@ -185,10 +185,12 @@ void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines,
    * (a whole panel of columns); GELU and sigmoid, and the tiles it stores into t, get the rest in tile_epilogue. */
   const vm_act act = ep ? ep->act : VM_ACT_NONE;
   const int act_in_kernel = act == VM_ACT_NONE || act == VM_ACT_RELU;
+  /* GELU on the tile in t by the ISA's own routine where it has one, else in tile_epilogue */
+  void (*gelu)(float *, int64_t) = act == VM_ACT_GELU ? isa->gelu : NULL;
   cpu_gemm_epilogue rest = ep ? *ep : (cpu_gemm_epilogue){0};
   rest.alpha = 1.0f;
   rest.bias = NULL;
-  if (act_in_kernel) rest.act = VM_ACT_NONE;
+  if (act_in_kernel || gelu) rest.act = VM_ACT_NONE;
   const cpu_tile_ep base = {.alpha = ep && ep->alpha != 0.0f ? ep->alpha : 1.0f, .relu = act == VM_ACT_RELU};
   float bias_pad[CPU_GEMM_NR]; /* the bias of a panel past n, zero-padded: the kernel reads 32 */
   if (short_line) memset(edge, 0, (size_t)(mr * k) * sizeof(float));
@@ -210,6 +212,7 @@ void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines,
       if (short_line) {
         gather_rows(a, line, m, edge); /* rows past m stay zero */
         kernel_chunked(isa, edge, k, &no_offset, 1, k, bp, &pe, t, CPU_GEMM_NR, u);
+        if (gelu) gelu(t, m * CPU_GEMM_NR);
         const cpu_gemm_epilogue e = ep_at(&rest, 0, j0);
         tile_epilogue(t, CPU_GEMM_NR, m, cols, cl, ldc, &e);
         continue;
@@ -228,6 +231,7 @@ void cpu_gemm_block(const cpu_gemm_isa *isa, const cpu_gemm_a *a, int64_t lines,
           continue;
         }
         kernel_chunked(isa, line + start * a->lda, a->lda, a->off, a->nseg, a->kseg, bp, &pe, t, CPU_GEMM_NR, u);
+        if (gelu) gelu(t + skip * CPU_GEMM_NR, (mr - skip) * CPU_GEMM_NR);
         const cpu_gemm_epilogue e = ep_at(&rest, i0, j0);
         tile_epilogue(t + skip * CPU_GEMM_NR, CPU_GEMM_NR, mr - skip, cols, cl + i0 * ldc, ldc, &e);
       }

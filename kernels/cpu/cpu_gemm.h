@@ -54,6 +54,8 @@ typedef struct cpu_gemm_isa {
   /* row[j] = exp(row[j] - mx) for j < n, returning the sum (blocks of 256 in float, then double); NULL: the portable
    * loop of cpu_attention.c */
   double (*softmax_exp)(float *row, int64_t n, float mx);
+  /* v[j] = GELU(v[j]) for j < n, as cpu_gelu; NULL: cpu_gelu's loop */
+  void (*gelu)(float *v, int64_t n);
 } cpu_gemm_isa;
 
 /* The best the CPU runs, unless $VITMATTE_CPU_ISA names a lesser one ("avx2", "blas"; for tests and comparisons). */

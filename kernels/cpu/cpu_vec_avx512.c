@@ -1,5 +1,5 @@
-/* AVX-512 routines besides the GEMM micro-kernel: the softmax's exponentials, with the instructions plain C cannot
- * reach (rounding and scaling by powers of two in one step each). Compiled for AVX-512 by a function attribute and
+/* AVX-512 routines besides the GEMM micro-kernel: the softmax's exponentials and GELU, with the instructions plain C
+ * cannot reach (rounding and scaling by powers of two in one step each, a reciprocal estimate). Compiled for AVX-512 by a function attribute and
  * only called where the CPU has it (cpu_gemm_isa.c). */
 #include "cpu_gemm.h"
 
@@ -44,5 +44,63 @@ __attribute__((target("avx512f,fma"))) double cpu_softmax_exp_avx512(float *row,
     sum += _mm512_reduce_add_ps(acc);
   }
   return sum;
+}
+
+/* GELU of 16 values as cpu_gelu computes it (cpu_math.h: x/2 erfc(-x/sqrt 2), erfc(z) = t exp(-z^2 + P(t)) with
+ * t = 1 / (1 + z/2), z^2 split into an exact head and a tail for exp), but t from the reciprocal estimate (2^-14)
+ * and one Newton step (then within about 1 ulp of the quotient) instead of a division: a 16-wide division alone
+ * issues once every 8-10 cycles on recent Xeons. */
+__attribute__((target("avx512f,fma"))) static inline __m512 gelu16(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f), lowest = _mm512_set1_ps(-87.0f), highest = _mm512_set1_ps(88.0f);
+  const __m512i xb = _mm512_castps_si512(x);
+  const __m512 z = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_and_si512(xb, _mm512_set1_epi32(0x7FFFFFFF))),
+                                 _mm512_set1_ps(0.70710678118654752f));
+  const __m512 den = _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, one);
+  __m512 t = _mm512_rcp14_ps(den);
+  t = _mm512_fmadd_ps(t, _mm512_fnmadd_ps(den, t, one), t);
+  __m512 p = _mm512_set1_ps(0.17087277f);
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+  /* exp(hi + lo), hi = -xh^2 / 2 exact, lo = P(t) - (xh xl + xl^2 / 2): cpu_expf2 */
+  const __m512 xh = _mm512_castsi512_ps(_mm512_and_si512(xb, _mm512_set1_epi32((int)0xFFFFF000u)));
+  const __m512 xl = _mm512_sub_ps(x, xh);
+  const __m512 hi = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(xh, xh)), lowest),
+                                  highest);
+  const __m512 lo = _mm512_sub_ps(p, _mm512_fmadd_ps(xh, xl, _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_mul_ps(xl, xl))));
+  const __m512 sum = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(hi, lo), lowest), highest);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(sum, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), hi);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), _mm512_add_ps(r, lo));
+  __m512 q = _mm512_set1_ps(1.0f / 5040.0f);
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0f / 720.0f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0f / 120.0f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0f / 24.0f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0f / 6.0f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.5f));
+  q = _mm512_fmadd_ps(q, r, one);
+  q = _mm512_fmadd_ps(q, r, one);
+  const __m512 e = _mm512_mul_ps(t, _mm512_scalef_ps(q, n));
+  /* erfc(u) = e for x < 0 (by the sign bit, -0 included, as cpu_gelu), 2 - e otherwise */
+  const __mmask16 negative = _mm512_cmplt_epi32_mask(xb, _mm512_setzero_si512());
+  const __m512 erfc_u = _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(2.0f), e), e);
+  return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), erfc_u);
+}
+
+/* v[j] = GELU(v[j]) for j < n. */
+__attribute__((target("avx512f,fma"))) void cpu_gelu_avx512(float *v, int64_t n) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) _mm512_storeu_ps(v + j, gelu16(_mm512_loadu_ps(v + j)));
+  if (j < n) {
+    const __mmask16 live = (__mmask16)((1u << (n - j)) - 1u);
+    _mm512_mask_storeu_ps(v + j, live, gelu16(_mm512_maskz_loadu_ps(live, v + j)));
+  }
 }
 #endif

@@ -234,35 +234,41 @@ static void test_linear(suite *s, rng *r, int64_t rows, int64_t k, int64_t n, bo
 
 /* Every activation value by value over a wide range (x through a 1x1 linear with weight 1), compared element by
  * element: relative error where |ref| >= 1e-30, since the float kernels may use their own exp and erf. */
-static void test_activation_sweep(suite *s, vm_act act, double lo, double hi, double tolerance) {
+/* act over a sweep of x, through a linear layer of `width` outputs whose weights are all 1 (products exact): width
+ * 1 takes the narrow-output path, 32 the micro-kernels' tiles and their epilogue (where GELU has its own AVX-512
+ * code). Every output is checked against the float64 activation. */
+static void test_activation_sweep(suite *s, vm_act act, double lo, double hi, double tolerance, int64_t width) {
   const int64_t n = 40001;
-  float *x = malloc((size_t)n * sizeof *x), one = 1.0f;
+  float *x = malloc((size_t)n * sizeof *x), *ones = malloc((size_t)width * sizeof *ones);
   double *ref = zeros_d(n);
-  if (!x) abort();
+  if (!x || !ones) abort();
+  for (int64_t j = 0; j < width; j++) ones[j] = 1.0f;
   for (int64_t i = 0; i < n; i++) {
     x[i] = (float)(lo + (hi - lo) * (double)i / (double)(n - 1));
     ref[i] = ref_act(act, x[i]);
   }
   vm_backend *be = s->be[1];
   vm_error err = {0};
-  vm_tensor tx = dev_tensor(be, 1, 1, n, 1, x), to = dev_tensor(be, 1, 1, n, 1, NULL);
-  vm_param pw = dev_param(be, VM_PARAM_MATRIX, &one, 1);
+  vm_tensor tx = dev_tensor(be, 1, 1, n, 1, x), to = dev_tensor(be, 1, 1, n, width, NULL);
+  vm_param pw = dev_param(be, VM_PARAM_MATRIX, ones, width);
   must(be->ops->linear(be, &tx, &pw, NULL, act, NULL, &to, &err), &err, "activation sweep");
   float *got = download(be, &to);
   double worst = 0.0, worst_x = 0.0;
-  for (int64_t i = 0; i < n; i++) {
-    double e = fabs(ref[i]) >= 1e-30 ? fabs(got[i] - ref[i]) / fabs(ref[i]) : fabs(got[i] - ref[i]);
-    if (e > worst || isnan(e)) worst = e, worst_x = x[i];
-  }
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < width; j++) {
+      const float g = got[i * width + j];
+      double e = fabs(ref[i]) >= 1e-30 ? fabs(g - ref[i]) / fabs(ref[i]) : fabs(g - ref[i]);
+      if (e > worst || isnan(e)) worst = e, worst_x = x[i];
+    }
   bool ok = worst <= tolerance;
   s->cases++;
   if (!ok) s->failures++;
   char what[160];
-  snprintf(what, sizeof what, "activation %s on [%g, %g], %lld values, element by element", act_name(act), lo, hi,
-           (long long)n);
+  snprintf(what, sizeof what, "activation %s on [%g, %g], %lld values x %lld outputs, element by element",
+           act_name(act), lo, hi, (long long)n, (long long)width);
   printf("%s %-78s          : max rel %.3g at x = %.6g (limit %.0e)\n", ok ? "PASS" : "FAIL", what, worst, worst_x,
          tolerance);
-  free(got), free(x), free(ref);
+  free(got), free(x), free(ones), free(ref);
   dev_tensor_free(be, &tx), dev_tensor_free(be, &to);
   dev_param_free(be, &pw);
 }
@@ -618,10 +624,12 @@ static int run_all(int *cases) {
   test_linear(&s, &r, 1031, 131, 383, true, VM_ACT_NONE, true, true);
   test_linear(&s, &r, 3, 129, 65, false, VM_ACT_RELU, true, true);
 
-  test_activation_sweep(&s, VM_ACT_GELU, -20.0, 20.0, 1e-6);
-  test_activation_sweep(&s, VM_ACT_GELU, -3.0, 3.0, 1e-6);
-  test_activation_sweep(&s, VM_ACT_SIGMOID, -100.0, 100.0, 1e-6);
-  test_activation_sweep(&s, VM_ACT_RELU, -5.0, 5.0, 0.0);
+  for (int64_t width = 1; width <= 32; width += 31) {
+    test_activation_sweep(&s, VM_ACT_GELU, -20.0, 20.0, 1e-6, width);
+    test_activation_sweep(&s, VM_ACT_GELU, -3.0, 3.0, 1e-6, width);
+    test_activation_sweep(&s, VM_ACT_SIGMOID, -100.0, 100.0, 1e-6, width);
+    test_activation_sweep(&s, VM_ACT_RELU, -5.0, 5.0, 0.0, width);
+  }
 
   test_patch_embed(&s, &r, 1, 28, 44, 4, 4, 24, true);
   test_patch_embed(&s, &r, 1, 48, 80, 4, 16, 40, true);
