@@ -5,15 +5,15 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#include <math.h>
 
-/* e^(row[j .. j + 16) - mx), as cpu_expf computes it, into row and added to acc; `live` the lanes in the row */
-__attribute__((target("avx512f,fma"))) static inline __m512 exp16(float *row, __mmask16 live, __m512 vmx, __m512 acc) {
-  const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
-  const __m512 ln2_hi = _mm512_set1_ps(0.693359375f), ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
-  const __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, row), vmx), _mm512_set1_ps(-87.0f));
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, ln2_hi, x);
-  r = _mm512_fnmadd_ps(k, ln2_lo, r);
+/* e^x for x in [-87, 88] as cpu_expf computes it: n = round(x / ln 2), r = x - n ln2 in two steps, e^r by its
+ * Taylor series to r^7, times 2^n. */
+__attribute__((target("avx512f,fma"))) static inline __m512 exp_core(__m512 x) {
+  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
   __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
@@ -22,7 +22,13 @@ __attribute__((target("avx512f,fma"))) static inline __m512 exp16(float *row, __
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  const __m512 e = _mm512_scalef_ps(p, k);
+  return _mm512_scalef_ps(p, k);
+}
+
+/* e^(row[j .. j + 16) - mx), as cpu_expf computes it, into row and added to acc; `live` the lanes in the row */
+__attribute__((target("avx512f,fma"))) static inline __m512 exp16(float *row, __mmask16 live, __m512 vmx, __m512 acc) {
+  const __m512 x = _mm512_max_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, row), vmx), _mm512_set1_ps(-87.0f));
+  const __m512 e = exp_core(x);
   _mm512_mask_storeu_ps(row, live, e);
   return _mm512_mask_add_ps(acc, live, acc, e);
 }
@@ -43,6 +49,51 @@ __attribute__((target("avx512f,fma"))) double cpu_softmax_exp_avx512(float *row,
     if (j < j1) acc = exp16(row + j, (__mmask16)((1u << (j1 - j)) - 1u), vmx, acc);
     sum += _mm512_reduce_add_ps(acc);
   }
+  return sum;
+}
+
+/* One vector of cpu_softmax_exp_ref_avx512: v = (row + b) + bw (bw NULL: v = row), the lanes' maxima of v into *mx,
+ * exp(v - ref) (clamped to [-87, 88], as cpu_expf) stored and added to acc. */
+__attribute__((target("avx512f,fma"))) static inline __m512 exp_ref16(float *row, const float *bw, __mmask16 live,
+                                                                     __m512 b, __m512 vref, __m512 acc, __m512 *mx) {
+  __m512 v = _mm512_maskz_loadu_ps(live, row);
+  if (bw) v = _mm512_add_ps(_mm512_add_ps(v, b), _mm512_maskz_loadu_ps(live, bw));
+  *mx = _mm512_mask_max_ps(*mx, live, *mx, v);
+  const __m512 x = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(v, vref), _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+  const __m512 e = exp_core(x);
+  _mm512_mask_storeu_ps(row, live, e);
+  return _mm512_mask_add_ps(acc, live, acc, e);
+}
+
+/* One pass of the softmax over one row of a key block against a reference `ref` (the row's maximum over the earlier
+ * blocks) instead of the block's own maximum, with the rel-pos bias added on the way: v_j = (row[j] + bh[y2]) +
+ * bw[x2] for key k0 + j = (y2, x2) of a grid ww wide (bh and bw NULL: v_j = row[j]), row[j] = exp(v_j - ref).
+ * Returns the sum (in float over runs of at most 256 keys, then in double) and the largest v_j in *vmax, by which
+ * the caller tells whether v overtook ref by more than float's exponentials may (it then starts the row over). */
+__attribute__((target("avx512f,fma"))) double cpu_softmax_exp_ref_avx512(float *row, int64_t n, int64_t k0, int64_t ww,
+                                                                       const float *bh, const float *bw, float ref,
+                                                                       float *vmax) {
+  const __m512 vref = _mm512_set1_ps(ref);
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  double sum = 0.0;
+  int64_t j = 0, y2 = k0 / ww, x2 = k0 % ww;
+  while (j < n) {
+    int64_t run = bh ? ww - x2 : n - j;
+    run = run < n - j ? run : n - j;
+    run = run < 256 ? run : 256;
+    const __m512 b = bh ? _mm512_set1_ps(bh[y2]) : _mm512_setzero_ps();
+    __m512 acc = _mm512_setzero_ps();
+    const float *bwr = bh ? bw + x2 : NULL;
+    int64_t x = 0;
+    for (; x + 16 <= run; x += 16) acc = exp_ref16(row + j + x, bwr ? bwr + x : NULL, 0xFFFF, b, vref, acc, &mx);
+    if (x < run)
+      acc = exp_ref16(row + j + x, bwr ? bwr + x : NULL, (__mmask16)((1u << (run - x)) - 1u), b, vref, acc, &mx);
+    sum += _mm512_reduce_add_ps(acc);
+    j += run;
+    x2 += run;
+    if (bh && x2 >= ww) x2 = 0, y2++;
+  }
+  *vmax = _mm512_reduce_max_ps(mx);
   return sum;
 }
 

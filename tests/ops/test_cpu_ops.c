@@ -381,16 +381,20 @@ static void test_windows(suite *s, rng *r, int64_t n_img, int64_t h, int64_t w, 
 /* attention: per image and head, scores[n, m] = d^-0.5 q_n.k_m (+ q_n.Rh[y1-y2+hh-1] + q_n.Rw[x1-x2+ww-1]),
  * softmax over m, out_n = sum_m p[n, m] v_m                                                                  */
 
-/* ramp: keys grow with their index, so that the largest score of a row tends to come late (a kernel that walks
- * the keys in blocks then has to rescale what it summed before) */
+/* ramp: keys grow with their index (by up to `ramp` times), so that the largest score of a row tends to come late (a
+ * kernel that walks the keys in blocks then has to rescale what it summed before); 0: none. A ramp over 10 is a step
+ * instead: the first 512 keys (the CPU's first key block) small, the rest `ramp` times larger, so that the later
+ * blocks rise far above the first block's maxima, past what the CPU's one-pass softmax exponentiates against them. */
 static void test_attention(suite *s, rng *r, int64_t n_img, int64_t hh, int64_t ww, int heads, int64_t d, bool rel,
-                           bool ramp) {
+                           double ramp) {
   const int64_t c = heads * d, N = hh * ww;
   /* q and k scaled up so the softmax is far from uniform */
   float *qkv = random_floats(r, n_img * N * 3 * c, 1.0, 0.0);
   for (int64_t t = 0; t < n_img * N; t++)
     for (int64_t j = 0; j < 2 * c; j++)
-      qkv[t * 3 * c + j] *= (ramp && j >= c) ? (float)(0.5 + 4.0 * (double)(t % N) / (double)N) : 2.0f;
+      qkv[t * 3 * c + j] *= j < c || ramp <= 0.0 ? 2.0f
+                            : ramp > 10.0   ? (t % N < 512 ? 0.05f : (float)ramp)
+                                            : (float)(0.5 + ramp * (double)(t % N) / (double)N);
   float *rh = rel ? random_floats(r, (2 * hh - 1) * d, 0.5, 0.0) : NULL;
   float *rw = rel ? random_floats(r, (2 * ww - 1) * d, 0.5, 0.0) : NULL;
   double *ref = zeros_d(n_img * N * c), *p = zeros_d(N);
@@ -426,7 +430,7 @@ static void test_attention(suite *s, rng *r, int64_t n_img, int64_t hh, int64_t 
   char what[160];
   snprintf(what, sizeof what, "attention n=%lld grid %lldx%lld (N=%lld) heads=%d d=%lld rel_pos=%s%s", (long long)n_img,
            (long long)hh, (long long)ww, (long long)N, heads, (long long)d, rel ? "yes" : "no",
-           ramp ? " keys ramp up" : "");
+           ramp > 10.0 ? " keys step up past the first 512" : ramp > 0.0 ? " keys ramp up" : "");
   for (int bi = 0; bi < NUM_BACKENDS; bi++) {
     vm_backend *be = s->be[bi];
     vm_error err = {0};
@@ -594,7 +598,7 @@ static int run_all(int *cases) {
       vm_error err = {0};
       must(vm_cpu_backend_create(thread_counts[i], &fresh.be[i], &err), &err, "vm_cpu_backend_create");
     }
-    test_attention(&fresh, &r, 1, 3, 5, 1, 8, true, false);                        /* one task */
+    test_attention(&fresh, &r, 1, 3, 5, 1, 8, true, 0.0);                          /* one task */
     test_conv2d(&fresh, &r, 4, 6, 3, 2, 5, 3, 1, true, VM_ACT_RELU);        /* one tile */
     test_patch_embed(&fresh, &r, 1, 16, 16, 4, 16, 8, true);              /* one patch */
     test_linear(&fresh, &r, 2, 7, 5, true, VM_ACT_NONE, true, true);       /* aliased residual, 2 rows */
@@ -640,14 +644,16 @@ static int run_all(int *cases) {
   test_windows(&s, &r, 2, 14, 9, 3, 14);
   test_windows(&s, &r, 1, 28, 42, 2, 14); /* no padding needed */
 
-  test_attention(&s, &r, 4, 7, 7, 3, 8, true, false);     /* several windows */
-  test_attention(&s, &r, 1, 5, 9, 2, 16, true, false);    /* hh != ww */
-  test_attention(&s, &r, 1, 9, 5, 2, 16, false, false);
-  test_attention(&s, &r, 3, 14, 14, 6, 64, true, false);  /* ViTMatte-S windows */
-  test_attention(&s, &r, 1, 41, 73, 2, 16, true, false);  /* global, N = 2993: several query blocks, the last partial */
-  test_attention(&s, &r, 1, 23, 29, 1, 24, false, false);
-  test_attention(&s, &r, 1, 47, 53, 1, 16, true, true);   /* N = 2491: later key blocks hold the row maxima */
-  test_attention(&s, &r, 2, 37, 31, 2, 8, true, true);    /* 2 images of N = 1147: a second, short key block */
+  test_attention(&s, &r, 4, 7, 7, 3, 8, true, 0.0);     /* several windows */
+  test_attention(&s, &r, 1, 5, 9, 2, 16, true, 0.0);    /* hh != ww */
+  test_attention(&s, &r, 1, 9, 5, 2, 16, false, 0.0);
+  test_attention(&s, &r, 3, 14, 14, 6, 64, true, 0.0);  /* ViTMatte-S windows */
+  test_attention(&s, &r, 1, 41, 73, 2, 16, true, 0.0);  /* global, N = 2993: several query blocks, the last partial */
+  test_attention(&s, &r, 1, 23, 29, 1, 24, false, 0.0);
+  test_attention(&s, &r, 1, 47, 53, 1, 16, true, 4.0);   /* N = 2491: later key blocks hold the row maxima */
+  test_attention(&s, &r, 2, 37, 31, 2, 8, true, 4.0);    /* 2 images of N = 1147: a second, short key block */
+  test_attention(&s, &r, 1, 33, 35, 1, 16, true, 14.0); /* N = 1155: later blocks > 30 above the first's maxima */
+  test_attention(&s, &r, 1, 29, 37, 1, 16, false, 14.0);
 
   test_conv2d(&s, &r, 13, 11, 5, 0, 7, 3, 1, true, VM_ACT_RELU);     /* detail only */
   test_conv2d(&s, &r, 13, 11, 5, 0, 7, 3, 2, true, VM_ACT_NONE);     /* stride 2, odd input */
