@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|s18|s18b|s18c|cpu1|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|s18|s18b|s18c|s19|cpu1|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -141,6 +141,18 @@ case ${1:-checks} in
     part ops 55 tests/gpu/run_gpu.sh --stages env,fp32ops
     VM_FP32VAR_SIZES=1024x1024 VM_FP32VAR_MODULES_AT=none VM_FP32VAR_PRESETS="small base" \
       VM_FP32VAR_VARIANTS="default cublas" part fp32var 60 tests/gpu/run_gpu.sh --stages fp32var ;;
+  s19) # session of 2026-12-07f, first call (about 5.5 minutes): the fp32 default (3xTF32 products from 4096 rows)
+    # checked (op suite, wide parity) and timed beside cuBLAS for S and B with PyTorch fp32 in the same call; then the
+    # CPU's multiply-add peak (one CPU, two, all) and our products and attention on one CPU against it
+    part ops 70 tests/gpu/run_gpu.sh --stages env,fp32ops
+    VM_FP32VAR_QUICK=1 part wide 70 tests/gpu/run_gpu.sh --stages fp32wide
+    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS="small base" VM_FP32VAR_VARIANTS="default cublas" \
+      part fp32var 70 tests/gpu/run_gpu.sh --stages fp32var
+    part torch 60 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
+      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
+        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json'
+    VM_PAIR_ROUNDS=0 part cpudiag 60 tests/gpu/run_gpu.sh --stages cpupair ;;
   cpu1) part cpu1 560 tests/gpu/run_gpu.sh --stages cpu1 ;; # the peers at 1 thread (the cpu stage's last, cut)
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;
 esac
