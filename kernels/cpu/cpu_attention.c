@@ -225,43 +225,24 @@ static cpu_gemm_b cols_from(const cpu_gemm_b *b, int64_t j0) {
   return r;
 }
 
-/* How far a key block's values may rise above the reference (the row's maximum over earlier blocks) and still be
- * exponentiated against it: e^30 ~ 1e13, far from float's range in the sums and the P V products. */
-static const float REF_HEADROOM = 30.0f;
-
-/* Query q's raw scores against keys [k0, k0 + kb) again (scaled q.k, summed in the micro-kernels' order: one fused
- * multiply-add per element of d from zero, then the scale), for a row whose block overtook its reference. */
-static void rescore_row(const attention_shape *s, const float *qkv_img, int64_t head, int64_t q, int64_t k0,
-                        int64_t kb, float *row) {
-  const float *qv = qkv_img + q * s->ld + head * s->d;
-  for (int64_t j = 0; j < kb; j++) {
-    const float *kv = qkv_img + (k0 + j) * s->ld + s->c + head * s->d;
-    float acc = 0.0f;
-    for (int64_t t = 0; t < s->d; t++) acc = fmaf(qv[t], kv[t], acc);
-    row[j] = acc * s->scale;
-  }
-}
-
 /* The softmax of key blocks after the first where the ISA has the one-pass routine: each row exponentiated against
- * its maximum so far (the output rows and sums need no rescaling then), the rel-pos bias added on the way. A row
- * whose block rises more than REF_HEADROOM above that maximum is scored again and takes the two passes. */
-static void softmax_block_ref(const cpu_gemm_isa *isa, const attention_shape *s, const float *qkv_img, int64_t head,
-                              int64_t r0, int64_t m, int64_t k0, int64_t kb, float *scores, const float *bh,
-                              const float *bw, float *row_max, double *row_sum, float *rescale, int32_t *yi,
-                              int32_t *xi) {
+ * its maximum so far, the rel-pos bias added on the way; the output row and sum need rescaling only where the
+ * routine moved that reference up (by more than its headroom). */
+static void softmax_block_ref(const cpu_gemm_isa *isa, const attention_shape *s, int64_t m, int64_t k0, int64_t kb,
+                              float *scores, const float *bh, const float *bw, float *row_max, double *row_sum,
+                              float *rescale) {
   for (int64_t i = 0; i < m; i++) {
-    float *row = scores + i * kb, vmax;
-    const float *brow_h = bh ? bh + i * s->hh : NULL, *brow_w = bw ? bw + i * s->ww : NULL;
-    const double sum = isa->softmax_exp_ref(row, kb, k0, s->ww, brow_h, brow_w, row_max[i], &vmax);
-    if (vmax - row_max[i] <= REF_HEADROOM) {
-      row_sum[i] += sum;
+    float ref = row_max[i];
+    const double sum = isa->softmax_exp_ref(scores + i * kb, kb, k0, s->ww, bh ? bh + i * s->hh : NULL,
+                                            bw ? bw + i * s->ww : NULL, &ref);
+    if (ref == row_max[i]) {
       rescale[i] = 1.0f;
-      continue;
+      row_sum[i] += sum;
+    } else {
+      rescale[i] = cpu_expf(row_max[i] - ref);
+      row_sum[i] = row_sum[i] * rescale[i] + sum;
+      row_max[i] = ref;
     }
-    rescore_row(s, qkv_img, head, r0 + i, k0, kb, row);
-    float block_max;
-    if (bh) add_rel_pos(s, 1, k0, kb, row, brow_h, brow_w, &block_max, yi, xi);
-    softmax_block(isa, row, 1, kb, 0, bh ? &block_max : NULL, row_max + i, row_sum + i, rescale + i);
   }
 }
 
@@ -292,8 +273,7 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
     const cpu_gemm_b kt = cols_from(&h->kt, k0), v = rows_from(&h->v, k0);
     cpu_gemm_block(isa, &q, 1, m, &kt, 0, kb, scores, kb, 0, &scaled, work);
     if (!first && isa->softmax_exp_ref) {
-      softmax_block_ref(isa, s, qkv_img, head, r0, m, k0, kb, scores, rel ? bh : NULL, rel ? bw : NULL, row_max,
-                        row_sum, rescale, key_y, key_x);
+      softmax_block_ref(isa, s, m, k0, kb, scores, rel ? bh : NULL, rel ? bw : NULL, row_max, row_sum, rescale);
     } else {
       if (rel) add_rel_pos(s, m, k0, kb, scores, bh, bw, block_max, key_y, key_x);
       softmax_block(isa, scores, m, kb, first, rel ? block_max : NULL, row_max, row_sum, rescale);

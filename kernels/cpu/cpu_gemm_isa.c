@@ -12,7 +12,7 @@ void cpu_gemm_kernel_avx2(const float *a, int64_t lda, const int64_t *off, int n
                           const cpu_tile_ep *ep, float *t, int64_t ldt);
 double cpu_softmax_exp_avx512(float *row, int64_t n, float mx);
 double cpu_softmax_exp_ref_avx512(float *row, int64_t n, int64_t k0, int64_t ww, const float *bh, const float *bw,
-                                  float ref, float *vmax);
+                                  float *ref);
 void cpu_gelu_avx512(float *v, int64_t n);
 static const cpu_gemm_isa isa_avx512 = {"AVX-512", 14, cpu_gemm_kernel_avx512, cpu_softmax_exp_avx512,
                                         cpu_softmax_exp_ref_avx512, cpu_gelu_avx512};

@@ -52,49 +52,70 @@ __attribute__((target("avx512f,fma"))) double cpu_softmax_exp_avx512(float *row,
   return sum;
 }
 
-/* One vector of cpu_softmax_exp_ref_avx512: v = (row + b) + bw (bw NULL: v = row), the lanes' maxima of v into *mx,
- * exp(v - ref) (clamped to [-87, 88], as cpu_expf) stored and added to acc. */
-__attribute__((target("avx512f,fma"))) static inline __m512 exp_ref16(float *row, const float *bw, __mmask16 live,
-                                                                     __m512 b, __m512 vref, __m512 acc, __m512 *mx) {
-  __m512 v = _mm512_maskz_loadu_ps(live, row);
+/* How far values may rise above the reference and still be exponentiated against it: e^30 ~ 1e13, far from float's
+ * range in the sums and the P V products. */
+#define REF_HEADROOM 30.0f
+
+/* The running state of cpu_softmax_exp_ref_avx512: the reference, its headroom limit, the sums so far. */
+typedef struct ref_state {
+  float r;
+  __m512 vref, limit, acc; /* acc: the current run's sums */
+  double sum;              /* the earlier runs' */
+} ref_state;
+
+/* One vector of it: v = (row + b) + bw (bw NULL: v = row), exp(v - ref) stored and summed; row - start: the values
+ * of the row before this vector (scaled when the reference moves). */
+__attribute__((target("avx512f,fma"))) static inline void exp_ref16(float *row, int64_t start, const float *bw,
+                                                                   __mmask16 live, __m512 b, ref_state *st) {
+  float *dst = row + start;
+  __m512 v = _mm512_maskz_loadu_ps(live, dst);
   if (bw) v = _mm512_add_ps(_mm512_add_ps(v, b), _mm512_maskz_loadu_ps(live, bw));
-  *mx = _mm512_mask_max_ps(*mx, live, *mx, v);
-  const __m512 x = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(v, vref), _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-  const __m512 e = exp_core(x);
-  _mm512_mask_storeu_ps(row, live, e);
-  return _mm512_mask_add_ps(acc, live, acc, e);
+  if (_mm512_mask_cmp_ps_mask(live, v, st->limit, _CMP_GT_OQ)) {
+    /* a new reference, this vector's largest value: the row so far and the sums scaled by e^(old - new) */
+    const float nr = _mm512_mask_reduce_max_ps(live, v);
+    const __m512 f = exp_core(_mm512_max_ps(_mm512_set1_ps(st->r - nr), _mm512_set1_ps(-87.0f)));
+    for (int64_t i = 0; i < start; i += 16) {
+      const __mmask16 m = start - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (start - i)) - 1u);
+      _mm512_mask_storeu_ps(row + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + i), f));
+    }
+    st->acc = _mm512_mul_ps(st->acc, f);
+    st->sum *= (double)_mm512_cvtss_f32(f);
+    st->r = nr;
+    st->vref = _mm512_set1_ps(nr);
+    st->limit = _mm512_set1_ps(nr + REF_HEADROOM);
+  }
+  const __m512 e = exp_core(_mm512_max_ps(_mm512_sub_ps(v, st->vref), _mm512_set1_ps(-87.0f)));
+  _mm512_mask_storeu_ps(dst, live, e);
+  st->acc = _mm512_mask_add_ps(st->acc, live, st->acc, e);
 }
 
-/* One pass of the softmax over one row of a key block against a reference `ref` (the row's maximum over the earlier
+/* One pass of the softmax over one row of a key block against a reference *ref (the row's maximum over the earlier
  * blocks) instead of the block's own maximum, with the rel-pos bias added on the way: v_j = (row[j] + bh[y2]) +
  * bw[x2] for key k0 + j = (y2, x2) of a grid ww wide (bh and bw NULL: v_j = row[j]), row[j] = exp(v_j - ref).
- * Returns the sum (in float over runs of at most 256 keys, then in double) and the largest v_j in *vmax, by which
- * the caller tells whether v overtook ref by more than float's exponentials may (it then starts the row over). */
+ * Where a vector rises more than REF_HEADROOM above the reference, its largest value becomes the reference and what
+ * the row has so far is scaled down to it (rare in a trained model: rows' maxima are close across blocks). Returns
+ * the sum (in float over runs of at most 256 keys, then in double) against the final reference, left in *ref. */
 __attribute__((target("avx512f,fma"))) double cpu_softmax_exp_ref_avx512(float *row, int64_t n, int64_t k0, int64_t ww,
-                                                                       const float *bh, const float *bw, float ref,
-                                                                       float *vmax) {
-  const __m512 vref = _mm512_set1_ps(ref);
-  __m512 mx = _mm512_set1_ps(-INFINITY);
-  double sum = 0.0;
+                                                                       const float *bh, const float *bw, float *ref) {
+  ref_state st = {.r = *ref, .vref = _mm512_set1_ps(*ref), .limit = _mm512_set1_ps(*ref + REF_HEADROOM), .sum = 0.0};
   int64_t j = 0, y2 = k0 / ww, x2 = k0 % ww;
   while (j < n) {
     int64_t run = bh ? ww - x2 : n - j;
     run = run < n - j ? run : n - j;
     run = run < 256 ? run : 256;
     const __m512 b = bh ? _mm512_set1_ps(bh[y2]) : _mm512_setzero_ps();
-    __m512 acc = _mm512_setzero_ps();
     const float *bwr = bh ? bw + x2 : NULL;
+    st.acc = _mm512_setzero_ps();
     int64_t x = 0;
-    for (; x + 16 <= run; x += 16) acc = exp_ref16(row + j + x, bwr ? bwr + x : NULL, 0xFFFF, b, vref, acc, &mx);
-    if (x < run)
-      acc = exp_ref16(row + j + x, bwr ? bwr + x : NULL, (__mmask16)((1u << (run - x)) - 1u), b, vref, acc, &mx);
-    sum += _mm512_reduce_add_ps(acc);
+    for (; x + 16 <= run; x += 16) exp_ref16(row, j + x, bwr ? bwr + x : NULL, 0xFFFF, b, &st);
+    if (x < run) exp_ref16(row, j + x, bwr ? bwr + x : NULL, (__mmask16)((1u << (run - x)) - 1u), b, &st);
+    st.sum += _mm512_reduce_add_ps(st.acc);
     j += run;
     x2 += run;
     if (bh && x2 >= ww) x2 = 0, y2++;
   }
-  *vmax = _mm512_reduce_max_ps(mx);
-  return sum;
+  *ref = st.r;
+  return st.sum;
 }
 
 /* GELU of 16 values as cpu_gelu computes it (cpu_math.h: x/2 erfc(-x/sqrt 2), erfc(z) = t exp(-z^2 + P(t)) with
