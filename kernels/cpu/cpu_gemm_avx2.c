@@ -30,28 +30,33 @@ __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, in
         bp += CPU_GEMM_NR;
       }
     }
-    /* the epilogue on the registers (cpu_tile_ep's order, each step only where asked), as the AVX-512 kernel */
+    /* the epilogue on the registers (cpu_tile_ep's order, each step only where asked), as the AVX-512 kernel, its
+     * operands in locals (float stores could alias ep->alpha) */
     const int64_t h = 16 * half;
+    const float alpha = ep->alpha, *acc = ep->acc, *bias = ep->bias, *res = ep->residual, *rs = ep->row_scale;
+    const int relu = ep->relu;
+    const int64_t ldr = ep->ldr;
+    float *tt = t + h;
 #define ROW_OUT(i)                                                                                                  \
   {                                                                                                                 \
-    if (ep->alpha != 1.0f)                                                                                          \
-      c##i##0 = _mm256_mul_ps(c##i##0, _mm256_set1_ps(ep->alpha)),                                                  \
-      c##i##1 = _mm256_mul_ps(c##i##1, _mm256_set1_ps(ep->alpha));                                                  \
-    if (ep->acc)                                                                                                    \
-      c##i##0 = _mm256_add_ps(_mm256_loadu_ps(ep->acc + (i) * CPU_GEMM_NR + h), c##i##0),                           \
-      c##i##1 = _mm256_add_ps(_mm256_loadu_ps(ep->acc + (i) * CPU_GEMM_NR + h + 8), c##i##1);                       \
-    if (ep->bias)                                                                                                   \
-      c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(ep->bias + h)),                                              \
-      c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(ep->bias + h + 8));                                          \
-    if (ep->relu) /* negative (and -0) to +0 by the sign bit, as cpu_relu */                                        \
+    if (alpha != 1.0f)                                                                                              \
+      c##i##0 = _mm256_mul_ps(c##i##0, _mm256_set1_ps(alpha)),                                                      \
+      c##i##1 = _mm256_mul_ps(c##i##1, _mm256_set1_ps(alpha));                                                      \
+    if (acc)                                                                                                        \
+      c##i##0 = _mm256_add_ps(_mm256_loadu_ps(acc + (i) * CPU_GEMM_NR + h), c##i##0),                               \
+      c##i##1 = _mm256_add_ps(_mm256_loadu_ps(acc + (i) * CPU_GEMM_NR + h + 8), c##i##1);                           \
+    if (bias)                                                                                                       \
+      c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(bias + h)),                                                  \
+      c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(bias + h + 8));                                              \
+    if (relu) /* negative (and -0) to +0 by the sign bit, as cpu_relu */                                            \
       c##i##0 = _mm256_castsi256_ps(_mm256_andnot_si256(_mm256_srai_epi32(_mm256_castps_si256(c##i##0), 31),        \
                                                         _mm256_castps_si256(c##i##0))),                             \
       c##i##1 = _mm256_castsi256_ps(_mm256_andnot_si256(_mm256_srai_epi32(_mm256_castps_si256(c##i##1), 31),        \
                                                         _mm256_castps_si256(c##i##1)));                             \
-    if (ep->residual) {                                                                                             \
-      const float *r = ep->residual + (i) * ep->ldr + h;                                                            \
-      if (ep->row_scale) {                                                                                          \
-        const __m256 g = _mm256_set1_ps(ep->row_scale[i]);                                                          \
+    if (res) {                                                                                                      \
+      const float *r = res + (i) * ldr + h;                                                                         \
+      if (rs) {                                                                                                     \
+        const __m256 g = _mm256_set1_ps(rs[i]);                                                                     \
         c##i##0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(r), c##i##0);                                                  \
         c##i##1 = _mm256_fmadd_ps(g, _mm256_loadu_ps(r + 8), c##i##1);                                              \
       } else {                                                                                                      \
@@ -59,8 +64,8 @@ __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, in
         c##i##1 = _mm256_add_ps(_mm256_loadu_ps(r + 8), c##i##1);                                                   \
       }                                                                                                             \
     }                                                                                                               \
-    _mm256_storeu_ps(t + (i) * ldt + h, c##i##0);                                                                   \
-    _mm256_storeu_ps(t + (i) * ldt + h + 8, c##i##1);                                                               \
+    _mm256_storeu_ps(tt + (i) * ldt, c##i##0);                                                                      \
+    _mm256_storeu_ps(tt + (i) * ldt + 8, c##i##1);                                                                  \
   }
     ROW_OUT(0) ROW_OUT(1) ROW_OUT(2) ROW_OUT(3) ROW_OUT(4) ROW_OUT(5)
 #undef ROW_OUT

@@ -34,29 +34,47 @@ __attribute__((target("avx512f,fma"))) void cpu_gemm_kernel_avx512(const float *
       b += CPU_GEMM_NR;
     }
   }
-  /* one row of the tile through the epilogue (cpu_tile_ep's order; each step only where asked, so that results
-   * are those of the steps taken one by one) and stored; the operands are read from memory in each step: the 28
-   * accumulators leave no registers to hold them */
+  /* the epilogue's operands in locals: the tile's float stores could otherwise alias ep->alpha and make the compiler
+   * read ep again after every row */
+  const float alpha = ep->alpha, *acc = ep->acc, *bias = ep->bias, *res = ep->residual, *rs = ep->row_scale;
+  const int relu = ep->relu;
+  const int64_t ldr = ep->ldr;
+  if (alpha != 1.0f) {
+    const __m512 f = _mm512_set1_ps(alpha);
+#define SCALE(x) c##x##0 = _mm512_mul_ps(c##x##0, f), c##x##1 = _mm512_mul_ps(c##x##1, f);
+    SCALE(0) SCALE(1) SCALE(2) SCALE(3) SCALE(4) SCALE(5) SCALE(6) SCALE(7) SCALE(8) SCALE(9) SCALE(a) SCALE(b)
+    SCALE(c) SCALE(d)
+#undef SCALE
+  }
+  if (!acc && !bias && !relu && !res) { /* a plain product (most calls with a short k): the stores alone */
+#define STORE(i, x)                                                                                                 \
+  _mm512_storeu_ps(t + (i) * ldt, c##x##0);                                                                         \
+  _mm512_storeu_ps(t + (i) * ldt + 16, c##x##1);
+    STORE(0, 0) STORE(1, 1) STORE(2, 2) STORE(3, 3) STORE(4, 4) STORE(5, 5) STORE(6, 6)
+    STORE(7, 7) STORE(8, 8) STORE(9, 9) STORE(10, a) STORE(11, b) STORE(12, c) STORE(13, d)
+#undef STORE
+    return;
+  }
+  /* one row of the tile through the rest of the epilogue (cpu_tile_ep's order; each step only where asked, so that
+   * results are those of the steps taken one by one) and stored; the operands are read from memory in each step:
+   * the 28 accumulators leave no registers to hold them */
 #define ROW_OUT(i, x)                                                                                               \
   {                                                                                                                 \
-    if (ep->alpha != 1.0f)                                                                                          \
-      c##x##0 = _mm512_mul_ps(c##x##0, _mm512_set1_ps(ep->alpha)),                                                  \
-      c##x##1 = _mm512_mul_ps(c##x##1, _mm512_set1_ps(ep->alpha));                                                  \
-    if (ep->acc)                                                                                                    \
-      c##x##0 = _mm512_add_ps(_mm512_loadu_ps(ep->acc + (i) * CPU_GEMM_NR), c##x##0),                               \
-      c##x##1 = _mm512_add_ps(_mm512_loadu_ps(ep->acc + (i) * CPU_GEMM_NR + 16), c##x##1);                          \
-    if (ep->bias)                                                                                                   \
-      c##x##0 = _mm512_add_ps(c##x##0, _mm512_loadu_ps(ep->bias)),                                                  \
-      c##x##1 = _mm512_add_ps(c##x##1, _mm512_loadu_ps(ep->bias + 16));                                             \
-    if (ep->relu) /* negative (and -0) to +0 by the sign bit, as cpu_relu */                                        \
+    if (acc)                                                                                                        \
+      c##x##0 = _mm512_add_ps(_mm512_loadu_ps(acc + (i) * CPU_GEMM_NR), c##x##0),                                   \
+      c##x##1 = _mm512_add_ps(_mm512_loadu_ps(acc + (i) * CPU_GEMM_NR + 16), c##x##1);                              \
+    if (bias)                                                                                                       \
+      c##x##0 = _mm512_add_ps(c##x##0, _mm512_loadu_ps(bias)),                                                      \
+      c##x##1 = _mm512_add_ps(c##x##1, _mm512_loadu_ps(bias + 16));                                                 \
+    if (relu) /* negative (and -0) to +0 by the sign bit, as cpu_relu */                                            \
       c##x##0 = _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_srai_epi32(_mm512_castps_si512(c##x##0), 31),        \
                                                         _mm512_castps_si512(c##x##0))),                             \
       c##x##1 = _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_srai_epi32(_mm512_castps_si512(c##x##1), 31),        \
                                                         _mm512_castps_si512(c##x##1)));                             \
-    if (ep->residual) {                                                                                             \
-      const float *r = ep->residual + (i) * ep->ldr;                                                                \
-      if (ep->row_scale) {                                                                                          \
-        const __m512 g = _mm512_set1_ps(ep->row_scale[i]);                                                          \
+    if (res) {                                                                                                      \
+      const float *r = res + (i) * ldr;                                                                             \
+      if (rs) {                                                                                                     \
+        const __m512 g = _mm512_set1_ps(rs[i]);                                                                     \
         c##x##0 = _mm512_fmadd_ps(g, _mm512_loadu_ps(r), c##x##0);                                                  \
         c##x##1 = _mm512_fmadd_ps(g, _mm512_loadu_ps(r + 16), c##x##1);                                             \
       } else {                                                                                                      \

@@ -1,6 +1,6 @@
 /* AVX-512 routines besides the GEMM micro-kernel: the softmax's exponentials and GELU, with the instructions plain C
- * cannot reach (rounding and scaling by powers of two in one step each, a reciprocal estimate). Compiled for AVX-512 by a function attribute and
- * only called where the CPU has it (cpu_gemm_isa.c). */
+ * cannot reach (rounding and scaling by powers of two in one step each, a reciprocal estimate). Compiled for AVX-512
+ * by a function attribute and only called where the CPU has it (cpu_gemm_isa.c). */
 #include "cpu_gemm.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -145,7 +145,8 @@ __attribute__((target("avx512f,fma"))) static inline __m512 gelu16(__m512 x) {
   const __m512 xl = _mm512_sub_ps(x, xh);
   const __m512 hi = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(xh, xh)), lowest),
                                   highest);
-  const __m512 lo = _mm512_sub_ps(p, _mm512_fmadd_ps(xh, xl, _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_mul_ps(xl, xl))));
+  const __m512 lo =
+      _mm512_sub_ps(p, _mm512_fmadd_ps(xh, xl, _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_mul_ps(xl, xl))));
   const __m512 sum = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(hi, lo), lowest), highest);
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(sum, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
