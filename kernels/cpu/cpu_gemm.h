@@ -58,7 +58,8 @@ typedef struct cpu_gemm_isa {
    * (cpu_vec_avx512.c); NULL: the two passes of cpu_attention.c */
   double (*softmax_exp_ref)(float *row, int64_t n, int64_t k0, int64_t ww, const float *bh, const float *bw,
                             float *ref);
-  /* v[j] = GELU(v[j]) for j < n, as cpu_gelu; NULL: cpu_gelu's loop */
+  /* v[j] = GELU(v[j]) for j < n by cpu_gelu's formula (within a few ulp of it, not bit-identical); NULL: cpu_gelu's
+   * loop */
   void (*gelu)(float *v, int64_t n);
 } cpu_gemm_isa;
 

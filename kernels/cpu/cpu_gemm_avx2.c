@@ -10,6 +10,10 @@ __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, in
                                                               int nseg, int64_t kseg, const float *b,
                                                               const cpu_tile_ep *ep, float *t, int64_t ldt) {
   const int64_t l2 = 2 * lda;
+  /* the epilogue's operands in locals: float stores could otherwise alias ep->alpha */
+  const float alpha = ep->alpha, *acc = ep->acc, *bias = ep->bias, *res = ep->residual, *rs = ep->row_scale;
+  const int relu = ep->relu;
+  const int64_t ldr = ep->ldr;
   for (int half = 0; half < 2; half++) {
     const float *bp = b + 16 * half;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -30,12 +34,8 @@ __attribute__((target("avx2,fma"))) void cpu_gemm_kernel_avx2(const float *a, in
         bp += CPU_GEMM_NR;
       }
     }
-    /* the epilogue on the registers (cpu_tile_ep's order, each step only where asked), as the AVX-512 kernel, its
-     * operands in locals (float stores could alias ep->alpha) */
+    /* the epilogue on the registers (cpu_tile_ep's order, each step only where asked), as the AVX-512 kernel */
     const int64_t h = 16 * half;
-    const float alpha = ep->alpha, *acc = ep->acc, *bias = ep->bias, *res = ep->residual, *rs = ep->row_scale;
-    const int relu = ep->relu;
-    const int64_t ldr = ep->ldr;
     float *tt = t + h;
 #define ROW_OUT(i)                                                                                                  \
   {                                                                                                                 \

@@ -79,7 +79,12 @@ static inline float cpu_gelu(float x) {
   p = p * t + 1.00002368f;
   p = p * t - 1.26551223f;
   float xh = cpu_bits_float(xb & 0xFFFFF000u), xl = x - xh;
-  float e = t * cpu_expf2(-0.5f * (xh * xh), p - (xh * xl + 0.5f * (xl * xl)));
+  const float hi = -0.5f * (xh * xh);
+  /* where hi is past exp's range (|x| > ~13.2, erfc below float's) the tail goes too: for |x| over ~3e4 it would
+   * itself leave float's range and turn e into inf or NaN. hi <= 0, so "hi >= -87" is "its bits <= -87's". */
+  const uint32_t in_range = 0u - (uint32_t)(cpu_float_bits(hi) <= 0xC2AE0000u);
+  const float lo = cpu_bits_float(cpu_float_bits(p - (xh * xl + 0.5f * (xl * xl))) & in_range);
+  float e = t * cpu_expf2(hi, lo);
   /* erfc(u) = e for u >= 0 (x <= 0), 2 - e for u < 0 (x > 0); selected with a mask, which vectorises where a
    * conditional here does not */
   uint32_t negative = 0u - (xb >> 31);

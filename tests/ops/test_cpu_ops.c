@@ -232,11 +232,10 @@ static void test_linear(suite *s, rng *r, int64_t rows, int64_t k, int64_t n, bo
   free(x), free(w), free(b), free(res), free(ref);
 }
 
-/* Every activation value by value over a wide range (x through a 1x1 linear with weight 1), compared element by
- * element: relative error where |ref| >= 1e-30, since the float kernels may use their own exp and erf. */
 /* act over a sweep of x, through a linear layer of `width` outputs whose weights are all 1 (products exact): width
  * 1 takes the narrow-output path, 32 the micro-kernels' tiles and their epilogue (where GELU has its own AVX-512
- * code). Every output is checked against the float64 activation. */
+ * code). Every output is checked against the float64 activation: relative error where |ref| >= 1e-30, since the
+ * float kernels use their own exp and erf. */
 static void test_activation_sweep(suite *s, vm_act act, double lo, double hi, double tolerance, int64_t width) {
   const int64_t n = 40001;
   float *x = malloc((size_t)n * sizeof *x), *ones = malloc((size_t)width * sizeof *ones);
@@ -631,6 +630,7 @@ static int run_all(int *cases) {
   for (int64_t width = 1; width <= 32; width += 31) {
     test_activation_sweep(&s, VM_ACT_GELU, -20.0, 20.0, 1e-6, width);
     test_activation_sweep(&s, VM_ACT_GELU, -3.0, 3.0, 1e-6, width);
+    test_activation_sweep(&s, VM_ACT_GELU, -1e9, 1e9, 1e-6, width); /* where exp's argument leaves float's range */
     test_activation_sweep(&s, VM_ACT_SIGMOID, -100.0, 100.0, 1e-6, width);
     test_activation_sweep(&s, VM_ACT_RELU, -5.0, 5.0, 0.0, width);
   }
@@ -668,6 +668,7 @@ static int run_all(int *cases) {
   test_conv2d(&s, &r, 40, 36, 4, 64, 32, 3, 1, true, VM_ACT_RELU);   /* the last fusion block's shape */
   test_conv2d(&s, &r, 1, 33, 5, 0, 7, 3, 1, true, VM_ACT_NONE);      /* one output row: half a Winograd tile row */
   test_conv2d(&s, &r, 4, 200, 3, 600, 40, 3, 1, true, VM_ACT_GELU);  /* Winograd: several blocks per tile row */
+  test_conv2d(&s, &r, 10, 12, 8, 192, 40, 3, 2, true, VM_ACT_RELU);  /* direct, Cin 200: k in 5 chunks of 2 taps */
 
   test_shape_errors(&s);
   test_scratch_bounded(&s);
