@@ -24,10 +24,11 @@ part() { # NAME SECONDS CMD...: run_gpu.sh-style command with OUT=/tmp/r/NAME
   # one archive per part (16 MiB a file come back), without the raw inputs and exported models
   tar czf "$OUT/logs-$name.tgz" --exclude=cpu-inputs --exclude='*.onnx' --exclude='*.raw' -C "$work" "$name"
 }
-fp32_default() { # the fp32 default checked (op suite, wide parity) and timed beside cuBLAS's products for S and B,
-  # PyTorch fp32 in the same call (about 4.5 minutes)
+fp32_checks() { # the fp32 default checked: op suite, wide parity (about 2 minutes)
   part ops 70 tests/gpu/run_gpu.sh --stages env,fp32ops
   VM_FP32VAR_QUICK=1 part wide 70 tests/gpu/run_gpu.sh --stages fp32wide
+}
+fp32_timing() { # the fp32 default timed beside cuBLAS's products for S and B, PyTorch fp32 in the same call (2 min)
   VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS="small base" VM_FP32VAR_VARIANTS="default cublas" \
     part fp32var 70 tests/gpu/run_gpu.sh --stages fp32var
   part torch 60 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
@@ -129,16 +130,12 @@ case ${1:-checks} in
   s18) # session of 2026-12-07e, last call (about 5 minutes): the fp32 default with the 3xTF32 products of 4096+ rows
     # checked (op suite, wide parity) and timed beside cuBLAS's for S and B, PyTorch fp32 in the same call; then ours
     # against ONNX Runtime on two pinned CPUs in alternating rounds at 1024^2 (the CPU target's thinnest margin)
-    fp32_default
+    fp32_checks
+    fp32_timing
     part cpupair 200 tests/gpu/run_gpu.sh --stages cpupair ;;
   s18b) # s18 cut to the device time left (about 3 minutes): the op suite and wide parity ran the 3xTF32 products
     # forced for every product in s17a; here the default (4096+ rows) timed beside cuBLAS's, PyTorch fp32, two pairs
-    VM_FP32VAR_SIZES=512x512,1024x1024,2048x2048 VM_FP32VAR_PRESETS="small base" VM_FP32VAR_VARIANTS="default cublas" \
-      part fp32var 70 tests/gpu/run_gpu.sh --stages env,fp32var
-    part torch 50 bash -c 'python3 tests/reference/torch_bench.py --preset small --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-small.json
-      python3 tests/reference/torch_bench.py --preset base --modes fp32 \
-        --sizes 512x512,1024x1024,2048x2048 --modules-at none --json /tmp/r/torch/torch-base.json'
+    fp32_timing
     VM_PAIR_ROUNDS=2 part cpupair 140 tests/gpu/run_gpu.sh --stages cpupair ;;
   s18c) # under 2 minutes (what a session's last 4 device minutes allow after a start): the fp32 op suite on the
     # default build (3xTF32 products from 4096 rows, the cuBLAS pass), then that default beside cuBLAS at 1024^2
@@ -148,7 +145,8 @@ case ${1:-checks} in
   s19) # session of 2026-12-07f, first call (about 5.5 minutes): the fp32 default (3xTF32 products from 4096 rows)
     # checked (op suite, wide parity) and timed beside cuBLAS for S and B with PyTorch fp32 in the same call; then the
     # CPU's multiply-add peak (one CPU, two, all) and our products and attention on one CPU against it
-    fp32_default
+    fp32_checks
+    fp32_timing
     VM_PAIR_ROUNDS=0 part cpudiag 60 tests/gpu/run_gpu.sh --stages cpupair ;;
   cpu1) part cpu1 560 tests/gpu/run_gpu.sh --stages cpu1 ;; # the peers at 1 thread (the cpu stage's last, cut)
   cpu) CPU_STAGE_SECONDS=540 part cpu 565 tests/gpu/run_gpu.sh --stages cpu ;;

@@ -12,8 +12,8 @@
 #   staged in .devdeps/bundle.
 #   `foreground` tests the GPU's foreground estimation and times it against the CPU at 12 and 24 MP.
 #   `cpu` times ViTMatte-S on the machine's CPU, ours against PyTorch and ONNX Runtime at 1-16 threads (about
-#   8 minutes). `cpu1` times the peers at 1 thread (which
-#   `cpu` leaves for last); `cpupair` times ours and ONNX Runtime at 1024^2 on two CPUs in alternating rounds (about 3 minutes).
+#   8 minutes). `cpu1` times the peers at 1 thread (which `cpu` leaves for last); `cpupair` times ours and ONNX
+#   Runtime at 1024^2 on two CPUs in alternating rounds (about 3 minutes), after the CPUs' multiply-add peak.
 #   `fp32conv` times fp32 with Winograd/FFT allowed in cuDNN (VITMATTE_CUDA_CONV_ALGO=any) and checks its parity.
 #   Issue 14, GPU fp32: `fp32ops` the fp32 op suite (the register-tiled attention kernel, every convolution layout);
 #   `fp32var` S's (and with VM_FP32VAR_PRESETS B's) fp32 benchmark under each switch (VITMATTE_CUDA_ATTN_ROWS,

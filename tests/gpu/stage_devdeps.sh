@@ -37,8 +37,9 @@ mkdir -p .devdeps/bin .devdeps/lib
 cp "$build/kernels/cuda/libvitmatte-cuda.so" "$build/tests/gpu/test_cuda_ops" "$build/tests/gpu/test_fallback" \
   "$build/tests/parity/test_parity" .devdeps/bin/
 cp "$build/tests/gpu/bench" "$build/tests/gpu/test_memory_fit" "$build/tests/gpu/fit_probe" "$build/tools/vitmatte" \
-  "$build/tests/gpu/test_cuda_foreground" "$build/tests/foreground/bench_foreground" "$build/tests/perf/bench_cpu" "$build/tests/perf/fma_peak" "$build/tests/ops/bench_cpu_ops" \
-  "$build/tests/hardening/test_context_threads" .devdeps/bin/
+  "$build/tests/gpu/test_cuda_foreground" "$build/tests/foreground/bench_foreground" "$build/tests/perf/bench_cpu" \
+  "$build/tests/perf/fma_peak" "$build/tests/ops/bench_cpu_ops" "$build/tests/hardening/test_context_threads" \
+  .devdeps/bin/
 for t in 80 75; do
   mkdir -p ".devdeps/bin/ptx$t"
   cp "$build-ptx$t/kernels/cuda/libvitmatte-cuda.so" ".devdeps/bin/ptx$t/"
