@@ -195,8 +195,9 @@ def time_config(peer, threads, rgb, tri, args, predicted):
     return row
 
 
-def time_peer(peer, size, threads, rgb, tri, args, start, rows, last):
-    """The thread counts of one peer at one size, each predicted from the one timed before (last[(peer, size)])."""
+def time_peer(peer, size, threads, rgb, tri, args, start, rows, last, saved):
+    """The thread counts of one peer at one size, each predicted from the one timed before (last[(peer, size)]);
+    saved() after each row."""
     for t in threads:
         if time.time() - start > args.deadline:
             rows.append({"peer": peer.name, "size": size, "threads": t, "status": "skipped (time)"})
@@ -211,6 +212,7 @@ def time_peer(peer, size, threads, rgb, tri, args, start, rows, last):
             row = {"peer": peer.name, "threads": t, "status": f"FAILED: {type(exc).__name__}: {str(exc)[:200]}"}
         row["size"] = size
         rows.append(row)
+        saved()
         if row["status"] == "ok":
             last[(peer.name, size)] = (t, row["predict_s"])
             log(f"  {peer.name:>12} {size} {t:2d} threads: forward {row['forward_s']:8.3f} s  predict "
@@ -299,18 +301,25 @@ def main():
         plan += [(torch_peer, size, many) for size in inputs]
     if 1 in threads:
         plan += [(p, size, [1]) for p, size, _ in list(plan)]
+
+    def save():  # after every row: a run killed at its time limit keeps the rows it finished
+        info["wall_s"] = time.time() - start
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.json.with_name(args.json.name + ".part")
+            tmp.write_text(json.dumps(info, indent=1))
+            tmp.replace(args.json)
+
     last = {}
     for peer, size, counts in plan:
         log(f"\n== {peer.name} at {size}, threads {counts}")
         rgb, tri = inputs[size]
-        time_peer(peer, size, counts, rgb, tri, args, start, info["rows"], last)
+        time_peer(peer, size, counts, rgb, tri, args, start, info["rows"], last, save)
         if isinstance(peer, OrtPeer):
             peer.session = None
-    info["wall_s"] = time.time() - start
+    save()
     log(f"\nwall time {info['wall_s']:.1f} s")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(info, indent=1))
         log(f"wrote {args.json}")
     return 0
 
