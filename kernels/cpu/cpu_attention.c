@@ -56,18 +56,25 @@ static void rel_tables(const attention_shape *s, int64_t r0, int64_t m, const fl
  * transformers does, and block_max[i] = the row's largest score, in the same pass. On grids at least 32 wide the
  * keys are walked a grid row at a time, each run a plain vectorisable loop; narrower grids (windows: 14) would make
  * those runs too short, so there every key's grid row and column come from index tables (yi, xi: kb entries each,
- * the same for every query) and the two tables are gathered. */
+ * the same for every query) and the two tables are gathered, or with AVX-512 held in registers and permuted where
+ * the block spans at most 32 key rows (a window's 14 x 14 keys: ~4x faster than the gathers on Zen 5). */
 CPU_VECTOR_CLONES
-static void add_rel_pos(const attention_shape *s, int64_t m, int64_t k0, int64_t kb, float *scores, const float *bh,
-                        const float *bw, float *block_max, int32_t *yi, int32_t *xi) {
+static void add_rel_pos(const cpu_gemm_isa *isa, const attention_shape *s, int64_t m, int64_t k0, int64_t kb,
+                        float *scores, const float *bh, const float *bw, float *block_max, int32_t *yi, int32_t *xi) {
   if (s->ww < 32) {
+    const int64_t y0 = k0 / s->ww, nh = (k0 + kb - 1) / s->ww - y0 + 1; /* the key rows of this block */
     for (int64_t j = 0; j < kb; j++) {
-      yi[j] = (int32_t)((k0 + j) / s->ww);
+      yi[j] = (int32_t)((k0 + j) / s->ww - y0);
       xi[j] = (int32_t)((k0 + j) % s->ww);
+    }
+    if (isa->rel_pos_row && nh <= 32) { /* both tables in registers (windows: 14 + 14 values), no gathers */
+      for (int64_t i = 0; i < m; i++)
+        block_max[i] = isa->rel_pos_row(scores + i * kb, kb, yi, xi, bh + i * s->hh + y0, nh, bw + i * s->ww, s->ww);
+      return;
     }
     for (int64_t i = 0; i < m; i++) {
       float *row = scores + i * kb;
-      const float *brow_h = bh + i * s->hh, *brow_w = bw + i * s->ww;
+      const float *brow_h = bh + i * s->hh + y0, *brow_w = bw + i * s->ww;
       int32_t mk = INT32_MIN;
 #pragma omp simd reduction(max : mk)
       for (int64_t j = 0; j < kb; j++) {
@@ -275,7 +282,7 @@ static void attention_tile(const cpu_gemm_isa *isa, const attention_shape *s, co
     if (!first && isa->softmax_exp_ref) {
       softmax_block_ref(isa, s, m, k0, kb, scores, rel ? bh : NULL, rel ? bw : NULL, row_max, row_sum, rescale);
     } else {
-      if (rel) add_rel_pos(s, m, k0, kb, scores, bh, bw, block_max, key_y, key_x);
+      if (rel) add_rel_pos(isa, s, m, k0, kb, scores, bh, bw, block_max, key_y, key_x);
       softmax_block(isa, scores, m, kb, first, rel ? block_max : NULL, row_max, row_sum, rescale);
     }
     /* o = rescale * o + P V; rescale is exactly 1 for rows whose maximum did not move (or kept as the reference) */

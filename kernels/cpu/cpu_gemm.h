@@ -58,6 +58,10 @@ typedef struct cpu_gemm_isa {
    * (cpu_vec_avx512.c); NULL: the two passes of cpu_attention.c */
   double (*softmax_exp_ref)(float *row, int64_t n, int64_t k0, int64_t ww, const float *bh, const float *bw,
                             float *ref);
+  /* row[j] = (row[j] + bh[yi[j]]) + bw[xi[j]] for j < kb with tables of nh, nw <= 32 entries, returning the row's
+   * largest value (bit-identical to the gathers of cpu_attention.c's add_rel_pos; cpu_vec_avx512.c); NULL: those */
+  float (*rel_pos_row)(float *row, int64_t kb, const int32_t *yi, const int32_t *xi, const float *bh, int64_t nh,
+                       const float *bw, int64_t nw);
   /* v[j] = GELU(v[j]) for j < n by cpu_gelu's formula (within a few ulp of it, not bit-identical); NULL: cpu_gelu's
    * loop */
   void (*gelu)(float *v, int64_t n);

@@ -1,5 +1,6 @@
-/* AVX-512 routines besides the GEMM micro-kernel: the softmax's exponentials and GELU, with the instructions plain C
- * cannot reach (rounding and scaling by powers of two in one step each, a reciprocal estimate). Compiled for AVX-512
+/* AVX-512 routines besides the GEMM micro-kernel: the softmax's exponentials, the rel-pos add of narrow grids and
+ * GELU, with the instructions plain C cannot reach (rounding and scaling by powers of two in one step each, a
+ * reciprocal estimate, masked loads and stores). Compiled for AVX-512
  * by a function attribute and only called where the CPU has it (cpu_gemm_isa.c). */
 #include "cpu_gemm.h"
 
@@ -126,6 +127,38 @@ __attribute__((target("avx512f,fma"))) double cpu_softmax_exp_ref_avx512(float *
   }
   *ref = st.r;
   return st.sum;
+}
+
+/* row[j] = (row[j] + bh[yi[j]]) + bw[xi[j]] for j < kb, and the row's largest value: add_rel_pos of cpu_attention.c
+ * on a narrow grid (the same sums in the same order, the maximum by cpu_float_order), with both tables (at most 32
+ * entries each: nh, nw) held in registers and looked up by permutes where the portable loop gathers from memory. */
+__attribute__((target("avx512f,fma"))) float cpu_rel_pos_row_avx512(float *row, int64_t kb, const int32_t *yi,
+                                                                   const int32_t *xi, const float *bh, int64_t nh,
+                                                                   const float *bw, int64_t nw) {
+  const __mmask16 h0 = nh >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nh) - 1u);
+  const __mmask16 h1 = nh <= 16 ? 0 : nh >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nh - 16)) - 1u);
+  const __mmask16 w0 = nw >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nw) - 1u);
+  const __mmask16 w1 = nw <= 16 ? 0 : nw >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nw - 16)) - 1u);
+  const __m512 bh0 = _mm512_maskz_loadu_ps(h0, bh), bh1 = _mm512_maskz_loadu_ps(h1, bh + 16);
+  const __m512 bw0 = _mm512_maskz_loadu_ps(w0, bw), bw1 = _mm512_maskz_loadu_ps(w1, bw + 16);
+  __m512i mk = _mm512_set1_epi32(INT32_MIN);
+  for (int64_t j = 0; j < kb; j += 16) {
+    const __mmask16 live = kb - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (kb - j)) - 1u);
+    const __m512 h = _mm512_permutex2var_ps(bh0, _mm512_maskz_loadu_epi32(live, yi + j), bh1);
+    const __m512 w = _mm512_permutex2var_ps(bw0, _mm512_maskz_loadu_epi32(live, xi + j), bw1);
+    const __m512 v = _mm512_add_ps(_mm512_add_ps(_mm512_maskz_loadu_ps(live, row + j), h), w);
+    _mm512_mask_storeu_ps(row + j, live, v);
+    /* cpu_float_order: negative values get their magnitude bits flipped, so that integers order as the floats */
+    const __m512i bits = _mm512_castps_si512(v);
+    const __m512i key = _mm512_xor_si512(bits, _mm512_srli_epi32(_mm512_srai_epi32(bits, 31), 1));
+    mk = _mm512_mask_max_epi32(mk, live, mk, key);
+  }
+  const uint32_t m = (uint32_t)_mm512_reduce_max_epi32(mk);
+  union {
+    uint32_t u;
+    float f;
+  } out = {m ^ ((0u - (m >> 31)) >> 1)};
+  return out.f;
 }
 
 /* GELU of 16 values by cpu_gelu's formula (cpu_math.h: x/2 erfc(-x/sqrt 2), erfc(z) = t exp(-z^2 + P(t)) with

@@ -160,7 +160,9 @@ static void report(const char *what, double *t, double *c, double gflop) {
          t[REPEATS / 2] * 1e3, t[0] * 1e3, gflop / t[REPEATS / 2], c[REPEATS / 2] * 1e3);
 }
 
-static void bench_ops(int threads, int global_only) {
+enum { OPS_ALL, OPS_GLOBAL_ATTENTION, OPS_WINDOW_ATTENTION }; /* which cases bench_ops runs */
+
+static void bench_ops(int threads, int only) {
   let_blas_workers_sleep();
   vm_backend *be;
   vm_error err = {0};
@@ -168,7 +170,7 @@ static void bench_ops(int threads, int global_only) {
   printf("backend \"%s\"\n", be->name);
   double t[REPEATS], cpu_t[REPEATS];
 
-  { /* global attention: 64 x 64 tokens (a 1024 x 1024 input), C = 384, 6 heads of 64, rel-pos */
+  if (only != OPS_WINDOW_ATTENTION) { /* global attention: 64 x 64 tokens (a 1024^2 input), C = 384, 6 heads, rel-pos */
     const int64_t hh = 64, ww = 64, c = 384, d = 64, n = hh * ww;
     vm_tensor qkv = tensor(be, 1, hh, ww, 3 * c, 11), out = tensor(be, 1, hh, ww, c, 12);
     vm_param rh = param(be, (2 * hh - 1) * d, 1.0f, 13), rw = param(be, (2 * ww - 1) * d, 1.0f, 14);
@@ -184,11 +186,11 @@ static void bench_ops(int threads, int global_only) {
     be->ops->free(be, qkv.data), be->ops->free(be, out.data);
     be->ops->param_free(be, rh.data), be->ops->param_free(be, rw.data);
   }
-  if (global_only) {
+  if (only == OPS_GLOBAL_ATTENTION) {
     be->ops->destroy(be);
     return;
   }
-  { /* one head of a global layer at 2048 x 2048: 128 x 128 = 16384 tokens, rel-pos */
+  if (only == OPS_ALL) { /* one head of a global layer at 2048 x 2048: 128 x 128 = 16384 tokens, rel-pos */
     const int64_t hh = 128, ww = 128, d = 64, n = hh * ww;
     vm_tensor qkv = tensor(be, 1, hh, ww, 3 * d, 51), out = tensor(be, 1, hh, ww, d, 52);
     vm_param rh = param(be, (2 * hh - 1) * d, 1.0f, 53), rw = param(be, (2 * ww - 1) * d, 1.0f, 54);
@@ -219,6 +221,10 @@ static void bench_ops(int threads, int global_only) {
     report("attention 25 windows of 14x14, C=384, 6 heads, rel-pos", t, cpu_t, gflop);
     be->ops->free(be, qkv.data), be->ops->free(be, out.data);
     be->ops->param_free(be, rh.data), be->ops->param_free(be, rw.data);
+  }
+  if (only == OPS_WINDOW_ATTENTION) {
+    be->ops->destroy(be);
+    return;
   }
   { /* the last fusion block: conv3x3 [detail 4, upsample(low 64)] -> 32 at 512 x 512, ReLU */
     const int64_t H = 512, W = 512;
@@ -276,7 +282,9 @@ int main(int argc, char **argv) {
     bench_gemm_policies("conv band (im2col of [4 + 64] x 9 at 512 wide, 8 rows)", 4096, 32, 612, threads);
     bench_gemm_policies("conv band (im2col of [192 + 384] x 9 at 128 wide, 32 rows)", 4096, 256, 5184, threads);
   }
-  if (!strcmp(only, "all") || !strcmp(only, "ops")) bench_ops(threads, 0);
-  if (!strcmp(only, "attention")) bench_ops(threads, 1); /* the global attention case alone (for a profiler) */
+  if (!strcmp(only, "all") || !strcmp(only, "ops")) bench_ops(threads, OPS_ALL);
+  /* one attention case alone, for a profiler */
+  if (!strcmp(only, "attention")) bench_ops(threads, OPS_GLOBAL_ATTENTION);
+  if (!strcmp(only, "windows")) bench_ops(threads, OPS_WINDOW_ATTENTION);
   return 0;
 }

@@ -648,6 +648,8 @@ static int run_all(int *cases) {
   test_attention(&s, &r, 1, 5, 9, 2, 16, true, 0.0);    /* hh != ww */
   test_attention(&s, &r, 1, 9, 5, 2, 16, false, 0.0);
   test_attention(&s, &r, 3, 14, 14, 6, 64, true, 0.0);  /* ViTMatte-S windows */
+  test_attention(&s, &r, 1, 60, 9, 1, 16, true, 0.0);   /* narrow, N = 540: the first key block spans 57 key rows
+                                                            (over the 32 that AVX-512 holds in registers: gathers) */
   test_attention(&s, &r, 1, 41, 73, 2, 16, true, 0.0);  /* global, N = 2993: several query blocks, the last partial */
   test_attention(&s, &r, 1, 23, 29, 1, 24, false, 0.0);
   test_attention(&s, &r, 1, 47, 53, 1, 16, true, 4.0);   /* N = 2491: later key blocks hold the row maxima */
