@@ -3,10 +3,15 @@
  * reciprocal estimate, masked loads and stores). Compiled for AVX-512
  * by a function attribute and only called where the CPU has it (cpu_gemm_isa.c). */
 #include "cpu_gemm.h"
+#include "cpu_math.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#include <math.h>
+
+/* The mask of a vector's first n lanes (none for n <= 0, all 16 for n >= 16). */
+static inline __mmask16 first_lanes(int64_t n) {
+  return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
 
 /* e^r 2^k for |r| <= ln2 / 2: e^r by its Taylor series to r^7 (truncation error < 6e-9), 2^k by scaling. */
 __attribute__((target("avx512f,fma"))) static inline __m512 exp_reduced(__m512 r, __m512 k) {
@@ -57,7 +62,7 @@ __attribute__((target("avx512f,fma"))) double cpu_softmax_exp_avx512(float *row,
     __m512 acc = _mm512_setzero_ps();
     int64_t j = j0;
     for (; j + 16 <= j1; j += 16) acc = exp16(row + j, (__mmask16)0xFFFF, vmx, acc);
-    if (j < j1) acc = exp16(row + j, (__mmask16)((1u << (j1 - j)) - 1u), vmx, acc);
+    if (j < j1) acc = exp16(row + j, first_lanes(j1 - j), vmx, acc);
     sum += _mm512_reduce_add_ps(acc);
   }
   return sum;
@@ -86,7 +91,7 @@ __attribute__((target("avx512f,fma"))) static inline void exp_ref16(float *row, 
     const float nr = _mm512_mask_reduce_max_ps(live, v);
     const __m512 f = exp_core(_mm512_max_ps(_mm512_set1_ps(st->r - nr), _mm512_set1_ps(-87.0f)));
     for (int64_t i = 0; i < start; i += 16) {
-      const __mmask16 m = start - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (start - i)) - 1u);
+      const __mmask16 m = first_lanes(start - i);
       _mm512_mask_storeu_ps(row + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + i), f));
     }
     st->acc = _mm512_mul_ps(st->acc, f);
@@ -119,7 +124,7 @@ __attribute__((target("avx512f,fma"))) double cpu_softmax_exp_ref_avx512(float *
     st.acc = _mm512_setzero_ps();
     int64_t x = 0;
     for (; x + 16 <= run; x += 16) exp_ref16(row, j + x, bwr ? bwr + x : NULL, 0xFFFF, b, &st);
-    if (x < run) exp_ref16(row, j + x, bwr ? bwr + x : NULL, (__mmask16)((1u << (run - x)) - 1u), b, &st);
+    if (x < run) exp_ref16(row, j + x, bwr ? bwr + x : NULL, first_lanes(run - x), b, &st);
     st.sum += _mm512_reduce_add_ps(st.acc);
     j += run;
     x2 += run;
@@ -135,15 +140,13 @@ __attribute__((target("avx512f,fma"))) double cpu_softmax_exp_ref_avx512(float *
 __attribute__((target("avx512f,fma"))) float cpu_rel_pos_row_avx512(float *row, int64_t kb, const int32_t *yi,
                                                                    const int32_t *xi, const float *bh, int64_t nh,
                                                                    const float *bw, int64_t nw) {
-  const __mmask16 h0 = nh >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nh) - 1u);
-  const __mmask16 h1 = nh <= 16 ? 0 : nh >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nh - 16)) - 1u);
-  const __mmask16 w0 = nw >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nw) - 1u);
-  const __mmask16 w1 = nw <= 16 ? 0 : nw >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nw - 16)) - 1u);
-  const __m512 bh0 = _mm512_maskz_loadu_ps(h0, bh), bh1 = _mm512_maskz_loadu_ps(h1, bh + 16);
-  const __m512 bw0 = _mm512_maskz_loadu_ps(w0, bw), bw1 = _mm512_maskz_loadu_ps(w1, bw + 16);
+  const __m512 bh0 = _mm512_maskz_loadu_ps(first_lanes(nh), bh);
+  const __m512 bh1 = _mm512_maskz_loadu_ps(first_lanes(nh - 16), bh + 16);
+  const __m512 bw0 = _mm512_maskz_loadu_ps(first_lanes(nw), bw);
+  const __m512 bw1 = _mm512_maskz_loadu_ps(first_lanes(nw - 16), bw + 16);
   __m512i mk = _mm512_set1_epi32(INT32_MIN);
   for (int64_t j = 0; j < kb; j += 16) {
-    const __mmask16 live = kb - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (kb - j)) - 1u);
+    const __mmask16 live = first_lanes(kb - j);
     const __m512 h = _mm512_permutex2var_ps(bh0, _mm512_maskz_loadu_epi32(live, yi + j), bh1);
     const __m512 w = _mm512_permutex2var_ps(bw0, _mm512_maskz_loadu_epi32(live, xi + j), bw1);
     const __m512 v = _mm512_add_ps(_mm512_add_ps(_mm512_maskz_loadu_ps(live, row + j), h), w);
@@ -153,12 +156,7 @@ __attribute__((target("avx512f,fma"))) float cpu_rel_pos_row_avx512(float *row, 
     const __m512i key = _mm512_xor_si512(bits, _mm512_srli_epi32(_mm512_srai_epi32(bits, 31), 1));
     mk = _mm512_mask_max_epi32(mk, live, mk, key);
   }
-  const uint32_t m = (uint32_t)_mm512_reduce_max_epi32(mk);
-  union {
-    uint32_t u;
-    float f;
-  } out = {m ^ ((0u - (m >> 31)) >> 1)};
-  return out.f;
+  return cpu_order_float(_mm512_reduce_max_epi32(mk));
 }
 
 /* GELU of 16 values by cpu_gelu's formula (cpu_math.h: x/2 erfc(-x/sqrt 2), erfc(z) = t exp(-z^2 + P(t)) with
@@ -208,7 +206,7 @@ __attribute__((target("avx512f,fma"))) void cpu_gelu_avx512(float *v, int64_t n)
   int64_t j = 0;
   for (; j + 16 <= n; j += 16) _mm512_storeu_ps(v + j, gelu16(_mm512_loadu_ps(v + j)));
   if (j < n) {
-    const __mmask16 live = (__mmask16)((1u << (n - j)) - 1u);
+    const __mmask16 live = first_lanes(n - j);
     _mm512_mask_storeu_ps(v + j, live, gelu16(_mm512_maskz_loadu_ps(live, v + j)));
   }
 }
