@@ -22,6 +22,7 @@ struct vm_attn_args {
   int hh, ww, N, C, d;
   float scale;       /* d^-0.5 */
   int bias_h_stride, bias_w_stride; /* row strides of the bias tables in shared memory, in elements */
+  int q_in_k;        /* mma.sync kernel: Q staged in K's second stage (VITMATTE_CUDA_ATTN_SMEM=compact) */
 };
 
 /* Bias slots per SM: a grid with bias slots has at most this many resident blocks an SM, and the scratch estimates

@@ -59,9 +59,12 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
   __trap();
 #else
   extern __shared__ __align__(16) unsigned char smem[];
-  T *Qs = (T *)smem;
-  T *Ks = Qs + 64 * D;       /* two stages */
-  T *Vs = Ks + 2 * 64 * D;   /* two stages */
+  /* [Q][K: two stages][V: two stages][tables], or with q_in_k [K][V][tables] and Q passing through K's second stage:
+   * it is read into registers before the first prefetch needs that stage, and the 8-16 KB saved let two blocks share
+   * a consumer card's 100 KB SM at 2048^2 and (with compact bias strides) for the windows */
+  T *Ks = (T *)smem + (a.q_in_k ? 0 : 64 * D);
+  T *Vs = Ks + 2 * 64 * D;
+  T *Qs = a.q_in_k ? Ks + 64 * D : (T *)smem;
   __half *bias_w = (__half *)(Vs + 2 * 64 * D);
   typedef typename std::conditional<ROW, float, __half>::type BiasHT;
   BiasHT *bias_h;
@@ -119,6 +122,7 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
       int r = warp * 16 + (lane & 15), ch = kk * 2 + (lane >> 4);
       ldsm_x4(qf[kk], smem_addr(Qs + r * D + swz<D>(r, ch) * 8));
     }
+    if (a.q_in_k) __syncthreads(); /* every warp holds its Q fragments before the first prefetch overwrites Q */
 
     float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
     float o[D / 8][4];
@@ -269,17 +273,30 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
 #endif
 }
 
-/* Shared memory the kernel needs: Q, two stages of K and V, bias_w, and bias_h unless it is in global memory. */
+/* Shared memory the kernel needs: Q (unless it borrows K's second stage), two stages of K and V, bias_w, and bias_h
+ * unless it is in global memory. */
 template <int D, bool ROW> static size_t tc_smem(const vm_attn_args &a) {
-  return (size_t)5 * 64 * D * 2 + (size_t)64 * (a.bias_w_stride + (ROW ? 0 : a.bias_h_stride)) * sizeof(__half);
+  return (size_t)(a.q_in_k ? 4 : 5) * 64 * D * 2 +
+         (size_t)64 * (a.bias_w_stride + (ROW ? 0 : a.bias_h_stride)) * sizeof(__half);
 }
 
-/* Bias-table strides (elements, f16): rows of bias_w hold x0 + 63 for every tile start x0 (reads past ww are
- * masked); a row stride of 4 words mod 32 keeps the 8 rows a warp reads at once in different banks. bias_h of row
- * tiles is f32 in global memory (same stride rule). */
+/* The smallest stride >= n that is 8 mod 16 elements (4 words mod 8): the 8 rows a warp reads at once start in 8
+ * different banks. */
+static int compact_stride(int n) { return n <= 8 ? 8 : (n - 8 + 15) / 16 * 16 + 8; }
+
+/* Bias-table strides (elements, f16): rows of bias_w hold x0 + 63 for every tile start x0 of a row tile (reads past
+ * ww are masked), a row stride of 4 words mod 32 keeping the 8 rows a warp reads at once in different banks; bias_h
+ * of row tiles is f32 in global memory (same stride rule). Block tiles (whole key rows, ww < 64) read only
+ * y < hh and x < ww: with q_in_k their tables take compact strides (14 x 14 windows: 24 instead of 72), which is
+ * what lets two blocks share a consumer card's SM there. */
 static void bias_strides(vm_attn_args &a) {
-  a.bias_h_stride = (a.hh + 63) / 64 * 64 + 8;
-  a.bias_w_stride = (a.ww + 63) / 64 * 64 + 8;
+  if (a.q_in_k && a.ww < VM_ATTN_BK) {
+    a.bias_h_stride = compact_stride(a.hh);
+    a.bias_w_stride = compact_stride(a.ww);
+  } else {
+    a.bias_h_stride = (a.hh + 63) / 64 * 64 + 8;
+    a.bias_w_stride = (a.ww + 63) / 64 * 64 + 8;
+  }
 }
 
 template <typename T, int D, bool ROW>
@@ -325,6 +342,7 @@ static tc_variant tc_choose(const vm_cuda *cu, const vm_attn_args &a) {
 template <typename T, int D>
 static vm_status launch_d(vm_cuda *cu, const vm_attn_args &in, int n, int heads, vm_error *err) {
   vm_attn_args a = in;
+  a.q_in_k = cu->attention_compact_smem;
   if (a.rel_h)
     bias_strides(a);
   else
@@ -346,6 +364,7 @@ size_t vm_cuda_attention_tc_scratch(const vm_cuda *cu, int hh, int ww, int d, bo
   a.d = d;
   static const float any_table = 0.f;
   a.rel_h = &any_table; /* the global layers have rel-pos bias: only the tables' presence matters here */
+  a.q_in_k = cu->attention_compact_smem;
   bias_strides(a);
   const size_t slots = (size_t)cu->sm_count * VM_ATTN_SLOTS_PER_SM * VM_ATTN_BQ * a.bias_h_stride * sizeof(float);
   *taken = true;

@@ -133,6 +133,9 @@ struct vm_cuda {
   int graphs_disabled;        /* VITMATTE_CUDA_GRAPHS=0 */
   int attention_generic_only; /* VITMATTE_CUDA_ATTENTION=generic: the fp32-arithmetic kernel in every precision */
   int attention_no_wgmma;     /* VITMATTE_CUDA_ATTENTION=mma: the mma.sync kernel for the global layers too */
+  int attention_compact_smem; /* VITMATTE_CUDA_ATTN_SMEM=compact: the mma.sync kernel with Q in K's second stage and
+                               * block tiles' compact bias strides (two blocks an SM on consumer cards; opt-in until a
+                               * GPU run has checked and timed it) */
   const char *last_attention; /* the kernel the last attention op ran (the op suite prints it) */
   int attention_f32_tc;       /* VITMATTE_CUDA_ATTN_F32=ffma (0)|tc (1)|auto (-1, the default: the 3xTF32 tensor-core
                                * kernel on data-centre cards, the CUDA-core kernels elsewhere) */

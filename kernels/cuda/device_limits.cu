@@ -56,6 +56,8 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
   const char *at = getenv("VITMATTE_CUDA_ATTENTION");
   cu->attention_generic_only = at && strcmp(at, "generic") == 0;
   cu->attention_no_wgmma = at && strcmp(at, "mma") == 0;
+  const char *sm = getenv("VITMATTE_CUDA_ATTN_SMEM");
+  cu->attention_compact_smem = sm && strcmp(sm, "compact") == 0;
   const char *rows = getenv("VITMATTE_CUDA_ATTN_ROWS");
   /* the register-tiled fp32 kernel is the default where it applies (rows chosen by waves); 0 or "off" keeps the
    * generic kernel, 4 or 8 force a row count (measurements) */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU call in parts, in priority order, each bounded in time (a session has 30 device minutes): every part's
 # logs are tarred into $OUT/logs-PART.tgz as soon as it ends, so a call cut short still brings back what ran.
-#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|s18|s18b|s18c|s19|cpu1|prof
+#   tests/gpu/last_call.sh checks|next|bench|compile|cpu|final|s6|s6b|s11|s12|s16|s17a|s17b|s18|s18b|s18c|s19|s21|cpu1|prof
 # (bench/make_results.py --out RESULTS.md DIR takes the JSON files of one card gathered into DIR)
 set -u
 work=/tmp/r
@@ -148,6 +148,14 @@ case ${1:-checks} in
     fp32_checks
     fp32_timing
     VM_PAIR_ROUNDS=0 part cpudiag 60 tests/gpu/run_gpu.sh --stages cpupair ;;
+  s21) # the mma.sync attention's opt-in compact shared memory (VITMATTE_CUDA_ATTN_SMEM=compact: Q in K's second
+    # stage, block tiles' compact bias strides; about 4 minutes): the fp16/bf16 attention cases on the Hopper module
+    # (default, mma.sync only, compact), on the compute_80 module at 99 KB with compact, tiny fp16 parity there, then
+    # the fp16 forward timed without and with the switch (Hopper, and compute_80 at 99 KB)
+    VM_OPS_ARGS="fp16 bf16 attention" part ops 60 tests/gpu/run_gpu.sh --stages env,ops
+    VITMATTE_CUDA_ATTN_SMEM=compact VM_PATHS=ampere-99k VM_PATH_PRESETS=" " VM_PATH_PRECS=fp16 \
+      VM_OPS_ARGS="fp16 bf16 attention" part paths 90 tests/gpu/run_gpu.sh --stages paths
+    VM_PATHS=ampere-99k VM_AB_ENV=VITMATTE_CUDA_ATTN_SMEM=compact part ab 150 tests/gpu/run_gpu.sh --stages abenv ;;
   cpu1) # the peers at 1 thread (the cpu stage's last, cut); CPU1_PART_SECONDS: the part's limit where less is left
     part cpu1 "${CPU1_PART_SECONDS:-560}" tests/gpu/run_gpu.sh --stages cpu1 ;;
   cpu) # CPU_STAGE_SECONDS / CPU_PART_SECONDS: the stage's budget and the part's limit (cpu_bench.py keeps the rows it

@@ -20,6 +20,7 @@
 #   VITMATTE_CUDA_CONV_LAYOUT, VITMATTE_CUDA_CONV_WORKSPACE_MB, VITMATTE_CUDA_BAND_BYTES, VITMATTE_CUDA_CONV_ALGO);
 #   `fp32wide` fp32 parity with the defaults and switches on images over 1024 px wide (fx-wide); `fp32prof` Nsight
 #   Compute's stall and throughput sections for the fp32 attention kernel at 1024^2 and 2048^2.
+#   `abenv` times the fp16 forward on each path without and with the switch VM_AB_ENV (NAME=VALUE), alternating.
 #   `hostio` times vm_predict with the host-side pre-processing (the path before the device-side input).
 #   `fallback` is the ops stage's device-choice and replay test alone.
 #   `input` checks the 8-bit input upload and the alpha download on the Hopper and Turing-PTX modules.
@@ -75,7 +76,8 @@ if has env; then
 fi
 
 if has ops; then
-  "$bin/test_cuda_ops" "$bin/libvitmatte-cuda.so" >"$OUT/ops.log" 2>&1
+  # shellcheck disable=SC2086 # VM_OPS_ARGS: e.g. "fp16 bf16 attention" (also the paths stage's)
+  "$bin/test_cuda_ops" "$bin/libvitmatte-cuda.so" ${VM_OPS_ARGS:-} >"$OUT/ops.log" 2>&1
   rc=$?
   grep -E "^FAIL" "$OUT/ops.log" | head -n 40
   status "ops: $(tail -n 1 "$OUT/ops.log") (rc $rc, $(elapsed) s)"
@@ -307,8 +309,8 @@ if has paths; then
     rc=$?
     grep -E "^FAIL" "$OUT/ops-$name.log" | head -n 20
     status "ops $name: $(head -n 3 "$OUT/ops-$name.log" | grep -m1 '^== fp32 on' | sed 's/^== fp32 on //') $(tail -n 1 "$OUT/ops-$name.log") (rc $rc, $(elapsed) s)"
-    precs="fp32 fp16 bf16"
-    case $name in turing*) precs="fp32 fp16" ;; esac
+    precs=${VM_PATH_PRECS:-fp32 fp16 bf16}
+    case $name in turing*) precs=${precs/bf16/} ;; esac
     path_suffix="-$name"
     export VITMATTE_CUDA_MODULE=$module
     [ "$smem" = - ] && unset VITMATTE_CUDA_SMEM_LIMIT || export VITMATTE_CUDA_SMEM_LIMIT=$smem
@@ -336,6 +338,25 @@ if has pathbench; then
         --sizes "$sizes" --iters 5 --precisions ${VM_BENCH_PRECISIONS:-fp16,fp32} --modules-at none --json "$OUT/path-$name-$preset.json" \
         >"$OUT/path-$name-$preset.log" 2>&1
       status "bench $preset $name: rc $? ($(elapsed) s) $(grep -E '^ *fp16 +[0-9]+x[0-9]+ +forward' "$OUT/path-$name-$preset.log" | awk '{printf "%s %s ms; ", $2, $4}')"
+    done
+  done
+fi
+
+if has abenv; then
+  # A switch's effect on each path, measured in one call: the same fp16 benchmark without and with VM_AB_ENV
+  # (NAME=VALUE, e.g. VITMATTE_CUDA_ATTN_SMEM=compact) in alternating rounds, twice
+  bench_model small
+  for entry in "hopper $bin/libvitmatte-cuda.so -" "${consumer_paths[@]}"; do
+    read -r name module smem <<<"$entry"
+    for round in 1 2; do
+      for which in default switch; do
+        envs=()
+        [ $which = switch ] && envs=("${VM_AB_ENV:?VM_AB_ENV names the switch}")
+        with_path "$name" "$module" "$smem" env "${envs[@]}" "$bin/bench" --model /tmp/fx-small/model --label "small-$name-$which" \
+          --sizes "${VM_BENCH_SIZES:-1024x1024,2048x2048,3008x4000}" --iters 5 --precisions fp16 --modules-at none \
+          --json "$OUT/ab-$name-$which-$round.json" >"$OUT/ab-$name-$which-$round.log" 2>&1
+        status "ab $name $which $round: rc $? $(grep -E '^ *fp16 +[0-9]+x[0-9]+ +forward' "$OUT/ab-$name-$which-$round.log" | awk '{printf "%s %s ms; ", $2, $4}')"
+      done
     done
   done
 fi

@@ -604,6 +604,10 @@ static void test_attention(suite *s) {
       {1, 10, 20, 128, 2, 1, "global 10x20 (2 heads)"},
       {1, 40, 70, 192, 3, 1, "global 40x70 (keys by row, partial tiles)"},
       {1, 30, 20, 128, 2, 1, "global 30x20 (3 rows per key tile)"},
+      /* block tiles' compact bias strides (VITMATTE_CUDA_ATTN_SMEM=compact: the smallest 8 mod 16 at or above hh and
+       * ww): 24 and 8, 8 and 56 */
+      {2, 24, 8, 128, 2, 1, "2 images 24x8 (block tiles, compact strides 24 / 8)"},
+      {1, 8, 56, 128, 2, 1, "global 8x56 (block tiles, compact strides 8 / 56)"},
       {2, 9, 11, 128, 2, 0, "2 images 9x11, no rel-pos"},
       {1, 12, 13, 128, 4, 1, "head dim 32"},
       {1, 9, 70, 256, 2, 1, "head dim 128"},
@@ -966,6 +970,11 @@ int main(int argc, char **argv) {
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "generic", "generic attention kernel");
       /* the mma.sync kernel for the global layers as well (on Hopper they otherwise take the wgmma kernel) */
       attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "mma", "mma.sync attention kernel only");
+      /* the same with Q in K's second stage and the block tiles' compact bias strides (the opt-in shared-memory
+       * layout), for every layer */
+      static const char *const compact[] = {"VITMATTE_CUDA_ATTENTION", "VITMATTE_CUDA_ATTN_SMEM"};
+      attention_with_envs(&s, create, 2, compact, (const char *const[]){"mma", "compact"},
+                          "mma.sync attention kernel, compact shared memory (VITMATTE_CUDA_ATTN_SMEM=compact)");
     } else if (!(input_only && !attention_only)) {
       /* fp32: where a kernel of its own takes the layer (head dim 64, 64+ tokens wide) the default ran the 3xTF32
        * tensor-core kernel (data-centre cards) or the register-tiled CUDA-core one (the others); each of them here
