@@ -22,8 +22,8 @@ size_t vm_cuda_attention_f32tc_scratch(const vm_cuda *cu, int hh, int ww, int d)
 vm_status vm_cuda_attention_f32tc(vm_cuda *cu, const vm_attn_args &a, int n, int heads, vm_error *err);
 
 static bool tc_path(const vm_cuda *cu, int d) {
-  return cu->base.precision != VM_PRECISION_FP32 && !cu->attention_generic_only && cu->mma &&
-         vm_cuda_attention_tc_takes(cu, d);
+  return cu->base.precision != VM_PRECISION_FP32 && !cu->attention_generic_only &&
+         (cu->mma || vm_cuda_attention_turing_mma(cu)) && vm_cuda_attention_tc_takes(cu, d);
 }
 
 size_t vm_cuda_attention_scratch(const vm_cuda *cu, int hh, int ww, int d) {

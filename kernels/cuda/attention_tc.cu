@@ -19,7 +19,6 @@ template <int D> __device__ __forceinline__ int swz(int r, int ch) {
   return D >= 64 ? (ch ^ (r & 7)) : (ch ^ ((r >> 1) & 3));
 }
 
-#ifndef VM_NO_SM80_MMA
 __device__ __forceinline__ float2 load_pair(const __half *p) {
   return __half22float2(*reinterpret_cast<const __half2 *>(p));
 }
@@ -29,8 +28,6 @@ __device__ __forceinline__ float ex2(float x) {
   asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
   return y;
 }
-
-#endif
 
 /* Copy rows [tok0, tok0 + cnt) of one head's D columns (starting at column col0 of each 3C row) into a swizzled
  * [64][D] tile; rows >= cnt are zero-filled so masked keys contribute exact zeros. */
@@ -55,9 +52,13 @@ __device__ __forceinline__ void load_tile(T *tile, const T *base, int64_t stride
 template <typename T, int D, bool ROW>
 __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
     attention_tc_kernel(vm_attn_args a, int heads, int total, float *bias_h_global) {
+  /* Turing code (VITMATTE_CUDA_ATTENTION=turing-mma) runs the fp16 kernel (mma_sync.cuh); bf16 has no mma there */
 #ifdef VM_NO_SM80_MMA
-  __trap();
-#else
+  if constexpr (!std::is_same<T, __half>::value) {
+    __trap();
+  } else
+#endif
+  {
   extern __shared__ __align__(16) unsigned char smem[];
   /* [Q][K: two stages][V: two stages][tables], or with q_in_k [K][V][tables] and Q passing through K's second stage:
    * it is read into registers before the first prefetch needs that stage, and the 8-16 KB saved let two blocks share
@@ -270,7 +271,7 @@ __global__ void __launch_bounds__(128, D <= 64 ? 3 : 1)
                              a.C, a.N, q0 + row0, q0 + row1, head, lane, mma_op<T>::pack);
     /* the last tile's trailing __syncthreads already keeps the next item's loads behind every read of smem */
   }
-#endif
+  }
 }
 
 /* Shared memory the kernel needs: Q (unless it borrows K's second stage), two stages of K and V, bias_w, and bias_h

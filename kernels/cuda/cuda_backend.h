@@ -133,6 +133,8 @@ struct vm_cuda {
   int graphs_disabled;        /* VITMATTE_CUDA_GRAPHS=0 */
   int attention_generic_only; /* VITMATTE_CUDA_ATTENTION=generic: the fp32-arithmetic kernel in every precision */
   int attention_no_wgmma;     /* VITMATTE_CUDA_ATTENTION=mma: the mma.sync kernel for the global layers too */
+  int attention_turing_mma;   /* VITMATTE_CUDA_ATTENTION=turing-mma: on Turing code the fp16 attention on the mma.sync
+                               * kernel as m16n8k8 pairs (opt-in until a GPU run has checked and timed it) */
   int attention_compact_smem; /* VITMATTE_CUDA_ATTN_SMEM=compact: the mma.sync kernel with Q in K's second stage and
                                * block tiles' compact bias strides (two blocks an SM on consumer cards; opt-in until a
                                * GPU run has checked and timed it) */
@@ -221,6 +223,8 @@ bool vm_cuda_f32_attention_tc(const vm_cuda *cu);
 bool vm_cuda_tf32_fast(const vm_cuda *cu); /* a data-centre card: TF32 tensor cores several times the fp32 rate */
 /* fp32 products may take the 3xTF32 kernel (gemm_f32tc.cu; by default those of VM_GEMM_F32TC_MIN_ROWS+ rows) */
 bool vm_cuda_f32_gemm_tc(const vm_cuda *cu);
+/* fp16 attention on Turing code through the mma.sync kernel as m16n8k8 pairs (VITMATTE_CUDA_ATTENTION=turing-mma) */
+bool vm_cuda_attention_turing_mma(const vm_cuda *cu);
 
 /* The kernels this backend runs, in words ("mma.sync attention and convolutions"). */
 const char *vm_cuda_path_name(const vm_cuda *cu);

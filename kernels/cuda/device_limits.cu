@@ -56,6 +56,7 @@ vm_status vm_cuda_limits_init(vm_cuda *cu, const cudaDeviceProp *prop, vm_error 
   const char *at = getenv("VITMATTE_CUDA_ATTENTION");
   cu->attention_generic_only = at && strcmp(at, "generic") == 0;
   cu->attention_no_wgmma = at && strcmp(at, "mma") == 0;
+  cu->attention_turing_mma = at && strcmp(at, "turing-mma") == 0;
   const char *sm = getenv("VITMATTE_CUDA_ATTN_SMEM");
   cu->attention_compact_smem = sm && strcmp(sm, "compact") == 0;
   const char *rows = getenv("VITMATTE_CUDA_ATTN_ROWS");
@@ -105,6 +106,10 @@ bool vm_cuda_f32_gemm_tc(const vm_cuda *cu) {
   return cu->mma && (cu->gemm_f32_tc > 0 || (cu->gemm_f32_tc < 0 && vm_cuda_tf32_fast(cu)));
 }
 
+bool vm_cuda_attention_turing_mma(const vm_cuda *cu) {
+  return cu->attention_turing_mma && cu->code_arch >= 75 && cu->base.precision == VM_PRECISION_FP16;
+}
+
 bool vm_cuda_f32_attention_tc(const vm_cuda *cu) {
   if (cu->attention_generic_only || !cu->mma || cu->attention_rows == 0 || cu->attention_f32_tc == 0) return false;
   return cu->attention_f32_tc > 0 || vm_cuda_tf32_fast(cu);
@@ -117,6 +122,8 @@ const char *vm_cuda_path_name(const vm_cuda *cu) {
                                           : "fp32: 3xTF32 tensor-core attention, cuDNN/cuBLASLt fp32")
                : (vm_cuda_f32_gemm_tc(cu) ? "fp32: CUDA-core attention, 3xTF32 tensor-core products, cuDNN fp32"
                                           : "fp32: CUDA-core attention, cuDNN/cuBLASLt fp32");
+  if (!cu->attention_generic_only && !cu->mma && vm_cuda_attention_turing_mma(cu))
+    return "mma.sync m16n8k8 fp16 attention (VITMATTE_CUDA_ATTENTION=turing-mma), cuDNN convolutions";
   if (cu->attention_generic_only || !cu->mma) return "fp32-arithmetic attention, cuDNN convolutions (no mma.sync)";
   if (cu->sm90 && !cu->attention_no_wgmma) return "wgmma attention (Hopper), mma.sync convolutions";
   return "mma.sync attention and convolutions";

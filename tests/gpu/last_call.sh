@@ -148,14 +148,20 @@ case ${1:-checks} in
     fp32_checks
     fp32_timing
     VM_PAIR_ROUNDS=0 part cpudiag 60 tests/gpu/run_gpu.sh --stages cpupair ;;
-  s21) # the mma.sync attention's opt-in compact shared memory (VITMATTE_CUDA_ATTN_SMEM=compact: Q in K's second
-    # stage, block tiles' compact bias strides; about 4 minutes): the fp16/bf16 attention cases on the Hopper module
-    # (default, mma.sync only, compact), on the compute_80 module at 99 KB with compact, tiny fp16 parity there, then
-    # the fp16 forward timed without and with the switch (Hopper, and compute_80 at 99 KB)
-    VM_OPS_ARGS="fp16 bf16 attention" part ops 60 tests/gpu/run_gpu.sh --stages env,ops
+  s21) # the opt-in attention switches for consumer cards (about 5 minutes): VITMATTE_CUDA_ATTN_SMEM=compact (Q in K's
+    # second stage, block tiles' compact bias strides) and VITMATTE_CUDA_ATTENTION=turing-mma (Turing's fp16 attention
+    # on the mma.sync kernel as m16n8k8 pairs). Checks first, most telling first: the compute_80 module at 99 KB with
+    # compact (the op suite's fp16/bf16 attention cases, tiny fp16 parity), the compute_75 module at 64 KB with
+    # turing-mma (the same in fp16), the Hopper module's attention cases (default, mma.sync only, compact); then the
+    # fp16 forward timed without and with each switch
     VITMATTE_CUDA_ATTN_SMEM=compact VM_PATHS=ampere-99k VM_PATH_PRESETS=" " VM_PATH_PRECS=fp16 \
-      VM_OPS_ARGS="fp16 bf16 attention" part paths 90 tests/gpu/run_gpu.sh --stages paths
-    VM_PATHS=ampere-99k VM_AB_ENV=VITMATTE_CUDA_ATTN_SMEM=compact part ab 150 tests/gpu/run_gpu.sh --stages abenv ;;
+      VM_OPS_ARGS="fp16 bf16 attention" part paths 80 tests/gpu/run_gpu.sh --stages env,paths
+    VITMATTE_CUDA_ATTENTION=turing-mma VM_PATHS=turing-64k VM_PATH_PRESETS=" " VM_PATH_PRECS=fp16 \
+      VM_OPS_ARGS="fp16 attention" part turing 80 tests/gpu/run_gpu.sh --stages paths
+    VM_OPS_ARGS="fp16 bf16 attention" part ops 50 tests/gpu/run_gpu.sh --stages ops
+    VM_PATHS=ampere-99k VM_AB_ENV=VITMATTE_CUDA_ATTN_SMEM=compact part ab 120 tests/gpu/run_gpu.sh --stages abenv
+    VM_PATHS=turing-64k VM_AB_HOPPER=0 VM_AB_ENV=VITMATTE_CUDA_ATTENTION=turing-mma VM_BENCH_SIZES=1024x1024,2048x2048 \
+      part abturing 120 tests/gpu/run_gpu.sh --stages abenv ;;
   cpu1) # the peers at 1 thread (the cpu stage's last, cut); CPU1_PART_SECONDS: the part's limit where less is left
     part cpu1 "${CPU1_PART_SECONDS:-560}" tests/gpu/run_gpu.sh --stages cpu1 ;;
   cpu) # CPU_STAGE_SECONDS / CPU_PART_SECONDS: the stage's budget and the part's limit (cpu_bench.py keeps the rows it

@@ -344,9 +344,12 @@ fi
 
 if has abenv; then
   # A switch's effect on each path, measured in one call: the same fp16 benchmark without and with VM_AB_ENV
-  # (NAME=VALUE, e.g. VITMATTE_CUDA_ATTN_SMEM=compact) in alternating rounds, twice
+  # (NAME=VALUE, e.g. VITMATTE_CUDA_ATTN_SMEM=compact) in alternating rounds, twice; VM_AB_HOPPER=0 leaves out the
+  # Hopper module (a switch for Turing code only)
   bench_model small
-  for entry in "hopper $bin/libvitmatte-cuda.so -" "${consumer_paths[@]}"; do
+  ab_paths=("${consumer_paths[@]}")
+  [ "${VM_AB_HOPPER:-1}" = 0 ] || ab_paths=("hopper $bin/libvitmatte-cuda.so -" "${ab_paths[@]}")
+  for entry in "${ab_paths[@]}"; do
     read -r name module smem <<<"$entry"
     for round in 1 2; do
       for which in default switch; do

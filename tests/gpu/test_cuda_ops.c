@@ -975,6 +975,11 @@ int main(int argc, char **argv) {
       static const char *const compact[] = {"VITMATTE_CUDA_ATTENTION", "VITMATTE_CUDA_ATTN_SMEM"};
       attention_with_envs(&s, create, 2, compact, (const char *const[]){"mma", "compact"},
                           "mma.sync attention kernel, compact shared memory (VITMATTE_CUDA_ATTN_SMEM=compact)");
+      /* Turing code: fp16 on the mma.sync kernel as m16n8k8 pairs (elsewhere the default's kernels again) */
+      attention_with_env(&s, create, "VITMATTE_CUDA_ATTENTION", "turing-mma",
+                         "VITMATTE_CUDA_ATTENTION=turing-mma (mma.sync m16n8k8 on Turing code)");
+      attention_with_envs(&s, create, 2, compact, (const char *const[]){"turing-mma", "compact"},
+                          "VITMATTE_CUDA_ATTENTION=turing-mma, compact shared memory");
     } else if (!(input_only && !attention_only)) {
       /* fp32: where a kernel of its own takes the layer (head dim 64, 64+ tokens wide) the default ran the 3xTF32
        * tensor-core kernel (data-centre cards) or the register-tiled CUDA-core one (the others); each of them here
