@@ -122,7 +122,7 @@ const char *vm_cuda_path_name(const vm_cuda *cu) {
                                           : "fp32: 3xTF32 tensor-core attention, cuDNN/cuBLASLt fp32")
                : (vm_cuda_f32_gemm_tc(cu) ? "fp32: CUDA-core attention, 3xTF32 tensor-core products, cuDNN fp32"
                                           : "fp32: CUDA-core attention, cuDNN/cuBLASLt fp32");
-  if (!cu->attention_generic_only && !cu->mma && vm_cuda_attention_turing_mma(cu))
+  if (!cu->mma && vm_cuda_attention_turing_mma(cu)) /* one VITMATTE_CUDA_ATTENTION value: never with generic */
     return "mma.sync m16n8k8 fp16 attention (VITMATTE_CUDA_ATTENTION=turing-mma), cuDNN convolutions";
   if (cu->attention_generic_only || !cu->mma) return "fp32-arithmetic attention, cuDNN convolutions (no mma.sync)";
   if (cu->sm90 && !cu->attention_no_wgmma) return "wgmma attention (Hopper), mma.sync convolutions";

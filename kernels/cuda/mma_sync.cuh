@@ -1,5 +1,6 @@
 /* mma_sync.cuh - the warp-level tensor-core pieces the attention and convolution kernels share.
- * Owns: shared-memory addresses, cp.async, ldmatrix, and mma.sync m16n8k16 (fp16/bf16 in, fp32 accumulation). */
+ * Owns: shared-memory addresses, cp.async, ldmatrix, and mma.sync m16n8k16 (fp16/bf16 in, fp32 accumulation; on
+ * Turing code fp16 as two m16n8k8 and cp.async as plain copies). */
 #ifndef VM_MMA_SYNC_CUH
 #define VM_MMA_SYNC_CUH
 
