@@ -156,8 +156,14 @@ def cpu_section(d):
         except (OSError, StopIteration):
             cpu = "unknown CPU"
     isa = next((r["isa"] for r in ours if r.get("isa")), "?")
+    try:  # the kernel's huge-page setting, which decides whether our buffers' advice applies (stages since 2026-12-08)
+        thp = next(line.split(":", 1)[1].strip() for line in (d / "cpu-env.log").read_text().splitlines()
+                   if line.startswith("transparent huge pages"))
+        thp = f" (transparent huge pages: {thp})"
+    except (OSError, StopIteration):
+        thp = ""
     lines = ["## CPU: ViTMatte-S fp32 on the same machine's CPU", "",
-             f"CPU: **{cpu}** ({peers.get('logical_cpus', '?')} logical CPUs); ours on its {isa} kernels; "
+             f"CPU: **{cpu}** ({peers.get('logical_cpus', '?')} logical CPUs); ours on its {isa} kernels{thp}; "
              f"PyTorch {peers.get('torch', '?')} (torch.set_num_threads, 1 inter-op thread), ONNX Runtime "
              f"{peers.get('onnxruntime', '?')} (model exported with torch.onnx.export(dynamo=True) at each size, "
              "intra_op_num_threads = N, inter_op 1, sequential). Same model (random weights), same u8 input. "

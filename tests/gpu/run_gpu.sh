@@ -495,9 +495,11 @@ if has cpu; then
   {
     lscpu
     echo "nproc: $(nproc)"
+    # whether our large buffers' huge-page advice applies there ("madvise"), is moot ("always") or refused ("never")
+    echo "transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo none)"
     python3 -c "import onnxruntime, torch; print('onnxruntime', onnxruntime.__version__, 'torch', torch.__version__)"
   } >"$OUT/cpu-env.log" 2>&1
-  grep -E "Model name|^CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket" "$OUT/cpu-env.log"
+  grep -E "Model name|^CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|transparent huge" "$OUT/cpu-env.log"
   flags=$(grep -E "^Flags" "$OUT/cpu-env.log" | grep -o -w -E "fma|avx2|avx512f|avx512_bf16|amx_tile" | sort -u)
   echo "vector flags: ${flags//$'\n'/ }"
   bench_model small

@@ -93,6 +93,11 @@ def main():
         check("| 1024x1024 | 1 | 4.00 s | 4.00 s | 6.00 s | 6.01 s |" in text and "skipped" not in text,
               "CPU: the peers' 1-thread row from cpu-peers-1.json replaces the stage's skipped one")
         check(text.count("1024x1024: ONNX Runtime vs PyTorch") == 1, "CPU: one alpha check per size")
+        check("transparent huge pages" not in text, "CPU: no huge-page setting where the stage did not log one")
+        (d / "cpu-env.log").write_text("Model name: test CPU\ntransparent huge pages: always [madvise] never\n")
+        text = rerun()
+        check("AVX-512 kernels (transparent huge pages: always [madvise] never);" in text,
+              "CPU: the kernel's huge-page setting from the stage's cpu-env.log")
     print(f"make_results: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
