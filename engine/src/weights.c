@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "huge_pages.h"
 #include "model.h"
 #include "weight_values.h"
 
@@ -470,8 +471,10 @@ vm_status vm_model_build(const vm_config *cfg, const vm_safetensors *st, struct 
   filler f = {.st = st, .err = err};
   s = fill_all(&f, cfg, &model->params); /* sizing pass: no data is touched */
   if (s == VM_OK) {
-    size_t floats = f.used;
-    model->storage = malloc(sizeof(float) * (floats ? floats : 1));
+    size_t floats = f.used, bytes = sizeof(float) * (floats ? floats : 1);
+    /* one block for every weight: in huge pages where it is large (huge_pages.c), freed with free() either way */
+    model->storage = vm_huge_pages_wanted() && bytes >= VM_HUGE_PAGES_FROM ? vm_huge_pages_alloc(&bytes)
+                                                                            : malloc(bytes);
     f.scratch = malloc(sizeof(float) * (size_t)(res.max_numel ? res.max_numel : 1));
     if (!model->storage || !f.scratch) {
       s = vm_fail(err, VM_ERR_OUT_OF_MEMORY, "out of memory for the model weights (%zu MB)",

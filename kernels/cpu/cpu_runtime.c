@@ -6,20 +6,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "error.h"
+#include "huge_pages.h"
 
 /* Each block starts with a header holding its size, padded so the caller's pointer stays 64-byte aligned. */
 enum { CPU_ALIGN = 64, CPU_HEADER = 64 };
-
-/* Blocks of CPU_HUGE_FROM bytes or more (the activation arena, the larger scratch buffers) are whole 2 MiB pages,
- * 2 MiB aligned, and asked to be backed by transparent huge pages where the kernel leaves that to the program
- * (THP "madvise": Ubuntu's kernels, this development VM). A 1024^2 forward touches ~400 MB: in 4 KiB pages that is
- * ~100000 page faults on the first call, the one a GIMP filter run makes (the plug-in is a new process each time),
- * and the products' strided reads of A miss the TLB more often. Measured in bench/NOTES.md. */
-#define CPU_HUGE_PAGE ((size_t)2 << 20)
-#define CPU_HUGE_FROM ((size_t)4 << 20)
 
 vm_status cpu_runtime_init(cpu_runtime *rt, int threads, vm_error *err) {
   *rt = (cpu_runtime){0};
@@ -41,10 +33,8 @@ vm_status cpu_runtime_init(cpu_runtime *rt, int threads, vm_error *err) {
   /* VITMATTE_CPU_CONV=direct keeps every convolution direct (for tests and comparisons) */
   const char *conv = getenv("VITMATTE_CPU_CONV");
   rt->winograd = rt->gemm->kernel != NULL && !(conv && !strcmp(conv, "direct"));
-  /* VITMATTE_CPU_HUGE_PAGES=off: large blocks in 4 KiB pages, as before (for comparisons, and for a system where
-   * the kernel's compaction for huge pages stalls) */
-  const char *huge = getenv("VITMATTE_CPU_HUGE_PAGES");
-  rt->huge_pages = !(huge && !strcmp(huge, "off"));
+  /* large blocks (the arena, big scratch) in huge pages unless VITMATTE_HUGE_PAGES=off (huge_pages.c says why) */
+  rt->huge_pages = vm_huge_pages_wanted();
   return VM_OK;
 }
 
@@ -60,17 +50,8 @@ void cpu_runtime_release(cpu_runtime *rt) {
 void *cpu_tracked_alloc(cpu_runtime *rt, size_t bytes) {
   if (bytes > SIZE_MAX - CPU_HEADER - CPU_ALIGN) return NULL;
   size_t total = (bytes + CPU_HEADER + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN;
-  unsigned char *block;
-  if (rt->huge_pages && total >= CPU_HUGE_FROM && total <= SIZE_MAX - CPU_HUGE_PAGE) {
-    total = (total + CPU_HUGE_PAGE - 1) / CPU_HUGE_PAGE * CPU_HUGE_PAGE;
-    block = aligned_alloc(CPU_HUGE_PAGE, total);
-#ifdef MADV_HUGEPAGE
-    /* only advice: where it is refused (THP "never", no THP in the kernel) the block works as before */
-    if (block) (void)madvise(block, total, MADV_HUGEPAGE);
-#endif
-  } else {
-    block = aligned_alloc(CPU_ALIGN, total);
-  }
+  unsigned char *block =
+      rt->huge_pages && total >= VM_HUGE_PAGES_FROM ? vm_huge_pages_alloc(&total) : aligned_alloc(CPU_ALIGN, total);
   if (!block) return NULL;
   memcpy(block, &total, sizeof total);
   rt->held_bytes += total;

@@ -13,7 +13,7 @@ typedef struct cpu_runtime {
   int threads;
   const cpu_gemm_isa *gemm; /* the micro-kernels (or BLAS) this CPU runs */
   int winograd;             /* 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (not with BLAS) */
-  int huge_pages;           /* large blocks in 2 MiB pages, advised for transparent huge pages (cpu_tracked_alloc) */
+  int huge_pages;           /* large blocks in 2 MiB pages, advised for transparent huge pages (huge_pages.h) */
 
   /* Bytes held now (arena, parameters, scratch) and the most ever held at once. */
   size_t held_bytes;
@@ -33,8 +33,8 @@ vm_status cpu_runtime_init(cpu_runtime *rt, int threads, vm_error *err);
 void cpu_runtime_release(cpu_runtime *rt);
 
 /* 64-byte aligned host memory counted in held_bytes/peak_bytes; with huge_pages, blocks of 4 MiB or more are whole
- * 2 MiB pages, 2 MiB aligned and advised for transparent huge pages (cpu_runtime.c says why). cpu_tracked_free(NULL)
- * does nothing. */
+ * 2 MiB pages, 2 MiB aligned and advised for transparent huge pages (huge_pages.h). cpu_tracked_free(NULL) does
+ * nothing. */
 void *cpu_tracked_alloc(cpu_runtime *rt, size_t bytes);
 void cpu_tracked_free(cpu_runtime *rt, void *ptr);
 

@@ -1,6 +1,7 @@
 /* Checks vm_model_load / vm_model_load_files on checkpoint folders written to a temporary directory: valid folders
  * and files load (a full-size ViTMatte-S with the hub config has the published parameter count), and every broken
  * folder or file is refused with the right status and a message naming the file, key or tensor. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,10 @@ static void check_small(checker *c) {
                       m->params.stem[VM_STEM_POS].numel == 196 * 384 && m->params.fusion[0][VM_CONV_W].numel ==
                       256 * 9 * 576,
                "ViTMatte-S slots: rel-pos 63x64 (global) / 27x64 (window), 196x384 positions, fusion 0 256x3x3x576");
+    /* its 103 MB of weights in one block of whole 2 MiB pages advised for huge pages (huge_pages.h; main() unsets
+     * VITMATTE_HUGE_PAGES): malloc would start it 16 bytes into a page */
+    check_true(c, (uintptr_t)m->storage % ((uintptr_t)2 << 20) == 0,
+               "ViTMatte-S weights: one block starting a 2 MiB page");
     vm_model_free(m);
   }
   ckw_remove_dir(dir);
@@ -251,6 +256,7 @@ static void check_broken_configs(checker *c) {
 
 int main(void) {
   checker c = {0};
+  unsetenv("VITMATTE_HUGE_PAGES");
   check_valid_tiny(&c);
   check_broken_weights(&c);
   check_pickles_and_folders(&c);

@@ -1,5 +1,5 @@
 /* test_cpu_runtime.c - the CPU runtime's counted host memory: small blocks 64-byte aligned, large ones (the arena,
- * big scratch) whole 2 MiB pages advised for transparent huge pages unless VITMATTE_CPU_HUGE_PAGES=off, and held/peak
+ * big scratch) whole 2 MiB pages advised for transparent huge pages unless VITMATTE_HUGE_PAGES=off, and held/peak
  * bytes that add up. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,7 +46,7 @@ static void vm_flags_of(const void *addr, char *flags, size_t size) {
 static void blocks(bool huge) {
   cpu_runtime rt;
   vm_error err = {0};
-  printf("-- VITMATTE_CPU_HUGE_PAGES=%s\n", huge ? "(default)" : "off");
+  printf("-- VITMATTE_HUGE_PAGES=%s\n", huge ? "(default)" : "off");
   if (cpu_runtime_init(&rt, 1, &err) != VM_OK) {
     check(false, err.message);
     return;
@@ -96,11 +96,11 @@ static void blocks(bool huge) {
 }
 
 int main(void) {
-  unsetenv("VITMATTE_CPU_HUGE_PAGES");
+  unsetenv("VITMATTE_HUGE_PAGES");
   blocks(true);
-  setenv("VITMATTE_CPU_HUGE_PAGES", "off", 1);
+  setenv("VITMATTE_HUGE_PAGES", "off", 1);
   blocks(false);
-  unsetenv("VITMATTE_CPU_HUGE_PAGES");
+  unsetenv("VITMATTE_HUGE_PAGES");
   printf("%d of %d checks passed\n", cases - failures, cases);
   return failures ? 1 : 0;
 }
