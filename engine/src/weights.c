@@ -481,7 +481,7 @@ vm_status vm_model_build(const vm_config *cfg, const vm_safetensors *st, struct 
                   floats * sizeof(float) >> 20);
     } else {
       /* Alignment padding between slots is zeroed so the block has no uninitialised bytes. */
-      memset(model->storage, 0, sizeof(float) * floats);
+      memset(model->storage, 0, bytes);
       f.storage = model->storage;
       f.used = 0;
       s = fill_all(&f, cfg, &model->params);

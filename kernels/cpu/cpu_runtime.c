@@ -50,8 +50,11 @@ void cpu_runtime_release(cpu_runtime *rt) {
 void *cpu_tracked_alloc(cpu_runtime *rt, size_t bytes) {
   if (bytes > SIZE_MAX - CPU_HEADER - CPU_ALIGN) return NULL;
   size_t total = (bytes + CPU_HEADER + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN;
+  /* held_bytes counts what was asked for (header included), not the huge pages' rounding, as it never counted
+   * malloc's own overhead: vm_context_estimate_memory's upper bound (vitmatte.h) is a bound of this figure */
+  size_t rounded = total;
   unsigned char *block =
-      rt->huge_pages && total >= VM_HUGE_PAGES_FROM ? vm_huge_pages_alloc(&total) : aligned_alloc(CPU_ALIGN, total);
+      rt->huge_pages && total >= VM_HUGE_PAGES_FROM ? vm_huge_pages_alloc(&rounded) : aligned_alloc(CPU_ALIGN, total);
   if (!block) return NULL;
   memcpy(block, &total, sizeof total);
   rt->held_bytes += total;

@@ -32,9 +32,9 @@ typedef struct cpu_runtime {
 vm_status cpu_runtime_init(cpu_runtime *rt, int threads, vm_error *err);
 void cpu_runtime_release(cpu_runtime *rt);
 
-/* 64-byte aligned host memory counted in held_bytes/peak_bytes; with huge_pages, blocks of 4 MiB or more are whole
- * 2 MiB pages, 2 MiB aligned and advised for transparent huge pages (huge_pages.h). cpu_tracked_free(NULL) does
- * nothing. */
+/* 64-byte aligned host memory counted in held_bytes/peak_bytes (the bytes asked for and a 64-byte header); with
+ * huge_pages, blocks of 4 MiB or more are whole 2 MiB pages, 2 MiB aligned and advised for transparent huge pages
+ * (huge_pages.h; the rounding is not counted). cpu_tracked_free(NULL) does nothing. */
 void *cpu_tracked_alloc(cpu_runtime *rt, size_t bytes);
 void cpu_tracked_free(cpu_runtime *rt, void *ptr);
 
